@@ -1,0 +1,144 @@
+# chime — non-recursive GNU Makefile.
+#
+#   make            build chimed, chimectl and the test tools into build/
+#   make check      unit + system + fuzz-smoke suites; ends with "N passed, N failed"
+#   make asan       the whole suite again under ASan+UBSan (build/asan/)
+#   make demo       a local server and a client syncing to it, clock untouched
+#   make fuzz       every libFuzzer harness for FUZZ_SECONDS (default 60) each
+#   make bench      requests/s and idle memory against chronyd, same run
+#   make install    PREFIX=/usr/local DESTDIR=
+#
+# Missing Debian packages are installed by mk/deps.sh (as root, via apt-get).
+
+VERSION   := 0.1.0
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+SBINDIR   ?= $(PREFIX)/sbin
+BINDIR    ?= $(PREFIX)/bin
+MANDIR    ?= $(PREFIX)/share/man
+
+B         ?= build
+CC        ?= cc
+CSTD      := -std=c17
+WARN      := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
+             -Wmissing-prototypes -Wformat=2 -Wvla
+OPT       ?= -O2 -g
+SANITIZE  ?=
+CPPFLAGS  += -D_GNU_SOURCE -DCHIME_VERSION='"$(VERSION)"' -Isrc
+CFLAGS    += $(CSTD) $(WARN) $(OPT) $(SANITIZE) -fno-strict-aliasing -MMD -MP
+LDFLAGS   += $(SANITIZE)
+LDLIBS    +=
+
+# ---- sources ---------------------------------------------------------------
+# Everything under src/ except the program mains goes into one static library,
+# so unit tests, tools, fuzzers and the daemon all link the same objects.
+LIB_SRC   := $(wildcard src/core/*.c src/conf/*.c src/sys/*.c src/daemon/engine*.c)
+LIB_OBJ   := $(LIB_SRC:%.c=$(B)/obj/%.o)
+LIB       := $(B)/libchime.a
+
+CHIMED    := $(B)/chimed
+CHIMECTL  := $(B)/chimectl
+TOOLS_SRC := $(wildcard tests/tools/*.c bench/*.c)
+TOOLS     := $(patsubst %.c,$(B)/%,$(notdir $(TOOLS_SRC)))
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+UNITS     := $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRC))
+PROGRAMS  := $(CHIMED) $(if $(wildcard src/ctl/chimectl.c),$(CHIMECTL))
+
+ALL_OBJ   := $(LIB_OBJ) $(B)/obj/src/daemon/chimed.o $(B)/obj/src/ctl/chimectl.o \
+             $(TOOLS_SRC:%.c=$(B)/obj/%.o) $(UNIT_SRC:%.c=$(B)/obj/%.o)
+
+.PHONY: all deps check check-run asan demo fuzz fuzz-smoke bench install clean
+all: $(PROGRAMS) $(TOOLS) $(UNITS)
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(CHIMED): $(B)/obj/src/daemon/chimed.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(CHIMECTL): $(B)/obj/src/ctl/chimectl.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/%: $(B)/obj/tests/tools/%.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/%: $(B)/obj/bench/%.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/unit/%: $(B)/obj/tests/unit/%.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+-include $(ALL_OBJ:.o=.d)
+
+# ---- dependencies from Debian -----------------------------------------------
+deps:
+	@sh mk/deps.sh build
+
+# ---- tests ------------------------------------------------------------------
+# check: build, then run every suite through one TAP runner that prints the
+# final "N passed, N failed" line and fails if anything failed.
+check:
+	@sh mk/deps.sh build test
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory check-run
+
+check-run:
+	@B=$(B) sh tests/run.sh
+
+asan:
+	@sh mk/deps.sh build test
+	@$(MAKE) --no-print-directory B=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
+		SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=all" all
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		B=build/asan CHIME_ASAN=1 sh tests/run.sh
+
+# ---- fuzzing (clang + libFuzzer) ---------------------------------------------
+FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_SECONDS ?= 60
+FUZZ_B       := build/fuzz
+FUZZERS      := $(patsubst tests/fuzz/%.c,$(FUZZ_B)/%,$(FUZZ_SRC))
+
+# Parsers live in core/ and conf/, which touch no syscalls: fuzz them alone.
+FUZZ_LIB_SRC := $(wildcard src/core/*.c src/conf/*.c)
+$(FUZZ_B)/%: tests/fuzz/%.c $(FUZZ_LIB_SRC) $(wildcard src/*/*.h)
+	@mkdir -p $(@D)
+	clang $(CSTD) -g -O1 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,undefined \
+		-o $@ $< $(FUZZ_LIB_SRC)
+
+fuzz:
+	@sh mk/deps.sh fuzz
+	@$(MAKE) --no-print-directory $(FUZZERS)
+	@for f in $(FUZZERS); do n=$$(basename $$f); mkdir -p $(FUZZ_B)/corpus-$$n; \
+		echo "== $$n ($(FUZZ_SECONDS) s)"; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			$(FUZZ_B)/corpus-$$n tests/fuzz/corpus/$$n || exit 1; done
+
+fuzz-build:
+	@$(MAKE) --no-print-directory $(FUZZERS)
+
+# ---- demo, bench, install ------------------------------------------------------
+demo:
+	@sh mk/deps.sh build
+	@$(MAKE) --no-print-directory all
+	@B=$(B) sh mk/demo.sh
+
+bench:
+	@sh mk/deps.sh build bench
+	@$(MAKE) --no-print-directory all
+	@B=$(B) sh bench/run.sh
+
+install: $(PROGRAMS)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8
+	install -m 0755 $(CHIMED) $(DESTDIR)$(SBINDIR)/chimed
+	$(if $(wildcard src/ctl/chimectl.c),install -d $(DESTDIR)$(BINDIR) && \
+		install -m 0755 $(CHIMECTL) $(DESTDIR)$(BINDIR)/chimectl)
+	install -m 0644 docs/chimed.8 $(DESTDIR)$(MANDIR)/man8/chimed.8
+
+clean:
+	rm -rf build

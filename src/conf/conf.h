@@ -1,0 +1,148 @@
+/* conf: the ntp.conf dialect -> an immutable struct config.
+ *
+ * The lexer keeps file:line for every item so that every later error (here
+ * or in the daemon) can name where the setting came from. Directives whose
+ * behaviour arrives in a later release are parsed and stored, never ignored
+ * silently. Unknown directives and malformed arguments are errors of the
+ * form "FILE:LINE: message 'word'"; chimed exits with status 2 on them.
+ *
+ * The whole config lives in one allocation arena owned by struct config;
+ * conf_free() releases it. Nothing here has global state.
+ */
+#ifndef CHIME_CONF_CONF_H
+#define CHIME_CONF_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#define CONF_DEFAULT_PATH "/etc/ntp.conf"
+#define CONF_ERR_LEN 512
+
+struct conf_loc {
+    const char *file;   /* as given (includefile paths as written) */
+    int line;
+};
+
+/* --- time sources: server / pool / peer --------------------------------- */
+enum conf_source_kind { CONF_SERVER, CONF_POOL, CONF_PEER };
+struct conf_source {
+    enum conf_source_kind kind;
+    const char *host;       /* name or numeric address, as written */
+    uint16_t port;          /* 123 unless "port N" */
+    bool iburst, burst, prefer, noselect, true_, xleave;
+    int minpoll, maxpoll;   /* log2 s; defaults 6 and 10 */
+    uint32_t key;           /* 0 = none */
+    int version;            /* 4 unless "version N" */
+    int nts;                /* 0/1 ("nts" option, later issue) */
+    struct conf_loc loc;
+};
+
+/* --- access control: restrict ------------------------------------------- */
+enum conf_restrict_flag {
+    RES_IGNORE = 1u << 0,  RES_KOD = 1u << 1,       RES_LIMITED = 1u << 2,
+    RES_LOWPRIOTRAP = 1u << 3, RES_MSSNTP = 1u << 4, RES_NOMODIFY = 1u << 5,
+    RES_NOMRULIST = 1u << 6, RES_NOPEER = 1u << 7,  RES_NOQUERY = 1u << 8,
+    RES_NOSERVE = 1u << 9, RES_NOTRAP = 1u << 10,   RES_NOTRUST = 1u << 11,
+    RES_NTPPORT = 1u << 12, RES_VERSION = 1u << 13, RES_NOEPEER = 1u << 14,
+    RES_SERVERRESPONSE_FUZZ = 1u << 15,
+};
+struct conf_restrict {
+    int family;             /* AF_INET, AF_INET6, or AF_UNSPEC ("default" w/o -4/-6) */
+    bool is_default;        /* "default" (matches everything of family) */
+    bool is_source;         /* "restrict source" (applies to our servers) */
+    struct sockaddr_storage addr;   /* when !is_default && !is_source */
+    unsigned prefix_len;    /* from "mask M" or the host default (32/128) */
+    uint32_t flags;         /* enum conf_restrict_flag bits */
+    bool unrestrict;        /* "unrestrict" / "restrict ... remove" ntpsec form */
+    struct conf_loc loc;
+};
+
+/* --- interface / listen addresses ---------------------------------------- */
+enum conf_iface_action { IFACE_LISTEN, IFACE_IGNORE, IFACE_DROP };
+enum conf_iface_match  { IFACE_ALL, IFACE_IPV4, IFACE_IPV6, IFACE_WILDCARD,
+                         IFACE_ADDR, IFACE_NAME };
+struct conf_iface {
+    enum conf_iface_action action;
+    enum conf_iface_match match;
+    struct sockaddr_storage addr;   /* IFACE_ADDR (port 0) */
+    unsigned prefix_len;            /* IFACE_ADDR: /N allowed */
+    const char *name;               /* IFACE_NAME */
+    struct conf_loc loc;
+};
+
+/* --- statistics / filegen ------------------------------------------------- */
+struct conf_filegen {
+    const char *name;       /* loopstats, peerstats, ... */
+    const char *file;       /* NULL = name */
+    const char *type;       /* none pid day week month year age; NULL = day */
+    bool enable;            /* "enable" / "disable"; default enable */
+    bool link;              /* "link" / "nolink"; default link */
+    struct conf_loc loc;
+};
+
+/* --- tos / tinker: numeric knobs, NaN = not set --------------------------- */
+struct conf_tos {
+    double minclock, maxclock, minsane, floor, ceiling, cohort,
+           mindist, maxdist, orphan, orphanwait, beacon, bcpollbstep;
+};
+struct conf_tinker {
+    double step, stepout, panic, dispersion, allan, huffpuff, freq,
+           stepback, stepfwd;
+};
+
+/* --- keys ------------------------------------------------------------------ */
+struct conf_keyref { uint32_t lo, hi; struct conf_loc loc; }; /* trustedkey N or (N ... M) */
+
+struct config {
+    /* sources */
+    struct conf_source *sources;   size_t n_sources;
+    /* access control (in file order; matching is the server's job) */
+    struct conf_restrict *restricts; size_t n_restricts;
+    /* listening */
+    struct conf_iface *ifaces;     size_t n_ifaces;
+    uint16_t port;                 /* "port N": serve on N; default 123 */
+    /* local clock as last resort: "local stratum N" (0 = off) */
+    int local_stratum;
+    struct conf_loc local_loc;
+    /* files */
+    const char *driftfile, *leapfile, *logfile, *pidfile, *statsdir;
+    const char *keys, *controlsocket;
+    const char *ntsdir;            /* stored for the NTS issue */
+    /* statistics: names enabled by "statistics ...", and filegen lines */
+    const char **statistics;       size_t n_statistics;
+    struct conf_filegen *filegens; size_t n_filegens;
+    /* keys */
+    struct conf_keyref *trustedkeys; size_t n_trustedkeys;
+    uint32_t controlkey, requestkey;
+    /* knobs */
+    struct conf_tos tos;
+    struct conf_tinker tinker;
+    /* enable/disable flags (auth bclient calibrate kernel monitor ntp stats
+     * mode7 ...): bit set = enabled. Only "known" names are accepted. */
+    uint32_t enable_flags, disable_flags;
+    /* leap-second handling (later issue): "leapsmearinterval N" etc. */
+    double leapsmearinterval;
+    /* lines stored verbatim for directives handled in later releases
+     * (nts, logconfig, mru, rlimit, setvar, ...) */
+    struct conf_stored { const char *directive; const char *args; struct conf_loc loc; }
+        *stored; size_t n_stored;
+
+    void *arena;                   /* private: owns every pointer above */
+};
+
+/* Parse a file (and any includefile it names). On error returns -1 and
+ * writes "FILE:LINE: message" into err (CONF_ERR_LEN is enough). */
+int conf_load_file(const char *path, struct config **out, char *err, size_t errlen);
+/* Parse from memory; `name` is used in messages. */
+int conf_load_string(const char *name, const char *text, size_t len,
+                     struct config **out, char *err, size_t errlen);
+void conf_free(struct config *cfg);
+
+/* For chimed --check -d: one line per item, for humans. */
+void conf_dump(const struct config *cfg, void (*emit)(void *arg, const char *line),
+               void *arg);
+
+#endif

@@ -1,0 +1,72 @@
+/* core/server: answering client requests (mode 3 -> mode 4, RFC 5905).
+ *
+ * Pure: the caller passes the request bytes and the kernel receive time
+ * and gets back a verdict and, for SRV_REPLY, the reply bytes with the
+ * transmit timestamp left for server_stamp_xmt() right before sending.
+ * Every dropped request is counted under a named reason. A reply is never
+ * larger than its request, and mode 7 is never answered.
+ */
+#ifndef CHIME_CORE_SERVER_H
+#define CHIME_CORE_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/packet.h"
+#include "core/time.h"
+
+/* What the server announces about itself; updated by the engine from the
+ * selection outcome (or the "local stratum" fallback). */
+struct sys_state {
+    uint8_t leap;
+    uint8_t stratum;        /* 16 = unsynchronised; sent as 0 on the wire? no:
+                               sent as 16 per RFC 5905 fast_xmit (see .c) */
+    int8_t precision;
+    ntp32 root_delay;
+    ntp32 root_disp;
+    uint32_t refid;
+    ntp64 reftime;
+};
+
+enum srv_drop {
+    SRV_DROP_TOO_SHORT,
+    SRV_DROP_BAD_LENGTH,
+    SRV_DROP_BAD_VERSION,
+    SRV_DROP_BAD_MODE,
+    SRV_DROP_BAD_EXTENSION,
+    SRV_DROP_BAD_MAC,
+    SRV_DROP_MODE7,          /* never answered, ever */
+    SRV_DROP_MODE6,          /* control: not served on this socket yet */
+    SRV_DROP_SYMMETRIC,      /* mode 1/2 from an unknown peer */
+    SRV_DROP_NOT_REQUEST,    /* mode 4/5: not ours to answer */
+    SRV_DROP_TOO_SMALL_FOR_REPLY, /* cannot happen after parse; kept honest */
+    SRV_DROP__COUNT
+};
+const char *srv_drop_name(enum srv_drop d);
+
+struct server_stats {
+    uint64_t received;
+    uint64_t replied;
+    uint64_t dropped[SRV_DROP__COUNT];
+};
+
+struct server {
+    struct sys_state sys;
+    struct server_stats stats;
+};
+
+enum srv_verdict { SRV_REPLY, SRV_DROP };
+
+void server_init(struct server *s, int8_t precision);
+void server_set_sys(struct server *s, const struct sys_state *sys);
+
+/* Handle one request. On SRV_REPLY, reply[0..*reply_len) holds the answer
+ * (*reply_len <= len) with its transmit timestamp still zero. */
+enum srv_verdict server_handle(struct server *s, const uint8_t *req, size_t len,
+                               real_ns rx_time, uint8_t *reply, size_t cap,
+                               size_t *reply_len);
+
+/* Write the transmit timestamp (octets 40..47) of a built reply. */
+void server_stamp_xmt(uint8_t *reply, real_ns now);
+
+#endif

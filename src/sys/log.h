@@ -1,0 +1,29 @@
+/* sys/log: the one logging API. Every message carries a subsystem tag
+ * ("net", "clock", "conf", ...). In the foreground messages go to stderr,
+ * in the background to syslog. warn() appends strerror(errno). */
+#ifndef CHIME_SYS_LOG_H
+#define CHIME_SYS_LOG_H
+
+#include <stdbool.h>
+
+void log_init(const char *ident, bool use_syslog, bool debug);
+bool log_debug_enabled(void);
+
+void log_warn(const char *tag, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void log_warnx(const char *tag, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void log_info(const char *tag, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void log_debug(const char *tag, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Start-up errors and broken invariants only. Exit status 1. */
+_Noreturn void fatal(const char *tag, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+_Noreturn void fatalx(const char *tag, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Allocation that cannot fail: aborts through fatalx() on ENOMEM. */
+void *xcalloc(size_t n, size_t size);
+
+#endif

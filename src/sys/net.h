@@ -1,0 +1,61 @@
+/* sys/net: UDP sockets with kernel receive timestamps, batch receive and
+ * send. No policy here: the engine decides what to do with datagrams. */
+#ifndef CHIME_SYS_NET_H
+#define CHIME_SYS_NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "core/packet.h"
+#include "core/time.h"
+
+struct net_addr {
+    struct sockaddr_storage ss;
+    socklen_t len;
+};
+
+/* Numeric IPv4/IPv6 literal (optionally "[v6]") + port -> addr. 0 or -1. */
+int net_addr_parse(const char *host, uint16_t port, struct net_addr *out);
+/* "1.2.3.4:123" / "[::1]:123" into buf. Returns buf. */
+const char *net_addr_format(const struct net_addr *a, char *buf, size_t cap);
+bool net_addr_is_v4(const struct net_addr *a);
+
+/* A bound, non-blocking UDP socket for serving: IPV6_V6ONLY on v6,
+ * kernel RX timestamps (SO_TIMESTAMPING software, else SO_TIMESTAMPNS),
+ * packet-info so replies leave from the address the request came to.
+ * Returns fd or -1 with errno. */
+int net_udp_bind(const struct net_addr *local);
+
+/* One received or to-be-sent datagram. */
+struct net_msg {
+    uint8_t buf[NTP_MAX_PACKET];
+    size_t len;
+    struct net_addr peer;       /* from (rx) / to (tx) */
+    struct net_addr local;      /* destination address of rx; source of tx
+                                   (len 0 = let the kernel choose) */
+    int ifindex;                /* from pktinfo, 0 if unknown */
+    real_ns rx_time;            /* kernel RX stamp when have_rx_time */
+    bool have_rx_time;
+};
+
+#define NET_BATCH 32
+struct net_batch {
+    struct net_msg msg[NET_BATCH];
+    int count;
+    void *priv;                 /* mmsghdr/iovec/cmsg storage */
+};
+struct net_batch *net_batch_new(void);
+void net_batch_free(struct net_batch *b);
+
+/* recvmmsg up to NET_BATCH datagrams into b (truncated datagrams are
+ * marked len = 0 and skipped by callers). Returns count (0 when nothing
+ * was waiting) or -1 with errno. */
+int net_recv_batch(int fd, struct net_batch *b);
+/* sendmmsg msgs[0..n); returns how many went out, -1 with errno. */
+int net_send_batch(int fd, struct net_msg *msgs, int n);
+/* sendmsg one datagram. 0 or -1/errno. */
+int net_send(int fd, const struct net_msg *m);
+
+#endif

@@ -1,0 +1,60 @@
+#!/bin/sh
+# Run every test suite and print one closing line "N passed, N failed".
+#
+# Each suite speaks TAP on stdout ("ok N - name" / "not ok N - name"):
+#   build/unit/test_*      cmocka unit tests (CMOCKA_MESSAGE_OUTPUT=TAP)
+#   tests/system/t_*.sh    the real chimed on loopback / in netns
+#   tests/fuzz/smoke.sh    each libFuzzer harness for a few seconds
+# A suite that exits non-zero without reporting a failure counts as one
+# failure, so a crash can never pass silently.
+set -u
+B=${B:-build}
+export B
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+export TOP
+LOGDIR="$B/test-logs"
+mkdir -p "$LOGDIR"
+pass=0
+fail=0
+
+run_suite() {
+    name=$1; shift
+    log="$LOGDIR/$(echo "$name" | tr '/ ' '__').log"
+    "$@" >"$log" 2>&1
+    rc=$?
+    p=$(grep -c '^ok ' "$log")
+    f=$(grep -c '^not ok ' "$log")
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        f=1
+        echo "not ok - $name exited with status $rc" >>"$log"
+    fi
+    if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
+        f=1
+        echo "not ok - $name ran no test" >>"$log"
+    fi
+    pass=$((pass + p)); fail=$((fail + f))
+    if [ "$f" -gt 0 ]; then
+        printf '%-34s %3d passed, %d FAILED (log: %s)\n' "$name" "$p" "$f" "$log"
+        grep '^not ok' "$log" | sed 's/^/    /'
+        tail -n 30 "$log" | grep -v '^ok ' | sed 's/^/    | /'
+    else
+        printf '%-34s %3d passed\n' "$name" "$p"
+    fi
+}
+
+for t in "$B"/unit/test_*; do
+    [ -x "$t" ] || continue
+    CMOCKA_MESSAGE_OUTPUT=TAP run_suite "unit/$(basename "$t")" "$t"
+done
+
+for t in "$TOP"/tests/system/t_*.sh; do
+    [ -f "$t" ] || continue
+    run_suite "system/$(basename "$t" .sh)" sh "$t"
+done
+
+if [ -z "${CHIME_ASAN:-}" ] && [ -f "$TOP/tests/fuzz/smoke.sh" ]; then
+    run_suite "fuzz/smoke" sh "$TOP/tests/fuzz/smoke.sh"
+fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
