@@ -19,8 +19,7 @@
  * selection outcome (or the "local stratum" fallback). */
 struct sys_state {
     uint8_t leap;
-    uint8_t stratum;        /* 16 = unsynchronised; sent as 0 on the wire? no:
-                               sent as 16 per RFC 5905 fast_xmit (see .c) */
+    uint8_t stratum;        /* 1..15; 16 = unsynchronised (sent as 0) */
     int8_t precision;
     ntp32 root_delay;
     ntp32 root_disp;

@@ -1,0 +1,239 @@
+/* chimed: options, config load, start-up order.
+ *
+ * Order matters: parse options, load and validate the config (errors are
+ * the user's and exit 2 before anything else happens), open the log,
+ * open sockets (still in the foreground, so bind errors reach the
+ * terminal), then detach, write the pidfile, and run the loop. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conf/conf.h"
+#include "daemon/engine.h"
+#include "sys/log.h"
+#include "sys/loop.h"
+
+#define EXIT_CONFIG 2
+#define DEFAULT_PIDFILE "/run/chimed.pid"
+
+struct options {
+    const char *config;
+    const char *pidfile;
+    bool foreground, debug, no_clock, check;
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+        "usage: chimed [options]\n"
+        "chime NTP daemon " CHIME_VERSION "\n"
+        "\n"
+        "  -c, --config FILE   configuration file (default " CONF_DEFAULT_PATH ")\n"
+        "  -n, --foreground    stay in the foreground, log to stderr\n"
+        "  -d, --debug         log debug messages (implies nothing else)\n"
+        "  -x, --no-clock      never adjust the system clock: measure and serve only\n"
+        "  -p, --pidfile FILE  write the process id to FILE (default: the config's\n"
+        "                      'pidfile', else " DEFAULT_PIDFILE " when in the background)\n"
+        "      --check         validate the configuration and exit (0 ok, 2 errors);\n"
+        "                      with -d, print what was understood\n"
+        "  -V, --version       print the version and exit\n"
+        "  -h, --help          print this help and exit\n"
+        "\n"
+        "Signals: SIGTERM/SIGINT exit cleanly; SIGHUP and SIGUSR1 log the counters.\n");
+}
+
+static void parse_options(int argc, char **argv, struct options *o)
+{
+    static const struct option longopts[] = {
+        { "config", required_argument, NULL, 'c' },
+        { "foreground", no_argument, NULL, 'n' },
+        { "debug", no_argument, NULL, 'd' },
+        { "no-clock", no_argument, NULL, 'x' },
+        { "pidfile", required_argument, NULL, 'p' },
+        { "check", no_argument, NULL, 'C' },
+        { "version", no_argument, NULL, 'V' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    int c;
+
+    memset(o, 0, sizeof(*o));
+    o->config = CONF_DEFAULT_PATH;
+    while ((c = getopt_long(argc, argv, "c:ndxp:Vh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'c': o->config = optarg; break;
+        case 'n': o->foreground = true; break;
+        case 'd': o->debug = true; break;
+        case 'x': o->no_clock = true; break;
+        case 'p': o->pidfile = optarg; break;
+        case 'C': o->check = true; break;
+        case 'V': printf("chimed " CHIME_VERSION "\n"); exit(0);
+        case 'h': usage(stdout); exit(0);
+        default: usage(stderr); exit(EXIT_CONFIG);
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "chimed: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        exit(EXIT_CONFIG);
+    }
+}
+
+static void print_line(void *arg, const char *line)
+{
+    fprintf(arg, "%s\n", line);
+}
+
+static struct config *load_config(const struct options *o)
+{
+    char err[CONF_ERR_LEN];
+    struct config *cfg = NULL;
+
+    if (conf_load_file(o->config, &cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, "chimed: %s\n", err);
+        exit(EXIT_CONFIG);
+    }
+    return cfg;
+}
+
+static int run_check(const struct options *o)
+{
+    struct config *cfg = load_config(o);
+
+    if (o->debug)
+        conf_dump(cfg, print_line, stdout);
+    printf("%s: OK (%zu sources, %zu restrict lines)\n", o->config,
+           cfg->n_sources, cfg->n_restricts);
+    conf_free(cfg);
+    return 0;
+}
+
+/* Detach from the terminal: fork, new session, fork again so we can never
+ * reacquire a controlling tty; stdio to /dev/null. */
+static void daemonize(void)
+{
+    pid_t pid = fork();
+    int fd;
+
+    if (pid < 0)
+        fatal("main", "fork");
+    if (pid > 0)
+        _exit(0);
+    if (setsid() < 0)
+        fatal("main", "setsid");
+    pid = fork();
+    if (pid < 0)
+        fatal("main", "fork");
+    if (pid > 0)
+        _exit(0);
+    if (chdir("/") < 0)
+        fatal("main", "chdir /");
+    fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        fatal("main", "/dev/null");
+    dup2(fd, 0);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    if (fd > 2)
+        close(fd);
+}
+
+/* Written atomically: a reader never sees a half-written pid. */
+static int write_pidfile(const char *path)
+{
+    char tmp[4096];
+    FILE *f;
+    int n = snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+
+    if (n < 0 || (size_t)n >= sizeof(tmp)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    f = fopen(tmp, "we");
+    if (!f)
+        return -1;
+    fprintf(f, "%ld\n", (long)getpid());
+    if (fclose(f) != 0 || rename(tmp, path) < 0) {
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+static void on_stop(void *arg, int signo, const struct now *now)
+{
+    (void)now;
+    log_info("main", "signal %d: exiting", signo);
+    loop_stop(arg);
+}
+
+static void on_hup(void *arg, int signo, const struct now *now)
+{
+    (void)now;
+    log_info("main", "signal %d: configuration reload is not supported yet; "
+             "counters follow", signo);
+    engine_log_stats(arg);
+}
+
+static const char *choose_pidfile(const struct options *o, const struct config *cfg)
+{
+    if (o->pidfile)
+        return o->pidfile;
+    if (cfg->pidfile)
+        return cfg->pidfile;
+    return o->foreground ? NULL : DEFAULT_PIDFILE;
+}
+
+int main(int argc, char **argv)
+{
+    struct options o;
+    struct config *cfg;
+    struct engine engine;
+    struct engine_opts eo;
+    struct loop *loop;
+    const char *pidfile;
+    int rc;
+
+    parse_options(argc, argv, &o);
+    if (o.check)
+        return run_check(&o);
+    cfg = load_config(&o);
+    log_init("chimed", !o.foreground, o.debug);
+    signal(SIGPIPE, SIG_IGN);
+
+    loop = loop_new();
+    eo.no_clock = o.no_clock;
+    if (engine_init(&engine, cfg, &eo, loop) < 0) {
+        log_warnx("main", "start-up failed");
+        return 1;
+    }
+    loop_on_signal(loop, SIGTERM, on_stop, loop);
+    loop_on_signal(loop, SIGINT, on_stop, loop);
+    loop_on_signal(loop, SIGHUP, on_hup, &engine);
+    loop_on_signal(loop, SIGUSR1, on_hup, &engine);
+
+    if (!o.foreground)
+        daemonize();
+    pidfile = choose_pidfile(&o, cfg);
+    if (pidfile && write_pidfile(pidfile) < 0)
+        log_warn("main", "pidfile %s", pidfile);
+    log_info("main", "chimed " CHIME_VERSION " running (%s)", o.config);
+
+    rc = loop_run(loop);
+    if (rc < 0)
+        log_warn("main", "event loop");
+    engine_log_stats(&engine);
+    engine_free(&engine);
+    loop_free(loop);
+    if (pidfile)
+        unlink(pidfile);
+    conf_free(cfg);
+    return rc < 0 ? 1 : 0;
+}

@@ -1,0 +1,273 @@
+/* daemon/engine: see engine.h. */
+#include "daemon/engine.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sys/clock.h"
+#include "sys/log.h"
+
+/* Receive at most this many batches per wake-up so timers and other
+ * sockets are not starved under a flood. */
+#define MAX_BATCHES_PER_WAKE 8
+/* How often the "local stratum" reference time is refreshed. */
+#define LOCAL_REFRESH_NS (16 * NS_PER_S)
+
+/* ---- system state served to clients ------------------------------------ */
+
+static void refresh_sys_state(struct engine *e, const struct now *now)
+{
+    struct sys_state sys = e->server.sys;
+
+    if (e->cfg->local_stratum > 0) {
+        /* No sources (the client arrives with the next release): serve our
+         * own clock at the configured stratum, as "local stratum N" asks. */
+        sys.leap = LEAP_NONE;
+        sys.stratum = (uint8_t)e->cfg->local_stratum;
+        sys.refid = ntp_refid_from_ascii("LOCL");
+        sys.root_delay = 0;
+        sys.root_disp = ntp32_from_ns(NS_PER_S / 1000);
+        sys.reftime = ntp64_from_real(now->real);
+    } else {
+        sys.leap = LEAP_UNSYNC;
+        sys.stratum = 16;
+        sys.refid = 0;
+        sys.reftime = 0;
+    }
+    server_set_sys(&e->server, &sys);
+}
+
+static void refresh_timer_cb(void *arg, const struct now *now)
+{
+    struct engine *e = arg;
+
+    refresh_sys_state(e, now);
+    e->refresh_timer = loop_timer_at(e->loop, mono_add(now->mono, LOCAL_REFRESH_NS),
+                                     refresh_timer_cb, e);
+}
+
+/* ---- the server's packet path ------------------------------------------- */
+
+/* Build replies for one received batch into e->out; returns how many. */
+static int answer_batch(struct engine *e, struct net_batch *b)
+{
+    real_ns fallback = { 0 };
+    int n_out = 0;
+
+    for (int i = 0; i < b->count; i++) {
+        struct net_msg *in = &b->msg[i];
+        struct net_msg *out = &e->out[n_out];
+
+        if (in->len == 0) {
+            e->stats.truncated++;
+            continue;
+        }
+        if (!in->have_rx_time) {
+            /* Read once per batch, right after it arrived. */
+            if (fallback.ns == 0)
+                fallback = clock_read_real();
+            in->rx_time = fallback;
+            e->stats.no_kernel_ts++;
+        }
+        if (server_handle(&e->server, in->buf, in->len, in->rx_time, out->buf,
+                          sizeof(out->buf), &out->len) != SRV_REPLY)
+            continue;
+        out->peer = in->peer;
+        out->local = in->local;
+        out->ifindex = in->ifindex;
+        n_out++;
+    }
+    return n_out;
+}
+
+static void send_replies(struct engine *e, int fd, int n)
+{
+    /* The transmit timestamp is taken as late as possible: one clock read
+     * right before the batch goes to the kernel. */
+    real_ns t3 = clock_read_real();
+    int sent;
+
+    for (int i = 0; i < n; i++)
+        server_stamp_xmt(e->out[i].buf, t3);
+    sent = net_send_batch(fd, e->out, n);
+    if (sent < n)
+        e->stats.send_errors += (uint64_t)(n - (sent < 0 ? 0 : sent));
+}
+
+static void socket_readable(void *arg, int fd, short revents, const struct now *now)
+{
+    struct engine *e = arg;
+
+    (void)revents;
+    (void)now;
+    for (int round = 0; round < MAX_BATCHES_PER_WAKE; round++) {
+        int got = net_recv_batch(fd, e->batch);
+        int n;
+
+        if (got <= 0) {
+            if (got < 0 && errno != EAGAIN && errno != EINTR)
+                log_warn("net", "receive");
+            return;
+        }
+        n = answer_batch(e, e->batch);
+        if (n > 0)
+            send_replies(e, fd, n);
+        if (got < NET_BATCH)
+            return;
+    }
+}
+
+/* ---- sockets ---------------------------------------------------------------- */
+
+static int open_one(struct engine *e, const struct net_addr *a)
+{
+    char buf[80];
+    int fd;
+
+    if (e->n_fds >= ENGINE_MAX_SOCKETS) {
+        log_warnx("net", "too many listen addresses; %s ignored",
+                  net_addr_format(a, buf, sizeof(buf)));
+        return 0;
+    }
+    fd = net_udp_bind(a);
+    if (fd < 0) {
+        log_warn("net", "cannot listen on %s", net_addr_format(a, buf, sizeof(buf)));
+        return -1;
+    }
+    if (loop_add_fd(e->loop, fd, POLLIN, socket_readable, e) < 0) {
+        log_warn("net", "loop");
+        close(fd);
+        return -1;
+    }
+    e->fds[e->n_fds] = fd;
+    e->bound[e->n_fds] = *a;
+    e->n_fds++;
+    log_info("net", "listening on %s", net_addr_format(a, buf, sizeof(buf)));
+    return 0;
+}
+
+/* Which wildcard families the interface lines leave enabled. */
+static void wildcard_families(const struct config *cfg, bool *v4, bool *v6)
+{
+    *v4 = *v6 = true;
+    for (size_t i = 0; i < cfg->n_ifaces; i++) {
+        const struct conf_iface *f = &cfg->ifaces[i];
+        bool off = f->action != IFACE_LISTEN;
+
+        if (f->match == IFACE_ALL || f->match == IFACE_WILDCARD) {
+            *v4 = *v6 = !off;
+        } else if (f->match == IFACE_IPV4) {
+            *v4 = !off;
+        } else if (f->match == IFACE_IPV6) {
+            *v6 = !off;
+        }
+    }
+}
+
+static int open_sockets(struct engine *e)
+{
+    const struct config *cfg = e->cfg;
+    bool explicit = false, v4, v6;
+    struct net_addr a;
+
+    for (size_t i = 0; i < cfg->n_ifaces; i++) {
+        const struct conf_iface *f = &cfg->ifaces[i];
+
+        if (f->match == IFACE_NAME)
+            log_warnx("conf", "%s:%d: interface names are not supported yet; "
+                      "'%s' ignored", f->loc.file, f->loc.line, f->name);
+        if (f->action != IFACE_LISTEN || f->match != IFACE_ADDR)
+            continue;
+        explicit = true;
+        memset(&a, 0, sizeof(a));
+        memcpy(&a.ss, &f->addr, sizeof(a.ss));
+        a.len = f->addr.ss_family == AF_INET ? sizeof(struct sockaddr_in)
+                                             : sizeof(struct sockaddr_in6);
+        if (a.ss.ss_family == AF_INET)
+            ((struct sockaddr_in *)&a.ss)->sin_port = htons(cfg->port);
+        else
+            ((struct sockaddr_in6 *)&a.ss)->sin6_port = htons(cfg->port);
+        if (open_one(e, &a) < 0)
+            return -1;
+    }
+    if (explicit)
+        return 0;
+
+    wildcard_families(cfg, &v4, &v6);
+    if (v4 && (net_addr_parse("0.0.0.0", cfg->port, &a) < 0 || open_one(e, &a) < 0))
+        return -1;
+    /* A host without IPv6 still serves IPv4: warn, do not fail. */
+    if (v6 && net_addr_parse("::", cfg->port, &a) == 0 && open_one(e, &a) < 0 && v4)
+        log_warnx("net", "continuing without IPv6");
+    if (e->n_fds == 0) {
+        log_warnx("net", "no socket to listen on");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- life cycle ------------------------------------------------------------- */
+
+int engine_init(struct engine *e, const struct config *cfg,
+                const struct engine_opts *opts, struct loop *loop)
+{
+    struct now now;
+
+    memset(e, 0, sizeof(*e));
+    e->cfg = cfg;
+    e->opts = *opts;
+    e->loop = loop;
+    e->batch = net_batch_new();
+    e->out = xcalloc(NET_BATCH, sizeof(*e->out));
+    server_init(&e->server, clock_measure_precision());
+    log_info("clock", "precision %d (2^%d s)%s", e->server.sys.precision,
+             e->server.sys.precision, opts->no_clock ? "; clock control off (-x)" : "");
+    if (open_sockets(e) < 0)
+        return -1;
+    clock_read_now(&now);
+    refresh_timer_cb(e, &now);
+    return 0;
+}
+
+void engine_log_stats(const struct engine *e)
+{
+    const struct server_stats *s = &e->server.stats;
+    char line[512];
+    size_t off = 0;
+
+    for (int i = 0; i < SRV_DROP__COUNT; i++) {
+        int w;
+
+        if (s->dropped[i] == 0)
+            continue;
+        w = snprintf(line + off, sizeof(line) - off, " %s=%llu", srv_drop_name(i),
+                     (unsigned long long)s->dropped[i]);
+        if (w < 0 || (size_t)w >= sizeof(line) - off)
+            break;
+        off += (size_t)w;
+    }
+    line[off] = '\0';
+    log_info("server", "received=%llu replied=%llu truncated=%llu no_kernel_ts=%llu "
+             "send_errors=%llu dropped:%s",
+             (unsigned long long)s->received, (unsigned long long)s->replied,
+             (unsigned long long)e->stats.truncated,
+             (unsigned long long)e->stats.no_kernel_ts,
+             (unsigned long long)e->stats.send_errors, off ? line : " none");
+}
+
+void engine_free(struct engine *e)
+{
+    for (int i = 0; i < e->n_fds; i++) {
+        loop_del_fd(e->loop, e->fds[i]);
+        close(e->fds[i]);
+    }
+    if (e->refresh_timer)
+        loop_timer_cancel(e->loop, e->refresh_timer);
+    net_batch_free(e->batch);
+    free(e->out);
+    memset(e, 0, sizeof(*e));
+}
