@@ -47,6 +47,9 @@ PROGRAMS  := $(CHIMED) $(if $(wildcard src/ctl/chimectl.c),$(CHIMECTL))
 ALL_OBJ   := $(LIB_OBJ) $(B)/obj/src/daemon/chimed.o $(B)/obj/src/ctl/chimectl.o \
              $(TOOLS_SRC:%.c=$(B)/obj/%.o) $(UNIT_SRC:%.c=$(B)/obj/%.o)
 
+# Keep intermediate objects (test mains, tools) so rebuilds stay incremental.
+.SECONDARY:
+
 .PHONY: all deps check check-run asan demo fuzz fuzz-smoke bench install clean
 all: $(PROGRAMS) $(TOOLS) $(UNITS)
 
