@@ -102,6 +102,32 @@ static void test_pivot_picks_nearest_era(void **state)
     assert_roundtrip(hi, piv);
 }
 
+/* The ends of int64 ns (years 1677 and 2262): no overflow, saturation. */
+static void test_int64_extremes(void **state)
+{
+    (void)state;
+    const real_ns ends[] = { { INT64_MIN }, { INT64_MIN + 1 }, { INT64_MAX } };
+    for (size_t i = 0; i < sizeof(ends) / sizeof(ends[0]); i++) {
+        ntp64 ts = ntp64_from_real(ends[i]);
+        real_ns back = ntp64_to_real(ts, ends[i]);
+        /* Either exact or saturated in the right direction. */
+        if (ends[i].ns < 0)
+            assert_true(back.ns == INT64_MIN || back.ns == ends[i].ns);
+        else
+            assert_true(back.ns == INT64_MAX || back.ns == ends[i].ns);
+    }
+    /* Stamps ~60 years beyond either end saturate instead of wrapping. */
+    const ntp64 sixty_years = (ntp64)0x70000000u << 32;
+    ntp64 ts = ntp64_from_real((real_ns){ INT64_MAX }) + sixty_years;
+    real_ns r = ntp64_to_real(ts, (real_ns){ INT64_MAX });
+    assert_int_equal(r.ns, INT64_MAX);
+    ts = ntp64_from_real((real_ns){ INT64_MIN }) - sixty_years;
+    r = ntp64_to_real(ts, (real_ns){ INT64_MIN });
+    assert_int_equal(r.ns, INT64_MIN);
+    assert_int_equal(ntp64_frac(ntp64_from_real((real_ns){ -1 })),
+                     0xfffffffbu); /* 1 s - 1 ns, truncated */
+}
+
 static void test_ns_rounding_roundtrip(void **state)
 {
     (void)state;
@@ -251,6 +277,7 @@ int main(void)
         cmocka_unit_test(test_era_boundary_roundtrip),
         cmocka_unit_test(test_far_years),
         cmocka_unit_test(test_pivot_picks_nearest_era),
+        cmocka_unit_test(test_int64_extremes),
         cmocka_unit_test(test_ns_rounding_roundtrip),
         cmocka_unit_test(test_fraction_carry),
         cmocka_unit_test(test_diff_simple),
