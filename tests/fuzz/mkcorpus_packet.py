@@ -20,7 +20,7 @@ def header(li, vn, mode, stratum=0, poll=6, prec=-20, delay=0, disp=0,
 
 def ef(typ, value, total=None):
     n = 4 + len(value)
-    n = (n + 3) & ~3
+    n = max((n + 3) & ~3, 16)  # RFC 7822 minimum
     if total is not None:
         n = max(n, total)
     return struct.pack(">HH", typ, n) + value + b"\0" * (n - 4 - len(value))
