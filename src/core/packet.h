@@ -92,14 +92,16 @@ void ntp_ef_iter_init(struct ntp_ef_iter *it, const uint8_t *ext, size_t len);
  * or past the end), it->error set. */
 int ntp_ef_next(struct ntp_ef_iter *it, struct ntp_ef *ef);
 /* Append one field (value padded with zeros to a multiple of 4 and to at
- * least min_len total octets) at buf[*off]; returns 0 or -1 if it would not
- * fit in cap or the result would exceed 65532 octets. */
+ * least min_len total octets, and never below the RFC 7822 minimum of 16)
+ * at buf[*off]; returns 0 or -1 if it would not fit in cap or the result
+ * would exceed 65532 octets. On -1 neither buf nor *off is touched. */
 int ntp_ef_write(uint8_t *buf, size_t cap, size_t *off, uint16_t type,
                  const void *value, size_t value_len, size_t min_len);
 
 /* refid helpers */
 uint32_t ntp_refid_from_ascii(const char *code); /* up to 4 chars */
-/* Writes up to 4 printable chars + NUL into out[5]. */
+/* Writes up to 4 printable chars + NUL into out[5]: stops at the first
+ * zero octet; non-printable octets become '.'. */
 void ntp_refid_to_ascii(uint32_t refid, char out[5]);
 
 #endif

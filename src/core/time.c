@@ -50,7 +50,10 @@ static int64_t signed_hi32(uint64_t v)
 ntp64 ntp64_from_real(real_ns t)
 {
     int64_t sec = floor_div(t.ns, NS_PER_S);
-    int64_t rem = t.ns - sec * NS_PER_S;              /* 0 .. 1e9-1 */
+    /* Remainder taken directly: sec * NS_PER_S overflows near INT64_MIN. */
+    int64_t rem = t.ns % NS_PER_S;
+    if (rem < 0)
+        rem += NS_PER_S;                              /* now 0 .. 1e9-1 */
     /* Keeping only the low 32 bits of the NTP seconds count is exactly
      * "dropping the era". Unsigned arithmetic makes the wrap defined. */
     uint32_t wire_sec = (uint32_t)((uint64_t)sec + (uint64_t)NTP_UNIX_OFFSET);

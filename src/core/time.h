@@ -30,7 +30,7 @@ typedef uint32_t ntp32;
 /* Unix real time -> wire timestamp (era is dropped, as on the wire). */
 ntp64 ntp64_from_real(real_ns t);
 /* Wire timestamp -> Unix real time, in the era that puts it within
- * ±2^31 s of pivot. */
+ * ±2^31 s of pivot. Saturates at INT64_MIN/INT64_MAX past 1677/2262. */
 real_ns ntp64_to_real(ntp64 ts, real_ns pivot);
 /* Signed difference a - b in ns; correct across an era boundary when the
  * two stamps are within 68 years of each other. */
@@ -53,7 +53,8 @@ static inline int64_t mono_sub(mono_ns a, mono_ns b) { return a.ns - b.ns; }
 static inline real_ns real_add(real_ns t, int64_t d) { return (real_ns){ t.ns + d }; }
 static inline int64_t real_sub(real_ns a, real_ns b) { return a.ns - b.ns; }
 
-/* log2 of a duration, rounded up, as used for the precision field. */
+/* log2 of a duration, rounded up, as used for the precision field:
+ * smallest p with 2^p s >= ns, clamped to [-30, 0] (1000 ns -> -19). */
 int8_t ntp_precision_from_ns(int64_t ns);
 
 #endif
