@@ -45,28 +45,34 @@ static const char *level_word(int prio)
     }
 }
 
-/* Format once into a bounded buffer, then hand it to the sink, so a
- * message is one write(2) on stderr and never interleaves mid-line. */
+/* Format the whole line into a bounded buffer first, so that on stderr a
+ * message is a single write and never interleaves mid-line. */
 static void log_emit(int prio, const char *tag, int err, const char *fmt,
                      va_list ap)
 {
-    char msg[1024];
+    char msg[1024], line[1200];
     int n = vsnprintf(msg, sizeof(msg), fmt, ap);
 
     if (n < 0)
         snprintf(msg, sizeof(msg), "(unformattable message)");
     else if (err != 0 && (size_t)n < sizeof(msg))
         snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s", strerror(err));
+    if (tag == NULL)
+        tag = "-";
 
     if (sink.use_syslog) {
-        syslog(prio, "[%s] %s", tag ? tag : "-", msg);
+        syslog(prio, "[%s] %s", tag, msg);
         return;
     }
     if (sink.ident)
-        fprintf(stderr, "%s[%ld]: [%s] %s%s\n", sink.ident, (long)getpid(),
-                tag ? tag : "-", level_word(prio), msg);
+        snprintf(line, sizeof(line), "%s[%ld]: [%s] %s%s\n", sink.ident,
+                 (long)getpid(), tag, level_word(prio), msg);
     else
-        fprintf(stderr, "[%s] %s%s\n", tag ? tag : "-", level_word(prio), msg);
+        snprintf(line, sizeof(line), "[%s] %s%s\n", tag, level_word(prio), msg);
+    /* a line cut short by the buffer still ends the line */
+    if (strlen(line) == sizeof(line) - 1)
+        line[sizeof(line) - 2] = '\n';
+    fputs(line, stderr);
 }
 
 void log_warn(const char *tag, const char *fmt, ...)

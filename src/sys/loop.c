@@ -185,6 +185,8 @@ static void heap_remove(struct loop *l, size_t i)
 
 uint64_t loop_timer_at(struct loop *l, mono_ns when, loop_timer_cb cb, void *arg)
 {
+    if (cb == NULL)
+        fatalx("loop", "timer without a callback");
     if (l->nheap == l->capheap) {
         l->capheap = l->capheap ? 2 * l->capheap : 16;
         l->heap = xreallocarray(l->heap, l->capheap, sizeof(*l->heap));

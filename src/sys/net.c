@@ -19,9 +19,11 @@ struct net_scm_ts {
     struct timespec ts[3];  /* [0] software, [1] unused, [2] hardware */
 };
 
-/* Room for one timestamp and one packet-info message, whatever family. */
+/* Room for both timestamp messages and one packet-info message, whatever
+ * the family, plus slack for anything else the kernel may add. */
 #define NET_CMSG_SPACE \
-    (CMSG_SPACE(sizeof(struct net_scm_ts)) + CMSG_SPACE(sizeof(struct in6_pktinfo)) + 64)
+    (CMSG_SPACE(sizeof(struct net_scm_ts)) + CMSG_SPACE(sizeof(struct timespec)) \
+     + CMSG_SPACE(sizeof(struct in6_pktinfo)) + 64)
 
 union net_cmsg_buf {
     char buf[NET_CMSG_SPACE];
@@ -115,14 +117,21 @@ static int set_int(int fd, int level, int name, int value)
 }
 
 /* Kernel RX stamps are a quality matter, not a correctness one: without
- * them the engine falls back to the loop's clock read. */
+ * them the engine falls back to the loop's clock read.
+ *
+ * SO_TIMESTAMPNS is set beside SO_TIMESTAMPING on purpose: the kernel
+ * turns on RX stamping globally (a static key, switched from a work
+ * queue) when the first socket asks, so datagrams arriving just after
+ * start-up can carry no stamp. With SO_TIMESTAMPNS also on, the kernel
+ * fills in the time at recvmsg() for those, and both messages carry it. */
 static void enable_rx_timestamps(int fd)
 {
     int flags = SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE;
+    bool nsec = set_int(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1) == 0;
 
     if (set_int(fd, SOL_SOCKET, SO_TIMESTAMPING, flags) == 0)
         return;
-    if (set_int(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1) == 0) {
+    if (nsec) {
         log_debug("net", "fd %d: SO_TIMESTAMPING unavailable, using SO_TIMESTAMPNS", fd);
         return;
     }
