@@ -5,6 +5,9 @@
 #define CHIME_SYS_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
+
+#include "core/time.h"
 
 void log_init(const char *ident, bool use_syslog, bool debug);
 bool log_debug_enabled(void);
@@ -25,5 +28,20 @@ _Noreturn void fatalx(const char *tag, const char *fmt, ...)
 
 /* Allocation that cannot fail: aborts through fatalx() on ENOMEM. */
 void *xcalloc(size_t n, size_t size);
+/* Same for growing arrays; checks n * size for overflow. */
+void *xreallocarray(void *p, size_t n, size_t size);
+
+/* Rate limit for messages a remote peer can trigger: at most `burst`
+ * messages per `interval_ns` window; the first message of a new window
+ * reports how many were dropped. Zero-initialise, then set burst and
+ * interval_ns. Returns true when the caller may log. */
+struct log_ratelimit {
+    int64_t interval_ns;
+    unsigned burst;
+    unsigned used;
+    unsigned suppressed;
+    mono_ns window_start;
+};
+bool log_ratelimit(struct log_ratelimit *rl, mono_ns now);
 
 #endif

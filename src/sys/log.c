@@ -1,0 +1,182 @@
+/* sys/log: stderr in the foreground, syslog(3) in the background.
+ *
+ * The sink below is the one piece of mutable module state allowed in
+ * chime: logging must work from anywhere, including before and after
+ * everything else exists. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "sys/log.h"
+
+static struct {
+    const char *ident;  /* NULL: no "ident[pid]: " prefix on stderr */
+    bool use_syslog;
+    bool debug;
+} sink;
+
+void log_init(const char *ident, bool use_syslog, bool debug)
+{
+    if (sink.use_syslog)
+        closelog();
+    sink.ident = ident;
+    sink.use_syslog = use_syslog;
+    sink.debug = debug;
+    if (use_syslog)
+        openlog(ident ? ident : "chimed", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+bool log_debug_enabled(void)
+{
+    return sink.debug;
+}
+
+static const char *level_word(int prio)
+{
+    switch (prio) {
+    case LOG_CRIT:    return "fatal: ";
+    case LOG_WARNING: return "warning: ";
+    case LOG_DEBUG:   return "debug: ";
+    default:          return "";
+    }
+}
+
+/* Format the whole line into a bounded buffer first, so that on stderr a
+ * message is a single write and never interleaves mid-line. */
+static void log_emit(int prio, const char *tag, int err, const char *fmt,
+                     va_list ap)
+{
+    char msg[1024], line[1200];
+    int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+
+    if (n < 0)
+        snprintf(msg, sizeof(msg), "(unformattable message)");
+    else if (err != 0 && (size_t)n < sizeof(msg))
+        snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s", strerror(err));
+    if (tag == NULL)
+        tag = "-";
+
+    if (sink.use_syslog) {
+        syslog(prio, "[%s] %s", tag, msg);
+        return;
+    }
+    if (sink.ident)
+        snprintf(line, sizeof(line), "%s[%ld]: [%s] %s%s\n", sink.ident,
+                 (long)getpid(), tag, level_word(prio), msg);
+    else
+        snprintf(line, sizeof(line), "[%s] %s%s\n", tag, level_word(prio), msg);
+    /* a line cut short by the buffer still ends the line */
+    if (strlen(line) == sizeof(line) - 1)
+        line[sizeof(line) - 2] = '\n';
+    fputs(line, stderr);
+}
+
+void log_warn(const char *tag, const char *fmt, ...)
+{
+    int saved = errno;
+    va_list ap;
+
+    va_start(ap, fmt);
+    log_emit(LOG_WARNING, tag, saved, fmt, ap);
+    va_end(ap);
+    errno = saved;
+}
+
+void log_warnx(const char *tag, const char *fmt, ...)
+{
+    int saved = errno;
+    va_list ap;
+
+    va_start(ap, fmt);
+    log_emit(LOG_WARNING, tag, 0, fmt, ap);
+    va_end(ap);
+    errno = saved;
+}
+
+void log_info(const char *tag, const char *fmt, ...)
+{
+    int saved = errno;
+    va_list ap;
+
+    va_start(ap, fmt);
+    log_emit(LOG_INFO, tag, 0, fmt, ap);
+    va_end(ap);
+    errno = saved;
+}
+
+void log_debug(const char *tag, const char *fmt, ...)
+{
+    int saved = errno;
+    va_list ap;
+
+    if (!sink.debug)
+        return;
+    va_start(ap, fmt);
+    log_emit(LOG_DEBUG, tag, 0, fmt, ap);
+    va_end(ap);
+    errno = saved;
+}
+
+_Noreturn void fatal(const char *tag, const char *fmt, ...)
+{
+    int saved = errno;
+    va_list ap;
+
+    va_start(ap, fmt);
+    log_emit(LOG_CRIT, tag, saved, fmt, ap);
+    va_end(ap);
+    exit(1);
+}
+
+_Noreturn void fatalx(const char *tag, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    log_emit(LOG_CRIT, tag, 0, fmt, ap);
+    va_end(ap);
+    exit(1);
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+
+    if (p == NULL)
+        fatalx("mem", "out of memory allocating %zu x %zu bytes", n, size);
+    return p;
+}
+
+void *xreallocarray(void *p, size_t n, size_t size)
+{
+    void *q;
+
+    if (size != 0 && n > SIZE_MAX / size)
+        fatalx("mem", "allocation overflow: %zu x %zu bytes", n, size);
+    q = realloc(p, n * size != 0 ? n * size : 1);
+    if (q == NULL)
+        fatalx("mem", "out of memory allocating %zu x %zu bytes", n, size);
+    return q;
+}
+
+bool log_ratelimit(struct log_ratelimit *rl, mono_ns now)
+{
+    if (rl->interval_ns <= 0 || now.ns - rl->window_start.ns >= rl->interval_ns
+        || now.ns < rl->window_start.ns) {
+        if (rl->suppressed > 0)
+            log_warnx("log", "%u similar messages suppressed", rl->suppressed);
+        rl->window_start = now;
+        rl->used = 0;
+        rl->suppressed = 0;
+    }
+    if (rl->used < rl->burst) {
+        rl->used++;
+        return true;
+    }
+    rl->suppressed++;
+    return false;
+}

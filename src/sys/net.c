@@ -1,0 +1,401 @@
+/* sys/net: UDP sockets with kernel RX timestamps and packet info, batch
+ * receive (recvmmsg) and send (sendmmsg, sendmsg). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/net_tstamp.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sys/log.h"
+#include "sys/net.h"
+
+/* The layout of SCM_TIMESTAMPING's payload (linux/errqueue.h), declared
+ * here so that header's timespec definitions never meet glibc's. */
+struct net_scm_ts {
+    struct timespec ts[3];  /* [0] software, [1] unused, [2] hardware */
+};
+
+/* Room for both timestamp messages and one packet-info message, whatever
+ * the family, plus slack for anything else the kernel may add. */
+#define NET_CMSG_SPACE \
+    (CMSG_SPACE(sizeof(struct net_scm_ts)) + CMSG_SPACE(sizeof(struct timespec)) \
+     + CMSG_SPACE(sizeof(struct in6_pktinfo)) + 64)
+
+union net_cmsg_buf {
+    char buf[NET_CMSG_SPACE];
+    struct cmsghdr align;
+};
+
+struct net_batch_priv {
+    struct mmsghdr hdr[NET_BATCH];
+    struct iovec iov[NET_BATCH];
+    union net_cmsg_buf cmsg[NET_BATCH];
+};
+
+/* ---- addresses -------------------------------------------------------------- */
+
+int net_addr_parse(const char *host, uint16_t port, struct net_addr *out)
+{
+    char lit[INET6_ADDRSTRLEN];
+    size_t n;
+    bool bracketed;
+
+    if (host == NULL || out == NULL)
+        goto bad;
+    n = strlen(host);
+    bracketed = n >= 2 && host[0] == '[' && host[n - 1] == ']';
+    if (bracketed) {
+        host++;
+        n -= 2;
+    }
+    if (n == 0 || n >= sizeof(lit))
+        goto bad;
+    memcpy(lit, host, n);
+    lit[n] = '\0';
+
+    memset(out, 0, sizeof(*out));
+    if (!bracketed) {
+        struct sockaddr_in *sin = (struct sockaddr_in *)&out->ss;
+
+        if (inet_pton(AF_INET, lit, &sin->sin_addr) == 1) {
+            sin->sin_family = AF_INET;
+            sin->sin_port = htons(port);
+            out->len = sizeof(*sin);
+            return 0;
+        }
+    }
+    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&out->ss;
+    if (inet_pton(AF_INET6, lit, &sin6->sin6_addr) == 1) {
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_port = htons(port);
+        out->len = sizeof(*sin6);
+        return 0;
+    }
+bad:
+    errno = EINVAL;
+    return -1;
+}
+
+const char *net_addr_format(const struct net_addr *a, char *buf, size_t cap)
+{
+    char lit[INET6_ADDRSTRLEN];
+
+    if (cap == 0)
+        return buf;
+    if (a == NULL || a->len == 0) {
+        snprintf(buf, cap, "(none)");
+    } else if (a->ss.ss_family == AF_INET) {
+        const struct sockaddr_in *sin = (const struct sockaddr_in *)&a->ss;
+
+        inet_ntop(AF_INET, &sin->sin_addr, lit, sizeof(lit));
+        snprintf(buf, cap, "%s:%u", lit, ntohs(sin->sin_port));
+    } else if (a->ss.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&a->ss;
+
+        inet_ntop(AF_INET6, &sin6->sin6_addr, lit, sizeof(lit));
+        snprintf(buf, cap, "[%s]:%u", lit, ntohs(sin6->sin6_port));
+    } else {
+        snprintf(buf, cap, "(family %d)", a->ss.ss_family);
+    }
+    return buf;
+}
+
+bool net_addr_is_v4(const struct net_addr *a)
+{
+    return a->ss.ss_family == AF_INET;
+}
+
+/* ---- sockets ---------------------------------------------------------------- */
+
+static int set_int(int fd, int level, int name, int value)
+{
+    return setsockopt(fd, level, name, &value, sizeof(value));
+}
+
+/* Kernel RX stamps are a quality matter, not a correctness one: without
+ * them the engine falls back to the loop's clock read.
+ *
+ * SO_TIMESTAMPNS is set beside SO_TIMESTAMPING on purpose: the kernel
+ * turns on RX stamping globally (a static key, switched from a work
+ * queue) when the first socket asks, so datagrams arriving just after
+ * start-up can carry no stamp. With SO_TIMESTAMPNS also on, the kernel
+ * fills in the time at recvmsg() for those, and both messages carry it. */
+static void enable_rx_timestamps(int fd)
+{
+    int flags = SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE;
+    bool nsec = set_int(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1) == 0;
+
+    if (set_int(fd, SOL_SOCKET, SO_TIMESTAMPING, flags) == 0)
+        return;
+    if (nsec) {
+        log_debug("net", "fd %d: SO_TIMESTAMPING unavailable, using SO_TIMESTAMPNS", fd);
+        return;
+    }
+    log_warn("net", "fd %d: no kernel receive timestamps", fd);
+}
+
+static int setup_udp(int fd, int family)
+{
+    if (family == AF_INET6) {
+        if (set_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1) < 0)
+            return -1;
+        if (set_int(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1) < 0)
+            return -1;
+    } else if (set_int(fd, IPPROTO_IP, IP_PKTINFO, 1) < 0) {
+        return -1;
+    }
+    enable_rx_timestamps(fd);
+    return 0;
+}
+
+int net_udp_bind(const struct net_addr *local)
+{
+    int family = local->ss.ss_family, fd;
+
+    if (family != AF_INET && family != AF_INET6) {
+        errno = EAFNOSUPPORT;
+        return -1;
+    }
+    fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+    if (fd < 0)
+        return -1;
+    if (setup_udp(fd, family) < 0
+        || bind(fd, (const struct sockaddr *)&local->ss, local->len) < 0) {
+        int saved = errno;
+
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+/* ---- batches ------------------------------------------------------------------ */
+
+struct net_batch *net_batch_new(void)
+{
+    struct net_batch *b = xcalloc(1, sizeof(*b));
+    struct net_batch_priv *p = xcalloc(1, sizeof(*p));
+
+    for (int i = 0; i < NET_BATCH; i++) {
+        p->iov[i].iov_base = b->msg[i].buf;
+        p->iov[i].iov_len = sizeof(b->msg[i].buf);
+        p->hdr[i].msg_hdr.msg_iov = &p->iov[i];
+        p->hdr[i].msg_hdr.msg_iovlen = 1;
+        p->hdr[i].msg_hdr.msg_name = &b->msg[i].peer.ss;
+        p->hdr[i].msg_hdr.msg_control = p->cmsg[i].buf;
+    }
+    b->priv = p;
+    return b;
+}
+
+void net_batch_free(struct net_batch *b)
+{
+    if (b == NULL)
+        return;
+    free(b->priv);
+    free(b);
+}
+
+/* ---- receive -------------------------------------------------------------------- */
+
+static int64_t ts_ns(const struct timespec *ts)
+{
+    return (int64_t)ts->tv_sec * NS_PER_S + ts->tv_nsec;
+}
+
+static void take_pktinfo4(struct net_msg *m, const struct in_pktinfo *pi)
+{
+    struct sockaddr_in *sin = (struct sockaddr_in *)&m->local.ss;
+
+    sin->sin_family = AF_INET;
+    sin->sin_addr = pi->ipi_addr;   /* the header's destination address */
+    m->local.len = sizeof(*sin);
+    m->ifindex = pi->ipi_ifindex;
+}
+
+static void take_pktinfo6(struct net_msg *m, const struct in6_pktinfo *pi)
+{
+    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&m->local.ss;
+
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_addr = pi->ipi6_addr;
+    if (IN6_IS_ADDR_LINKLOCAL(&pi->ipi6_addr))
+        sin6->sin6_scope_id = pi->ipi6_ifindex;
+    m->local.len = sizeof(*sin6);
+    m->ifindex = (int)pi->ipi6_ifindex;
+}
+
+/* Payloads are copied out with memcpy: CMSG_DATA carries no alignment
+ * promise for the structs inside. */
+static void parse_cmsgs(struct net_msg *m, struct msghdr *h)
+{
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c != NULL; c = CMSG_NXTHDR(h, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPING
+            && c->cmsg_len >= CMSG_LEN(sizeof(struct net_scm_ts))) {
+            struct net_scm_ts st;
+
+            memcpy(&st, CMSG_DATA(c), sizeof(st));
+            if (st.ts[0].tv_sec != 0 || st.ts[0].tv_nsec != 0) {
+                m->rx_time.ns = ts_ns(&st.ts[0]);
+                m->have_rx_time = true;
+            }
+        } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS
+                   && c->cmsg_len >= CMSG_LEN(sizeof(struct timespec))) {
+            struct timespec ts;
+
+            memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+            m->rx_time.ns = ts_ns(&ts);
+            m->have_rx_time = true;
+        } else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO
+                   && c->cmsg_len >= CMSG_LEN(sizeof(struct in_pktinfo))) {
+            struct in_pktinfo pi;
+
+            memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+            take_pktinfo4(m, &pi);
+        } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO
+                   && c->cmsg_len >= CMSG_LEN(sizeof(struct in6_pktinfo))) {
+            struct in6_pktinfo pi;
+
+            memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+            take_pktinfo6(m, &pi);
+        }
+    }
+}
+
+static void reset_rx_slot(struct net_batch_priv *p, int i)
+{
+    struct msghdr *h = &p->hdr[i].msg_hdr;
+
+    h->msg_namelen = sizeof(struct sockaddr_storage);
+    h->msg_controllen = sizeof(p->cmsg[i].buf);
+    h->msg_flags = 0;
+    p->hdr[i].msg_len = 0;
+}
+
+static void fill_rx_msg(struct net_msg *m, struct mmsghdr *mh)
+{
+    struct msghdr *h = &mh->msg_hdr;
+
+    /* A datagram larger than our buffer is not NTP we can parse; mark it
+     * so callers skip it instead of reading a prefix. */
+    m->len = (h->msg_flags & MSG_TRUNC) ? 0 : mh->msg_len;
+    m->peer.len = h->msg_namelen;
+    memset(&m->local, 0, sizeof(m->local));
+    m->ifindex = 0;
+    m->rx_time.ns = 0;
+    m->have_rx_time = false;
+    parse_cmsgs(m, h);
+}
+
+int net_recv_batch(int fd, struct net_batch *b)
+{
+    struct net_batch_priv *p = b->priv;
+    int n;
+
+    for (int i = 0; i < NET_BATCH; i++)
+        reset_rx_slot(p, i);
+    b->count = 0;
+    n = recvmmsg(fd, p->hdr, NET_BATCH, MSG_DONTWAIT, NULL);
+    if (n < 0)
+        return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -1;
+    for (int i = 0; i < n; i++)
+        fill_rx_msg(&b->msg[i], &p->hdr[i]);
+    b->count = n;
+    return n;
+}
+
+/* ---- send ------------------------------------------------------------------------ */
+
+/* Fill h for m; with m->local set, add packet info so the reply leaves
+ * from the address the request came to (multi-homed / wildcard binds). */
+static void build_tx_hdr(struct msghdr *h, struct iovec *iov,
+                         union net_cmsg_buf *cbuf, const struct net_msg *m)
+{
+    memset(h, 0, sizeof(*h));
+    iov->iov_base = (void *)m->buf;
+    iov->iov_len = m->len;
+    h->msg_iov = iov;
+    h->msg_iovlen = 1;
+    h->msg_name = (void *)&m->peer.ss;
+    h->msg_namelen = m->peer.len;
+    if (m->local.len == 0)
+        return;
+
+    memset(cbuf, 0, sizeof(*cbuf));
+    h->msg_control = cbuf->buf;
+    struct cmsghdr *c = (struct cmsghdr *)cbuf->buf;
+    if (m->local.ss.ss_family == AF_INET) {
+        struct in_pktinfo pi = { 0 };
+
+        pi.ipi_spec_dst = ((const struct sockaddr_in *)&m->local.ss)->sin_addr;
+        c->cmsg_level = IPPROTO_IP;
+        c->cmsg_type = IP_PKTINFO;
+        c->cmsg_len = CMSG_LEN(sizeof(pi));
+        memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+        h->msg_controllen = CMSG_SPACE(sizeof(pi));
+    } else if (m->local.ss.ss_family == AF_INET6) {
+        struct in6_pktinfo pi = { 0 };
+
+        pi.ipi6_addr = ((const struct sockaddr_in6 *)&m->local.ss)->sin6_addr;
+        /* the interface matters only where the address is ambiguous */
+        if (IN6_IS_ADDR_LINKLOCAL(&pi.ipi6_addr))
+            pi.ipi6_ifindex = (unsigned)m->ifindex;
+        c->cmsg_level = IPPROTO_IPV6;
+        c->cmsg_type = IPV6_PKTINFO;
+        c->cmsg_len = CMSG_LEN(sizeof(pi));
+        memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+        h->msg_controllen = CMSG_SPACE(sizeof(pi));
+    } else {
+        h->msg_control = NULL;
+    }
+}
+
+/* One sendmmsg of at most NET_BATCH. Returns how many went out. */
+static int send_chunk(int fd, struct net_msg *msgs, int n)
+{
+    struct mmsghdr hdr[NET_BATCH];
+    struct iovec iov[NET_BATCH];
+    union net_cmsg_buf cbuf[NET_BATCH];
+
+    memset(hdr, 0, sizeof(hdr));
+    for (int i = 0; i < n; i++)
+        build_tx_hdr(&hdr[i].msg_hdr, &iov[i], &cbuf[i], &msgs[i]);
+    return sendmmsg(fd, hdr, (unsigned)n, MSG_DONTWAIT);
+}
+
+/* A full socket buffer (EAGAIN) is not an error: the caller learns how
+ * many left and drops the rest, as a busy server must. */
+int net_send_batch(int fd, struct net_msg *msgs, int n)
+{
+    int sent = 0;
+
+    while (sent < n) {
+        int chunk = n - sent > NET_BATCH ? NET_BATCH : n - sent;
+        int r = send_chunk(fd, msgs + sent, chunk);
+
+        if (r < 0) {
+            if (sent > 0 || errno == EAGAIN || errno == EWOULDBLOCK)
+                return sent;
+            return -1;
+        }
+        sent += r;
+        if (r < chunk)
+            break;
+    }
+    return sent;
+}
+
+int net_send(int fd, const struct net_msg *m)
+{
+    struct msghdr h;
+    struct iovec iov;
+    union net_cmsg_buf cbuf;
+
+    build_tx_hdr(&h, &iov, &cbuf, m);
+    return sendmsg(fd, &h, MSG_DONTWAIT) < 0 ? -1 : 0;
+}

@@ -1,0 +1,157 @@
+/* sys/log: message format on stderr, errno handling, debug switch, rate
+ * limit, allocation wrappers. stderr is redirected to a temp file. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sys/log.h"
+
+/* Run fn with stderr captured; return what it wrote (static buffer). */
+static const char *capture(void (*fn)(void))
+{
+    static char out[4096];
+    FILE *tmp = tmpfile();
+    int saved = dup(STDERR_FILENO);
+    size_t n;
+
+    assert_non_null(tmp);
+    fflush(stderr);
+    dup2(fileno(tmp), STDERR_FILENO);
+    fn();
+    fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    rewind(tmp);
+    n = fread(out, 1, sizeof(out) - 1, tmp);
+    out[n] = '\0';
+    fclose(tmp);
+    return out;
+}
+
+static void emit_plain(void)
+{
+    log_init(NULL, false, false);
+    log_info("net", "hello %d", 42);
+    log_warnx("conf", "bad line %s", "x");
+    log_debug("clock", "hidden");
+}
+
+static void test_format_plain(void **state)
+{
+    (void)state;
+    assert_string_equal(capture(emit_plain),
+                        "[net] hello 42\n[conf] warning: bad line x\n");
+}
+
+static int errno_after_warn;
+
+static void emit_warn(void)
+{
+    log_init(NULL, false, false);
+    errno = ENOENT;
+    log_warn("net", "open %s", "/nope");
+    errno_after_warn = errno;
+}
+
+static void test_warn_errno(void **state)
+{
+    char want[256];
+
+    (void)state;
+    snprintf(want, sizeof(want), "[net] warning: open /nope: %s\n", strerror(ENOENT));
+    assert_string_equal(capture(emit_warn), want);
+    assert_int_equal(errno_after_warn, ENOENT);
+}
+
+static void emit_ident_debug(void)
+{
+    log_init("chimed", false, true);
+    log_debug("loop", "shown");
+    log_init(NULL, false, false);
+}
+
+static void test_ident_and_debug(void **state)
+{
+    char want[128];
+
+    (void)state;
+    snprintf(want, sizeof(want), "chimed[%ld]: [loop] debug: shown\n", (long)getpid());
+    assert_string_equal(capture(emit_ident_debug), want);
+    assert_false(log_debug_enabled());
+}
+
+static void emit_long(void)
+{
+    char big[3000];
+
+    log_init(NULL, false, false);
+    memset(big, 'a', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    log_info("t", "%s", big);
+}
+
+static void test_long_message_truncated(void **state)
+{
+    const char *out;
+
+    (void)state;
+    out = capture(emit_long);
+    assert_true(strlen(out) < 1200);
+    assert_int_equal(out[strlen(out) - 1], '\n');
+}
+
+static void emit_ratelimited(void)
+{
+    struct log_ratelimit rl = { .interval_ns = 1000000000, .burst = 2 };
+    int allowed = 0;
+
+    log_init(NULL, false, false);
+    for (int i = 0; i < 10; i++)
+        allowed += log_ratelimit(&rl, (mono_ns){ 5 });
+    assert_int_equal(allowed, 2);
+    assert_int_equal(rl.suppressed, 8);
+    assert_true(log_ratelimit(&rl, (mono_ns){ 5 + 1000000000 }));  /* new window */
+    assert_int_equal(rl.suppressed, 0);
+}
+
+static void test_ratelimit(void **state)
+{
+    (void)state;
+    assert_string_equal(capture(emit_ratelimited),
+                        "[log] warning: 8 similar messages suppressed\n");
+}
+
+static void test_alloc(void **state)
+{
+    int *p = xcalloc(16, sizeof(int));
+
+    (void)state;
+    for (int i = 0; i < 16; i++)
+        assert_int_equal(p[i], 0);
+    p = xreallocarray(p, 1024, sizeof(int));
+    p[1023] = 7;
+    free(p);
+    free(xcalloc(0, 0));    /* never NULL, even for nothing */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_format_plain),
+        cmocka_unit_test(test_warn_errno),
+        cmocka_unit_test(test_ident_and_debug),
+        cmocka_unit_test(test_long_message_truncated),
+        cmocka_unit_test(test_ratelimit),
+        cmocka_unit_test(test_alloc),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
