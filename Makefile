@@ -111,7 +111,7 @@ FUZZERS      := $(patsubst tests/fuzz/%.c,$(FUZZ_B)/%,$(FUZZ_SRC))
 FUZZ_LIB_SRC := $(wildcard src/core/*.c src/conf/*.c)
 $(FUZZ_B)/%: tests/fuzz/%.c $(FUZZ_LIB_SRC) $(wildcard src/*/*.h)
 	@mkdir -p $(@D)
-	clang $(CSTD) -g -O1 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,undefined \
+	clang $(CSTD) -g -O1 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		-o $@ $< $(FUZZ_LIB_SRC)
 
 fuzz:
