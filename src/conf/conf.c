@@ -11,14 +11,12 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "conf/conf_int.h"
 
@@ -756,21 +754,41 @@ static int h_filegen(struct parser *p, const struct line *l)
 
 /* ---- keys ---------------------------------------------------------------------- */
 
-/* "(" N "..." M ")" starting at arg[*i] == "("; leaves *i on ")". */
+/* "(" N "..." M ")" starting at arg[*i] == "("; leaves *i on ")". The
+ * range may also be written "(N...M)", one word between the parentheses. */
 static int key_range(struct parser *p, const struct line *l, size_t *i,
                      struct conf_keyref *k)
 {
     const struct conf_tok *a = l->arg;
-    size_t j = *i;
+    const struct conf_tok *paren = &a[*i];
+    struct conf_tok lo, hi;
+    char buf[2][32];
+    const char *dots;
+    size_t j = *i, n;
 
-    if (j + 4 >= l->nargs || !streq(a[j + 2].s, "...") || !streq(a[j + 4].s, ")"))
-        return fail(p, &a[j].loc, "bad key range (expected '(N ... M)')");
-    if (key_number(p, &a[j + 1], &k->lo) < 0 || key_number(p, &a[j + 3], &k->hi) < 0)
+    if (j + 4 < l->nargs && streq(a[j + 2].s, "...") && streq(a[j + 4].s, ")")) {
+        lo = a[j + 1];
+        hi = a[j + 3];
+        *i = j + 4;
+    } else if (j + 2 < l->nargs && streq(a[j + 2].s, ")") &&
+               (dots = strstr(a[j + 1].s, "...")) != NULL &&
+               (n = (size_t)(dots - a[j + 1].s)) < sizeof buf[0] &&
+               strlen(dots + 3) < sizeof buf[1]) {
+        memcpy(buf[0], a[j + 1].s, n);
+        buf[0][n] = '\0';
+        snprintf(buf[1], sizeof buf[1], "%s", dots + 3);
+        lo = hi = a[j + 1];
+        lo.s = buf[0];
+        hi.s = buf[1];
+        *i = j + 2;
+    } else {
+        return fail(p, &paren->loc, "bad key range (expected '(N ... M)')");
+    }
+    if (key_number(p, &lo, &k->lo) < 0 || key_number(p, &hi, &k->hi) < 0)
         return -1;
     if (k->lo > k->hi)
-        return fail(p, &a[j].loc, "bad key range '(%s ... %s)' (first above last)",
-                    a[j + 1].s, a[j + 3].s);
-    *i = j + 4;
+        return fail(p, &paren->loc, "bad key range '(%s ... %s)' (first above last)",
+                    lo.s, hi.s);
     return 0;
 }
 
