@@ -22,7 +22,9 @@
 #define CONF_ERR_LEN 512
 
 struct conf_loc {
-    const char *file;   /* as given (includefile paths as written) */
+    const char *file;   /* the path as opened: the top file as given; an
+                         * includefile's relative path joined to the
+                         * including file's directory */
     int line;
 };
 
@@ -31,12 +33,16 @@ enum conf_source_kind { CONF_SERVER, CONF_POOL, CONF_PEER };
 struct conf_source {
     enum conf_source_kind kind;
     const char *host;       /* name or numeric address, as written */
+    int family;             /* AF_UNSPEC, or AF_INET / AF_INET6 from -4 / -6 */
     uint16_t port;          /* 123 unless "port N" */
     bool iburst, burst, prefer, noselect, true_, xleave;
     int minpoll, maxpoll;   /* log2 s; defaults 6 and 10 */
     uint32_t key;           /* 0 = none */
     int version;            /* 4 unless "version N" */
     int nts;                /* 0/1 ("nts" option, later issue) */
+    bool preempt;           /* "preempt" (manycast/pool, later issue) */
+    uint32_t mode;          /* "mode N": refclock driver mode; 0 = unset */
+    int ttl;                /* "ttl N": broadcast/manycast TTL; 0 = unset */
     struct conf_loc loc;
 };
 
@@ -93,6 +99,15 @@ struct conf_tinker {
            stepback, stepfwd;
 };
 
+/* --- enable / disable ------------------------------------------------------ */
+enum conf_sys_flag {
+    CONF_FLAG_AUTH = 1u << 0,    CONF_FLAG_BCLIENT = 1u << 1,
+    CONF_FLAG_CALIBRATE = 1u << 2, CONF_FLAG_KERNEL = 1u << 3,
+    CONF_FLAG_MONITOR = 1u << 4, CONF_FLAG_NTP = 1u << 5,
+    CONF_FLAG_STATS = 1u << 6,   CONF_FLAG_MODE7 = 1u << 7,
+    CONF_FLAG_PPS = 1u << 8,
+};
+
 /* --- keys ------------------------------------------------------------------ */
 struct conf_keyref { uint32_t lo, hi; struct conf_loc loc; }; /* trustedkey N or (N ... M) */
 
@@ -122,8 +137,9 @@ struct config {
     struct conf_tinker tinker;
     /* enable/disable flags (auth bclient calibrate kernel monitor ntp stats
      * mode7 ...): bit set = enabled. Only "known" names are accepted. */
-    uint32_t enable_flags, disable_flags;
-    /* leap-second handling (later issue): "leapsmearinterval N" etc. */
+    uint32_t enable_flags, disable_flags;   /* enum conf_sys_flag bits */
+    /* leap-second handling (later issue): "leapsmearinterval N" etc.
+     * Seconds; 0 = not set (no smearing). */
     double leapsmearinterval;
     /* lines stored verbatim for directives handled in later releases
      * (nts, logconfig, mru, rlimit, setvar, ...) */
