@@ -1,6 +1,6 @@
 /* ntpprobe — send NTPv4 client requests and check the server's replies.
  *
- *   ntpprobe [-4|-6] [-c COUNT] [-t TIMEOUT_MS] [-i INTERVAL_MS] [-j] HOST PORT
+ *   ntpprobe [-4|-6] [-a] [-c COUNT] [-t TIMEOUT_MS] [-i INTERVAL_MS] [-j] HOST PORT
  *
  * Each request is a 48-octet mode 3 version 4 header whose transmit
  * timestamp is random (so it is also a nonce). The reply must come back on
@@ -10,8 +10,10 @@
  *
  *   offset=+0.000012 delay=0.000050 stratum=1 refid=LOCL leap=0 len=48
  *
- * or with -j one JSON object per line. Exit status 0 when every request got
- * a valid reply, 1 on any timeout or invalid reply, 2 on usage error.
+ * or with -j one JSON object per line. With -a any reply that matches the
+ * request counts (an unsynchronised server, a kiss-o'-death): "is it up?".
+ * Exit status 0 when every request got a valid reply, 1 on any timeout or
+ * invalid reply, 2 on usage error.
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
@@ -31,6 +33,7 @@ struct opts {
     long timeout_ms;
     long interval_ms;
     int json;
+    int any;
     const char *host;
     const char *port;
 };
@@ -45,7 +48,7 @@ struct sample {
 static void usage(void)
 {
     fprintf(stderr, "usage: ntpprobe [-4|-6] [-c COUNT] [-t TIMEOUT_MS] "
-                    "[-i INTERVAL_MS] [-j] HOST PORT\n");
+                    "[-i INTERVAL_MS] [-j] [-a] HOST PORT\n");
     exit(2);
 }
 
@@ -63,7 +66,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 {
     int c;
     *o = (struct opts){ .family = AF_UNSPEC, .count = 1, .timeout_ms = 1000 };
-    while ((c = getopt(argc, argv, "46c:t:i:j")) != -1) {
+    while ((c = getopt(argc, argv, "46ac:t:i:j")) != -1) {
         switch (c) {
         case '4': o->family = AF_INET; break;
         case '6': o->family = AF_INET6; break;
@@ -71,6 +74,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
         case 't': o->timeout_ms = num_arg(optarg, 1, 60000); break;
         case 'i': o->interval_ms = num_arg(optarg, 0, 60000); break;
         case 'j': o->json = 1; break;
+        case 'a': o->any = 1; break;
         default: usage();
         }
     }
@@ -202,7 +206,7 @@ static int await_reply(int fd, uint64_t xmt, uint64_t t1, const struct opts *o)
             return 0;
         }
         print_bad(&s, why, o->json);
-        return 1;
+        return o->any ? 0 : 1;
     }
 }
 
