@@ -1,6 +1,10 @@
 /* ntpprobe — send NTPv4 client requests and check the server's replies.
  *
- *   ntpprobe [-4|-6] [-a] [-c COUNT] [-t TIMEOUT_MS] [-i INTERVAL_MS] [-j] HOST PORT
+ *   ntpprobe [-4|-6] [-a] [-c COUNT] [-t TIMEOUT_MS] [-i INTERVAL_MS] [-j]
+ *            [-m MODE] [-v VERSION] HOST PORT
+ *
+ * -m and -v change the request's mode (default 3) and version (default 4),
+ * to check what a server does with other requests.
  *
  * Each request is a 48-octet mode 3 version 4 header whose transmit
  * timestamp is random (so it is also a nonce). The reply must come back on
@@ -34,6 +38,7 @@ struct opts {
     long interval_ms;
     int json;
     int any;
+    long mode, version;
     const char *host;
     const char *port;
 };
@@ -48,7 +53,7 @@ struct sample {
 static void usage(void)
 {
     fprintf(stderr, "usage: ntpprobe [-4|-6] [-c COUNT] [-t TIMEOUT_MS] "
-                    "[-i INTERVAL_MS] [-j] [-a] HOST PORT\n");
+                    "[-i INTERVAL_MS] [-j] [-a] [-m MODE] [-v VERSION] HOST PORT\n");
     exit(2);
 }
 
@@ -65,8 +70,9 @@ static long num_arg(const char *s, long lo, long hi)
 static void parse_opts(int argc, char **argv, struct opts *o)
 {
     int c;
-    *o = (struct opts){ .family = AF_UNSPEC, .count = 1, .timeout_ms = 1000 };
-    while ((c = getopt(argc, argv, "46ac:t:i:j")) != -1) {
+    *o = (struct opts){ .family = AF_UNSPEC, .count = 1, .timeout_ms = 1000,
+                        .mode = 3, .version = 4 };
+    while ((c = getopt(argc, argv, "46ac:t:i:jm:v:")) != -1) {
         switch (c) {
         case '4': o->family = AF_INET; break;
         case '6': o->family = AF_INET6; break;
@@ -75,6 +81,8 @@ static void parse_opts(int argc, char **argv, struct opts *o)
         case 'i': o->interval_ms = num_arg(optarg, 0, 60000); break;
         case 'j': o->json = 1; break;
         case 'a': o->any = 1; break;
+        case 'm': o->mode = num_arg(optarg, 0, 7); break;
+        case 'v': o->version = num_arg(optarg, 0, 7); break;
         default: usage();
         }
     }
@@ -171,10 +179,10 @@ static void print_sample(const struct sample *s, int json)
 static void print_bad(const struct sample *s, const char *why, int json)
 {
     if (json)
-        printf("{\"error\":\"%s\",\"stratum\":%u,\"refid\":\"%s\",\"len\":%zu}\n",
-               why, s->stratum, s->refid, s->len);
-    fprintf(stderr, "ntpprobe: invalid reply (%s): stratum=%u refid=%s len=%zu\n",
-            why, s->stratum, s->refid, s->len);
+        printf("{\"error\":\"%s\",\"stratum\":%u,\"refid\":\"%s\",\"leap\":%u,"
+               "\"len\":%zu}\n", why, s->stratum, s->refid, s->leap, s->len);
+    fprintf(stderr, "ntpprobe: invalid reply (%s): stratum=%u refid=%s leap=%u len=%zu\n",
+            why, s->stratum, s->refid, s->leap, s->len);
 }
 
 /* Wait for the reply to `xmt` until the deadline; stale or foreign
@@ -214,7 +222,7 @@ static int probe_once(int fd, const struct opts *o)
 {
     uint8_t req[NW_HDR_LEN] = { 0 };
     uint64_t xmt = nw_random64();
-    req[0] = nw_lvm(0, 4, 3);
+    req[0] = nw_lvm(0, (unsigned)o->version, (unsigned)o->mode);
     nw_put64(req + NW_OFF_XMT, xmt);
     uint64_t t1 = nw_now_ntp();
     if (send(fd, req, sizeof req, 0) != (ssize_t)sizeof req) {
