@@ -212,6 +212,9 @@ int main(int argc, char **argv)
     eo.no_clock = o.no_clock;
     if (engine_init(&engine, cfg, &eo, loop) < 0) {
         log_warnx("main", "start-up failed");
+        engine_free(&engine);
+        loop_free(loop);
+        conf_free(cfg);
         return 1;
     }
     loop_on_signal(loop, SIGTERM, on_stop, loop);
