@@ -1,0 +1,104 @@
+/* core/discipline: the clock discipline.
+ *
+ * Input: the system estimate from select_run() (offset, frequency, their
+ * uncertainties) at monotonic time `now`. Output: a clock command (step,
+ * frequency, status) for the clock driver. Design (see docs/discipline.md):
+ *
+ *  - Phase and frequency are corrected independently, as chrony does.
+ *    The frequency follows the sources' regression slope (an estimate of
+ *    the oscillator's error), filtered by inverse variance against the
+ *    previous estimate whose variance grows with time (random-walk
+ *    wander). The phase error is slewed out by adding offset/tau to the
+ *    frequency, tau a multiple of the update interval.
+ *  - All slewing is done through the frequency (no kernel PLL), clamped
+ *    to the driver's limit.
+ *  - Steps: only when |offset| > step threshold and within the first
+ *    `step_limit` updates (chrony's "makestep threshold limit"); -1 =
+ *    any time, 0 = never.
+ *  - Panic: beyond `panic` seconds the discipline stops steering and
+ *    raises an alarm (0 = accept any offset). It never exits.
+ *
+ * The discipline integrates what it commands: discipline_correction()
+ * returns the accumulated correction (s) applied to the clock since start,
+ * which sources add to measured offsets to get raw offsets. With clock
+ * control off (-x) nothing is applied and the correction stays 0, while
+ * the estimates are still computed and reported.
+ */
+#ifndef CHIME_CORE_DISCIPLINE_H
+#define CHIME_CORE_DISCIPLINE_H
+
+#include <stdbool.h>
+
+#include "core/select.h"
+#include "core/time.h"
+
+struct discipline_conf {
+    double step_threshold;  /* s, default 0.128; 0 = never step */
+    int step_limit;         /* steps allowed in the first N updates; -1 = always */
+    double panic;           /* s, default 1000; 0 = accept any offset */
+    double max_freq_ppm;    /* driver's limit, e.g. 500 */
+    double initial_freq_ppm;/* from the driftfile or the kernel */
+    bool have_initial_freq; /* false: learn from scratch */
+    bool clock_control;     /* false with -x */
+};
+void discipline_conf_default(struct discipline_conf *c);
+
+enum discipline_state {
+    DISC_UNSYNC,        /* no estimate yet */
+    DISC_SYNC,          /* tracking */
+    DISC_PANIC,         /* offset beyond panic: not steering, alarm raised */
+    DISC_HOLD,          /* sources lost: holding the last frequency */
+};
+const char *discipline_state_name(enum discipline_state s);
+
+struct clock_cmd {
+    bool step;          /* step the clock by step_s (positive = forward) */
+    double step_s;
+    bool set_freq;      /* set the correction frequency */
+    double freq_ppm;
+    bool set_status;    /* tell the kernel whether we are synchronised */
+    bool synced;
+    double maxerror_s, esterror_s;
+};
+
+struct discipline {
+    struct discipline_conf conf;
+    enum discipline_state state;
+    int updates;            /* estimates received so far */
+    int steps;              /* steps commanded */
+    mono_ns last_update;
+
+    /* frequency bookkeeping: the total correction frequency in force since
+     * `since`, and the accumulated correction at that moment */
+    double freq_ppm;        /* commanded (base + slew term) */
+    double base_freq_ppm;   /* the oscillator estimate */
+    double base_var;        /* its variance (ppm^2) */
+    mono_ns since;
+    double corr_at_since;   /* s */
+
+    /* last estimate, for tracking displays */
+    double offset, offset_sd, jitter;
+    bool alarm;             /* panic threshold exceeded */
+};
+
+void discipline_init(struct discipline *d, const struct discipline_conf *c,
+                     mono_ns now);
+
+/* Accumulated clock correction (s) at `now`: everything commanded so far
+ * (steps plus integrated frequency). Always 0 without clock control. */
+double discipline_correction(const struct discipline *d, mono_ns now);
+
+/* A new system estimate; `interval_s` is the update interval (typically
+ * the system poll interval). Fills *cmd (all flags false = nothing to do). */
+void discipline_update(struct discipline *d, mono_ns now,
+                       const struct select_result *est, double interval_s,
+                       struct clock_cmd *cmd);
+
+/* No usable estimate (all sources lost): hold the frequency, stop the slew
+ * term, report unsynchronised after a while. */
+void discipline_no_estimate(struct discipline *d, mono_ns now, struct clock_cmd *cmd);
+
+/* The frequency to save in the driftfile (ppm). */
+double discipline_drift_ppm(const struct discipline *d);
+
+#endif

@@ -1,0 +1,167 @@
+/* core/source: one time source (an NTP server we poll).
+ *
+ * Pure: the shell resolves the name, owns the sockets, and passes every
+ * event in with the time. This module keeps the poll schedule and the
+ * 8-bit reachability register, builds requests with a fully random
+ * transmit timestamp (RFC 9109 spirit: the nonce is all we reveal),
+ * applies the on-wire checks of RFC 5905 §8 (see protocol-facts §1.4),
+ * honours KoD (RATE backs off, DENY/RSTR stop polling; only with a valid
+ * origin), and keeps the samples with a per-source estimate.
+ *
+ * Samples are stored as RAW offsets: the measured offset plus the
+ * client's accumulated clock correction at the sample's time (see
+ * discipline_correction()). Raw offsets live on the uncorrected
+ * oscillator's timescale, so clock steps and frequency changes never
+ * invalidate history: the regression over raw offsets gives the
+ * oscillator's phase and frequency error directly.
+ */
+#ifndef CHIME_CORE_SOURCE_H
+#define CHIME_CORE_SOURCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/packet.h"
+#include "core/time.h"
+
+#define SOURCE_MAX_SAMPLES 64
+#define NTP_PHI 15e-6           /* s/s: dispersion growth (RFC 5905) */
+#define NTP_MAXDISP 16.0        /* s */
+#define NTP_MAXDIST 1.5         /* s: root distance limit (ntpd/NTPsec) */
+#define NTP_MINDISP 0.001       /* s: floor of the dispersion increment */
+#define SOURCE_KOD_MAX_POLL 13  /* RFC 8633 §5.4: cap RATE back-off at 2^13 s */
+
+struct source_conf {
+    uint8_t version;        /* 4 unless configured */
+    int8_t minpoll, maxpoll;
+    bool iburst, burst, prefer, noselect;
+    uint32_t addr_refid;    /* what our refid becomes if this is sys peer
+                               (IPv4 address, or first 4 octets of MD5 of
+                               the IPv6 address), computed by the shell */
+};
+
+/* Why a reply was not used. Keep source_drop_name() in sync. */
+enum source_drop {
+    SRC_DROP_PARSE,         /* malformed datagram */
+    SRC_DROP_NOT_SERVER,    /* mode != 4 */
+    SRC_DROP_NOT_EXPECTED,  /* no request outstanding */
+    SRC_DROP_DUPLICATE,     /* test 1: xmt equals the last one received */
+    SRC_DROP_BOGUS,         /* test 2: origin != the nonce we sent */
+    SRC_DROP_ZERO_TS,       /* test 3: org/rec/xmt zero */
+    SRC_DROP_UNSYNC,        /* test 6: LI 3 or stratum >= 16 */
+    SRC_DROP_HEADER,        /* test 7: root distance too big, reftime > xmt */
+    SRC_DROP_KOD_UNKNOWN,   /* kiss code without protocol meaning */
+    SRC_DROP_BAD_DELAY,     /* negative or absurd round-trip */
+    SRC_DROP__COUNT
+};
+const char *source_drop_name(enum source_drop d);
+
+enum source_rx {
+    SRC_RX_SAMPLE,          /* a new sample was stored: re-run selection */
+    SRC_RX_KOD_RATE,        /* server asked us to slow down (poll raised) */
+    SRC_RX_KOD_DENY,        /* DENY/RSTR: this source stops polling */
+    SRC_RX_DROP,            /* counted under a source_drop reason */
+};
+
+struct source_sample {
+    mono_ns when;           /* arrival (T4) on the monotonic clock */
+    double offset;          /* s, as measured: server - local (theta) */
+    double raw;             /* s, offset + client correction at `when` */
+    double delay;           /* s, round trip (delta), >= 2^precision */
+    double disp;            /* s, dispersion at arrival (epsilon_0) */
+};
+
+/* The per-source estimate, refreshed on each new sample. */
+struct source_estimate {
+    bool valid;
+    mono_ns when;           /* reference time of the fit (newest sample) */
+    double raw;             /* s, fitted raw offset at `when` */
+    double freq;            /* s/s, slope of raw offset: the correction
+                               frequency this source says we need */
+    double raw_sd;          /* s, standard error of `raw` */
+    double freq_sd;         /* s/s, standard error of `freq` */
+    double delay;           /* s, delay of the best (least-delay) sample */
+    double disp;            /* s, dispersion of the estimate at `when` */
+    double jitter;          /* s, RMS of the fit's residuals (psi) */
+    int n;                  /* samples used */
+};
+
+struct source {
+    struct source_conf conf;
+
+    /* poll process */
+    int8_t poll;            /* current log2 poll interval */
+    mono_ns next_poll;
+    int burst_left;         /* packets still to send in this burst */
+    uint8_t reach;          /* 8-bit reachability register */
+    int unreach_polls;      /* polls since the last valid reply */
+    int poll_hyst;          /* hysteresis counter: a sample within 4 jitters
+                               of the prediction counts up, others down;
+                               at +/-limit the poll interval moves by one */
+    bool denied;            /* DENY/RSTR: never poll again */
+
+    /* on-wire state of the outstanding request */
+    ntp64 nonce;            /* transmit timestamp we sent; 0 = none */
+    real_ns t1;             /* local real time it left (source_sent) */
+    ntp64 last_rx_xmt;      /* duplicate detection (test 1) */
+
+    /* what the server told us in its last valid reply */
+    uint8_t stratum, leap;
+    int8_t precision;
+    uint32_t refid;
+    double root_delay, root_disp;   /* s */
+    ntp64 reftime;
+
+    /* samples: a ring, oldest first from `first` */
+    struct source_sample samples[SOURCE_MAX_SAMPLES];
+    int n_samples, first;
+    struct source_estimate est;
+
+    /* counters */
+    uint64_t sent, received, samples_total;
+    uint64_t dropped[SRC_DROP__COUNT];
+    uint64_t kod_rate, kod_deny;
+};
+
+/* Set up; the first request is due at `now` plus `jitter_ns` (the shell
+ * passes a small random spread so many sources don't fire together). */
+void source_init(struct source *s, const struct source_conf *c, mono_ns now,
+                 int64_t jitter_ns);
+
+/* Is a request due at `now`? (Never true once denied.) */
+bool source_poll_due(const struct source *s, mono_ns now);
+
+/* Build the request due at `now` into buf (>= NTP_HEADER_LEN octets) with
+ * transmit timestamp `nonce` (64 random bits from the shell; never 0) and
+ * schedule the next one, spaced randomly with `rand` (32 random bits).
+ * Shifts the reach register except within a burst. Returns the length. */
+size_t source_make_request(struct source *s, mono_ns now, uint64_t nonce,
+                           uint32_t rand, uint8_t *buf, size_t cap);
+
+/* The request left at local real time t1 (read right before sendmsg). */
+void source_sent(struct source *s, real_ns t1);
+
+/* A datagram arrived from this source at local real time t4 (kernel
+ * stamp), monotonic `now`; `correction` is the client's accumulated
+ * clock correction (s) at `now` (discipline_correction()). */
+enum source_rx source_receive(struct source *s, const uint8_t *buf, size_t len,
+                              real_ns t4, mono_ns now, double correction,
+                              int8_t our_precision);
+
+/* The estimated offset (server - local, s) at `now`, given the client's
+ * current correction: the fitted raw offset extrapolated, minus it. */
+double source_offset(const struct source *s, mono_ns now, double correction);
+
+/* Root distance (lambda, s) at `now`: half the root delay plus delay, plus
+ * root dispersion, dispersion grown at PHI since the fit, and jitter. */
+double source_root_distance(const struct source *s, mono_ns now);
+
+/* Selectable: reachable, synchronised, valid estimate, distance within
+ * NTP_MAXDIST + PHI * 2^poll, not denied, not noselect. */
+bool source_is_fit(const struct source *s, mono_ns now);
+
+/* Time since the newest sample, for displays ("when" in ntpq -p). */
+int64_t source_age_ns(const struct source *s, mono_ns now);
+
+#endif
