@@ -22,11 +22,12 @@
 
 #define EXIT_CONFIG 2
 #define DEFAULT_PIDFILE "/run/chimed.pid"
+#define ONCE_TIMEOUT_S 15
 
 struct options {
     const char *config;
     const char *pidfile;
-    bool foreground, debug, no_clock, check;
+    bool foreground, debug, no_clock, check, once;
 };
 
 static void usage(FILE *out)
@@ -39,6 +40,8 @@ static void usage(FILE *out)
         "  -n, --foreground    stay in the foreground, log to stderr\n"
         "  -d, --debug         log debug messages (implies nothing else)\n"
         "  -x, --no-clock      never adjust the system clock: measure and serve only\n"
+        "  -q, --once          set the clock once from the configured servers and\n"
+        "                      exit (like ntpdate); with -x print the offset only\n"
         "  -p, --pidfile FILE  write the process id to FILE (default: the config's\n"
         "                      'pidfile', else " DEFAULT_PIDFILE " when in the background)\n"
         "      --check         validate the configuration and exit (0 ok, 2 errors);\n"
@@ -57,6 +60,7 @@ static void parse_options(int argc, char **argv, struct options *o)
         { "debug", no_argument, NULL, 'd' },
         { "no-clock", no_argument, NULL, 'x' },
         { "pidfile", required_argument, NULL, 'p' },
+        { "once", no_argument, NULL, 'q' },
         { "check", no_argument, NULL, 'C' },
         { "version", no_argument, NULL, 'V' },
         { "help", no_argument, NULL, 'h' },
@@ -66,13 +70,14 @@ static void parse_options(int argc, char **argv, struct options *o)
 
     memset(o, 0, sizeof(*o));
     o->config = CONF_DEFAULT_PATH;
-    while ((c = getopt_long(argc, argv, "c:ndxp:Vh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:ndxp:qVh", longopts, NULL)) != -1) {
         switch (c) {
         case 'c': o->config = optarg; break;
         case 'n': o->foreground = true; break;
         case 'd': o->debug = true; break;
         case 'x': o->no_clock = true; break;
         case 'p': o->pidfile = optarg; break;
+        case 'q': o->once = true; o->foreground = true; break;
         case 'C': o->check = true; break;
         case 'V': printf("chimed " CHIME_VERSION "\n"); exit(0);
         case 'h': usage(stdout); exit(0);
@@ -209,7 +214,10 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     loop = loop_new();
+    memset(&eo, 0, sizeof(eo));
     eo.no_clock = o.no_clock;
+    eo.once = o.once;
+    eo.once_timeout_s = ONCE_TIMEOUT_S;
     if (engine_init(&engine, cfg, &eo, loop) < 0) {
         log_warnx("main", "start-up failed");
         engine_free(&engine);
@@ -224,7 +232,7 @@ int main(int argc, char **argv)
 
     if (!o.foreground)
         daemonize();
-    pidfile = choose_pidfile(&o, cfg);
+    pidfile = o.once ? NULL : choose_pidfile(&o, cfg);
     if (pidfile && write_pidfile(pidfile) < 0)
         log_warn("main", "pidfile %s", pidfile);
     log_info("main", "chimed " CHIME_VERSION " running (%s)", o.config);
@@ -232,7 +240,12 @@ int main(int argc, char **argv)
     rc = loop_run(loop);
     if (rc < 0)
         log_warn("main", "event loop");
-    engine_log_stats(&engine);
+    if (o.once) {
+        rc = engine.exit_code ? -2 : 0;
+    } else {
+        engine_write_drift(&engine);
+        engine_log_stats(&engine);
+    }
     engine_free(&engine);
     loop_free(loop);
     if (pidfile)
@@ -240,3 +253,4 @@ int main(int argc, char **argv)
     conf_free(cfg);
     return rc < 0 ? 1 : 0;
 }
+

@@ -14,40 +14,19 @@
 /* Receive at most this many batches per wake-up so timers and other
  * sockets are not starved under a flood. */
 #define MAX_BATCHES_PER_WAKE 8
-/* How often the "local stratum" reference time is refreshed. */
-#define LOCAL_REFRESH_NS (16 * NS_PER_S)
+/* Housekeeping period: lost sources, what the server announces, pools,
+ * the driftfile. */
+#define TICK_NS (1 * NS_PER_S)
 
-/* ---- system state served to clients ------------------------------------ */
+/* ---- housekeeping ---------------------------------------------------------- */
 
-static void refresh_sys_state(struct engine *e, const struct now *now)
-{
-    struct sys_state sys = e->server.sys;
-
-    if (e->cfg->local_stratum > 0) {
-        /* No sources (the client arrives with the next release): serve our
-         * own clock at the configured stratum, as "local stratum N" asks. */
-        sys.leap = LEAP_NONE;
-        sys.stratum = (uint8_t)e->cfg->local_stratum;
-        sys.refid = ntp_refid_from_ascii("LOCL");
-        sys.root_delay = 0;
-        sys.root_disp = ntp32_from_ns(NS_PER_S / 1000);
-        sys.reftime = ntp64_from_real(now->real);
-    } else {
-        sys.leap = LEAP_UNSYNC;
-        sys.stratum = 16;
-        sys.refid = 0;
-        sys.reftime = 0;
-    }
-    server_set_sys(&e->server, &sys);
-}
-
-static void refresh_timer_cb(void *arg, const struct now *now)
+static void tick_timer_cb(void *arg, const struct now *now)
 {
     struct engine *e = arg;
 
-    refresh_sys_state(e, now);
-    e->refresh_timer = loop_timer_at(e->loop, mono_add(now->mono, LOCAL_REFRESH_NS),
-                                     refresh_timer_cb, e);
+    engine_client_tick(e, now);
+    e->refresh_timer = loop_timer_at(e->loop, mono_add(now->mono, TICK_NS),
+                                     tick_timer_cb, e);
 }
 
 /* ---- the server's packet path ------------------------------------------- */
@@ -226,10 +205,14 @@ int engine_init(struct engine *e, const struct config *cfg,
     server_init(&e->server, clock_measure_precision());
     log_info("clock", "precision %d (2^%d s)%s", e->server.sys.precision,
              e->server.sys.precision, opts->no_clock ? "; clock control off (-x)" : "");
-    if (open_sockets(e) < 0)
-        return -1;
     clock_read_now(&now);
-    refresh_timer_cb(e, &now);
+    if (engine_client_init(e, &now) < 0)
+        return -1;
+    if (!opts->once && open_sockets(e) < 0)
+        return -1;
+    engine_refresh_sys(e, &now);
+    e->refresh_timer = loop_timer_at(e->loop, mono_add(now.mono, TICK_NS),
+                                     tick_timer_cb, e);
     return 0;
 }
 
@@ -261,6 +244,8 @@ void engine_log_stats(const struct engine *e)
 
 void engine_free(struct engine *e)
 {
+    if (e->loop)
+        engine_client_free(e);
     for (int i = 0; i < e->n_fds; i++) {
         loop_del_fd(e->loop, e->fds[i]);
         close(e->fds[i]);

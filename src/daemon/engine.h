@@ -10,6 +10,7 @@
 #include <stdbool.h>
 
 #include "conf/conf.h"
+#include "core/client.h"
 #include "core/server.h"
 #include "sys/loop.h"
 #include "sys/net.h"
@@ -18,7 +19,34 @@
 
 struct engine_opts {
     bool no_clock;      /* -x: measure and serve, never adjust the clock */
+    bool once;          /* -q: set the clock once (or print, with -x) and exit */
+    int once_timeout_s;
 };
+
+struct resolve_req;
+struct clock_driver;
+
+/* One configured server, or one member of a pool, as the shell sees it. */
+struct engine_source {
+    struct engine *engine;      /* back-pointer for loop callbacks */
+    const struct conf_source *cs;
+    char name[256];             /* as configured */
+    struct net_addr addr;       /* resolved address in use */
+    bool resolved;
+    int idx;                    /* client source index, -1 when none */
+    int fd;                     /* socket of the outstanding request, -1 */
+    uint64_t close_timer;
+    int pool;                   /* index of the pool it came from, -1 */
+};
+
+/* A pool line: resolved now and then, members added up to maxclock. */
+struct engine_pool {
+    const struct conf_source *cs;
+    struct resolve_req *res;
+    mono_ns next_resolve;
+};
+
+#define ENGINE_MAX_POOLS 8
 
 struct engine_stats {
     uint64_t truncated;     /* datagrams larger than NTP_MAX_PACKET */
@@ -38,11 +66,35 @@ struct engine {
     struct net_msg *out;        /* NET_BATCH replies being built */
     struct engine_stats stats;
     uint64_t refresh_timer;
+
+    /* client side */
+    struct client client;
+    const struct clock_driver *drv;
+    struct engine_source es[CLIENT_MAX_SOURCES];
+    int n_es;
+    struct resolve_req *res[CLIENT_MAX_SOURCES];   /* per es, while resolving */
+    struct engine_pool pools[ENGINE_MAX_POOLS];
+    int n_pools;
+    int max_sources;            /* tos maxclock */
+    uint64_t poll_timer;
+    mono_ns poll_timer_at;
+    uint64_t resolve_timer;
+    mono_ns last_drift_write;
+    int exit_code;              /* for -q */
+    bool once_done;
 };
 
 /* Open sockets and set up the core. Returns 0, or -1 after logging why. */
 int engine_init(struct engine *e, const struct config *cfg,
                 const struct engine_opts *opts, struct loop *loop);
+/* Client side (engine_client.c). */
+int engine_client_init(struct engine *e, const struct now *now);
+void engine_client_tick(struct engine *e, const struct now *now);
+void engine_client_free(struct engine *e);
+void engine_write_drift(struct engine *e);
+/* Refresh what the server announces from the client's state. */
+void engine_refresh_sys(struct engine *e, const struct now *now);
+
 /* Log counters (at exit and on SIGHUP/SIGUSR1). */
 void engine_log_stats(const struct engine *e);
 void engine_free(struct engine *e);

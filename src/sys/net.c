@@ -174,6 +174,31 @@ int net_udp_bind(const struct net_addr *local)
     return fd;
 }
 
+/* A client socket for one request: a fresh kernel-chosen source port
+ * (RFC 9109: not shared between requests), connected so the kernel drops
+ * datagrams from anyone but the server. */
+int net_udp_connect(const struct net_addr *remote)
+{
+    int family = remote->ss.ss_family, fd;
+
+    if (family != AF_INET && family != AF_INET6) {
+        errno = EAFNOSUPPORT;
+        return -1;
+    }
+    fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+    if (fd < 0)
+        return -1;
+    enable_rx_timestamps(fd);
+    if (connect(fd, (const struct sockaddr *)&remote->ss, remote->len) < 0) {
+        int saved = errno;
+
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
 /* ---- batches ------------------------------------------------------------------ */
 
 struct net_batch *net_batch_new(void)

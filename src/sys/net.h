@@ -28,6 +28,10 @@ bool net_addr_is_v4(const struct net_addr *a);
  * Returns fd or -1 with errno. */
 int net_udp_bind(const struct net_addr *local);
 
+/* A non-blocking UDP socket connected to remote from a fresh random
+ * local port, with kernel RX timestamps. fd or -1 with errno. */
+int net_udp_connect(const struct net_addr *remote);
+
 /* One received or to-be-sent datagram. */
 struct net_msg {
     uint8_t buf[NTP_MAX_PACKET];
