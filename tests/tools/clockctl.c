@@ -98,18 +98,27 @@ static long long read_ns(clockid_t id)
     return (long long)ts.tv_sec * NS_PER_S + ts.tv_nsec;
 }
 
-/* Monotonic read on both sides of the real one, so the pair describes
- * one instant to within the gap between them. */
+/* Monotonic reads on both sides of the real one, so the pair describes
+ * one instant to within the gap between them; the tightest of a few tries
+ * keeps a preemption in the middle from skewing a measurement. */
 static void cmd_now(void)
 {
-    long long m1 = read_ns(CLOCK_MONOTONIC), r = read_ns(CLOCK_REALTIME);
-    long long m2 = read_ns(CLOCK_MONOTONIC);
+    long long best_gap = -1, real = 0, mono = 0;
     struct timeval tv;
 
+    for (int i = 0; i < 5; i++) {
+        long long m1 = read_ns(CLOCK_MONOTONIC), r = read_ns(CLOCK_REALTIME);
+        long long m2 = read_ns(CLOCK_MONOTONIC);
+
+        if (best_gap < 0 || m2 - m1 < best_gap) {
+            best_gap = m2 - m1;
+            real = r;
+            mono = m1 + (m2 - m1) / 2;
+        }
+    }
     gettimeofday(&tv, NULL);
-    printf("now real_ns=%lld mono_ns=%lld tod_us=%lld time_s=%lld\n", r,
-           m1 + (m2 - m1) / 2, (long long)tv.tv_sec * 1000000 + tv.tv_usec,
-           (long long)time(NULL));
+    printf("now real_ns=%lld mono_ns=%lld tod_us=%lld time_s=%lld\n", real, mono,
+           (long long)tv.tv_sec * 1000000 + tv.tv_usec, (long long)time(NULL));
 }
 
 static void cmd_timex(void)
