@@ -43,6 +43,7 @@ TOOLS     := $(patsubst %.c,$(B)/%,$(notdir $(TOOLS_SRC)))
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNITS     := $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRC))
 PROGRAMS  := $(CHIMED) $(if $(wildcard src/ctl/chimectl.c),$(CHIMECTL))
+FAKECLOCK := $(B)/libfakeclock.so
 
 ALL_OBJ   := $(LIB_OBJ) $(B)/obj/src/daemon/chimed.o $(B)/obj/src/ctl/chimectl.o \
              $(TOOLS_SRC:%.c=$(B)/obj/%.o) $(UNIT_SRC:%.c=$(B)/obj/%.o)
@@ -51,7 +52,7 @@ ALL_OBJ   := $(LIB_OBJ) $(B)/obj/src/daemon/chimed.o $(B)/obj/src/ctl/chimectl.o
 .SECONDARY:
 
 .PHONY: all deps check check-run asan demo fuzz fuzz-smoke bench install clean
-all: $(PROGRAMS) $(TOOLS) $(UNITS)
+all: $(PROGRAMS) $(TOOLS) $(UNITS) $(FAKECLOCK)
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -76,6 +77,12 @@ $(B)/%: $(B)/obj/bench/%.o $(LIB)
 $(B)/unit/%: $(B)/obj/tests/unit/%.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+# The fake kernel clock is LD_PRELOADed into test processes: PIC, shared,
+# and never sanitized (a preloaded ASan object would have to come first).
+$(FAKECLOCK): tests/fakeclock/fakeclock.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CSTD) $(WARN) $(OPT) -fPIC -shared -pthread -o $@ $<
 
 -include $(ALL_OBJ:.o=.d)
 
