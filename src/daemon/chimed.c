@@ -19,6 +19,7 @@
 #include "daemon/engine.h"
 #include "sys/log.h"
 #include "sys/loop.h"
+#include "sys/statefile.h"
 
 #define EXIT_CONFIG 2
 #define DEFAULT_PIDFILE "/run/chimed.pid"
@@ -153,23 +154,10 @@ static void daemonize(void)
 /* Written atomically: a reader never sees a half-written pid. */
 static int write_pidfile(const char *path)
 {
-    char tmp[4096];
-    FILE *f;
-    int n = snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    char buf[32];
 
-    if (n < 0 || (size_t)n >= sizeof(tmp)) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    f = fopen(tmp, "we");
-    if (!f)
-        return -1;
-    fprintf(f, "%ld\n", (long)getpid());
-    if (fclose(f) != 0 || rename(tmp, path) < 0) {
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
+    snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+    return statefile_write(path, buf);
 }
 
 static void on_stop(void *arg, int signo, const struct now *now)

@@ -80,6 +80,7 @@ struct engine {
     mono_ns poll_timer_at;
     uint64_t resolve_timer;
     mono_ns last_drift_write;
+    int last_sys_peer;          /* client index, for change logging */
     int exit_code;              /* for -q */
     bool once_done;
 };

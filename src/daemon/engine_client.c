@@ -148,6 +148,30 @@ static void request_expired(void *arg, const struct now *now)
 
 static void once_check(struct engine *e);
 
+static const char *name_of_idx(const struct engine *e, int idx)
+{
+    for (int i = 0; i < e->n_es; i++) {
+        if (e->es[i].idx == idx)
+            return e->es[i].name;
+    }
+    return "?";
+}
+
+/* Administrators grep for this line: say when the system peer changes. */
+static void log_sys_peer_change(struct engine *e)
+{
+    int p = e->client.sel.synced ? e->client.sel.sys_peer : -1;
+
+    if (p == e->last_sys_peer)
+        return;
+    if (p >= 0)
+        log_info("client", "selected source %s (offset %+.6f s, %d survivors)",
+                 name_of_idx(e, p), e->client.sel.offset, e->client.sel.n_survivors);
+    else
+        log_warnx("client", "no selectable source");
+    e->last_sys_peer = p;
+}
+
 static void handle_reply(struct engine *e, struct engine_source *es, struct net_msg *m,
                          const struct now *now)
 {
@@ -166,6 +190,7 @@ static void handle_reply(struct engine *e, struct engine_source *es, struct net_
         log_warnx("client", "%s denied us service (KoD); no longer polling it", es->name);
     else if (r == SRC_RX_KOD_RATE)
         log_info("client", "%s asks us to slow down (KoD RATE)", es->name);
+    log_sys_peer_change(e);
     if (r != SRC_RX_DROP)
         close_request(e, es);   /* exchange done: the port is not reused */
     if (r == SRC_RX_SAMPLE)
@@ -565,6 +590,7 @@ int engine_client_init(struct engine *e, const struct now *now)
         return -1;
     client_conf_from(e, freq, have_freq, &cc);
     client_init(&e->client, &cc, now->mono);
+    e->last_sys_peer = -1;
     e->max_sources = (int)knob(e->cfg->tos.maxclock, DEFAULT_MAXCLOCK);
     for (size_t k = 0; k < e->cfg->n_sources; k++) {
         const struct conf_source *cs = &e->cfg->sources[k];
@@ -601,6 +627,7 @@ void engine_client_tick(struct engine *e, const struct now *now)
 
     client_tick(&e->client, now->mono, &cmd);
     apply_cmd(e, &cmd);
+    log_sys_peer_change(e);
     engine_refresh_sys(e, now);
     if (tick_no % pool_every == 0)
         maintain_pools(e, now->mono);
