@@ -10,6 +10,8 @@
  *  - Touching intervals count as overlapping (lowpoints sort before
  *    midpoints before highpoints at equal offsets), so l == u succeeds.
  *  - A freq_sd or offset_sd <= 0 (or not finite) means "unknown".
+ *  - Candidates with a non-finite offset or root distance, and any past
+ *    SELECT_MAX, are treated as unfit. max_clock <= 0 means no limit.
  */
 #include "core/select.h"
 

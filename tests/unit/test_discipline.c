@@ -555,8 +555,7 @@ static void test_hold_keeps_base_frequency(void **state)
                         sim_applied(&s, t_last + 3600), 1e-9);
 
     /* an estimate brings it back */
-    struct select_result e = estimate(sim_offset(&s, t_last + 3600), -base);
-    e.freq = base * 1e-6;
+    struct select_result e = estimate(sim_offset(&s, t_last + 3600), base);
     discipline_update(&d, at(t_last + 3600), &e, 64, &cmd);
     assert_int_equal(d.state, DISC_SYNC);
     assert_true(cmd.set_status && cmd.synced);
