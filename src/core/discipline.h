@@ -73,14 +73,23 @@ struct discipline {
     double freq_ppm;        /* commanded (base + slew term) */
     double base_freq_ppm;   /* the oscillator estimate */
     double base_var;        /* its variance (ppm^2) */
+    bool have_base;         /* base_freq_ppm holds a real estimate */
+    mono_ns base_when;      /* when base_var was last updated */
     mono_ns since;
     double corr_at_since;   /* s */
+    double last_interval_s; /* interval_s of the last update */
+    bool status_synced;     /* what the last status command said */
 
     /* last estimate, for tracking displays */
     double offset, offset_sd, jitter;
     bool alarm;             /* panic threshold exceeded */
 };
 
+/* With clock control and have_initial_freq, the clock is assumed to run
+ * at initial_freq_ppm from `now` on (the shell sets it, or read it from
+ * the kernel); otherwise at 0 ppm. Without clock control the initial
+ * frequency is ignored: nothing is in force, and the base frequency is
+ * what would have to be added to the clock as it runs. */
 void discipline_init(struct discipline *d, const struct discipline_conf *c,
                      mono_ns now);
 
@@ -89,7 +98,9 @@ void discipline_init(struct discipline *d, const struct discipline_conf *c,
 double discipline_correction(const struct discipline *d, mono_ns now);
 
 /* A new system estimate; `interval_s` is the update interval (typically
- * the system poll interval). Fills *cmd (all flags false = nothing to do). */
+ * the system poll interval). Fills *cmd (all flags false = nothing to do).
+ * An estimate that is not synced (or not finite) counts as no estimate.
+ * est->freq_sd <= 0 means "frequency unknown": the base is not updated. */
 void discipline_update(struct discipline *d, mono_ns now,
                        const struct select_result *est, double interval_s,
                        struct clock_cmd *cmd);

@@ -1,0 +1,264 @@
+/* core/discipline: frequency from the sources' regression slope, phase
+ * slewed out through the frequency, steps and panic as configured.
+ * See docs/discipline.md for the model and the choice of constants. */
+#include "core/discipline.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Random-walk wander of the oscillator frequency, ppm^2 per second: the
+ * base estimate's variance grows by this times the time since it was
+ * last updated. (1e-3 ppm)^2/s = 0.06 ppm of wander per hour, typical of
+ * an uncompensated crystal at a steady temperature. Larger = the base
+ * follows new slopes faster; smaller = it averages more. */
+#define FREQ_WANDER_PPM2_PER_S 1e-6
+
+/* Variance given to a driftfile/kernel frequency: a value saved hours or
+ * days ago, maybe at another temperature, is good to about 1 ppm. */
+#define INITIAL_FREQ_VAR_PPM2 1.0
+
+/* Floor of a slope's standard error (ppm): no regression is better than
+ * this, and it keeps the filter gain away from exactly 1. */
+#define MIN_FREQ_SD_PPM 1e-3
+
+/* The phase error is slewed out over tau = ratio * update interval (as
+ * chrony's corrtimeratio): each update removes 1/ratio of the offset,
+ * so the phase loop decays geometrically by (1 - 1/ratio) per update
+ * and measurement noise reaches the clock divided by the ratio. */
+#define SLEW_TIME_RATIO 4.0
+
+/* Without estimates, the kernel is told we are unsynchronised after this
+ * many update intervals: a few missed polls are normal. */
+#define HOLD_UNSYNC_INTERVALS 4.0
+
+#define DEFAULT_MAX_FREQ_PPM 500.0
+#define UNSYNC_ERROR_S 16.0     /* maxerror/esterror when unsynchronised */
+
+void discipline_conf_default(struct discipline_conf *c)
+{
+    c->step_threshold = 0.128;
+    c->step_limit = -1;
+    c->panic = 1000.0;
+    c->max_freq_ppm = DEFAULT_MAX_FREQ_PPM;
+    c->initial_freq_ppm = 0.0;
+    c->have_initial_freq = false;
+    c->clock_control = true;
+}
+
+const char *discipline_state_name(enum discipline_state s)
+{
+    switch (s) {
+    case DISC_UNSYNC: return "unsync";
+    case DISC_SYNC: return "sync";
+    case DISC_PANIC: return "panic";
+    case DISC_HOLD: return "hold";
+    }
+    return "?";
+}
+
+static double seconds_between(mono_ns later, mono_ns earlier)
+{
+    return (double)mono_sub(later, earlier) / (double)NS_PER_S;
+}
+
+static double clamp_freq(const struct discipline *d, double ppm)
+{
+    double m = d->conf.max_freq_ppm;
+    return ppm > m ? m : ppm < -m ? -m : ppm;
+}
+
+void discipline_init(struct discipline *d, const struct discipline_conf *c,
+                     mono_ns now)
+{
+    memset(d, 0, sizeof *d);
+    d->conf = *c;
+    if (!(d->conf.max_freq_ppm > 0.0))
+        d->conf.max_freq_ppm = DEFAULT_MAX_FREQ_PPM;
+    d->state = DISC_UNSYNC;
+    d->since = now;
+    d->base_when = now;
+    d->last_update = now;
+    if (c->clock_control && c->have_initial_freq) {
+        d->base_freq_ppm = clamp_freq(d, c->initial_freq_ppm);
+        d->base_var = INITIAL_FREQ_VAR_PPM2;
+        d->have_base = true;
+        d->freq_ppm = d->base_freq_ppm;
+    }
+}
+
+double discipline_correction(const struct discipline *d, mono_ns now)
+{
+    if (!d->conf.clock_control)
+        return 0.0;
+    return d->corr_at_since + d->freq_ppm * 1e-6 * seconds_between(now, d->since);
+}
+
+/* ---- commands: fold the correction first so it stays continuous ------ */
+
+static void fold_correction(struct discipline *d, mono_ns now)
+{
+    d->corr_at_since = discipline_correction(d, now);
+    d->since = now;
+}
+
+static void command_freq(struct discipline *d, mono_ns now, double ppm,
+                         struct clock_cmd *cmd)
+{
+    fold_correction(d, now);
+    d->freq_ppm = ppm;
+    if (d->conf.clock_control) {
+        cmd->set_freq = true;
+        cmd->freq_ppm = ppm;
+    }
+}
+
+static void command_step(struct discipline *d, mono_ns now, double s,
+                         struct clock_cmd *cmd)
+{
+    fold_correction(d, now);
+    d->steps++;
+    if (d->conf.clock_control) {
+        d->corr_at_since += s;
+        cmd->step = true;
+        cmd->step_s = s;
+    }
+}
+
+static void command_status(struct discipline *d, bool synced, double maxerr,
+                           double esterr, struct clock_cmd *cmd)
+{
+    d->status_synced = synced;
+    if (d->conf.clock_control) {
+        cmd->set_status = true;
+        cmd->synced = synced;
+        cmd->maxerror_s = maxerr;
+        cmd->esterror_s = esterr;
+    }
+}
+
+/* Stop the slew term: the clock runs at the oscillator estimate alone. */
+static void hold_base_freq(struct discipline *d, mono_ns now, struct clock_cmd *cmd)
+{
+    if (d->freq_ppm != d->base_freq_ppm)
+        command_freq(d, now, d->base_freq_ppm, cmd);
+}
+
+/* ---- the frequency filter ------------------------------------------- */
+
+/* One step of a scalar Kalman filter for a random-walk frequency: the
+ * previous base's variance grows by the wander since it was set, then
+ * the new slope is fused by inverse variance. */
+static void update_base_freq(struct discipline *d, mono_ns now,
+                             const struct select_result *est)
+{
+    if (!(isfinite(est->freq) && isfinite(est->freq_sd) && est->freq_sd > 0.0))
+        return;
+    double m = clamp_freq(d, est->freq * 1e6);
+    double sd = fmax(est->freq_sd * 1e6, MIN_FREQ_SD_PPM);
+    double r = sd * sd;
+    if (!d->have_base) {
+        d->base_freq_ppm = m;
+        d->base_var = r;
+        d->have_base = true;
+    } else {
+        double dt = fmax(0.0, seconds_between(now, d->base_when));
+        double p = d->base_var + FREQ_WANDER_PPM2_PER_S * dt;
+        double k = p / (p + r);
+        d->base_freq_ppm = clamp_freq(d, d->base_freq_ppm + k * (m - d->base_freq_ppm));
+        d->base_var = (1.0 - k) * p;
+    }
+    d->base_when = now;
+}
+
+/* ---- updates ---------------------------------------------------------- */
+
+static bool step_allowed(const struct discipline *d)
+{
+    const struct discipline_conf *c = &d->conf;
+    return c->step_threshold > 0.0 && (c->step_limit < 0 || d->updates < c->step_limit);
+}
+
+static bool beyond_panic(const struct discipline *d, double offset)
+{
+    return d->conf.panic > 0.0 && fabs(offset) > d->conf.panic;
+}
+
+/* Beyond the panic threshold the estimate is not trusted for anything:
+ * no step, no frequency update, the slew term dropped, alarm raised. */
+static void enter_panic(struct discipline *d, mono_ns now, struct clock_cmd *cmd)
+{
+    d->state = DISC_PANIC;
+    d->alarm = true;
+    hold_base_freq(d, now, cmd);
+    command_status(d, false, UNSYNC_ERROR_S, UNSYNC_ERROR_S, cmd);
+}
+
+static double slew_ppm(double offset, double interval_s)
+{
+    double tau = SLEW_TIME_RATIO * (interval_s >= 1.0 ? interval_s : 1.0);
+    return 1e6 * offset / tau;
+}
+
+static void track(struct discipline *d, mono_ns now,
+                  const struct select_result *est, double interval_s,
+                  struct clock_cmd *cmd)
+{
+    double residual = est->offset;
+    bool step = step_allowed(d) && fabs(est->offset) > d->conf.step_threshold;
+
+    update_base_freq(d, now, est);
+    if (step) {
+        command_step(d, now, est->offset, cmd);
+        command_freq(d, now, d->base_freq_ppm, cmd);
+        residual = 0.0;
+    } else {
+        command_freq(d, now, clamp_freq(d, d->base_freq_ppm +
+                                           slew_ppm(est->offset, interval_s)), cmd);
+    }
+    d->state = DISC_SYNC;
+    d->alarm = false;
+    command_status(d, true, est->root_dist + fabs(residual),
+                   sqrt(est->offset_sd * est->offset_sd + est->jitter * est->jitter),
+                   cmd);
+}
+
+void discipline_update(struct discipline *d, mono_ns now,
+                       const struct select_result *est, double interval_s,
+                       struct clock_cmd *cmd)
+{
+    if (!est->synced || !isfinite(est->offset)) {
+        discipline_no_estimate(d, now, cmd);
+        return;
+    }
+    memset(cmd, 0, sizeof *cmd);
+    d->offset = est->offset;
+    d->offset_sd = est->offset_sd;
+    d->jitter = est->jitter;
+    d->last_interval_s = isfinite(interval_s) ? interval_s : 1.0;
+
+    if (beyond_panic(d, est->offset))
+        enter_panic(d, now, cmd);
+    else
+        track(d, now, est, interval_s, cmd);
+    d->updates++;
+    d->last_update = now;
+}
+
+void discipline_no_estimate(struct discipline *d, mono_ns now, struct clock_cmd *cmd)
+{
+    memset(cmd, 0, sizeof *cmd);
+    if (d->state == DISC_UNSYNC)
+        return;
+    if (d->state != DISC_HOLD) {
+        d->state = DISC_HOLD;
+        hold_base_freq(d, now, cmd);
+    }
+    double grace = HOLD_UNSYNC_INTERVALS * fmax(d->last_interval_s, 1.0);
+    if (d->status_synced && seconds_between(now, d->last_update) > grace)
+        command_status(d, false, UNSYNC_ERROR_S, UNSYNC_ERROR_S, cmd);
+}
+
+double discipline_drift_ppm(const struct discipline *d)
+{
+    return d->base_freq_ppm;
+}
