@@ -14,7 +14,6 @@
 #include "core/control.h"
 #include "sys/loop.h"
 
-#define CTL_DEFAULT_SOCKET "/run/chime/chimed.sock"
 #define CTL_MAX_CLIENTS 8
 #define CTL_CLIENT_TIMEOUT_NS (2 * 1000000000LL)
 
