@@ -319,9 +319,9 @@ static int make_parent(const char *path)
     }
     memcpy(dir, path, n);
     dir[n] = '\0';
-    if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-        return -1;
-    return 0;
+    if (mkdir(dir, 0755) == 0)
+        return chmod(dir, 0755);    /* whatever the umask: clients need x */
+    return errno == EEXIST ? 0 : -1;
 }
 
 /* Is some process still accepting on this socket? */
