@@ -272,16 +272,24 @@ static void fmt_ms(char *dst, size_t n, double s, bool valid, int width)
         snprintf(dst, n, "%*s", width, "-");
 }
 
-static const char *source_remote(const struct ctl_source *s)
+/* The name as configured, else the address,
+ * cut to the 15-character column like ntpq, with control bytes shown as
+ * '?' so a strange config entry cannot send escapes to a terminal. */
+static void fmt_remote(char *dst, size_t n, const struct ctl_source *s)
 {
-    return strnlen(s->name, sizeof(s->name)) > 0 ? s->name : s->address;
+    const char *src = strnlen(s->name, sizeof(s->name)) > 0 ? s->name : s->address;
+    size_t len = strnlen(src, 15), i;
+
+    for (i = 0; i < len && i + 1 < n; i++)
+        dst[i] = ((unsigned char)src[i] < 0x20 || src[i] == 0x7f) ? '?' : src[i];
+    dst[i] = '\0';
 }
 
 static void text_source(struct out *o, const struct ctl_source *s)
 {
-    const char *remote = source_remote(s);
-    char refid[48], when[16], poll[16], delay[24], offset[24], jitter[24];
+    char remote[16], refid[48], when[16], poll[16], delay[24], offset[24], jitter[24];
 
+    fmt_remote(remote, sizeof(remote), s);
     fmt_refid(refid, sizeof(refid), s->refid, sizeof(s->refid));
     if (s->last_ns < 0)
         snprintf(when, sizeof(when), "-");
@@ -291,8 +299,6 @@ static void text_source(struct out *o, const struct ctl_source *s)
     fmt_ms(delay, sizeof(delay), s->delay_s, s->have_sample, 8);
     fmt_ms(offset, sizeof(offset), s->offset_s, s->have_sample, 9);
     fmt_ms(jitter, sizeof(jitter), s->jitter_s, s->have_sample, 8);
-    /* %.15s cuts long host names like ntpq does, keeping the columns, and
-     * never reads past 15 bytes of the (>= 64-byte) arrays */
     out_printf(o, "%c%-15.15s %-15.15s %2d u %4s %4s  %03o %s %s %s\n",
                tally(s->state), remote,
                refid, s->stratum, when, poll, (unsigned)s->reach,
@@ -304,7 +310,7 @@ static void text_sources(struct out *o, const struct ctl_source *s, int n)
     out_str(o, "     remote           refid      st t when poll reach"
                "   delay    offset   jitter\n");
     out_str(o, "=================================================="
-               "=================================\n");
+               "==============================\n");
     for (int i = 0; i < n; i++)
         text_source(o, &s[i]);
 }

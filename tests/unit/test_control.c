@@ -128,6 +128,9 @@ static void test_sources_text(void **state)
     assert_non_null(strstr(buf, "  60m  68m  017"));
     assert_non_null(strstr(buf, "12.346"));
     assert_non_null(strstr(buf, "25.100"));
+    /* control bytes never reach the terminal */
+    assert_non_null(strstr(buf, "\n q\"uo\\te?        .INIT."));
+    assert_null(strchr(buf, '\x01'));
     /* no sample: when and the statistics are dashes */
     assert_non_null(strstr(buf, ".INIT.          16 u    -   64  000        -         -        -\n"));
     assert_int_equal(buf[n - 1], '\n');
