@@ -140,7 +140,8 @@ install: $(PROGRAMS)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 $(CHIMED) $(DESTDIR)$(SBINDIR)/chimed
 	$(if $(wildcard src/ctl/chimectl.c),install -d $(DESTDIR)$(BINDIR) && \
-		install -m 0755 $(CHIMECTL) $(DESTDIR)$(BINDIR)/chimectl)
+		install -m 0755 $(CHIMECTL) $(DESTDIR)$(BINDIR)/chimectl && \
+		install -m 0644 docs/chimectl.8 $(DESTDIR)$(MANDIR)/man8/chimectl.8)
 	install -m 0644 docs/chimed.8 $(DESTDIR)$(MANDIR)/man8/chimed.8
 
 clean:
