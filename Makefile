@@ -32,7 +32,7 @@ LDLIBS    += -lcrypto -lm
 # ---- sources ---------------------------------------------------------------
 # Everything under src/ except the program mains goes into one static library,
 # so unit tests, tools, fuzzers and the daemon all link the same objects.
-LIB_SRC   := $(wildcard src/core/*.c src/conf/*.c src/sys/*.c src/daemon/engine*.c)
+LIB_SRC   := $(wildcard src/core/*.c src/conf/*.c src/sys/*.c src/daemon/engine*.c src/daemon/ctl_server.c)
 LIB_OBJ   := $(LIB_SRC:%.c=$(B)/obj/%.o)
 LIB       := $(B)/libchime.a
 
@@ -147,7 +147,8 @@ install: $(PROGRAMS)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 $(CHIMED) $(DESTDIR)$(SBINDIR)/chimed
 	$(if $(wildcard src/ctl/chimectl.c),install -d $(DESTDIR)$(BINDIR) && \
-		install -m 0755 $(CHIMECTL) $(DESTDIR)$(BINDIR)/chimectl)
+		install -m 0755 $(CHIMECTL) $(DESTDIR)$(BINDIR)/chimectl && \
+		install -m 0644 docs/chimectl.8 $(DESTDIR)$(MANDIR)/man8/chimectl.8)
 	install -m 0644 docs/chimed.8 $(DESTDIR)$(MANDIR)/man8/chimed.8
 
 clean:

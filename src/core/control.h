@@ -15,6 +15,7 @@
 #define CTL_NAME_LEN 256
 #define CTL_MAX_REQUEST 256     /* one request line, bytes */
 #define CTL_MAX_REPLY 65536     /* the largest reply the daemon builds */
+#define CTL_DEFAULT_SOCKET "/run/chime/chimed.sock"  /* chimed and chimectl */
 
 struct ctl_source {
     char name[CTL_NAME_LEN];    /* as configured (host name or address) */

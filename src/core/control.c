@@ -1,0 +1,494 @@
+/* core/control: request parsing and the text/JSON views of the snapshots.
+ *
+ * Every byte goes through one bounded appender, so a short buffer only
+ * ever truncates the output; it never overflows and is always
+ * NUL-terminated. Snapshot strings are read with strnlen() bounded by their
+ * array size, so a snapshot missing its terminator cannot run us off the
+ * end either.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/control.h"
+
+/* ---- bounded appender ------------------------------------------------------ */
+
+struct out {
+    char *buf;
+    size_t cap;
+    size_t len;     /* bytes in buf, always < cap when cap > 0 */
+};
+
+static void out_init(struct out *o, char *buf, size_t cap)
+{
+    *o = (struct out){ .buf = buf, .cap = cap, .len = 0 };
+    if (cap > 0)
+        buf[0] = '\0';
+}
+
+static void out_mem(struct out *o, const char *s, size_t n)
+{
+    size_t room;
+
+    if (o->cap == 0)
+        return;
+    room = o->cap - 1 - o->len;
+    if (n > room)
+        n = room;
+    memcpy(o->buf + o->len, s, n);
+    o->len += n;
+    o->buf[o->len] = '\0';
+}
+
+static void out_str(struct out *o, const char *s)
+{
+    out_mem(o, s, strlen(s));
+}
+
+__attribute__((format(printf, 2, 3)))
+static void out_printf(struct out *o, const char *fmt, ...)
+{
+    char tmp[512];      /* every formatted piece is short; strings that can
+                           be long go through out_mem/out_json_str */
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    out_mem(o, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
+}
+
+/* ---- request --------------------------------------------------------------- */
+
+static bool is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Next whitespace-separated word of line[*pos..len): sets *w and *wn. */
+static bool next_word(const char *line, size_t len, size_t *pos,
+                      const char **w, size_t *wn)
+{
+    size_t i = *pos, start;
+
+    while (i < len && is_space(line[i]))
+        i++;
+    if (i == len)
+        return false;
+    start = i;
+    while (i < len && !is_space(line[i]))
+        i++;
+    *w = line + start;
+    *wn = i - start;
+    *pos = i;
+    return true;
+}
+
+static bool word_is(const char *w, size_t wn, const char *lit)
+{
+    return wn == strlen(lit) && memcmp(w, lit, wn) == 0;
+}
+
+int ctl_parse_request(const char *line, size_t len, enum ctl_request *req,
+                      enum ctl_format *fmt)
+{
+    const char *w;
+    size_t wn, pos = 0;
+    enum ctl_request r;
+    enum ctl_format f = CTL_TEXT;
+
+    if (line == NULL || !next_word(line, len, &pos, &w, &wn))
+        return -1;
+    if (word_is(w, wn, "sources"))
+        r = CTL_REQ_SOURCES;
+    else if (word_is(w, wn, "tracking"))
+        r = CTL_REQ_TRACKING;
+    else
+        return -1;
+    if (next_word(line, len, &pos, &w, &wn)) {
+        if (word_is(w, wn, "json"))
+            f = CTL_JSON;
+        else if (!word_is(w, wn, "text"))
+            return -1;
+        if (next_word(line, len, &pos, &w, &wn))
+            return -1;      /* trailing garbage: refuse rather than guess */
+    }
+    *req = r;
+    *fmt = f;
+    return 0;
+}
+
+/* ---- JSON helpers ------------------------------------------------------------ */
+
+/* Length of a valid UTF-8 sequence at s[0..n), or 0 if it is not one. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    size_t need;
+    unsigned char lo = 0x80, hi = 0xbf;
+
+    if (s[0] >= 0xc2 && s[0] <= 0xdf)
+        need = 2;
+    else if (s[0] >= 0xe0 && s[0] <= 0xef)
+        need = 3;
+    else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+        need = 4;
+    else
+        return 0;
+    /* exclude overlong forms, surrogates and code points past U+10FFFF */
+    if (s[0] == 0xe0)
+        lo = 0xa0;
+    else if (s[0] == 0xed)
+        hi = 0x9f;
+    else if (s[0] == 0xf0)
+        lo = 0x90;
+    else if (s[0] == 0xf4)
+        hi = 0x8f;
+    if (n < need || s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < need; i++)
+        if (s[i] < 0x80 || s[i] > 0xbf)
+            return 0;
+    return need;
+}
+
+static void out_json_char(struct out *o, unsigned char c)
+{
+    switch (c) {
+    case '"':  out_str(o, "\\\""); break;
+    case '\\': out_str(o, "\\\\"); break;
+    case '\n': out_str(o, "\\n"); break;
+    case '\r': out_str(o, "\\r"); break;
+    case '\t': out_str(o, "\\t"); break;
+    default:
+        if (c < 0x20 || c == 0x7f)
+            out_printf(o, "\\u%04x", c);
+        else
+            out_mem(o, (const char *)&c, 1);
+    }
+}
+
+/* A JSON string from at most max bytes of s. Names come from the config
+ * file and may hold any byte: valid UTF-8 passes through, anything else
+ * becomes U+FFFD so the document stays valid. */
+static void out_json_str(struct out *o, const char *s, size_t max)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = s != NULL ? strnlen(s, max) : 0;
+
+    out_str(o, "\"");
+    for (size_t i = 0; i < n;) {
+        size_t k = p[i] < 0x80 ? 1 : utf8_seq(p + i, n - i);
+
+        if (k == 1)
+            out_json_char(o, p[i]);
+        else if (k > 1)
+            out_mem(o, (const char *)p + i, k);
+        else
+            out_str(o, "\\ufffd");
+        i += k > 0 ? k : 1;
+    }
+    out_str(o, "\"");
+}
+
+/* JSON has no NaN or infinity: a non-finite value becomes null. */
+static void out_json_num(struct out *o, double v, bool valid)
+{
+    if (valid && isfinite(v))
+        out_printf(o, "%.9f", v);
+    else
+        out_str(o, "null");
+}
+
+static void out_json_bool(struct out *o, bool b)
+{
+    out_str(o, b ? "true" : "false");
+}
+
+/* ---- sources ----------------------------------------------------------------- */
+
+/* A duration in whole seconds squeezed into ntpq's 4-character column:
+ * plain seconds up to 2048, then minutes, hours, days, years. */
+static void fmt_interval(char *dst, size_t n, int64_t s)
+{
+    if (s <= 2048) {
+        snprintf(dst, n, "%lld", (long long)s);
+        return;
+    }
+    s = (s + 30) / 60;
+    if (s <= 300) {
+        snprintf(dst, n, "%lldm", (long long)s);
+        return;
+    }
+    s = (s + 30) / 60;
+    if (s <= 96) {
+        snprintf(dst, n, "%lldh", (long long)s);
+        return;
+    }
+    s = (s + 12) / 24;
+    if (s <= 999)
+        snprintf(dst, n, "%lldd", (long long)s);
+    else
+        snprintf(dst, n, "%lldy", (long long)((s + 182) / 365));
+}
+
+static void fmt_poll(char *dst, size_t n, int poll)
+{
+    if (poll < 0)
+        snprintf(dst, n, "<1");
+    else if (poll > 40)
+        snprintf(dst, n, "-");  /* nonsense from a broken snapshot */
+    else
+        fmt_interval(dst, n, (int64_t)1 << poll);
+}
+
+/* Single-character tally marks only; anything else shows as blank. */
+static char tally(char c)
+{
+    return strchr("*+-x#o.", c) != NULL && c != '\0' ? c : ' ';
+}
+
+/* ASCII refids (reference clocks, kiss codes) are shown between dots as
+ * ntpq does; addresses and hashes always contain a dot already. */
+static void fmt_refid(char *dst, size_t n, const char *refid, size_t max)
+{
+    size_t len = strnlen(refid, max);
+
+    if (len > 0 && memchr(refid, '.', len) == NULL)
+        snprintf(dst, n, ".%.*s.", (int)len, refid);
+    else
+        snprintf(dst, n, "%.*s", (int)len, refid);
+}
+
+static void fmt_ms(char *dst, size_t n, double s, bool valid, int width)
+{
+    if (valid && isfinite(s))
+        snprintf(dst, n, "%*.3f", width, s * 1e3);
+    else
+        snprintf(dst, n, "%*s", width, "-");
+}
+
+/* The name as configured, else the address,
+ * cut to the 15-character column like ntpq, with control bytes shown as
+ * '?' so a strange config entry cannot send escapes to a terminal. */
+static void fmt_remote(char *dst, size_t n, const struct ctl_source *s)
+{
+    const char *src = strnlen(s->name, sizeof(s->name)) > 0 ? s->name : s->address;
+    size_t len = strnlen(src, 15), i;
+
+    for (i = 0; i < len && i + 1 < n; i++)
+        dst[i] = ((unsigned char)src[i] < 0x20 || src[i] == 0x7f) ? '?' : src[i];
+    dst[i] = '\0';
+}
+
+static void text_source(struct out *o, const struct ctl_source *s)
+{
+    char remote[16], refid[48], when[16], poll[16], delay[24], offset[24], jitter[24];
+
+    fmt_remote(remote, sizeof(remote), s);
+    fmt_refid(refid, sizeof(refid), s->refid, sizeof(s->refid));
+    if (s->last_ns < 0)
+        snprintf(when, sizeof(when), "-");
+    else
+        fmt_interval(when, sizeof(when), s->last_ns / 1000000000);
+    fmt_poll(poll, sizeof(poll), s->poll);
+    fmt_ms(delay, sizeof(delay), s->delay_s, s->have_sample, 8);
+    fmt_ms(offset, sizeof(offset), s->offset_s, s->have_sample, 9);
+    fmt_ms(jitter, sizeof(jitter), s->jitter_s, s->have_sample, 8);
+    out_printf(o, "%c%-15.15s %-15.15s %2d u %4s %4s  %03o %s %s %s\n",
+               tally(s->state), remote,
+               refid, s->stratum, when, poll, (unsigned)s->reach,
+               delay, offset, jitter);
+}
+
+static void text_sources(struct out *o, const struct ctl_source *s, int n)
+{
+    out_str(o, "     remote           refid      st t when poll reach"
+               "   delay    offset   jitter\n");
+    out_str(o, "=================================================="
+               "==============================\n");
+    for (int i = 0; i < n; i++)
+        text_source(o, &s[i]);
+}
+
+static void json_source(struct out *o, const struct ctl_source *s)
+{
+    char state[2] = { tally(s->state), '\0' };
+    bool have_addr = strnlen(s->address, sizeof(s->address)) > 0;
+
+    out_str(o, "{\"address\":");
+    if (have_addr)
+        out_json_str(o, s->address, sizeof(s->address));
+    else
+        out_json_str(o, s->name, sizeof(s->name));
+    out_str(o, ",\"name\":");
+    out_json_str(o, s->name, sizeof(s->name));
+    out_str(o, ",\"state\":");
+    out_json_str(o, state, sizeof(state));
+    out_printf(o, ",\"stratum\":%d,\"refid\":", s->stratum);
+    out_json_str(o, s->refid, sizeof(s->refid));
+    out_printf(o, ",\"poll\":%d,\"reach\":%u,\"last_s\":", s->poll,
+               (unsigned)s->reach);
+    out_json_num(o, (double)s->last_ns / 1e9, s->last_ns >= 0);
+    out_str(o, ",\"offset_s\":");
+    out_json_num(o, s->offset_s, s->have_sample);
+    out_str(o, ",\"delay_s\":");
+    out_json_num(o, s->delay_s, s->have_sample);
+    out_str(o, ",\"jitter_s\":");
+    out_json_num(o, s->jitter_s, s->have_sample);
+    out_str(o, ",\"pool\":");
+    out_json_bool(o, s->pool);
+    out_str(o, ",\"denied\":");
+    out_json_bool(o, s->denied);
+    out_str(o, "}");
+}
+
+static void json_sources(struct out *o, const struct ctl_source *s, int n)
+{
+    out_str(o, "[");
+    for (int i = 0; i < n; i++) {
+        out_str(o, i > 0 ? ",\n " : "\n ");
+        json_source(o, &s[i]);
+    }
+    out_str(o, n > 0 ? "\n]\n" : "]\n");
+}
+
+size_t ctl_format_sources(const struct ctl_source *s, int n, enum ctl_format fmt,
+                          char *buf, size_t cap)
+{
+    struct out o;
+
+    out_init(&o, buf, cap);
+    if (s == NULL || n < 0)
+        n = 0;
+    if (fmt == CTL_JSON)
+        json_sources(&o, s, n);
+    else
+        text_sources(&o, s, n);
+    return o.len;
+}
+
+/* ---- tracking ----------------------------------------------------------------- */
+
+static const char *leap_json(int leap)
+{
+    switch (leap) {
+    case 0: return "none";
+    case 1: return "insert";
+    case 2: return "delete";
+    default: return "unsynchronised";
+    }
+}
+
+static const char *leap_text(int leap)
+{
+    switch (leap) {
+    case 0: return "Normal";
+    case 1: return "Insert second";
+    case 2: return "Delete second";
+    default: return "Not synchronised";
+    }
+}
+
+/* 2^p seconds without libm; p is a clock precision, a small negative. */
+static double pow2(int p)
+{
+    double v = 1.0;
+
+    if (p < -64 || p > 64)
+        return NAN;
+    for (; p < 0; p++)
+        v /= 2.0;
+    for (; p > 0; p--)
+        v *= 2.0;
+    return v;
+}
+
+static void text_reference(struct out *o, const struct ctl_tracking *t)
+{
+    size_t rn = strnlen(t->reference, sizeof(t->reference));
+    size_t in = strnlen(t->refid, sizeof(t->refid));
+
+    out_printf(o, "Reference ID    : %.*s", (int)(in > 0 ? in : 1),
+               in > 0 ? t->refid : "-");
+    if (rn > 0)
+        out_printf(o, " (%.*s)", (int)rn, t->reference);
+    out_str(o, "\n");
+}
+
+static void text_tracking(struct out *o, const struct ctl_tracking *t)
+{
+    text_reference(o, t);
+    out_printf(o, "Stratum         : %d\n", t->stratum);
+    out_printf(o, "Synchronised    : %s\n", t->synchronised ? "yes" : "no");
+    out_printf(o, "System offset   : %+.9f seconds\n", t->offset_s);
+    out_printf(o, "Frequency       : %+.3f ppm\n", t->frequency_ppm);
+    out_printf(o, "Residual freq   : %+.3f ppm\n", t->residual_freq_ppm);
+    out_printf(o, "Root delay      : %.9f seconds\n", t->root_delay_s);
+    out_printf(o, "Root dispersion : %.9f seconds\n", t->root_dispersion_s);
+    out_printf(o, "Jitter          : %.9f seconds\n", t->jitter_s);
+    out_printf(o, "Leap status     : %s\n", leap_text(t->leap));
+    out_printf(o, "State           : %s\n", t->state != NULL ? t->state : "unknown");
+    out_printf(o, "Alarm           : %s\n",
+               t->alarm ? "yes (offset past the panic threshold, not steering)" : "no");
+    out_printf(o, "Clock control   : %s\n", t->clock_control ? "enabled" : "disabled");
+    if (t->update_age_ns >= 0)
+        out_printf(o, "Last update     : %.1f seconds ago\n",
+                   (double)t->update_age_ns / 1e9);
+    else
+        out_str(o, "Last update     : never\n");
+    out_printf(o, "Precision       : %d (%.9f seconds)\n", t->precision,
+               pow2(t->precision));
+    out_printf(o, "Clock steps     : %llu\n", (unsigned long long)t->steps);
+}
+
+static void json_tracking(struct out *o, const struct ctl_tracking *t)
+{
+    out_str(o, "{\"synchronised\":");
+    out_json_bool(o, t->synchronised);
+    out_printf(o, ",\"stratum\":%d,\"reference\":", t->stratum);
+    out_json_str(o, t->reference, sizeof(t->reference));
+    out_str(o, ",\"refid\":");
+    out_json_str(o, t->refid, sizeof(t->refid));
+    out_str(o, ",\"offset_s\":");
+    out_json_num(o, t->offset_s, true);
+    out_str(o, ",\"frequency_ppm\":");
+    out_json_num(o, t->frequency_ppm, true);
+    out_str(o, ",\"residual_freq_ppm\":");
+    out_json_num(o, t->residual_freq_ppm, true);
+    out_str(o, ",\"root_delay_s\":");
+    out_json_num(o, t->root_delay_s, true);
+    out_str(o, ",\"root_dispersion_s\":");
+    out_json_num(o, t->root_dispersion_s, true);
+    out_str(o, ",\"jitter_s\":");
+    out_json_num(o, t->jitter_s, true);
+    out_printf(o, ",\"leap\":\"%s\",\"state\":", leap_json(t->leap));
+    out_json_str(o, t->state != NULL ? t->state : "unknown", 64);
+    out_str(o, ",\"alarm\":");
+    out_json_bool(o, t->alarm);
+    out_str(o, ",\"clock_control\":");
+    out_json_bool(o, t->clock_control);
+    out_str(o, ",\"last_update_s\":");
+    out_json_num(o, (double)t->update_age_ns / 1e9, t->update_age_ns >= 0);
+    out_printf(o, ",\"precision\":%d,\"steps\":%llu}\n", t->precision,
+               (unsigned long long)t->steps);
+}
+
+size_t ctl_format_tracking(const struct ctl_tracking *t, enum ctl_format fmt,
+                           char *buf, size_t cap)
+{
+    struct out o;
+
+    out_init(&o, buf, cap);
+    if (t == NULL)
+        return 0;
+    if (fmt == CTL_JSON)
+        json_tracking(&o, t);
+    else
+        text_tracking(&o, t);
+    return o.len;
+}

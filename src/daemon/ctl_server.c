@@ -1,0 +1,439 @@
+/* daemon/ctl_server: one request line in, one reply out, close.
+ *
+ * The loop must never block on a control client, so every socket is
+ * non-blocking, each connection has a deadline (one loop timer), and the
+ * number of connections is capped. A reply is formatted into one shared
+ * buffer and written at once; only the remainder that the socket would not
+ * take is copied into the client, to be finished on POLLOUT.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "daemon/ctl_server.h"
+#include "sys/log.h"
+
+#define TAG "ctl"
+#define ACCEPT_PAUSE_NS 1000000000LL    /* after EMFILE and friends */
+
+struct ctl_client {
+    struct ctl_server *srv;
+    int fd;                     /* -1: free slot */
+    uint64_t timer;
+    char req[CTL_MAX_REQUEST];
+    size_t req_len;
+    char *out;                  /* unsent rest of the reply, or NULL */
+    size_t out_len, out_off;
+};
+
+struct ctl_server {
+    struct loop *loop;
+    int fd;
+    char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    ctl_handler_fn fn;
+    void *arg;
+    int64_t timeout_ns;
+    int sndbuf;
+    uint64_t pause_timer;       /* non-zero while accepting is paused */
+    struct log_ratelimit rl;
+    struct ctl_client clients[CTL_MAX_CLIENTS];
+    char reply[CTL_MAX_REPLY];
+};
+
+static void on_listen(void *arg, int fd, short revents, const struct now *now);
+
+/* ---- clients ------------------------------------------------------------- */
+
+static void client_close(struct ctl_client *c)
+{
+    struct ctl_server *srv = c->srv;
+
+    loop_del_fd(srv->loop, c->fd);
+    loop_timer_cancel(srv->loop, c->timer);
+    close(c->fd);
+    free(c->out);
+    *c = (struct ctl_client){ .srv = srv, .fd = -1 };
+}
+
+static void client_timeout(void *arg, const struct now *now)
+{
+    struct ctl_client *c = arg;
+
+    (void)now;
+    c->timer = 0;               /* fired: nothing left to cancel */
+    log_debug(TAG, "client dropped: no complete exchange within the deadline");
+    client_close(c);
+}
+
+/* Write as much of data as the socket takes now; 1 when all of it went,
+ * 0 when some is left (count in *sent), -1 when the peer is gone. */
+static int send_some(int fd, const char *data, size_t len, size_t *sent)
+{
+    *sent = 0;
+    while (*sent < len) {
+        ssize_t n = send(fd, data + *sent, len - *sent, MSG_NOSIGNAL);
+
+        if (n > 0) {
+            *sent += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return 0;
+        return -1;
+    }
+    return 1;
+}
+
+static void on_client_out(void *arg, int fd, short revents, const struct now *now)
+{
+    struct ctl_client *c = arg;
+    size_t sent;
+    int r;
+
+    (void)fd;
+    (void)now;
+    if (revents & (POLLERR | POLLNVAL)) {
+        client_close(c);
+        return;
+    }
+    r = send_some(c->fd, c->out + c->out_off, c->out_len - c->out_off, &sent);
+    c->out_off += sent;
+    if (r != 0)
+        client_close(c);        /* done, or the peer went away */
+}
+
+/* Send the reply; keep what the socket would not take for POLLOUT. */
+static void client_reply(struct ctl_client *c, const char *data, size_t len)
+{
+    struct ctl_server *srv = c->srv;
+    size_t sent;
+    int r = send_some(c->fd, data, len, &sent);
+
+    if (r != 0) {
+        client_close(c);
+        return;
+    }
+    c->out_len = len - sent;
+    c->out_off = 0;
+    c->out = xcalloc(1, c->out_len);
+    memcpy(c->out, data + sent, c->out_len);
+    /* the loop has no "modify": re-register for POLLOUT instead of POLLIN */
+    loop_del_fd(srv->loop, c->fd);
+    if (loop_add_fd(srv->loop, c->fd, POLLOUT, on_client_out, c) < 0)
+        client_close(c);
+}
+
+/* Quote a rejected request for the error reply: printable ASCII only, so
+ * nothing a client sends can inject terminal escapes into chimectl's
+ * output, and short. */
+static void quote_request(char *dst, size_t cap, const char *s, size_t n)
+{
+    size_t j = 0;
+
+    for (size_t i = 0; i < n && j + 1 < cap; i++)
+        dst[j++] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+    dst[j] = '\0';
+}
+
+static void client_request(struct ctl_client *c, size_t line_len)
+{
+    struct ctl_server *srv = c->srv;
+    enum ctl_request req;
+    enum ctl_format fmt;
+    size_t len;
+
+    if (ctl_parse_request(c->req, line_len, &req, &fmt) < 0) {
+        char q[80];
+
+        while (line_len > 0 && (c->req[line_len - 1] == '\r' ||
+                                c->req[line_len - 1] == ' '))
+            line_len--;
+        quote_request(q, sizeof(q), c->req, line_len);
+        len = (size_t)snprintf(srv->reply, sizeof(srv->reply),
+                               "error: unknown request '%s'\n", q);
+    } else {
+        len = srv->fn(srv->arg, req, fmt, srv->reply, sizeof(srv->reply));
+        if (len >= sizeof(srv->reply))
+            len = sizeof(srv->reply) - 1;   /* a handler that overreports */
+    }
+    client_reply(c, srv->reply, len);
+}
+
+static void client_oversize(struct ctl_client *c)
+{
+    static const char msg[] = "error: request too long\n";
+    size_t sent;
+
+    log_debug(TAG, "client dropped: request longer than %d bytes",
+              CTL_MAX_REQUEST);
+    /* best effort: the client gets a reason if its socket has room */
+    (void)send_some(c->fd, msg, sizeof(msg) - 1, &sent);
+    client_close(c);
+}
+
+/* Read what is there; act on a full line, on EOF after some bytes (a
+ * client may shut down its write side instead of sending "\n"), or drop. */
+static void on_client_in(void *arg, int fd, short revents, const struct now *now)
+{
+    struct ctl_client *c = arg;
+    ssize_t n;
+    char *nl;
+
+    (void)fd;
+    (void)now;
+    (void)revents;
+    n = recv(c->fd, c->req + c->req_len, sizeof(c->req) - c->req_len, 0);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return;
+    if (n < 0 || (n == 0 && c->req_len == 0)) {
+        client_close(c);
+        return;
+    }
+    c->req_len += (size_t)n;
+    nl = memchr(c->req, '\n', c->req_len);
+    if (nl != NULL || n == 0)
+        client_request(c, nl != NULL ? (size_t)(nl - c->req) : c->req_len);
+    else if (c->req_len == sizeof(c->req))
+        client_oversize(c);
+}
+
+static struct ctl_client *free_slot(struct ctl_server *srv)
+{
+    for (int i = 0; i < CTL_MAX_CLIENTS; i++)
+        if (srv->clients[i].fd < 0)
+            return &srv->clients[i];
+    return NULL;
+}
+
+static void client_start(struct ctl_server *srv, int fd, const struct now *now)
+{
+    struct ctl_client *c = free_slot(srv);
+
+    if (c == NULL) {
+        /* full: closing at once costs nothing and tells the client */
+        if (log_ratelimit(&srv->rl, now->mono))
+            log_warnx(TAG, "too many control clients (%d), refusing one",
+                      CTL_MAX_CLIENTS);
+        close(fd);
+        return;
+    }
+    if (srv->sndbuf > 0)
+        (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &srv->sndbuf,
+                         sizeof(srv->sndbuf));
+    if (loop_add_fd(srv->loop, fd, POLLIN, on_client_in, c) < 0) {
+        if (log_ratelimit(&srv->rl, now->mono))
+            log_warn(TAG, "cannot watch a control client");
+        close(fd);
+        return;
+    }
+    c->fd = fd;
+    c->timer = loop_timer_at(srv->loop, mono_add(now->mono, srv->timeout_ns),
+                             client_timeout, c);
+}
+
+/* ---- listening socket ------------------------------------------------------ */
+
+static void resume_accept(void *arg, const struct now *now)
+{
+    struct ctl_server *srv = arg;
+
+    (void)now;
+    srv->pause_timer = 0;
+    if (loop_add_fd(srv->loop, srv->fd, POLLIN, on_listen, srv) < 0)
+        log_warn(TAG, "control socket no longer watched");
+}
+
+/* Out of descriptors: the pending connection keeps the listener readable,
+ * so stop watching it for a while instead of spinning on accept(). */
+static void pause_accept(struct ctl_server *srv, const struct now *now)
+{
+    loop_del_fd(srv->loop, srv->fd);
+    srv->pause_timer = loop_timer_at(srv->loop, mono_add(now->mono, ACCEPT_PAUSE_NS),
+                                     resume_accept, srv);
+}
+
+static void on_listen(void *arg, int fd, short revents, const struct now *now)
+{
+    struct ctl_server *srv = arg;
+
+    (void)revents;
+    for (int i = 0; i < CTL_MAX_CLIENTS + 1; i++) {
+        int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+        if (cfd >= 0) {
+            client_start(srv, cfd, now);
+            continue;
+        }
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return;
+        if (errno == EINTR || errno == ECONNABORTED)
+            continue;
+        if (log_ratelimit(&srv->rl, now->mono))
+            log_warn(TAG, "accept on the control socket");
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+            errno == ENOMEM)
+            pause_accept(srv, now);
+        return;
+    }
+}
+
+static int make_addr(struct sockaddr_un *sa, const char *path)
+{
+    size_t n = strlen(path);
+
+    if (n == 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (n >= sizeof(sa->sun_path)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memset(sa, 0, sizeof(*sa));
+    sa->sun_family = AF_UNIX;
+    memcpy(sa->sun_path, path, n + 1);
+    return 0;
+}
+
+/* mkdir the parent of path (one level: /run exists, /run/chime may not). */
+static int make_parent(const char *path)
+{
+    char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    const char *slash = strrchr(path, '/');
+    size_t n;
+
+    if (slash == NULL || slash == path)
+        return 0;
+    n = (size_t)(slash - path);
+    if (n >= sizeof(dir)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(dir, path, n);
+    dir[n] = '\0';
+    if (mkdir(dir, 0755) == 0)
+        return chmod(dir, 0755);    /* whatever the umask: clients need x */
+    return errno == EEXIST ? 0 : -1;
+}
+
+/* Is some process still accepting on this socket? */
+static bool socket_alive(const struct sockaddr_un *sa)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    bool alive;
+
+    if (fd < 0)
+        return false;
+    alive = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0 ||
+            errno == EAGAIN;    /* backlog full: alive, just busy */
+    close(fd);
+    return alive;
+}
+
+/* Remove a socket left by a previous run; refuse anything else. */
+static int remove_stale(const struct sockaddr_un *sa)
+{
+    struct stat st;
+
+    if (lstat(sa->sun_path, &st) < 0)
+        return errno == ENOENT ? 0 : -1;
+    if (!S_ISSOCK(st.st_mode)) {
+        errno = EEXIST;
+        return -1;
+    }
+    if (socket_alive(sa)) {
+        errno = EADDRINUSE;
+        return -1;
+    }
+    if (unlink(sa->sun_path) < 0 && errno != ENOENT)
+        return -1;
+    return 0;
+}
+
+static int bind_listen(const struct sockaddr_un *sa)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int saved;
+
+    if (fd < 0)
+        return -1;
+    if (bind(fd, (const struct sockaddr *)sa, sizeof(*sa)) < 0)
+        goto fail;
+    /* after bind: the umask decided the initial mode, we decide the final */
+    if (chmod(sa->sun_path, 0660) < 0 || listen(fd, 16) < 0) {
+        saved = errno;
+        unlink(sa->sun_path);
+        errno = saved;
+        goto fail;
+    }
+    return fd;
+fail:
+    saved = errno;
+    close(fd);
+    errno = saved;
+    return -1;
+}
+
+struct ctl_server *ctl_server_open(struct loop *loop, const char *path,
+                                   ctl_handler_fn fn, void *arg)
+{
+    struct sockaddr_un sa;
+    struct ctl_server *srv;
+    int fd, saved;
+
+    if (loop == NULL || path == NULL || fn == NULL) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if (make_addr(&sa, path) < 0 || make_parent(path) < 0 ||
+        remove_stale(&sa) < 0 || (fd = bind_listen(&sa)) < 0)
+        return NULL;
+    srv = xcalloc(1, sizeof(*srv));
+    *srv = (struct ctl_server){ .loop = loop, .fd = fd, .fn = fn, .arg = arg,
+                                .timeout_ns = CTL_CLIENT_TIMEOUT_NS,
+                                .rl = { .burst = 5, .interval_ns = 60000000000LL } };
+    memcpy(srv->path, sa.sun_path, sizeof(srv->path));
+    for (int i = 0; i < CTL_MAX_CLIENTS; i++)
+        srv->clients[i] = (struct ctl_client){ .srv = srv, .fd = -1 };
+    if (loop_add_fd(loop, fd, POLLIN, on_listen, srv) < 0) {
+        saved = errno;
+        free(srv);
+        close(fd);
+        unlink(sa.sun_path);
+        errno = saved;
+        return NULL;
+    }
+    return srv;
+}
+
+void ctl_server_close(struct ctl_server *srv)
+{
+    if (srv == NULL)
+        return;
+    for (int i = 0; i < CTL_MAX_CLIENTS; i++)
+        if (srv->clients[i].fd >= 0)
+            client_close(&srv->clients[i]);
+    loop_timer_cancel(srv->loop, srv->pause_timer);
+    loop_del_fd(srv->loop, srv->fd);
+    close(srv->fd);
+    unlink(srv->path);
+    free(srv);
+}
+
+void ctl_server_set_timeout(struct ctl_server *srv, int64_t ns)
+{
+    srv->timeout_ns = ns > 0 ? ns : CTL_CLIENT_TIMEOUT_NS;
+}
+
+void ctl_server_set_sndbuf(struct ctl_server *srv, int bytes)
+{
+    srv->sndbuf = bytes > 0 ? bytes : 0;
+}
