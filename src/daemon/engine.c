@@ -210,6 +210,8 @@ int engine_init(struct engine *e, const struct config *cfg,
         return -1;
     if (!opts->once && open_sockets(e) < 0)
         return -1;
+    if (!opts->once)
+        engine_ctl_open(e);
     engine_refresh_sys(e, &now);
     e->refresh_timer = loop_timer_at(e->loop, mono_add(now.mono, TICK_NS),
                                      tick_timer_cb, e);
@@ -244,8 +246,10 @@ void engine_log_stats(const struct engine *e)
 
 void engine_free(struct engine *e)
 {
-    if (e->loop)
+    if (e->loop) {
+        engine_ctl_close(e);
         engine_client_free(e);
+    }
     for (int i = 0; i < e->n_fds; i++) {
         loop_del_fd(e->loop, e->fds[i]);
         close(e->fds[i]);

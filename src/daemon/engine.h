@@ -25,6 +25,7 @@ struct engine_opts {
 
 struct resolve_req;
 struct clock_driver;
+struct ctl_server;
 
 /* One configured server, or one member of a pool, as the shell sees it. */
 struct engine_source {
@@ -80,6 +81,7 @@ struct engine {
     mono_ns poll_timer_at;
     uint64_t resolve_timer;
     mono_ns last_drift_write;
+    struct ctl_server *ctl;     /* chimectl's socket, NULL if unavailable */
     int last_sys_peer;          /* client index, for change logging */
     int exit_code;              /* for -q */
     bool once_done;
@@ -95,6 +97,10 @@ void engine_client_free(struct engine *e);
 void engine_write_drift(struct engine *e);
 /* Refresh what the server announces from the client's state. */
 void engine_refresh_sys(struct engine *e, const struct now *now);
+
+/* The control socket (engine_ctl.c); failure to open is logged only. */
+void engine_ctl_open(struct engine *e);
+void engine_ctl_close(struct engine *e);
 
 /* Log counters (at exit and on SIGHUP/SIGUSR1). */
 void engine_log_stats(const struct engine *e);

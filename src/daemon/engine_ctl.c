@@ -1,0 +1,155 @@
+/* daemon/engine_ctl: what chimectl sees. Fills the control snapshots from
+ * the engine's state; core/control formats them. */
+#include "daemon/engine.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/control.h"
+#include "daemon/ctl_server.h"
+#include "sys/clock.h"
+#include "sys/log.h"
+
+/* Refid for display: a kiss/reference code at stratum 0-1, else an
+ * IPv4-style dotted quad (for IPv6 sources it is a hash, shown the same
+ * way ntpq does). */
+static void refid_display(uint32_t refid, int stratum, char *out, size_t cap)
+{
+    if (stratum <= 1) {
+        char code[5];
+
+        ntp_refid_to_ascii(refid, code);
+        snprintf(out, cap, "%s", code);
+        return;
+    }
+    snprintf(out, cap, "%u.%u.%u.%u", refid >> 24, (refid >> 16) & 0xff,
+             (refid >> 8) & 0xff, refid & 0xff);
+}
+
+static void fill_source(const struct engine *e, const struct engine_source *es,
+                        const struct now *now, struct ctl_source *o)
+{
+    const struct client *c = &e->client;
+
+    memset(o, 0, sizeof(*o));
+    snprintf(o->name, sizeof(o->name), "%s", es->name);
+    if (es->resolved)
+        net_addr_format(&es->addr, o->address, sizeof(o->address));
+    o->pool = es->pool >= 0;
+    o->state = ' ';
+    o->stratum = 16;
+    o->last_ns = -1;
+    if (es->idx < 0) {
+        snprintf(o->refid, sizeof(o->refid), "%s", es->resolved ? "INIT" : "DNS");
+        return;
+    }
+    const struct source *s = &c->src[es->idx];
+    o->state = (char)c->marks[es->idx];
+    o->denied = s->denied;
+    o->poll = s->poll;
+    o->reach = s->reach;
+    if (s->n_samples == 0) {
+        snprintf(o->refid, sizeof(o->refid), "%s", s->denied ? "DENY" : "INIT");
+        return;
+    }
+    o->stratum = s->stratum;
+    refid_display(s->refid, s->stratum, o->refid, sizeof(o->refid));
+    o->last_ns = source_age_ns(s, now->mono);
+    if (s->est.valid) {
+        o->have_sample = true;
+        o->offset_s = source_offset(s, now->mono, client_correction(c, now->mono));
+        o->delay_s = s->est.delay;
+        o->jitter_s = s->est.jitter;
+    }
+}
+
+static size_t sources_reply(struct engine *e, enum ctl_format fmt, char *buf, size_t cap)
+{
+    struct ctl_source snap[CLIENT_MAX_SOURCES];
+    struct now now;
+    int n = 0;
+
+    clock_read_now(&now);
+    for (int i = 0; i < e->n_es; i++) {
+        const struct engine_source *es = &e->es[i];
+
+        if (es->idx < 0 && es->pool >= 0 && !es->resolved)
+            continue;   /* a retired pool slot */
+        fill_source(e, es, &now, &snap[n++]);
+    }
+    return ctl_format_sources(snap, n, fmt, buf, cap);
+}
+
+static const char *reference_of(const struct engine *e, char *buf, size_t cap)
+{
+    int p = e->client.sel.sys_peer;
+
+    buf[0] = '\0';
+    for (int i = 0; p >= 0 && i < e->n_es; i++) {
+        if (e->es[i].idx == p)
+            return net_addr_format(&e->es[i].addr, buf, cap);
+    }
+    return buf;
+}
+
+static size_t tracking_reply(struct engine *e, enum ctl_format fmt, char *buf, size_t cap)
+{
+    const struct client *c = &e->client;
+    const struct discipline *d = &c->disc;
+    const struct sys_state *sys = &e->server.sys;
+    struct ctl_tracking t;
+    struct now now;
+    bool synced;
+
+    clock_read_now(&now);
+    synced = sys->leap != LEAP_UNSYNC && sys->stratum < 16;
+    memset(&t, 0, sizeof(t));
+    t.synchronised = c->sel.synced && d->state == DISC_SYNC;
+    t.stratum = synced ? sys->stratum : 16;
+    if (t.synchronised)
+        reference_of(e, t.reference, sizeof(t.reference));
+    else if (synced && e->cfg->local_stratum > 0)
+        snprintf(t.reference, sizeof(t.reference), "LOCL");
+    refid_display(sys->refid, t.stratum, t.refid, sizeof(t.refid));
+    t.offset_s = d->offset;
+    t.frequency_ppm = d->conf.clock_control ? d->freq_ppm : d->base_freq_ppm;
+    t.residual_freq_ppm = c->sel.synced ? c->sel.freq * 1e6 - d->base_freq_ppm : 0;
+    t.root_delay_s = ntp32_to_s(sys->root_delay);
+    t.root_dispersion_s = ntp32_to_s(sys->root_disp);
+    t.jitter_s = c->sel.jitter;
+    t.leap = sys->leap;
+    t.state = discipline_state_name(d->state);
+    t.alarm = d->alarm;
+    t.clock_control = d->conf.clock_control;
+    t.update_age_ns = d->updates ? mono_sub(now.mono, d->last_update) : -1;
+    t.precision = sys->precision;
+    t.steps = (uint64_t)d->steps;
+    return ctl_format_tracking(&t, fmt, buf, cap);
+}
+
+static size_t handle_request(void *arg, enum ctl_request req, enum ctl_format fmt,
+                             char *buf, size_t cap)
+{
+    struct engine *e = arg;
+
+    return req == CTL_REQ_SOURCES ? sources_reply(e, fmt, buf, cap)
+                                  : tracking_reply(e, fmt, buf, cap);
+}
+
+void engine_ctl_open(struct engine *e)
+{
+    const char *path = e->cfg->controlsocket ? e->cfg->controlsocket : CTL_DEFAULT_SOCKET;
+
+    e->ctl = ctl_server_open(e->loop, path, handle_request, e);
+    if (!e->ctl)
+        log_warn("ctl", "control socket %s unavailable; chimectl will not work", path);
+    else
+        log_info("ctl", "control socket %s", path);
+}
+
+void engine_ctl_close(struct engine *e)
+{
+    ctl_server_close(e->ctl);
+    e->ctl = NULL;
+}
