@@ -12,6 +12,8 @@
  *   ADJ_TICK deviation ((tick - 10000) * USER_HZ ppm), integrated exactly
  *   (integer, piecewise at every change) over CLOCK_MONOTONIC, which runs
  *   at the same rate as the real CLOCK_REALTIME.
+ *   Kernel receive timestamps (SCM_TIMESTAMPNS, SCM_TIMESTAMPING ts[0])
+ *   returned by recvmsg/recvmmsg are moved onto the virtual clock too.
  *
  * Environment:
  *   FAKECLOCK_OFFSET    initial virtual - real, seconds (float), default 0
@@ -56,6 +58,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/timex.h>
 #include <time.h>
@@ -81,11 +84,15 @@
 typedef int (*gettime_fn)(clockid_t, struct timespec *);
 typedef int (*gettimeofday_fn)(struct timeval *, void *);
 typedef int (*timespec_get_fn)(struct timespec *, int);
+typedef ssize_t (*recvmsg_fn)(int, struct msghdr *, int);
+typedef int (*recvmmsg_fn)(int, struct mmsghdr *, unsigned int, int, struct timespec *);
 
 static struct {
     gettime_fn gettime;
     gettimeofday_fn gettimeofday;
     timespec_get_fn timespec_get;
+    recvmsg_fn recvmsg;
+    recvmmsg_fn recvmmsg;
 } real;
 
 static struct {
@@ -175,7 +182,10 @@ static void resolve(void)
     real.gettime = (gettime_fn)dlsym(RTLD_NEXT, "clock_gettime");
     real.gettimeofday = (gettimeofday_fn)dlsym(RTLD_NEXT, "gettimeofday");
     real.timespec_get = (timespec_get_fn)dlsym(RTLD_NEXT, "timespec_get");
-    if (!real.gettime || !real.gettimeofday || !real.timespec_get)
+    real.recvmsg = (recvmsg_fn)dlsym(RTLD_NEXT, "recvmsg");
+    real.recvmmsg = (recvmmsg_fn)dlsym(RTLD_NEXT, "recvmmsg");
+    if (!real.gettime || !real.gettimeofday || !real.timespec_get || !real.recvmsg ||
+        !real.recvmmsg)
         die("dlsym");
 }
 
@@ -666,4 +676,77 @@ int fc_ntp_gettime(struct ntptimeval *ntv) __asm__("ntp_gettime");
 int fc_ntp_gettime(struct ntptimeval *ntv)
 {
     return ntp_gettimex(ntv);
+}
+
+/* ---- kernel receive timestamps ------------------------------------------
+ * SO_TIMESTAMPNS / SO_TIMESTAMPING stamps come from the kernel's real
+ * CLOCK_REALTIME. A process living on the virtual clock must see them on
+ * that clock too, or its T4 would be off by the whole virtual offset. The
+ * offset moves by at most ppm-scale amounts over the datagram's time in
+ * the queue, so today's offset is applied. */
+
+static int64_t current_offset(void)
+{
+    pthread_mutex_lock(&lock);
+    int64_t mono = read_raw(CLOCK_MONOTONIC), r = read_raw(CLOCK_REALTIME);
+
+    catch_up(mono, r);
+    int64_t off = offset_ns();
+
+    pthread_mutex_unlock(&lock);
+    return off;
+}
+
+static void shift_ts(unsigned char *p, int64_t off)
+{
+    struct timespec ts;
+
+    memcpy(&ts, p, sizeof ts);
+    if (ts.tv_sec == 0 && ts.tv_nsec == 0)
+        return;         /* an empty slot (e.g. no hardware stamp) */
+    ts = ns_ts(ts_ns(&ts) + off);
+    memcpy(p, &ts, sizeof ts);
+}
+
+static void shift_cmsg_times(struct msghdr *h)
+{
+    int64_t off = 0;
+    bool have_off = false;
+
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c)) {
+        if (c->cmsg_level != SOL_SOCKET)
+            continue;
+        if (c->cmsg_type != SCM_TIMESTAMPNS && c->cmsg_type != SCM_TIMESTAMPING)
+            continue;
+        if (!have_off) {
+            off = current_offset();
+            have_off = true;
+        }
+        /* TIMESTAMPING carries ts[3]: only [0] (software) is CLOCK_REALTIME;
+         * [2] is a hardware clock and stays as it is. */
+        shift_ts(CMSG_DATA(c), off);
+    }
+}
+
+ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
+{
+    ensure_init();
+    ssize_t n = real.recvmsg(fd, msg, flags);
+
+    if (n >= 0 && msg->msg_control && msg->msg_controllen > 0)
+        shift_cmsg_times(msg);
+    return n;
+}
+
+int recvmmsg(int fd, struct mmsghdr *v, unsigned int vlen, int flags,
+             struct timespec *timeout)
+{
+    ensure_init();
+    int n = real.recvmmsg(fd, v, vlen, flags, timeout);
+
+    for (int i = 0; i < n; i++) {
+        if (v[i].msg_hdr.msg_control && v[i].msg_hdr.msg_controllen > 0)
+            shift_cmsg_times(&v[i].msg_hdr);
+    }
+    return n;
 }
