@@ -27,7 +27,7 @@ SANITIZE  ?=
 CPPFLAGS  += -D_GNU_SOURCE -DCHIME_VERSION='"$(VERSION)"' -Isrc
 CFLAGS    += $(CSTD) $(WARN) $(OPT) $(SANITIZE) -fno-strict-aliasing -MMD -MP
 LDFLAGS   += $(SANITIZE)
-LDLIBS    +=
+LDLIBS    += -lm
 
 # ---- sources ---------------------------------------------------------------
 # Everything under src/ except the program mains goes into one static library,
@@ -112,7 +112,7 @@ FUZZ_LIB_SRC := $(wildcard src/core/*.c src/conf/*.c)
 $(FUZZ_B)/%: tests/fuzz/%.c $(FUZZ_LIB_SRC) $(wildcard src/*/*.h)
 	@mkdir -p $(@D)
 	clang $(CSTD) -g -O1 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		-o $@ $< $(FUZZ_LIB_SRC)
+		-o $@ $< $(FUZZ_LIB_SRC) -lm
 
 fuzz:
 	@sh mk/deps.sh fuzz

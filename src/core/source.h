@@ -70,6 +70,7 @@ struct source_sample {
     double raw;             /* s, offset + client correction at `when` */
     double delay;           /* s, round trip (delta), >= 2^precision */
     double disp;            /* s, dispersion at arrival (epsilon_0) */
+    bool spike;             /* popcorn suspect: stored, weight 0 */
 };
 
 /* The per-source estimate, refreshed on each new sample. */
@@ -100,10 +101,13 @@ struct source {
                                of the prediction counts up, others down;
                                at +/-limit the poll interval moves by one */
     bool denied;            /* DENY/RSTR: never poll again */
+    bool iburst_armed;      /* next poll while unreachable may burst (set
+                               at start and by every valid reply) */
 
     /* on-wire state of the outstanding request */
     ntp64 nonce;            /* transmit timestamp we sent; 0 = none */
     real_ns t1;             /* local real time it left (source_sent) */
+    bool t1_valid;          /* source_sent() was called for this nonce */
     ntp64 last_rx_xmt;      /* duplicate detection (test 1) */
 
     /* what the server told us in its last valid reply */
@@ -117,6 +121,7 @@ struct source {
     struct source_sample samples[SOURCE_MAX_SAMPLES];
     int n_samples, first;
     struct source_estimate est;
+    int spike_run;          /* newest samples flagged as spikes in a row */
 
     /* counters */
     uint64_t sent, received, samples_total;
