@@ -369,26 +369,33 @@ static void collect_samples(const struct source *s, double sigma0,
 /* Weighted least squares over in[from..n). With fewer than 3 points the
  * residuals carry no information, so the weights are taken as absolute
  * (1/sigma^2 from delay/2); otherwise they are scaled by the residuals. */
+static double fit_weight(const struct fit_input *in, int n, int k)
+{
+    return n > 2 ? in->w[k] : 1.0 / sq(in->delay[k] / 2);
+}
+
 static void fit_line(const struct fit_input *in, int from, struct fit *f)
 {
     double W = 0, xm = 0, ym = 0, sxx = 0, sxy = 0, ssr = 0;
     int n = in->n - from;
     for (int k = from; k < in->n; k++) {
-        W += in->w[k];
-        xm += in->w[k] * in->x[k];
-        ym += in->w[k] * in->y[k];
+        double w = fit_weight(in, n, k);
+        W += w;
+        xm += w * in->x[k];
+        ym += w * in->y[k];
     }
     xm /= W;
     ym /= W;
     for (int k = from; k < in->n; k++) {
-        sxx += in->w[k] * sq(in->x[k] - xm);
-        sxy += in->w[k] * (in->x[k] - xm) * (in->y[k] - ym);
+        double w = fit_weight(in, n, k);
+        sxx += w * sq(in->x[k] - xm);
+        sxy += w * (in->x[k] - xm) * (in->y[k] - ym);
     }
     f->b = sxx > 0 ? sxy / sxx : 0.0;
     f->a = ym - f->b * xm;
     f->x_mean = xm;
     for (int k = from; k < in->n; k++)
-        ssr += in->w[k] * sq(in->y[k] - f->a - f->b * in->x[k]);
+        ssr += fit_weight(in, n, k) * sq(in->y[k] - f->a - f->b * in->x[k]);
     double scale = n > 2 ? ssr / (n - 2) : 1.0;
     f->jitter = n > 2 ? sqrt(ssr / W * n / (n - 2)) : 0.0;
     f->b_sd = sxx > 0 ? sqrt(scale / sxx) : SOURCE_FREQ_SD_NONE;
