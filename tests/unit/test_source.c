@@ -853,12 +853,13 @@ static void test_poll_drops_when_noisy(void **state)
     run_samples(&w, 40, 0, 0, 10e-6);
     int8_t peak = w.s.poll;
     assert_true(peak >= 9);
-    /* offsets that keep jumping far beyond what the fit predicts */
-    double level = 0;
-    for (int i = 0; i < 12; i++) {
-        level += (i % 2 ? 1 : -1) * 0.002 * (i + 1);
-        run_samples(&w, 1, level, 0, 0);
+    /* every other sample a popcorn spike: the prediction keeps failing
+     * (RFC 5905: |offset| > PGATE * jitter counts down twice as fast) */
+    for (int i = 0; i < 30; i++) {
+        run_samples(&w, 1, 0, 0, 10e-6);
+        run_samples(&w, 1, (rng_uniform(&w) < 0.5 ? -1 : 1) * 0.005, 0, 0);
     }
+    assert_true(w.s.est.jitter < 30e-6);      /* spikes stay out of the fit */
     assert_true(w.s.poll < peak);
     assert_true(w.s.poll >= 6);
 }
