@@ -607,6 +607,13 @@ enum source_rx source_receive(struct source *s, const uint8_t *buf, size_t len,
     if (h->stratum == 0)
         return handle_kiss(s, h->refid, now);
     why = check_contents(h);
+    if (why == SRC_DROP_UNSYNC) {
+        /* The server answered us (valid origin) and says it has lost
+         * sync: believe it at once, so the source turns unfit now rather
+         * than when reach runs out on its old samples. */
+        s->leap = h->leap;
+        s->stratum = h->stratum;
+    }
     if (why >= 0)
         return drop(s, (enum source_drop)why);
 

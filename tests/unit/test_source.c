@@ -496,6 +496,20 @@ static void test_unsynchronised(void **state)
     expect_drop(stratum16, SRC_DROP_UNSYNC);
 }
 
+static void test_unsync_makes_unfit_at_once(void **state)
+{
+    (void)state;
+    struct world w;
+    world_init(&w, 6, 10, false);
+    for (int i = 0; i < 4; i++)
+        exchange(&w);
+    assert_true(source_is_fit(&w.s, w.mono));
+    assert_int_equal(reply_edited(&w, leap3), SRC_RX_DROP);
+    assert_false(source_is_fit(&w.s, w.mono));
+    assert_int_equal(exchange(&w), SRC_RX_SAMPLE);
+    assert_true(source_is_fit(&w.s, w.mono));
+}
+
 static void test_header_test7(void **state)
 {
     (void)state;
@@ -880,6 +894,7 @@ int main(void)
         cmocka_unit_test(test_bogus_origin),
         cmocka_unit_test(test_zero_timestamps),
         cmocka_unit_test(test_unsynchronised),
+        cmocka_unit_test(test_unsync_makes_unfit_at_once),
         cmocka_unit_test(test_header_test7),
         cmocka_unit_test(test_unexpected_and_malformed),
         cmocka_unit_test(test_kod_rate),
