@@ -494,10 +494,28 @@ static double predict(const struct source *s, mono_ns when, double delay,
     return e->raw + e->freq * dt;
 }
 
+/* The gate in predictive standard deviations. The deviations come from
+ * the fit's own residuals, which underestimate the noise by chance when
+ * there are few of them; Student's t with n - 2 degrees of freedom says
+ * how much wider the gate must be for the same ~4 sigma false-alarm rate
+ * (two-sided 6e-5 quantiles; beyond 10 a fit of 4 + 22/dof). */
+static double spike_gate(int n)
+{
+    static const double t_quantile[] = {
+        INFINITY, 1e4, 126, 28.6, 15.5, 11.2, 9.2, 8.0, 7.1, 6.6, 6.2,
+    };
+    int dof = n - 2;
+    if (dof < 0)
+        dof = 0;
+    if (dof <= 10)
+        return t_quantile[dof];
+    return SOURCE_SPIKE_SIGMAS + 22.0 / dof;
+}
+
 static bool is_outlier(const struct source *s, const struct source_sample *x)
 {
     double sd, pred = predict(s, x->when, x->delay, &sd);
-    return fabs(x->raw - pred) > SOURCE_SPIKE_SIGMAS * sd;
+    return fabs(x->raw - pred) > spike_gate(s->est.n) * sd;
 }
 
 /* Runs of flagged samples: after SOURCE_STEP_CONFIRM in a row, decide
