@@ -19,8 +19,10 @@
  *    describe the data, usually because the frequency wandered; the
  *    oldest eighth of the samples is then discarded for good and the fit
  *    repeated, down to SOURCE_RUNS_MIN samples.
- *  - Popcorn spikes: a new sample further than 4 predictive standard
- *    deviations from the current line is stored but flagged (weight 0).
+ *  - Popcorn spikes: a new sample further than ~4 predictive standard
+ *    deviations from the current line (widened by Student's t while the
+ *    fit has few samples) is stored but flagged (weight 0). Needs a fit
+ *    of 3+ samples: before that nothing can tell a spike from the truth.
  *    SOURCE_STEP_CONFIRM flagged samples in a row are un-flagged; if they
  *    all lie on the same side of the line, the server's time stepped and
  *    every older sample is discarded so the estimate follows the server
@@ -339,7 +341,6 @@ struct fit_input {
 
 struct fit {
     double a, b, a_sd, b_sd, jitter;
-    double x_mean;
 };
 
 static void collect_samples(const struct source *s, double sigma0,
@@ -393,7 +394,6 @@ static void fit_line(const struct fit_input *in, int from, struct fit *f)
     }
     f->b = sxx > 0 ? sxy / sxx : 0.0;
     f->a = ym - f->b * xm;
-    f->x_mean = xm;
     for (int k = from; k < in->n; k++)
         ssr += fit_weight(in, n, k) * sq(in->y[k] - f->a - f->b * in->x[k]);
     double scale = n > 2 ? ssr / (n - 2) : 1.0;

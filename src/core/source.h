@@ -97,9 +97,10 @@ struct source {
     int burst_left;         /* packets still to send in this burst */
     uint8_t reach;          /* 8-bit reachability register */
     int unreach_polls;      /* polls since the last valid reply */
-    int poll_hyst;          /* hysteresis counter: a sample within 4 jitters
-                               of the prediction counts up, others down;
-                               at +/-limit the poll interval moves by one */
+    int poll_hyst;          /* hysteresis counter: a sample within the
+                               spike gate (~4 predictive sd) of the
+                               prediction counts +1, others -2; at +/-8
+                               the poll interval moves by one */
     bool denied;            /* DENY/RSTR: never poll again */
     bool iburst_armed;      /* next poll while unreachable may burst (set
                                at start and by every valid reply) */
