@@ -119,7 +119,7 @@ FUZZ_LIB_SRC := $(wildcard src/core/*.c src/conf/*.c)
 $(FUZZ_B)/%: tests/fuzz/%.c $(FUZZ_LIB_SRC) $(wildcard src/*/*.h)
 	@mkdir -p $(@D)
 	clang $(CSTD) -g -O1 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		-o $@ $< $(FUZZ_LIB_SRC)
+		-o $@ $< $(FUZZ_LIB_SRC) -lm
 
 fuzz:
 	@sh mk/deps.sh fuzz

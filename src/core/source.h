@@ -70,6 +70,7 @@ struct source_sample {
     double raw;             /* s, offset + client correction at `when` */
     double delay;           /* s, round trip (delta), >= 2^precision */
     double disp;            /* s, dispersion at arrival (epsilon_0) */
+    bool spike;             /* popcorn suspect: stored, weight 0 */
 };
 
 /* The per-source estimate, refreshed on each new sample. */
@@ -96,14 +97,18 @@ struct source {
     int burst_left;         /* packets still to send in this burst */
     uint8_t reach;          /* 8-bit reachability register */
     int unreach_polls;      /* polls since the last valid reply */
-    int poll_hyst;          /* hysteresis counter: a sample within 4 jitters
-                               of the prediction counts up, others down;
-                               at +/-limit the poll interval moves by one */
+    int poll_hyst;          /* hysteresis counter: a sample within the
+                               spike gate (~4 predictive sd) of the
+                               prediction counts +1, others -2; at +/-8
+                               the poll interval moves by one */
     bool denied;            /* DENY/RSTR: never poll again */
+    bool iburst_armed;      /* next poll while unreachable may burst (set
+                               at start and by every valid reply) */
 
     /* on-wire state of the outstanding request */
     ntp64 nonce;            /* transmit timestamp we sent; 0 = none */
     real_ns t1;             /* local real time it left (source_sent) */
+    bool t1_valid;          /* source_sent() was called for this nonce */
     ntp64 last_rx_xmt;      /* duplicate detection (test 1) */
 
     /* what the server told us in its last valid reply */
@@ -117,6 +122,7 @@ struct source {
     struct source_sample samples[SOURCE_MAX_SAMPLES];
     int n_samples, first;
     struct source_estimate est;
+    int spike_run;          /* newest samples flagged as spikes in a row */
 
     /* counters */
     uint64_t sent, received, samples_total;

@@ -1,0 +1,692 @@
+/* core/source: see source.h.
+ *
+ * Three parts: the poll process (schedule, bursts, reach, back-off), the
+ * on-wire checks of RFC 5905 §8 that turn a reply into one sample, and the
+ * per-source estimate (a weighted regression over the stored samples).
+ *
+ * The estimator, in short:
+ *  - Each sample (t_i, raw_i) gets a weight 1/sigma_i^2 with
+ *    sigma_i^2 = sigma0^2 + ((delay_i - min_delay)/2)^2: the offset error
+ *    of an NTP sample is bounded by half its excess queueing delay, so a
+ *    sample that waited in a queue tells us less. sigma0 is the previous
+ *    fit's jitter (floored at the sample's dispersion), so weights stay
+ *    nearly uniform when the noise is not delay-related.
+ *  - A line raw = a + b*(t - t_newest) is fitted by weighted least squares.
+ *    With 1 sample the line is flat with a wide frequency error; with 2 it
+ *    goes through both and its errors come from the delays (delay/2 each).
+ *  - Adaptive window: while the residual signs form too few runs (a
+ *    Wald-Wolfowitz runs test, one-sided at about 1%) the line does not
+ *    describe the data, usually because the frequency wandered; the
+ *    oldest eighth of the samples is then discarded for good and the fit
+ *    repeated, down to SOURCE_RUNS_MIN samples.
+ *  - Popcorn spikes: a new sample further than ~4 predictive standard
+ *    deviations from the current line (widened by Student's t while the
+ *    fit has few samples) is stored but flagged (weight 0). Needs a fit
+ *    of 3+ samples: before that nothing can tell a spike from the truth.
+ *    SOURCE_STEP_CONFIRM flagged samples in a row are un-flagged; if they
+ *    all lie on the same side of the line, the server's time stepped and
+ *    every older sample is discarded so the estimate follows the server
+ *    (selection decides whether to believe it); otherwise the noise grew
+ *    and the samples simply join the fit, widening the jitter.
+ */
+#include "core/source.h"
+
+#include <math.h>
+#include <string.h>
+
+#define SOURCE_BURST_LEN      4     /* packets per burst (chrony's iburst) */
+#define SOURCE_BURST_GAP_NS   (2 * NS_PER_S)
+#define SOURCE_UNREACH_POLLS  8     /* silent polls before backing off */
+#define SOURCE_POLL_LIMIT     8     /* poll_hyst bound: +1 good, -2 bad */
+#define SOURCE_KOD_RATE_STEP  2     /* log2 steps a RATE kiss adds */
+#define SOURCE_SPIKE_SIGMAS   4.0   /* popcorn / poll gate (RFC PGATE) */
+#define SOURCE_STEP_CONFIRM   3     /* flagged samples in a row = a step */
+#define SOURCE_SPIKE_MIN_N    3     /* estimate size before spikes exist */
+#define SOURCE_RUNS_MIN       8     /* runs test needs at least this many */
+#define SOURCE_RUNS_Z         (-2.33) /* one-sided ~1% critical value */
+#define SOURCE_FREQ_SD_NONE   1e-4  /* s/s: "frequency unknown" */
+#define SOURCE_WANDER         1e-7  /* s/s: prediction slack per second */
+#define SOURCE_MAX_DELAY      16.0  /* s: longer round trips are absurd */
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static const char *const drop_names[SRC_DROP__COUNT] = {
+    [SRC_DROP_PARSE] = "parse",
+    [SRC_DROP_NOT_SERVER] = "not_server",
+    [SRC_DROP_NOT_EXPECTED] = "not_expected",
+    [SRC_DROP_DUPLICATE] = "duplicate",
+    [SRC_DROP_BOGUS] = "bogus",
+    [SRC_DROP_ZERO_TS] = "zero_ts",
+    [SRC_DROP_UNSYNC] = "unsync",
+    [SRC_DROP_HEADER] = "header",
+    [SRC_DROP_KOD_UNKNOWN] = "kod_unknown",
+    [SRC_DROP_BAD_DELAY] = "bad_delay",
+};
+
+const char *source_drop_name(enum source_drop d)
+{
+    return (unsigned)d < SRC_DROP__COUNT ? drop_names[d] : "unknown";
+}
+
+static double ns_to_s(int64_t ns)
+{
+    return (double)ns / (double)NS_PER_S;
+}
+
+static double pow2(int e)
+{
+    return ldexp(1.0, e);
+}
+
+static double sq(double x)
+{
+    return x * x;
+}
+
+/* 2^poll seconds in ns; poll is clamped so the shift cannot overflow. */
+static int64_t poll_interval_ns(int poll)
+{
+    if (poll > 30)
+        poll = 30;
+    if (poll < -30)
+        poll = -30;
+    return poll >= 0 ? NS_PER_S << poll : NS_PER_S >> -poll;
+}
+
+/* The interval scaled by a factor uniform in [0.9, 1.1): randomised
+ * spacing keeps many clients from synchronising their polls. Integer
+ * arithmetic on the interval's top bits; 2^17 s >> 16 times 2^15 fits. */
+static int64_t spread_interval(int64_t interval, uint32_t rand)
+{
+    int64_t r = (int64_t)(rand >> 16) - 32768;           /* [-2^15, 2^15) */
+    return interval + (interval >> 16) * r / (10 * 32768) * 65536;
+}
+
+static struct source_sample *sample_at(struct source *s, int i)
+{
+    return &s->samples[(s->first + i) % SOURCE_MAX_SAMPLES];
+}
+
+static const struct source_sample *sample_at_c(const struct source *s, int i)
+{
+    return &s->samples[(s->first + i) % SOURCE_MAX_SAMPLES];
+}
+
+/* Forget the k oldest samples. */
+static void drop_oldest(struct source *s, int k)
+{
+    if (k > s->n_samples)
+        k = s->n_samples;
+    s->first = (s->first + k) % SOURCE_MAX_SAMPLES;
+    s->n_samples -= k;
+}
+
+static void push_sample(struct source *s, const struct source_sample *x)
+{
+    if (s->n_samples == SOURCE_MAX_SAMPLES)
+        drop_oldest(s, 1);
+    *sample_at(s, s->n_samples) = *x;
+    s->n_samples++;
+    s->samples_total++;
+}
+
+/* ---- set-up and the poll process ---------------------------------------- */
+
+void source_init(struct source *s, const struct source_conf *c, mono_ns now,
+                 int64_t jitter_ns)
+{
+    memset(s, 0, sizeof(*s));
+    s->conf = *c;
+    if (s->conf.version == 0)
+        s->conf.version = 4;
+    if (s->conf.maxpoll < s->conf.minpoll)
+        s->conf.maxpoll = s->conf.minpoll;
+    s->poll = s->conf.minpoll;
+    s->next_poll = mono_add(now, jitter_ns > 0 ? jitter_ns : 0);
+    s->iburst_armed = true;
+}
+
+bool source_poll_due(const struct source *s, mono_ns now)
+{
+    return !s->denied && mono_sub(now, s->next_poll) >= 0;
+}
+
+/* Ageing the estimate when polls go unanswered. RFC 5905 feeds the filter
+ * a dummy sample (0, MAXDISP, MAXDISP) whenever the last three polls got
+ * nothing; each dummy pushes a real sample out of the 8-stage filter, so
+ * its dispersion roughly doubles per silent poll, starting near
+ * MAXDISP/2^8. We have no filter stages to push out, so we apply that
+ * growth to the estimate's dispersion directly: 0.06 s, 0.19 s, 0.44 s,
+ * ... until the distance makes the source unfit after about 5 more silent
+ * polls. A new sample recomputes the dispersion from scratch. */
+static void age_silent_estimate(struct source *s)
+{
+    if (!s->est.valid || (s->reach & 0x7) != 0)
+        return;
+    s->est.disp = fmin(NTP_MAXDISP, 2.0 * s->est.disp + NTP_MAXDISP / 256.0);
+}
+
+/* Unreachable for SOURCE_UNREACH_POLLS polls: back off one step per poll
+ * so a dead server costs little. A reply ends it; normal adaptation then
+ * moves the poll again. */
+static void back_off_if_unreachable(struct source *s)
+{
+    if (s->unreach_polls >= SOURCE_UNREACH_POLLS && s->poll < s->conf.maxpoll)
+        s->poll++;
+}
+
+/* Should the poll starting now be a burst? iburst: the first poll while
+ * unreachable (at start and once per outage); burst: every poll while
+ * reachable. `was_reachable` is reach before this poll's shift. */
+static bool poll_starts_burst(struct source *s, bool was_reachable)
+{
+    if (s->conf.iburst && !was_reachable && s->iburst_armed) {
+        s->iburst_armed = false;
+        return true;
+    }
+    return s->conf.burst && was_reachable;
+}
+
+/* A new poll (not a later packet of a burst): shift reach and schedule. */
+static void start_poll(struct source *s, mono_ns now, uint32_t rand)
+{
+    bool was_reachable = s->reach != 0;
+    back_off_if_unreachable(s);
+    s->reach = (uint8_t)(s->reach << 1);
+    s->unreach_polls++;
+    age_silent_estimate(s);
+    if (poll_starts_burst(s, was_reachable)) {
+        s->burst_left = SOURCE_BURST_LEN - 1;
+        s->next_poll = mono_add(now, SOURCE_BURST_GAP_NS);
+    } else {
+        s->next_poll = mono_add(now, spread_interval(
+                                         poll_interval_ns(s->poll), rand));
+    }
+}
+
+/* The next packet of a running burst. */
+static void continue_burst(struct source *s, mono_ns now, uint32_t rand)
+{
+    s->burst_left--;
+    if (s->burst_left > 0)
+        s->next_poll = mono_add(now, SOURCE_BURST_GAP_NS);
+    else
+        s->next_poll = mono_add(now, spread_interval(
+                                         poll_interval_ns(s->poll), rand));
+}
+
+size_t source_make_request(struct source *s, mono_ns now, uint64_t nonce,
+                           uint32_t rand, uint8_t *buf, size_t cap)
+{
+    if (s->denied || buf == NULL || cap < NTP_HEADER_LEN)
+        return 0;
+    if (s->burst_left > 0)
+        continue_burst(s, now, rand);
+    else
+        start_poll(s, now, rand);
+
+    /* RFC 9109 / draft-ietf-ntp-data-minimization: reveal nothing but
+     * the nonce; every other field that could identify us stays zero. */
+    struct ntp_header h = {
+        .leap = LEAP_NONE, .version = s->conf.version, .mode = MODE_CLIENT,
+        .poll = s->poll, .xmt = nonce != 0 ? nonce : 1,
+    };
+    ntp_header_encode(&h, buf);
+    s->nonce = h.xmt;
+    s->t1_valid = false;
+    s->sent++;
+    return NTP_HEADER_LEN;
+}
+
+void source_sent(struct source *s, real_ns t1)
+{
+    if (s->nonce == 0)
+        return;
+    s->t1 = t1;
+    s->t1_valid = true;
+}
+
+/* ---- on-wire checks ------------------------------------------------------ */
+
+static enum source_rx drop(struct source *s, enum source_drop why)
+{
+    s->dropped[why]++;
+    return SRC_RX_DROP;
+}
+
+/* RFC 8633 §5.4: honour RATE, but never beyond 2^13 s because of it; a
+ * poll already above that (configured maxpoll) is left alone. */
+static void kod_rate(struct source *s, mono_ns now)
+{
+    int p = s->poll + SOURCE_KOD_RATE_STEP;
+    if (p > SOURCE_KOD_MAX_POLL)
+        p = s->poll > SOURCE_KOD_MAX_POLL ? s->poll : SOURCE_KOD_MAX_POLL;
+    s->poll = (int8_t)p;
+    s->burst_left = 0;
+    mono_ns later = mono_add(now, poll_interval_ns(s->poll));
+    if (mono_sub(later, s->next_poll) > 0)
+        s->next_poll = later;
+    s->kod_rate++;
+}
+
+/* A stratum-0 reply that passed the origin check: a kiss. Its timestamps
+ * are never used (RFC 5905 §7.4). */
+static enum source_rx handle_kiss(struct source *s, uint32_t code, mono_ns now)
+{
+    if (code == ntp_refid_from_ascii("RATE")) {
+        kod_rate(s, now);
+        return SRC_RX_KOD_RATE;
+    }
+    if (code == ntp_refid_from_ascii("DENY") ||
+        code == ntp_refid_from_ascii("RSTR")) {
+        s->denied = true;
+        s->burst_left = 0;
+        s->kod_deny++;
+        return SRC_RX_KOD_DENY;
+    }
+    return drop(s, SRC_DROP_KOD_UNKNOWN);
+}
+
+/* Test 7. A zero reftime means "unknown"; comparing it era-aware would
+ * place it in the future, so it is not held against the server. */
+static bool header_sane(const struct ntp_header *h)
+{
+    double dist = ntp32_to_s(h->root_delay) / 2 + ntp32_to_s(h->root_disp);
+    if (dist >= NTP_MAXDISP)
+        return false;
+    return h->ref == 0 || ntp64_diff_ns(h->ref, h->xmt) <= 0;
+}
+
+static void store_server_header(struct source *s, const struct ntp_header *h)
+{
+    s->stratum = h->stratum;
+    s->leap = h->leap;
+    s->precision = h->precision;
+    s->refid = h->refid;
+    s->root_delay = ntp32_to_s(h->root_delay);
+    s->root_disp = ntp32_to_s(h->root_disp);
+    s->reftime = h->ref;
+}
+
+/* θ and δ from T1..T4. Every first-order difference is taken in 64-bit
+ * two's complement (era-safe within 68 years); sums happen in ns, which
+ * cannot overflow for differences of at most 2^31 s each. */
+static void on_wire_math(const struct source *s, const struct ntp_header *h,
+                         real_ns t4, double *offset, double *delay)
+{
+    ntp64 T1 = ntp64_from_real(s->t1), T4 = ntp64_from_real(t4);
+    int64_t a = ntp64_diff_ns(h->rec, T1);      /* T2 - T1 */
+    int64_t b = ntp64_diff_ns(h->xmt, T4);      /* T3 - T4 */
+    int64_t server = ntp64_diff_ns(h->xmt, h->rec);
+    int64_t local = real_sub(t4, s->t1);
+    *offset = (ns_to_s(a) + ns_to_s(b)) / 2;
+    *delay = ns_to_s(local) - ns_to_s(server);
+}
+
+/* ---- the estimate --------------------------------------------------------- */
+
+/* Working arrays for one refresh, oldest first; `idx` maps back into the
+ * sample ring. On the stack: no allocation, no statics. */
+struct fit_input {
+    int n;
+    int idx[SOURCE_MAX_SAMPLES];
+    double x[SOURCE_MAX_SAMPLES];   /* s relative to the newest used sample */
+    double y[SOURCE_MAX_SAMPLES];   /* raw offset */
+    double w[SOURCE_MAX_SAMPLES];
+    double disp[SOURCE_MAX_SAMPLES];
+    double delay[SOURCE_MAX_SAMPLES];
+    double min_delay;
+    mono_ns t_ref;
+};
+
+struct fit {
+    double a, b, a_sd, b_sd, jitter;
+};
+
+static void collect_samples(const struct source *s, double sigma0,
+                            struct fit_input *in)
+{
+    in->n = 0;
+    in->min_delay = INFINITY;
+    for (int i = 0; i < s->n_samples; i++) {
+        const struct source_sample *x = sample_at_c(s, i);
+        if (x->spike)
+            continue;
+        in->idx[in->n++] = i;
+        in->min_delay = fmin(in->min_delay, x->delay);
+        in->t_ref = x->when;
+    }
+    for (int k = 0; k < in->n; k++) {
+        const struct source_sample *x = sample_at_c(s, in->idx[k]);
+        double s0 = fmax(sigma0, x->disp);
+        in->x[k] = ns_to_s(mono_sub(x->when, in->t_ref));
+        in->y[k] = x->raw;
+        in->w[k] = 1.0 / (sq(s0) + sq((x->delay - in->min_delay) / 2));
+        in->disp[k] = x->disp;
+        in->delay[k] = x->delay;
+    }
+}
+
+/* Weighted least squares over in[from..n). With fewer than 3 points the
+ * residuals carry no information, so the weights are taken as absolute
+ * (1/sigma^2 from delay/2); otherwise they are scaled by the residuals. */
+static double fit_weight(const struct fit_input *in, int n, int k)
+{
+    return n > 2 ? in->w[k] : 1.0 / sq(in->delay[k] / 2);
+}
+
+static void fit_line(const struct fit_input *in, int from, struct fit *f)
+{
+    double W = 0, xm = 0, ym = 0, sxx = 0, sxy = 0, ssr = 0;
+    int n = in->n - from;
+    for (int k = from; k < in->n; k++) {
+        double w = fit_weight(in, n, k);
+        W += w;
+        xm += w * in->x[k];
+        ym += w * in->y[k];
+    }
+    xm /= W;
+    ym /= W;
+    for (int k = from; k < in->n; k++) {
+        double w = fit_weight(in, n, k);
+        sxx += w * sq(in->x[k] - xm);
+        sxy += w * (in->x[k] - xm) * (in->y[k] - ym);
+    }
+    f->b = sxx > 0 ? sxy / sxx : 0.0;
+    f->a = ym - f->b * xm;
+    for (int k = from; k < in->n; k++)
+        ssr += fit_weight(in, n, k) * sq(in->y[k] - f->a - f->b * in->x[k]);
+    double scale = n > 2 ? ssr / (n - 2) : 1.0;
+    f->jitter = n > 2 ? sqrt(ssr / W * n / (n - 2)) : 0.0;
+    f->b_sd = sxx > 0 ? sqrt(scale / sxx) : SOURCE_FREQ_SD_NONE;
+    f->a_sd = sqrt(scale * (1.0 / W + (sxx > 0 ? sq(xm) / sxx : 0.0)));
+}
+
+/* Wald-Wolfowitz runs test on the residual signs: true when there are
+ * clearly too few sign changes for the line to be the right model. */
+static bool too_few_runs(const struct fit_input *in, int from,
+                         const struct fit *f)
+{
+    int pos = 0, neg = 0, runs = 0, last = 0;
+    for (int k = from; k < in->n; k++) {
+        int sign = in->y[k] - f->a - f->b * in->x[k] >= 0 ? 1 : -1;
+        if (sign > 0)
+            pos++;
+        else
+            neg++;
+        if (sign != last)
+            runs++;
+        last = sign;
+    }
+    if (pos == 0 || neg == 0)
+        return false;           /* degenerate (e.g. exact data): no verdict */
+    double n = pos + neg, p2 = 2.0 * pos * neg;
+    double mean = p2 / n + 1;
+    double var = p2 * (p2 - n) / (n * n * (n - 1));
+    return var > 0 && (runs - mean) / sqrt(var) < SOURCE_RUNS_Z;
+}
+
+/* Shrink the window from the old end while the runs test fails. Returns
+ * the first index of in[] to keep. */
+static int choose_window(const struct fit_input *in)
+{
+    int from = 0;
+    struct fit f;
+    while (in->n - from > SOURCE_RUNS_MIN) {
+        fit_line(in, from, &f);
+        if (!too_few_runs(in, from, &f))
+            break;
+        int cut = (in->n - from) / 8;
+        from += cut > 0 ? cut : 1;
+        if (in->n - from < SOURCE_RUNS_MIN)
+            from = in->n - SOURCE_RUNS_MIN;
+    }
+    return from;
+}
+
+/* Dispersion of the estimate, after the RFC filter: newest-first weights
+ * 1/2, 1/4, ... on each sample's dispersion aged at PHI to the newest. */
+static double window_dispersion(const struct fit_input *in, int from)
+{
+    double disp = 0, wt = 0.5;
+    for (int k = in->n - 1; k >= from && wt > 1e-6; k--, wt /= 2)
+        disp += wt * (in->disp[k] - NTP_PHI * in->x[k]);
+    /* The newest sample's weight completes the geometric series. */
+    return disp + 2 * wt * in->disp[in->n - 1];
+}
+
+static void refresh_estimate(struct source *s, int8_t our_precision)
+{
+    struct fit_input in;
+    double floor_s = pow2(our_precision);
+    double sigma0 = s->est.valid ? s->est.jitter : floor_s;
+    collect_samples(s, sigma0, &in);
+    if (in.n == 0) {
+        s->est.valid = false;
+        return;
+    }
+    int from = choose_window(&in);
+    if (from > 0)
+        drop_oldest(s, in.idx[from]);   /* they will never fit again */
+    struct fit f;
+    fit_line(&in, from, &f);
+    double min_delay = INFINITY;
+    for (int k = from; k < in.n; k++)
+        min_delay = fmin(min_delay, in.delay[k]);
+    s->est = (struct source_estimate){
+        .valid = true, .when = in.t_ref, .raw = f.a, .freq = f.b,
+        .raw_sd = fmax(f.a_sd, floor_s), .freq_sd = f.b_sd,
+        .delay = min_delay, .disp = window_dispersion(&in, from),
+        .jitter = fmax(f.jitter, floor_s), .n = in.n - from,
+    };
+}
+
+/* Predicted raw offset at `when` and its standard deviation for a sample
+ * with the given delay, from the current estimate. */
+static double predict(const struct source *s, mono_ns when, double delay,
+                      double *sd)
+{
+    const struct source_estimate *e = &s->est;
+    double dt = ns_to_s(mono_sub(when, e->when));
+    double excess = fmax(0.0, delay - e->delay) / 2;
+    *sd = sqrt(sq(e->jitter) + sq(e->raw_sd) + sq(e->freq_sd * dt) +
+               sq(SOURCE_WANDER * fabs(dt)) + sq(excess));
+    return e->raw + e->freq * dt;
+}
+
+/* The gate in predictive standard deviations. The deviations come from
+ * the fit's own residuals, which underestimate the noise by chance when
+ * there are few of them; Student's t with n - 2 degrees of freedom says
+ * how much wider the gate must be for the same ~4 sigma false-alarm rate
+ * (two-sided 6e-5 quantiles; beyond 10 a fit of 4 + 22/dof). */
+static double spike_gate(int n)
+{
+    static const double t_quantile[] = {
+        INFINITY, 1e4, 126, 28.6, 15.5, 11.2, 9.2, 8.0, 7.1, 6.6, 6.2,
+    };
+    int dof = n - 2;
+    if (dof < 0)
+        dof = 0;
+    if (dof <= 10)
+        return t_quantile[dof];
+    return SOURCE_SPIKE_SIGMAS + 22.0 / dof;
+}
+
+static bool is_outlier(const struct source *s, const struct source_sample *x)
+{
+    double sd, pred = predict(s, x->when, x->delay, &sd);
+    return fabs(x->raw - pred) > spike_gate(s->est.n) * sd;
+}
+
+/* Runs of flagged samples: after SOURCE_STEP_CONFIRM in a row, decide
+ * between "the server stepped" (all on one side: drop the old level) and
+ * "the noise grew" (mixed: let them into the fit). */
+static void resolve_spike_run(struct source *s)
+{
+    int pos = 0, first = s->n_samples - s->spike_run;
+    for (int i = first; i < s->n_samples; i++) {
+        struct source_sample *x = sample_at(s, i);
+        double sd;
+        if (x->raw > predict(s, x->when, x->delay, &sd))
+            pos++;
+        x->spike = false;
+    }
+    if (pos == 0 || pos == s->spike_run)
+        drop_oldest(s, first);
+    s->spike_run = 0;
+}
+
+/* Classify the new sample against the estimate that existed before it. */
+static void screen_new_sample(struct source *s, struct source_sample *x)
+{
+    x->spike = s->est.valid && s->est.n >= SOURCE_SPIKE_MIN_N &&
+               is_outlier(s, x);
+    s->spike_run = x->spike ? s->spike_run + 1 : 0;
+}
+
+/* RFC 5905 poll adaptation with poll_hyst: a sample that agrees with the
+ * prediction counts +1, one that does not counts -2; at the limit the poll
+ * interval moves one step within [minpoll, maxpoll]. */
+static void adapt_poll(struct source *s, const struct source_sample *x)
+{
+    if (!s->est.valid || s->est.n < SOURCE_SPIKE_MIN_N)
+        return;
+    s->poll_hyst += is_outlier(s, x) ? -2 : 1;
+    if (s->poll_hyst >= SOURCE_POLL_LIMIT) {
+        s->poll_hyst = 0;
+        if (s->poll < s->conf.maxpoll)
+            s->poll++;
+    } else if (s->poll_hyst <= -SOURCE_POLL_LIMIT) {
+        s->poll_hyst = 0;
+        if (s->poll > s->conf.minpoll)
+            s->poll--;
+    }
+}
+
+static void add_sample(struct source *s, struct source_sample *x,
+                       int8_t our_precision)
+{
+    adapt_poll(s, x);
+    screen_new_sample(s, x);
+    push_sample(s, x);
+    if (s->spike_run >= SOURCE_STEP_CONFIRM)
+        resolve_spike_run(s);
+    refresh_estimate(s, our_precision);
+}
+
+/* ---- receive ---------------------------------------------------------------- */
+
+/* Tests up to 2 and the replay protection. Returns -1 when the packet may
+ * proceed, else the drop reason. */
+static int check_origin(struct source *s, const struct ntp_header *h)
+{
+    if (h->mode != MODE_SERVER)
+        return SRC_DROP_NOT_SERVER;
+    /* Duplicate first: a replay of the last reply normally arrives after
+     * it cleared the nonce, and "duplicate" says more than "unexpected". */
+    if (h->xmt != 0 && h->xmt == s->last_rx_xmt)
+        return SRC_DROP_DUPLICATE;
+    if (s->nonce == 0 || !s->t1_valid)
+        return SRC_DROP_NOT_EXPECTED;
+    if (h->org != s->nonce)
+        return SRC_DROP_BOGUS;
+    return -1;
+}
+
+/* Tests 3, 6 and 7 on a reply that is known to answer our request. */
+static int check_contents(const struct ntp_header *h)
+{
+    if (h->rec == 0 || h->xmt == 0)
+        return SRC_DROP_ZERO_TS;
+    /* An unsynchronised server is not reachable for selection purposes
+     * either: only packets that pass every test set the reach bit. */
+    if (h->leap == LEAP_UNSYNC || h->stratum >= 16)
+        return SRC_DROP_UNSYNC;
+    if (!header_sane(h))
+        return SRC_DROP_HEADER;
+    return -1;
+}
+
+enum source_rx source_receive(struct source *s, const uint8_t *buf, size_t len,
+                              real_ns t4, mono_ns now, double correction,
+                              int8_t our_precision)
+{
+    struct ntp_packet pk;
+    s->received++;
+    if (ntp_packet_parse(buf, len, &pk) != PARSE_OK)
+        return drop(s, SRC_DROP_PARSE);
+    const struct ntp_header *h = &pk.h;
+    int why = check_origin(s, h);
+    if (why >= 0)
+        return drop(s, (enum source_drop)why);
+    s->nonce = 0;                   /* one answer per request (replay) */
+    s->t1_valid = false;
+    s->last_rx_xmt = h->xmt;
+    if (h->stratum == 0)
+        return handle_kiss(s, h->refid, now);
+    why = check_contents(h);
+    if (why == SRC_DROP_UNSYNC) {
+        /* The server answered us (valid origin) and says it has lost
+         * sync: believe it at once, so the source turns unfit now rather
+         * than when reach runs out on its old samples. */
+        s->leap = h->leap;
+        s->stratum = h->stratum;
+    }
+    if (why >= 0)
+        return drop(s, (enum source_drop)why);
+
+    double offset, delay, prec = pow2(our_precision);
+    on_wire_math(s, h, t4, &offset, &delay);
+    if (delay < -prec || delay > SOURCE_MAX_DELAY)
+        return drop(s, SRC_DROP_BAD_DELAY);
+    double elapsed = fmax(0.0, ns_to_s(real_sub(t4, s->t1)));
+    struct source_sample x = {
+        .when = now, .offset = offset, .raw = offset + correction,
+        .delay = fmax(delay, prec),
+        .disp = fmin(NTP_MAXDISP,
+                     pow2(h->precision) + prec + NTP_PHI * elapsed),
+    };
+    store_server_header(s, h);
+    s->reach |= 1;
+    s->unreach_polls = 0;
+    s->iburst_armed = true;
+    add_sample(s, &x, our_precision);
+    return SRC_RX_SAMPLE;
+}
+
+/* ---- queries ----------------------------------------------------------------- */
+
+double source_offset(const struct source *s, mono_ns now, double correction)
+{
+    if (!s->est.valid)
+        return 0.0;
+    double dt = ns_to_s(mono_sub(now, s->est.when));
+    return s->est.raw + s->est.freq * dt - correction;
+}
+
+double source_root_distance(const struct source *s, mono_ns now)
+{
+    const struct source_estimate *e = &s->est;
+    if (!e->valid)
+        return NTP_MAXDISP;
+    double age = fmax(0.0, ns_to_s(mono_sub(now, e->when)));
+    return fmax(NTP_MINDISP, s->root_delay + e->delay) / 2 + s->root_disp +
+           e->disp + NTP_PHI * age + e->jitter;
+}
+
+bool source_is_fit(const struct source *s, mono_ns now)
+{
+    if (!s->est.valid || s->reach == 0 || s->denied || s->conf.noselect)
+        return false;
+    if (s->leap == LEAP_UNSYNC || s->stratum >= 16)
+        return false;
+    double limit = NTP_MAXDIST + NTP_PHI * pow2(s->poll);
+    return source_root_distance(s, now) <= limit;
+}
+
+int64_t source_age_ns(const struct source *s, mono_ns now)
+{
+    if (s->n_samples == 0)
+        return -1;
+    return mono_sub(now, sample_at_c(s, s->n_samples - 1)->when);
+}
