@@ -314,3 +314,41 @@ start_chimed() {
         return 1
     fi
 }
+
+# start_chimed_fake CONF OFFSET_S FREQ_PPM [NETNS]: chimed WITH clock
+# control (the real linux driver) on the fake kernel clock, so steps and
+# frequency changes land on a per-process virtual clock. Sets CHIMED_PID,
+# CHIMED_LOG and FAKE_STATE (the shim's state file: offset_ns=... is the
+# virtual clock's true error, since the real clock is the reference).
+start_chimed_fake() {
+    _d=$(tmpdir)
+    CHIMED_LOG="$_d/chimed.log"
+    FAKE_STATE="$_d/fakeclock.state"
+    start_bg "$CHIMED_LOG" "${4:--}" env LD_PRELOAD="$B/libfakeclock.so" \
+        FAKECLOCK_OFFSET="$2" FAKECLOCK_FREQ_PPM="$3" FAKECLOCK_STATE="$FAKE_STATE" \
+        "$B/chimed" -n -d -c "$1" -p "$_d/chimed.pid"
+    CHIMED_PID=$BG_PID
+}
+
+# fake_offset_s: the fake clock's current error in seconds ("" if none yet).
+fake_offset_s() {
+    [ -f "$FAKE_STATE" ] || return 0
+    sed -n 's/.*offset_ns=\([-0-9]*\).*/\1/p' "$FAKE_STATE" |
+        awk '{ printf "%.9f\n", $1 / 1e9 }'
+}
+
+# fake_field NAME: a field of the fake clock's state file.
+fake_field() {
+    [ -f "$FAKE_STATE" ] || return 0
+    sed -n "s/.* $1=\\([^ ]*\\).*/\\1/p; s/^$1=\\([^ ]*\\).*/\\1/p" "$FAKE_STATE" | head -n 1
+}
+
+# abs_lt VALUE LIMIT: |VALUE| < LIMIT (false for an empty value).
+abs_lt() {
+    awk -v v="$1" -v m="$2" 'BEGIN { if (v == "") exit 1; if (v < 0) v = -v; exit !(v < m) }'
+}
+
+# chimectl_json SOCKET sources|tracking
+chimectl_json() {
+    "$B/chimectl" -s "$1" -j "$2" 2>/dev/null
+}
