@@ -297,6 +297,18 @@ json_field() {
 # CAP_SYS_TIME and wait until it answers on the `port` (default 123) and
 # `interface listen` address (default 127.0.0.1) of CONF.
 # Sets CHIMED_PID, CHIMED_LOG.
+# with_private_socket CONF DIR: print the path of a config that has a
+# controlsocket of its own (tests never touch /run/chime).
+with_private_socket() {
+    if grep -q '^controlsocket' "$1"; then
+        echo "$1"
+        return
+    fi
+    { cat "$1"; echo "controlsocket $2/chimed.sock"; } >"$2/chimed.conf"
+    CHIMED_SOCK="$2/chimed.sock"
+    echo "$2/chimed.conf"
+}
+
 start_chimed() {
     if [ ! -x "$B/chimed" ]; then
         diag "$B/chimed is not built"
@@ -304,7 +316,8 @@ start_chimed() {
     fi
     _d=$(tmpdir)
     CHIMED_LOG="$_d/chimed.log"
-    start_bg "$CHIMED_LOG" "${2:--}" "$B/chimed" -n -x -c "$1" -p "$_d/chimed.pid"
+    _conf=$(with_private_socket "$1" "$_d")
+    start_bg "$CHIMED_LOG" "${2:--}" "$B/chimed" -n -x -c "$_conf" -p "$_d/chimed.pid"
     CHIMED_PID=$BG_PID
     _port=$(awk '$1 == "port" { print $2; exit }' "$1")
     _addr=$(awk '$1 == "interface" && $2 == "listen" { print $3; exit }' "$1")
@@ -324,9 +337,10 @@ start_chimed_fake() {
     _d=$(tmpdir)
     CHIMED_LOG="$_d/chimed.log"
     FAKE_STATE="$_d/fakeclock.state"
+    _conf=$(with_private_socket "$1" "$_d")
     start_bg "$CHIMED_LOG" "${4:--}" env LD_PRELOAD="$B/libfakeclock.so" \
         FAKECLOCK_OFFSET="$2" FAKECLOCK_FREQ_PPM="$3" FAKECLOCK_STATE="$FAKE_STATE" \
-        "$B/chimed" -n -d -c "$1" -p "$_d/chimed.pid"
+        "$B/chimed" -n -d -c "$_conf" -p "$_d/chimed.pid"
     CHIMED_PID=$BG_PID
 }
 
