@@ -552,7 +552,8 @@ static void client_conf_from(const struct engine *e, double initial_freq, bool h
     cc->disc.max_freq_ppm = fmin(e->drv->max_freq_ppm, MAX_SLEW_PPM);
     cc->disc.initial_freq_ppm = initial_freq;
     cc->disc.have_initial_freq = have_freq;
-    cc->disc.clock_control = !e->opts.no_clock;
+    /* -q steps once itself, from the selection; the discipline only watches. */
+    cc->disc.clock_control = !e->opts.no_clock && !e->opts.once;
     select_params_default(&cc->select);
     cc->select.min_sane = (int)knob(cfg->tos.minsane, cc->select.min_sane);
     cc->select.min_survivors = (int)knob(cfg->tos.minclock, cc->select.min_survivors);
