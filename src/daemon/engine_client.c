@@ -571,13 +571,17 @@ static int init_driver(struct engine *e, double *freq, bool *have_freq)
         return -1;
     }
     *have_freq = read_drift(e->cfg, freq);
-    if (*have_freq) {
+    if (e->opts.no_clock || e->opts.once)
+        return 0;       /* -q steps once and leaves the frequency alone */
+    /* Without a driftfile nothing is known about the oscillator: start
+     * from 0 ppm, not from whatever a previous daemon left in the kernel,
+     * so the discipline's bookkeeping matches the clock from the start. */
+    if (!*have_freq)
+        *freq = 0;
+    else
         log_info("clock", "frequency %.3f ppm from %s", *freq, e->cfg->driftfile);
-        if (!e->opts.no_clock && e->drv->set_freq_ppm(*freq) < 0)
-            log_warn("clock", "set frequency");
-    } else if (e->drv->get_freq_ppm(freq) == 0) {
-        *have_freq = !e->opts.no_clock;
-    }
+    if (e->drv->set_freq_ppm(*freq) < 0)
+        log_warn("clock", "set frequency %.3f ppm", *freq);
     return 0;
 }
 

@@ -339,6 +339,7 @@ start_chimed_fake() {
     FAKE_STATE="$_d/fakeclock.state"
     _conf=$(with_private_socket "$1" "$_d")
     start_bg "$CHIMED_LOG" "${4:--}" env LD_PRELOAD="$B/libfakeclock.so" \
+        ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" \
         FAKECLOCK_OFFSET="$2" FAKECLOCK_FREQ_PPM="$3" FAKECLOCK_STATE="$FAKE_STATE" \
         "$B/chimed" -n -d -c "$_conf" -p "$_d/chimed.pid"
     CHIMED_PID=$BG_PID

@@ -22,6 +22,7 @@ check '[ $rc -eq 0 ] && abs_lt "$off" 0.001' "-q -x prints the offset and exits 
 # -q with clock control, on the fake kernel clock 0.5 s off.
 state="$D/fake.state"
 out=$(timeout 30 setpriv --bounding-set -sys_time env LD_PRELOAD="$B/libfakeclock.so" \
+    ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" \
     FAKECLOCK_OFFSET=0.5 FAKECLOCK_STATE="$state" "$B/chimed" -q -c "$D/q.conf" 2>"$D/q2.err"); rc=$?
 diag "chimed -q: $out"
 FAKE_STATE=$state

@@ -40,6 +40,7 @@ while [ $i -lt 100 ]; do
 done
 check '[ -n "$selected" ] && awk -v s="$selected" "BEGIN { exit !(s < 2.0) }"' \
     "source selected within 2 s of start (${selected:-never} s; chrony 4.3: 4.35 s)"
+[ -n "$selected" ] || diag_file "$CHIMED_LOG"
 
 i=0
 while [ $i -lt 100 ] && [ "$(fake_field steps)" != 1 ]; do sleep 0.1; i=$((i + 1)); done
