@@ -38,6 +38,7 @@ struct engine_source {
     int fd;                     /* socket of the outstanding request, -1 */
     uint64_t close_timer;
     int pool;                   /* index of the pool it came from, -1 */
+    mono_ns rejected_since;     /* falseticker since (0 = not one now) */
 };
 
 /* A pool line: resolved now and then, members added up to maxclock. */

@@ -29,6 +29,7 @@
 #define REQUEST_LIFETIME_NS (8 * NS_PER_S)      /* wait this long for late replies */
 #define POOL_CHECK_NS (60 * NS_PER_S)
 #define POOL_RETRY_NS (300 * NS_PER_S)
+#define POOL_REJECTED_NS (900 * NS_PER_S)           /* falseticker this long: replace */
 #define DRIFT_WRITE_NS (3600 * NS_PER_S)
 #define MAX_SLEW_PPM 500.0                      /* ADJ_FREQUENCY's own range */
 #define DEFAULT_MAXCLOCK 10
@@ -465,13 +466,19 @@ static void start_pool_resolution(struct engine *e, int p, mono_ns now)
     arm_resolve_timer(e, now);
 }
 
-/* Pool members that never answer, deny us, or were rejected are retired
- * and the pool is asked for others. */
-static bool pool_member_useless(const struct engine *e, const struct engine_source *es)
+/* Pool members that never answer, deny us, or stay falsetickers are
+ * retired and the pool is asked for others. */
+static bool pool_member_useless(const struct engine *e, struct engine_source *es,
+                                mono_ns now)
 {
     const struct source *s = &e->client.src[es->idx];
 
-    return s->denied || (s->sent >= 8 && s->reach == 0);
+    if (e->client.marks[es->idx] != SEL_FALSETICKER)
+        es->rejected_since.ns = 0;
+    else if (es->rejected_since.ns == 0)
+        es->rejected_since = now;
+    return s->denied || (s->sent >= 8 && s->reach == 0) ||
+           (es->rejected_since.ns != 0 && mono_sub(now, es->rejected_since) > POOL_REJECTED_NS);
 }
 
 static void maintain_pools(struct engine *e, mono_ns now)
@@ -479,7 +486,7 @@ static void maintain_pools(struct engine *e, mono_ns now)
     for (int i = 0; i < e->n_es; i++) {
         struct engine_source *es = &e->es[i];
 
-        if (es->pool < 0 || es->idx < 0 || !pool_member_useless(e, es))
+        if (es->pool < 0 || es->idx < 0 || !pool_member_useless(e, es, now))
             continue;
         log_info("client", "pool %s: replacing %s", es->cs->host, es->name);
         close_request(e, es);
