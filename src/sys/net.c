@@ -152,25 +152,33 @@ static int setup_udp(int fd, int family)
     return 0;
 }
 
-int net_udp_bind(const struct net_addr *local)
+static int udp_socket(int family)
 {
-    int family = local->ss.ss_family, fd;
-
     if (family != AF_INET && family != AF_INET6) {
         errno = EAFNOSUPPORT;
         return -1;
     }
-    fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+    return socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+}
+
+static int close_keep_errno(int fd)
+{
+    int saved = errno;
+
+    close(fd);
+    errno = saved;
+    return -1;
+}
+
+int net_udp_bind(const struct net_addr *local)
+{
+    int fd = udp_socket(local->ss.ss_family);
+
     if (fd < 0)
         return -1;
-    if (setup_udp(fd, family) < 0
-        || bind(fd, (const struct sockaddr *)&local->ss, local->len) < 0) {
-        int saved = errno;
-
-        close(fd);
-        errno = saved;
-        return -1;
-    }
+    if (setup_udp(fd, local->ss.ss_family) < 0
+        || bind(fd, (const struct sockaddr *)&local->ss, local->len) < 0)
+        return close_keep_errno(fd);
     return fd;
 }
 
@@ -179,23 +187,13 @@ int net_udp_bind(const struct net_addr *local)
  * datagrams from anyone but the server. */
 int net_udp_connect(const struct net_addr *remote)
 {
-    int family = remote->ss.ss_family, fd;
+    int fd = udp_socket(remote->ss.ss_family);
 
-    if (family != AF_INET && family != AF_INET6) {
-        errno = EAFNOSUPPORT;
-        return -1;
-    }
-    fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
     if (fd < 0)
         return -1;
     enable_rx_timestamps(fd);
-    if (connect(fd, (const struct sockaddr *)&remote->ss, remote->len) < 0) {
-        int saved = errno;
-
-        close(fd);
-        errno = saved;
-        return -1;
-    }
+    if (connect(fd, (const struct sockaddr *)&remote->ss, remote->len) < 0)
+        return close_keep_errno(fd);
     return fd;
 }
 
