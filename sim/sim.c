@@ -347,11 +347,12 @@ static void write_trace(struct sim *s, double err, double ferr)
     for (int i = 0; i < s->sc->n_servers; i++)
         if (s->srv[i].idx == p)
             peer = s->sc->srv[i].name;
-    fprintf(s->trace, "%.0f %.3f %.5f %d %s %d %s %.3f %.5f\n",
+    fprintf(s->trace, "%.0f %.3f %.5f %d %s %d %s %.3f %.5f %d %.3f\n",
             (double)s->now * 1e-9, err * 1e6, ferr,
             p >= 0 ? c->src[p].poll : 0, peer, c->sel.n_survivors,
             discipline_state_name(c->disc.state), c->disc.offset * 1e6,
-            c->disc.base_freq_ppm);
+            c->disc.base_freq_ppm, p >= 0 ? c->src[p].est.n : 0,
+            p >= 0 ? c->src[p].est.jitter * 1e6 : 0.0);
 }
 
 /* Once a second, before the tick: the true error and frequency error. */

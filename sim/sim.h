@@ -41,7 +41,10 @@ struct sim_result {
 };
 
 /* Run `sc` for `duration` ns with `seed`. With `trace`, one line every
- * `trace_every_s` seconds: time, error, frequency error, poll, peer. */
+ * `trace_every_s` seconds: time (s), true error (us), frequency error
+ * (ppm), the system peer's poll, its name, survivors, discipline state,
+ * the discipline's offset (us) and base frequency (ppm), the peer's
+ * fit size and jitter (us). */
 void sim_run(const struct scenario *sc, uint64_t seed, int64_t duration,
              FILE *trace, int trace_every_s, struct sim_result *out);
 
