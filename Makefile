@@ -6,6 +6,7 @@
 #   make demo       a local server and a client syncing to it, clock untouched
 #   make fuzz       every libFuzzer harness for FUZZ_SECONDS (default 60) each
 #   make bench      requests/s and idle memory against chronyd, same run
+#   make bench-accuracy  the simulator's standard scenarios, 24 h x 3 seeds
 #   make install    PREFIX=/usr/local DESTDIR=
 #
 # Missing Debian packages are installed by mk/deps.sh (as root, via apt-get).
@@ -37,21 +38,25 @@ LIB_OBJ   := $(LIB_SRC:%.c=$(B)/obj/%.o)
 LIB       := $(B)/libchime.a
 
 CHIMED    := $(B)/chimed
+# The simulator: sim/*.c around the same library the daemon links.
+SIM_SRC   := $(wildcard sim/*.c)
+SIM       := $(B)/chime-sim
 CHIMECTL  := $(B)/chimectl
 TOOLS_SRC := $(wildcard tests/tools/*.c bench/*.c)
 TOOLS     := $(patsubst %.c,$(B)/%,$(notdir $(TOOLS_SRC)))
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNITS     := $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRC))
-PROGRAMS  := $(CHIMED) $(if $(wildcard src/ctl/chimectl.c),$(CHIMECTL))
+PROGRAMS  := $(CHIMED) $(if $(wildcard src/ctl/chimectl.c),$(CHIMECTL)) $(SIM)
 FAKECLOCK := $(B)/libfakeclock.so
 
 ALL_OBJ   := $(LIB_OBJ) $(B)/obj/src/daemon/chimed.o $(B)/obj/src/ctl/chimectl.o \
-             $(TOOLS_SRC:%.c=$(B)/obj/%.o) $(UNIT_SRC:%.c=$(B)/obj/%.o)
+             $(TOOLS_SRC:%.c=$(B)/obj/%.o) $(UNIT_SRC:%.c=$(B)/obj/%.o) \
+             $(SIM_SRC:%.c=$(B)/obj/%.o)
 
 # Keep intermediate objects (test mains, tools) so rebuilds stay incremental.
 .SECONDARY:
 
-.PHONY: all deps check check-run asan demo fuzz fuzz-smoke bench install clean
+.PHONY: all deps check check-run asan demo fuzz fuzz-smoke bench bench-accuracy install clean
 all: $(PROGRAMS) $(TOOLS) $(UNITS) $(FAKECLOCK)
 
 $(B)/obj/%.o: %.c
@@ -66,6 +71,9 @@ $(CHIMED): $(B)/obj/src/daemon/chimed.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(CHIMECTL): $(B)/obj/src/ctl/chimectl.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(SIM): $(SIM_SRC:%.c=$(B)/obj/%.o) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/%: $(B)/obj/tests/tools/%.o $(LIB)
@@ -138,13 +146,21 @@ demo:
 	@$(MAKE) --no-print-directory all
 	@B=$(B) sh mk/demo.sh
 
+# The full 24 h standard scenarios, 3 seeds each, against the peers'
+# figures from issue 4; the table also lands in build/bench/accuracy.txt.
+bench-accuracy: $(SIM)
+	@B=$(B) sh bench/accuracy.sh
+
 bench:
 	@sh mk/deps.sh build bench
 	@$(MAKE) --no-print-directory all
 	@B=$(B) sh bench/run.sh
 
 install: $(PROGRAMS)
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(MANDIR)/man1
+	install -m 0755 $(SIM) $(DESTDIR)$(BINDIR)/chime-sim
+	install -m 0644 docs/chime-sim.1 $(DESTDIR)$(MANDIR)/man1/chime-sim.1
 	install -m 0755 $(CHIMED) $(DESTDIR)$(SBINDIR)/chimed
 	$(if $(wildcard src/ctl/chimectl.c),install -d $(DESTDIR)$(BINDIR) && \
 		install -m 0755 $(CHIMECTL) $(DESTDIR)$(BINDIR)/chimectl && \

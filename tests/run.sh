@@ -4,6 +4,7 @@
 # Each suite speaks TAP on stdout ("ok N - name" / "not ok N - name"):
 #   build/unit/test_*      cmocka unit tests (CMOCKA_MESSAGE_OUTPUT=TAP)
 #   tests/system/t_*.sh    the real chimed on loopback / in netns
+#   tests/sim/t_*.sh       simulator scenarios with accuracy bounds
 #   tests/fuzz/smoke.sh    each libFuzzer harness for a few seconds
 # A suite that exits non-zero without reporting a failure counts as one
 # failure, so a crash can never pass silently.
@@ -45,6 +46,11 @@ run_suite() {
 for t in "$B"/unit/test_*; do
     [ -x "$t" ] || continue
     CMOCKA_MESSAGE_OUTPUT=TAP run_suite "unit/$(basename "$t")" "$t"
+done
+
+for t in "$TOP"/tests/sim/t_*.sh; do
+    [ -f "$t" ] || continue
+    run_suite "sim/$(basename "$t" .sh)" sh "$t"
 done
 
 for t in "$TOP"/tests/system/t_*.sh; do

@@ -4,9 +4,13 @@
 #include <math.h>
 #include <string.h>
 
-/* Without a new sample for this long the discipline is told the estimate
- * is gone (it then holds the frequency and, later, reports unsync). */
+/* Without a new sample for this long, or for this many system poll
+ * intervals if that is longer, the discipline is told the estimate is gone
+ * (it then holds the frequency and, later, reports unsync). A fixed 1024 s
+ * alone dropped the slew term between any two samples at poll 10 (the
+ * simulator caught it: 1024 s +/- 10% spacing). */
 #define CLIENT_STALE_NS (1024LL * NS_PER_S)
+#define CLIENT_STALE_POLLS 3
 
 void client_init(struct client *c, const struct client_conf *conf, mono_ns now)
 {
@@ -142,8 +146,10 @@ void client_tick(struct client *c, mono_ns now, struct clock_cmd *cmd)
     /* Reachability and distances change with time alone: keep the marks
      * honest for displays, and let the discipline hold when all is lost. */
     run_selection(c, now, map);
+    double stale_s = fmax((double)CLIENT_STALE_NS / NS_PER_S,
+                          CLIENT_STALE_POLLS * sys_peer_interval(c));
     if (!c->sel.synced || c->last_sample.ns == 0 ||
-        mono_sub(now, c->last_sample) > CLIENT_STALE_NS)
+        (double)mono_sub(now, c->last_sample) / NS_PER_S > stale_s)
         discipline_no_estimate(&c->disc, now, cmd);
 }
 

@@ -6,9 +6,9 @@
  *
  * The estimator, in short:
  *  - Each sample (t_i, raw_i) gets a weight 1/sigma_i^2 with
- *    sigma_i^2 = sigma0^2 + ((delay_i - min_delay)/2)^2: the offset error
+ *    sigma_i^2 = sigma0^2 + ((delay_i - min_delay)/2)^2/3: the offset error
  *    of an NTP sample is bounded by half its excess queueing delay, so a
- *    sample that waited in a queue tells us less. sigma0 is the previous
+ *    sample that waited in a queue tells us less. sigma0 is 0.3 x the previous
  *    fit's jitter (floored at the sample's dispersion), so weights stay
  *    nearly uniform when the noise is not delay-related.
  *  - A line raw = a + b*(t - t_newest) is fitted by weighted least squares.
@@ -47,6 +47,16 @@
 #define SOURCE_FREQ_SD_NONE   1e-4  /* s/s: "frequency unknown" */
 #define SOURCE_WANDER         1e-7  /* s/s: prediction slack per second */
 #define SOURCE_MAX_DELAY      16.0  /* s: longer round trips are absurd */
+/* Sample weights 1/(sigma0^2 + excess^2/3): with queueing on both legs,
+ * an excess delay d leaves the offset error roughly uniform in [-d/2,
+ * d/2] (sd d/sqrt(12)). sigma0 is a fraction of the last jitter so the
+ * weights follow the delays rather than flattening out (simulated WAN
+ * RMS 99 -> 79 us; a smaller fraction let the fit lean on too few
+ * samples). */
+#define SOURCE_SIGMA0_FRAC    0.3
+#define SOURCE_DELAY_DIV      3.0
+#define SOURCE_POLL_WANDER    1e-9  /* s/s per sqrt(s): assumed oscillator */
+#define SOURCE_POLL_WANDER_K  3.0   /* see poll_vote() */
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -361,7 +371,7 @@ static void collect_samples(const struct source *s, double sigma0,
         double s0 = fmax(sigma0, x->disp);
         in->x[k] = ns_to_s(mono_sub(x->when, in->t_ref));
         in->y[k] = x->raw;
-        in->w[k] = 1.0 / (sq(s0) + sq((x->delay - in->min_delay) / 2));
+        in->w[k] = 1.0 / (sq(s0) + sq((x->delay - in->min_delay) / 2) / SOURCE_DELAY_DIV);
         in->disp[k] = x->disp;
         in->delay[k] = x->delay;
     }
@@ -459,7 +469,7 @@ static void refresh_estimate(struct source *s, int8_t our_precision)
 {
     struct fit_input in;
     double floor_s = pow2(our_precision);
-    double sigma0 = s->est.valid ? s->est.jitter : floor_s;
+    double sigma0 = s->est.valid ? fmax(floor_s, SOURCE_SIGMA0_FRAC * s->est.jitter) : floor_s;
     collect_samples(s, sigma0, &in);
     if (in.n == 0) {
         s->est.valid = false;
@@ -544,14 +554,39 @@ static void screen_new_sample(struct source *s, struct source_sample *x)
     s->spike_run = x->spike ? s->spike_run + 1 : 0;
 }
 
-/* RFC 5905 poll adaptation with poll_hyst: a sample that agrees with the
- * prediction counts +1, one that does not counts -2; at the limit the poll
- * interval moves one step within [minpoll, maxpoll]. */
-static void adapt_poll(struct source *s, const struct source_sample *x)
+/* Poll adaptation. A longer poll interval never makes the estimate
+ * better: it only saves packets, at the price of a longer window in
+ * time, over which the oscillator's frequency wanders. So the poll rises
+ * only while the wander over a window twice as long would still be small
+ * next to the noise the window averages, and falls when the wander over
+ * the current window dominates:
+ *   noise  = 2 jitter / sqrt(n)                    (endpoint error of the fit)
+ *   wander = POLL_WANDER span^1.5 / POLL_WANDER_K  (a random-walk frequency's
+ *            deviation from the fitted line, at the window's end)
+ * POLL_WANDER is the oscillator we assume (the discipline's wander
+ * constant: 1e-9 per sqrt(s), a crystal at steady temperature); K was
+ * chosen in the simulator (docs/simulator.md). The simulator showed that
+ * the RFC rule (+1 for every sample within the gate) takes a LAN client
+ * to 1024 s, where the wander alone costs ~200 us; at 64 s it stays near
+ * 10 us. A popcorn spike still counts -2: something changed. */
+static int poll_vote(const struct source *s, bool outlier)
 {
-    if (!s->est.valid || s->est.n < SOURCE_SPIKE_MIN_N)
-        return;
-    s->poll_hyst += is_outlier(s, x) ? -2 : 1;
+    const struct source_estimate *e = &s->est;
+    if (outlier)
+        return -2;
+    if (!e->valid || e->n < SOURCE_SPIKE_MIN_N || s->n_samples == 0)
+        return 0;
+    double span = ns_to_s(mono_sub(e->when, sample_at_c(s, 0)->when));
+    double noise = 2.0 * e->jitter / sqrt((double)e->n);
+    double wander = SOURCE_POLL_WANDER * pow(fmax(span, 0.0), 1.5) / SOURCE_POLL_WANDER_K;
+    if (wander > 2.0 * noise)
+        return -2;
+    return wander * 2.0 * M_SQRT2 < noise ? 1 : 0;
+}
+
+static void adapt_poll(struct source *s, bool outlier)
+{
+    s->poll_hyst += poll_vote(s, outlier);
     if (s->poll_hyst >= SOURCE_POLL_LIMIT) {
         s->poll_hyst = 0;
         if (s->poll < s->conf.maxpoll)
@@ -566,12 +601,13 @@ static void adapt_poll(struct source *s, const struct source_sample *x)
 static void add_sample(struct source *s, struct source_sample *x,
                        int8_t our_precision)
 {
-    adapt_poll(s, x);
+    bool outlier = s->est.valid && s->est.n >= SOURCE_SPIKE_MIN_N && is_outlier(s, x);
     screen_new_sample(s, x);
     push_sample(s, x);
     if (s->spike_run >= SOURCE_STEP_CONFIRM)
         resolve_spike_run(s);
     refresh_estimate(s, our_precision);
+    adapt_poll(s, outlier);
 }
 
 /* ---- receive ---------------------------------------------------------------- */

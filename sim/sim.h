@@ -1,0 +1,51 @@
+/* sim/sim: the discrete-event simulator around the real core.
+ *
+ * Virtual true time is integer ns since the start. The client's clock
+ * reads true time plus a phase error that integrates the oscillator's
+ * frequency error and the correction frequency the core commands, and
+ * jumps when the core steps it. Servers answer through core/server with
+ * their own (possibly wrong, stepping, absent) clocks over links with
+ * random delays, loss and down times. The client side is driven exactly
+ * as daemon/engine_client.c drives it: client_next_poll, then
+ * source_make_request, T1 read right before the send, source_sent; a
+ * reply goes to client_receive with T4 read at its arrival; a 1 s tick
+ * calls client_tick; every clock_cmd is applied at once.
+ */
+#ifndef CHIME_SIM_SIM_H
+#define CHIME_SIM_SIM_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "scenario.h"
+
+struct sim_server_result {
+    uint64_t sent, replies, samples;
+    /* seconds in the window spent with each selection mark */
+    uint64_t sys_peer, survivor, falseticker, outlier, unfit;
+};
+
+struct sim_result {
+    uint64_t seed;
+    int64_t duration, win_from, win_to;  /* ns */
+    uint64_t n_samples;         /* per-second samples in the window */
+    double rms, max_abs;        /* s, true clock error over the window */
+    double mean;                /* s, its mean (bias, e.g. asymmetry) */
+    double freq_rms_ppm;        /* commanded + oscillator, over the window */
+    double converge_s;          /* first time |error| < 1 ms for good; -1 never */
+    double final_offset;        /* s, at the end */
+    uint64_t packets_sent, replies, steps;
+    double cpu_s;               /* filled by the caller */
+    int n_servers;
+    struct sim_server_result srv[SIM_MAX_SERVERS];
+};
+
+/* Run `sc` for `duration` ns with `seed`. With `trace`, one line every
+ * `trace_every_s` seconds: time (s), true error (us), frequency error
+ * (ppm), the system peer's poll, its name, survivors, discipline state,
+ * the discipline's offset (us) and base frequency (ppm), the peer's
+ * fit size and jitter (us). */
+void sim_run(const struct scenario *sc, uint64_t seed, int64_t duration,
+             FILE *trace, int trace_every_s, struct sim_result *out);
+
+#endif

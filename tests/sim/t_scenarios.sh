@@ -1,0 +1,127 @@
+#!/bin/sh
+# Simulator scenario assertions: the short version (--short) of each
+# scenario in sim/scenarios/, run with a fixed seed through the real core,
+# with numeric bounds near 1.5x what the current discipline achieves, so a
+# regression in accuracy fails here. Every failure prints the command that
+# replays it. Bounds were measured with seed 1 (docs/simulator.md).
+# SPDX-License-Identifier: BSD-2-Clause
+set -u
+TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+B=${B:-build}
+SIM="$B/chime-sim"
+SC="$TOP/sim/scenarios"
+n=0
+
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); echo "not ok $n - $1"; }
+
+# field JSON KEY: a top-level number from chime-sim -j
+field() { printf '%s\n' "$1" | sed -n "s/.*\"$2\":\([-0-9.e+]*\).*/\1/p" | head -n 1; }
+# sfield JSON SERVER KEY: a number from one server's object
+sfield() {
+    printf '%s\n' "$1" | sed -n "s/.*{\"name\":\"$2\",\([^}]*\)}.*/\1/p" |
+        sed -n "s/.*\"$3\":\([-0-9.e+]*\).*/\1/p"
+}
+# holds EXPR: awk arithmetic on the numbers, e.g. holds "$rms <= 22e-6"
+holds() { awk "BEGIN { exit !($1) }"; }
+
+LAST=""
+run() {
+    scen=$1; seed=$2
+    LAST="$SIM --short -j -s $seed $SC/$scen.sim"
+    J=$($LAST 2>&1)
+}
+
+check() {
+    if holds "$1"; then ok "$2"; else not_ok "$2 [replay: $LAST]"; echo "# $J"; fi
+}
+
+# LAN: RMS and max of the true error, and converged below 1 ms early.
+run lan 1
+check "$(field "$J" rms_offset_s) <= 22e-6" "lan: rms $(field "$J" rms_offset_s) s <= 22 us"
+check "$(field "$J" max_offset_s) <= 70e-6" "lan: max $(field "$J" max_offset_s) s <= 70 us"
+c=$(field "$J" converge_s)
+check "$c >= 0 && $c <= 800" "lan: below 1 ms from $c s on (<= 800 s)"
+
+run wan 1
+check "$(field "$J" rms_offset_s) <= 140e-6" "wan: rms $(field "$J" rms_offset_s) s <= 140 us"
+check "$(field "$J" max_offset_s) <= 350e-6" "wan: max $(field "$J" max_offset_s) s <= 350 us"
+run wan 2
+check "$(field "$J" rms_offset_s) <= 190e-6" "wan seed 2: rms $(field "$J" rms_offset_s) s <= 190 us"
+
+run cold-start 1
+c=$(field "$J" converge_s)
+check "$c >= 0 && $c <= 10" "cold start: below 1 ms from $c s on (<= 10 s)"
+check "$(field "$J" steps) == 1" "cold start: exactly one step ($(field "$J" steps))"
+check "$(field "$J" rms_offset_s) <= 22e-6" "cold start: rms $(field "$J" rms_offset_s) s <= 22 us"
+
+for seed in 1 2; do
+    run four-servers-one-falseticker $seed
+    check "$(sfield "$J" D survivor) == 0 && $(sfield "$J" D falseticker) >= 0.99" \
+        "falseticker seed $seed: D rejected ($(sfield "$J" D falseticker) of the window)"
+    check "$(field "$J" rms_offset_s) <= 140e-6" \
+        "falseticker seed $seed: rms $(field "$J" rms_offset_s) s <= 140 us"
+done
+
+run five-servers-two-falsetickers 1
+check "$(sfield "$J" D survivor) == 0 && $(sfield "$J" E survivor) == 0" \
+    "two falsetickers: D and E never survive"
+check "$(field "$J" rms_offset_s) <= 75e-6" "two falsetickers: rms $(field "$J" rms_offset_s) s <= 75 us"
+
+run asym-wan 1
+m=$(field "$J" mean_offset_s)
+check "$m >= 0.9e-3 && $m <= 1.15e-3" "asymmetric WAN: mean error $m s is half the 2 ms asymmetry"
+
+run jittery-wan 1
+check "$(field "$J" rms_offset_s) <= 2e-3" "jittery WAN: rms $(field "$J" rms_offset_s) s <= 2 ms"
+
+run loss-20 1
+check "$(field "$J" rms_offset_s) <= 125e-6" "loss 20%: rms $(field "$J" rms_offset_s) s <= 125 us"
+run loss-50 1
+check "$(field "$J" rms_offset_s) <= 800e-6" "loss 50%: rms $(field "$J" rms_offset_s) s <= 800 us"
+
+run outage-return 1
+check "$(field "$J" rms_offset_s) <= 65e-6" "outage: rms $(field "$J" rms_offset_s) s <= 65 us"
+check "$(sfield "$J" A survivor) >= 0.15" "outage: A is taken back ($(sfield "$J" A survivor) of the window)"
+
+for s in server-step-1s server-step-1h; do
+    run $s 1
+    check "$(field "$J" rms_offset_s) <= 20e-6 && $(field "$J" steps) == 0" \
+        "$s: not followed (rms $(field "$J" rms_offset_s) s, $(field "$J" steps) steps)"
+    check "$(sfield "$J" C falseticker) >= 0.45" "$s: C a falseticker after its step"
+done
+
+run temperature-1ppm-daily 1
+check "$(field "$J" rms_offset_s) <= 35e-6" "temperature: rms $(field "$J" rms_offset_s) s <= 35 us"
+
+run network-down-most-of-day 1
+check "$(field "$J" max_offset_s) <= 2.5e-3" "network down: max $(field "$J" max_offset_s) s <= 2.5 ms"
+
+# Determinism: a seed replays a run exactly; another seed differs.
+strip() { printf '%s\n' "$1" | sed 's/"cpu_s":[0-9.]*,//'; }
+a=$($SIM --short -j -s 7 "$SC/wan.sim"); b=$($SIM --short -j -s 7 "$SC/wan.sim")
+c=$($SIM --short -j -s 8 "$SC/wan.sim")
+check "$([ "$(strip "$a")" = "$(strip "$b")" ] && echo 1 || echo 0) == 1" "same seed, same run"
+check "$([ "$(strip "$a")" != "$(strip "$c")" ] && echo 1 || echo 0) == 1" "another seed, another run"
+
+# Speed: a simulated day of one client and four servers under 2 s CPU.
+J=$($SIM -j -s 1 "$SC/four-servers-one-falseticker.sim"); LAST="$SIM -j -s 1 four-servers-one-falseticker"
+check "$(field "$J" cpu_s) < 2" "a day with four servers in $(field "$J" cpu_s) s of CPU"
+
+# Scenario errors name the file and the line.
+T=$(mktemp -d)
+printf 'duration 1h\nserver A\nserver B offset fast\n' >"$T/bad.sim"
+err=$($SIM "$T/bad.sim" 2>&1); rc=$?
+check "$rc == 2" "a bad scenario exits 2"
+case $err in
+*"$T/bad.sim:3: bad time 'fast'"*) ok "error names file:line ($err)" ;;
+*) not_ok "error names file:line ($err)" ;;
+esac
+printf 'server A\noutage Z 1h-2h\n' >"$T/bad2.sim"
+err=$($SIM "$T/bad2.sim" 2>&1)
+case $err in
+*"bad2.sim:2: unknown server 'Z'"*) ok "unknown server named ($err)" ;;
+*) not_ok "unknown server named ($err)" ;;
+esac
+rm -rf "$T"
+echo "1..$n"
