@@ -7,13 +7,13 @@
 #   exits 1 if anything failed.
 # Clean-up at exit, in this order: every process started through these
 #   helpers (stop_pid), every namespace from netns_setup, the tmpdir tree.
-# Servers: start_chronyd_server PORT [NETNS], start_chimed CONF [NETNS],
+# Servers: start_chronyd_server PORT [NETNS] [ADDR], start_chimed CONF [NETNS],
 #   wait_ntp ADDR PORT [TIMEOUT_S] [NETNS] [PID], stop_pid PID.
 # Clients: chronyd_query PORT [ADDR] [NETNS] -> offset in seconds;
 #   ntpdig_query ADDR NETNS -> ntpdig's JSON line (ntpdig only speaks to
 #   port 123, hence a namespace); json_field JSON KEY.
 # Namespaces: netns_name TAG, netns_setup NAME, netns_cleanup NAME,
-#   in_netns NAME CMD...
+#   netns_veth NS1 ADDR1/LEN NS2 ADDR2/LEN, in_netns NAME CMD...
 # Misc: tmpdir, nocap CMD..., rss_kb PID.
 #
 # Functions that start something set a variable (CHRONYD_PID, CHIMED_PID,
@@ -21,7 +21,8 @@
 # or the clean-up never learns about the process.
 #
 # Nothing here moves the clock: every daemon runs with -x and without
-# CAP_SYS_TIME, and servers listen on loopback only.
+# CAP_SYS_TIME, and servers listen on loopback only, or on veth addresses
+# that exist only between namespaces of the test's own (netns_veth).
 #
 # SPDX-License-Identifier: BSD-2-Clause
 
@@ -52,12 +53,14 @@ not_ok() {
     done
 }
 
-# check 'COND' NAME: COND is evaluated as shell code.
+# check 'COND' NAME: COND is evaluated as shell code. Returns COND's
+# truth, so that `if ! check ...; then diag ...` works.
 check() {
     if eval "$1"; then
         ok "$2"
     else
         not_ok "$2" "failed: $1"
+        return 1
     fi
 }
 
@@ -220,6 +223,33 @@ netns_setup() {
     ip -n "$1" link set lo up
 }
 
+# netns_veth NS1 ADDR1/LEN NS2 ADDR2/LEN: a veth pair created straight
+# into two namespaces from netns_setup (never in this one), addressed, up
+# and carrying (waits up to 5 s). No IPv6 link-local addresses: while
+# their DAD runs, ntpd leaves the whole interface out of its startup scan
+# and only finds it at its next interface rescan. The pair goes away with
+# the namespaces.
+netns_veth() {
+    _v=$(printf 'cv%s' "$$" | cut -c1-11)
+    _vi=0
+    while ip -n "$1" link show "${_v}a$_vi" >/dev/null 2>&1; do _vi=$((_vi + 1)); done
+    ip link add "${_v}a$_vi" netns "$1" type veth peer name "${_v}b$_vi" netns "$3" || return 1
+    ip -n "$1" link set "${_v}a$_vi" addrgenmode none &&
+        ip -n "$3" link set "${_v}b$_vi" addrgenmode none &&
+        ip -n "$1" addr add "$2" dev "${_v}a$_vi" &&
+        ip -n "$3" addr add "$4" dev "${_v}b$_vi" &&
+        ip -n "$1" link set "${_v}a$_vi" up &&
+        ip -n "$3" link set "${_v}b$_vi" up || return 1
+    _vi2=0
+    while [ $_vi2 -lt 50 ]; do
+        ip -n "$1" link show "${_v}a$_vi" | grep -q 'state UP' &&
+            ip -n "$3" link show "${_v}b$_vi" | grep -q 'state UP' && return 0
+        sleep 0.1
+        _vi2=$((_vi2 + 1))
+    done
+    return 1
+}
+
 netns_cleanup() {
     _lib_netns=$(_lib_forget "$1" "$_lib_netns")
     ip netns del "$1"
@@ -235,17 +265,23 @@ need_peers() {
     . "$TOP/tests/system/peers.sh"
 }
 
-# start_chronyd_server PORT [NETNS]: chronyd serving its own clock at
-# stratum 1 on 127.0.0.1 and ::1 port PORT. Sets CHRONYD_PID, CHRONYD_DIR.
+# start_chronyd_server PORT [NETNS] [ADDR]: chronyd serving its own clock
+# at stratum 1 on port PORT of 127.0.0.1 and ::1, or of ADDR alone (e.g. a
+# netns_veth address). Sets CHRONYD_PID, CHRONYD_DIR.
 start_chronyd_server() {
     need_peers || return 1
     CHRONYD_DIR=$(tmpdir)
+    if [ -n "${3:-}" ]; then
+        _bind="bindaddress $3"
+    else
+        _bind="bindaddress 127.0.0.1
+bindaddress ::1"
+    fi
     cat >"$CHRONYD_DIR/chrony.conf" <<EOF
 port $1
 allow
 local stratum 1
-bindaddress 127.0.0.1
-bindaddress ::1
+$_bind
 cmdport 0
 pidfile $CHRONYD_DIR/chronyd.pid
 driftfile $CHRONYD_DIR/drift
@@ -253,8 +289,8 @@ EOF
     start_bg "$CHRONYD_DIR/chronyd.log" "${2:--}" \
         "$CHRONYD" -x -d -u root -f "$CHRONYD_DIR/chrony.conf"
     CHRONYD_PID=$BG_PID
-    if ! wait_ntp 127.0.0.1 "$1" 10 "${2:--}" "$CHRONYD_PID"; then
-        diag "chronyd did not start on port $1"
+    if ! wait_ntp "${3:-127.0.0.1}" "$1" 10 "${2:--}" "$CHRONYD_PID"; then
+        diag "chronyd did not start on ${3:-127.0.0.1} port $1"
         diag_file "$CHRONYD_DIR/chronyd.log"
         return 1
     fi
@@ -350,6 +386,25 @@ fake_offset_s() {
     [ -f "$FAKE_STATE" ] || return 0
     sed -n 's/.*offset_ns=\([-0-9]*\).*/\1/p' "$FAKE_STATE" |
         awk '{ printf "%.9f\n", $1 / 1e9 }'
+}
+
+# fake_offset_now_s: the fake clock's error now, in seconds. The state
+# file is only rewritten when chimed adjusts the clock (about once a
+# poll), so this carries its offset_ns forward at its rate_ppm from the
+# file's modification time (read on the real clock, the reference).
+fake_offset_now_s() {
+    [ -f "$FAKE_STATE" ] || return 0
+    _t=0
+    while :; do
+        _m=$(date -r "$FAKE_STATE" +%s.%N)
+        _l=$(sed -n 's/.*offset_ns=\([-0-9]*\).* rate_ppm=\([-0-9.]*\).*/\1 \2/p' "$FAKE_STATE")
+        _n=$(date +%s.%N)
+        # the line must belong to that mtime: retry if rewritten meanwhile
+        [ "$(date -r "$FAKE_STATE" +%s.%N)" = "$_m" ] || [ $_t -ge 3 ] && break
+        _t=$((_t + 1))
+    done
+    printf '%s\n' "$_l" |
+        awk -v m="$_m" -v n="$_n" 'NF == 2 { printf "%.9f\n", $1 / 1e9 + $2 * 1e-6 * (n - m) }'
 }
 
 # fake_field NAME: a field of the fake clock's state file.

@@ -1,13 +1,12 @@
 #!/bin/sh
 # chimed as a client of other NTP servers, and as a server to chronyd:
-#   a. chimed (fake clock, 0.2 s off, +50 ppm) syncs to ntpsec's ntpd,
-#      which serves its local clock (refclock local) inside a network
-#      namespace of our own, since ntpd only speaks on port 123;
 #   b. chimed (fake clock) syncs to another chimed (-x, local stratum 1);
 #   c. chronyd (-x) selects chimed (-x, local stratum 2) as its source.
+# (Case a, chimed as a client of ntpsec's ntpd, is t_ntpsec.sh: ntpd needs
+# an upstream of its own in a second namespace.)
 # Nothing moves the machine's clock: chimed clients run on the fake clock,
-# every daemon without CAP_SYS_TIME, chronyd with -x, ntpd with
-# `disable ntp` (see below). The three cases run side by side.
+# every daemon without CAP_SYS_TIME, chronyd with -x. The cases run side
+# by side.
 # SPDX-License-Identifier: BSD-2-Clause
 . "$(dirname "$0")/lib.sh"
 
@@ -66,44 +65,6 @@ CONF
 start_bg "$CD/chronyd.log" - "$CHRONYD" -x -d -u root -f "$CD/chrony.conf"
 C_CHRONYD_PID=$BG_PID
 
-# ---- a: ntpsec's ntpd -----------------------------------------------------------------------
-# ntpd only serves on port 123, so it runs in a namespace of our own with
-# the chimed client. It serves its local clock through the "local"
-# refclock (NTPsec 1.2.2 still has it) with `disable ntp` and without
-# CAP_SYS_TIME. Known limitation (see the report in the commit): in every
-# configuration tried, NTPsec 1.2.2 never selected the local refclock,
-# so it keeps answering with an INIT kiss (stratum 0, LI 3) and there is
-# nothing to synchronise to; the case is then skipped, saying so. If a
-# later ntpd does serve, the assertions run.
-A_NS=""
-if [ -n "${NTPD:-}" ]; then
-    A_NS=$(netns_name ntpd)
-    if ! netns_setup "$A_NS"; then
-        A_NS=""
-    fi
-fi
-if [ -n "$A_NS" ]; then
-    AD=$(tmpdir)
-    cat >"$AD/ntp.conf" <<CONF
-refclock local stratum 5 minpoll 3 maxpoll 3
-tos minclock 1 minsane 1 maxdist 16
-disable ntp
-interface listen 127.0.0.1
-statsdir $AD/
-CONF
-    start_bg "$AD/ntpd.log" "$A_NS" "$NTPD" -n -c "$AD/ntp.conf"
-    A_NTPD_PID=$BG_PID
-    cat >"$AD/client.conf" <<CONF
-server 127.0.0.1 iburst minpoll 3 maxpoll 4
-port 11471
-interface listen 127.0.0.1
-controlsocket $AD/client.sock
-CONF
-    start_chimed_fake "$AD/client.conf" 0.2 50 "$A_NS"
-    A_STATE=$FAKE_STATE
-    A_LOG=$CHIMED_LOG
-fi
-
 # ---- c: chronyd selects chimed ---------------------------------------------------------------
 i=0
 while [ $i -lt 30 ] && ! grep -q "Selected source 127.0.0.1" "$CD/chronyd.log"; do
@@ -141,36 +102,5 @@ fi
 tr=$(chimectl_json "$BD/client.sock" tracking)
 diag "b: tracking $tr"
 check 'printf "%s" "$tr" | grep -q "\"stratum\":2"' "b: the client is at stratum 2"
-
-# ---- a: results ----------------------------------------------------------------------------------
-if [ -z "$A_NS" ]; then
-    skip "a: chimed syncs to ntpsec's ntpd" "ntpsec's ntpd is not available (peers.sh)"
-else
-    FAKE_STATE=$A_STATE
-    answer=$(in_netns "$A_NS" "$B/ntpprobe" -a -t 500 127.0.0.1 123 2>&1)
-    diag "a: ntpd answers: $answer"
-    if ! alive "$A_NTPD_PID"; then
-        not_ok "a: ntpsec's ntpd runs in the namespace"
-        diag_file "$AD/ntpd.log"
-    elif ! in_netns "$A_NS" "$B/ntpprobe" -t 500 127.0.0.1 123 >/dev/null 2>&1; then
-        # not synchronised: nothing a client may use
-        ok "a: ntpsec's ntpd runs (serves no time: $(printf '%s' "$answer" | sed -n 's/.*\(refid=[^ ]*\).*/\1/p'))"
-        check '[ "$(src_state "$AD/client.sock" 127.0.0.1)" != "*" ] && [ "$(fake_field steps)" = 0 ]' \
-            "a: chimed does not follow the unsynchronised ntpd (no selection, no step)"
-        skip "a: chimed syncs to ntpsec's ntpd" \
-            "ntpsec 1.2.2 never selects its local refclock, answers INIT kisses"
-    else
-        i=0
-        while [ $i -lt 40 ] && [ "$(src_state "$AD/client.sock" 127.0.0.1)" != "*" ]; do
-            sleep 0.5; i=$((i + 1))
-        done
-        check '[ "$(src_state "$AD/client.sock" 127.0.0.1)" = "*" ]' "a: chimed selects ntpsec's ntpd"
-        sleep 12
-        off=$(fake_offset_s)
-        if ! check 'abs_lt "$off" 0.001' "a: |offset| < 1 ms ($off s)"; then
-            diag_file "$A_LOG"
-        fi
-    fi
-fi
 
 diag "wall time $(elapsed) s"
