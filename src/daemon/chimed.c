@@ -225,7 +225,6 @@ static void on_stop(void *arg, int signo, const struct now *now)
 {
     (void)now;
     log_info("main", "signal %d: exiting", signo);
-    notify_send("STOPPING=1");
     loop_stop(arg);
 }
 
