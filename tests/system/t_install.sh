@@ -84,7 +84,8 @@ find_analyze() {
             for _deb in "$_pd"/debs/*.deb; do dpkg-deb -x "$_deb" "$_pd" || return 1; done
     fi
     [ -x "$_pd/usr/bin/systemd-analyze" ] || return 1
-    ANALYZE="env LD_LIBRARY_PATH=$_pd/usr/lib/x86_64-linux-gnu/systemd:$_pd/lib/x86_64-linux-gnu/systemd $_pd/usr/bin/systemd-analyze"
+    _ma=$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+    ANALYZE="env LD_LIBRARY_PATH=$_pd/usr/lib/$_ma/systemd:$_pd/lib/$_ma/systemd $_pd/usr/bin/systemd-analyze"
 }
 if find_analyze; then
     # verify needs the ExecStart binary to exist: point it into DESTDIR;
