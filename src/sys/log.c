@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,7 +22,22 @@ static struct {
     bool use_syslog;
     bool debug;
     FILE *file;         /* logfile: wins over syslog and stderr when set */
+    bool journal;       /* stderr is systemd's journal stream: "<prio>" prefixes */
 } sink;
+
+/* systemd sets JOURNAL_STREAM=DEV:INODE when stderr goes to the journal;
+ * then a "<N>" line prefix carries the level and the journal adds the
+ * ident and pid itself (sd-daemon(3), systemd.exec(5)). */
+static bool stderr_is_journal(void)
+{
+    const char *js = getenv("JOURNAL_STREAM");
+    unsigned long long dev, ino;
+    struct stat st;
+
+    return js && sscanf(js, "%llu:%llu", &dev, &ino) == 2 &&
+           fstat(STDERR_FILENO, &st) == 0 &&
+           (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
 
 void log_init(const char *ident, bool use_syslog, bool debug)
 {
@@ -33,6 +49,7 @@ void log_init(const char *ident, bool use_syslog, bool debug)
     sink.ident = ident;
     sink.use_syslog = use_syslog;
     sink.debug = debug;
+    sink.journal = !use_syslog && stderr_is_journal();
     if (use_syslog)
         openlog(ident ? ident : "chimed", LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
@@ -113,7 +130,9 @@ static void log_emit(int prio, const char *tag, int err, const char *fmt,
         fputs(file_line(line, sizeof(line), prio, tag, msg), sink.file);
         return;
     }
-    if (sink.ident)
+    if (sink.journal)
+        snprintf(line, sizeof(line), "<%d>[%s] %s%s\n", prio, tag, level_word(prio), msg);
+    else if (sink.ident)
         snprintf(line, sizeof(line), "%s[%ld]: [%s] %s%s\n", sink.ident,
                  (long)getpid(), tag, level_word(prio), msg);
     else

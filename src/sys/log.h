@@ -1,6 +1,8 @@
 /* sys/log: the one logging API. Every message carries a subsystem tag
  * ("net", "clock", "conf", ...). In the foreground messages go to stderr,
- * in the background to syslog, or to a logfile if one is opened. warn() appends strerror(errno). */
+ * in the background to syslog, or to a logfile if one is opened; when
+ * stderr is the systemd journal, levels go with it as "<N>" prefixes.
+ * warn() appends strerror(errno). */
 #ifndef CHIME_SYS_LOG_H
 #define CHIME_SYS_LOG_H
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sys/log.h"
@@ -142,6 +143,33 @@ static void test_alloc(void **state)
     free(xcalloc(0, 0));    /* never NULL, even for nothing */
 }
 
+/* Under systemd (JOURNAL_STREAM names our stderr) levels travel as "<N>". */
+static void emit_journal(void)
+{
+    struct stat st;
+    char js[64];
+
+    assert_int_equal(fstat(STDERR_FILENO, &st), 0);
+    snprintf(js, sizeof(js), "%llu:%llu", (unsigned long long)st.st_dev,
+             (unsigned long long)st.st_ino);
+    setenv("JOURNAL_STREAM", js, 1);
+    log_init("chimed", false, false);
+    log_info("net", "up");
+    log_warnx("conf", "odd");
+    setenv("JOURNAL_STREAM", "1:2", 1);     /* someone else's stream: plain */
+    log_init(NULL, false, false);
+    log_info("net", "plain");
+    unsetenv("JOURNAL_STREAM");
+    log_init(NULL, false, false);
+}
+
+static void test_journal_levels(void **state)
+{
+    (void)state;
+    assert_string_equal(capture(emit_journal),
+                        "<6>[net] up\n<4>[conf] warning: odd\n[net] plain\n");
+}
+
 /* logfile: appended to, one stamped line per message, replaces stderr. */
 static void emit_to_file(void)
 {
@@ -191,6 +219,7 @@ int main(void)
         cmocka_unit_test(test_ratelimit),
         cmocka_unit_test(test_alloc),
         cmocka_unit_test(test_logfile),
+        cmocka_unit_test(test_journal_levels),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
