@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -269,6 +270,7 @@ int main(int argc, char **argv)
     struct drift_hook hook = { .engine = &engine };
     struct loop *loop;
     const char *pidfile, *hook_ms;
+    char pidpath[PATH_MAX];
     int pid_fd = -1, rc;
 
     parse_options(argc, argv, &o);
@@ -280,8 +282,11 @@ int main(int argc, char **argv)
         log_warn("main", "logfile %s (logging here instead)", cfg->logfile);
     signal(SIGPIPE, SIG_IGN);
     pidfile = o.once ? NULL : choose_pidfile(&o, cfg);
-    if (pidfile)
+    if (pidfile) {
         pid_fd = lock_pidfile(pidfile, !o.foreground || cfg->logfile);
+        if (realpath(pidfile, pidpath))     /* daemonize() changes to / */
+            pidfile = pidpath;
+    }
 
     loop = loop_new();
     memset(&eo, 0, sizeof(eo));
