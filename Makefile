@@ -7,7 +7,8 @@
 #   make fuzz       every libFuzzer harness for FUZZ_SECONDS (default 60) each
 #   make bench      requests/s and idle memory against chronyd, same run
 #   make bench-accuracy  the simulator's standard scenarios, 24 h x 3 seeds
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (config in $(DESTDIR)/etc)
+#   make deb        the Debian package, into build/deb/
 #
 # Missing Debian packages are installed by mk/deps.sh (as root, via apt-get).
 
@@ -17,6 +18,9 @@ DESTDIR   ?=
 SBINDIR   ?= $(PREFIX)/sbin
 BINDIR    ?= $(PREFIX)/bin
 MANDIR    ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+UNITDIR   ?= $(PREFIX)/lib/systemd/system
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 
 B         ?= build
 CC        ?= cc
@@ -56,8 +60,11 @@ ALL_OBJ   := $(LIB_OBJ) $(B)/obj/src/daemon/chimed.o $(B)/obj/src/ctl/chimectl.o
 # Keep intermediate objects (test mains, tools) so rebuilds stay incremental.
 .SECONDARY:
 
-.PHONY: all deps check check-run asan demo fuzz fuzz-smoke bench bench-accuracy install clean
+.PHONY: all programs deps check check-run asan demo fuzz fuzz-smoke bench bench-accuracy \
+        install deb clean
 all: $(PROGRAMS) $(TOOLS) $(UNITS) $(FAKECLOCK)
+# What gets installed (the Debian build makes only this: no cmocka needed).
+programs: $(PROGRAMS)
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -156,16 +163,29 @@ bench:
 	@$(MAKE) --no-print-directory all
 	@B=$(B) sh bench/run.sh
 
+# Every docs/NAME.N page goes to manN; chime-sim is installed when it has
+# been built. An existing $(SYSCONFDIR)/chime.conf is the admin's: kept.
 install: $(PROGRAMS)
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 \
-		$(DESTDIR)$(MANDIR)/man1
-	install -m 0755 $(SIM) $(DESTDIR)$(BINDIR)/chime-sim
-	install -m 0644 docs/chime-sim.1 $(DESTDIR)$(MANDIR)/man1/chime-sim.1
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR) \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(TMPFILESDIR)
 	install -m 0755 $(CHIMED) $(DESTDIR)$(SBINDIR)/chimed
-	$(if $(wildcard src/ctl/chimectl.c),install -d $(DESTDIR)$(BINDIR) && \
-		install -m 0755 $(CHIMECTL) $(DESTDIR)$(BINDIR)/chimectl && \
-		install -m 0644 docs/chimectl.8 $(DESTDIR)$(MANDIR)/man8/chimectl.8)
-	install -m 0644 docs/chimed.8 $(DESTDIR)$(MANDIR)/man8/chimed.8
+	install -m 0755 $(CHIMECTL) $(DESTDIR)$(BINDIR)/chimectl
+	install -m 0755 $(SIM) $(DESTDIR)$(BINDIR)/chime-sim
+	for p in docs/*.[1-8]; do s=$${p##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s && \
+		install -m 0644 $$p $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; done
+	[ -e $(DESTDIR)$(SYSCONFDIR)/chime.conf ] || \
+		install -m 0644 packaging/chime.conf $(DESTDIR)$(SYSCONFDIR)/chime.conf
+	sed 's|/usr/sbin/chimed|$(SBINDIR)/chimed|; s|/etc/chime.conf|$(SYSCONFDIR)/chime.conf|' \
+		packaging/chime.service >$(DESTDIR)$(UNITDIR)/chime.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/chime.service
+	install -m 0644 packaging/chime.tmpfiles $(DESTDIR)$(TMPFILESDIR)/chime.conf
+
+# The Debian package (debian/), built out of a copy of the tree so that
+# nothing lands outside build/: the .deb, .buildinfo and .changes end up
+# in build/deb/.
+deb:
+	@sh mk/deps.sh build deb
+	@sh mk/deb.sh
 
 clean:
 	rm -rf build

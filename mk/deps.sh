@@ -1,6 +1,6 @@
 #!/bin/sh
 # Install the Debian packages a make target needs, only when missing.
-# Usage: mk/deps.sh GROUP...   (build, test, fuzz, bench)
+# Usage: mk/deps.sh GROUP...   (build, test, fuzz, bench, deb)
 # Peer daemons (chrony, ntpsec) are never installed here: tests/system/peers.sh
 # unpacks them with apt-get download + dpkg -x, because their maintainer
 # scripts would start a system daemon that steers this machine's clock.
@@ -10,6 +10,7 @@ pkgs_build="gcc make libc6-dev pkg-config libssl-dev"
 pkgs_test="libcmocka-dev iproute2 python3 libcap2-bin util-linux procps"
 pkgs_fuzz="clang libclang-rt-14-dev"
 pkgs_bench="util-linux procps"
+pkgs_deb="dpkg-dev debhelper lintian man-db"
 
 want=""
 for g in "$@"; do

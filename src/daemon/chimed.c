@@ -1,17 +1,25 @@
 /* chimed: options, config load, start-up order.
  *
  * Order matters: parse options, load and validate the config (errors are
- * the user's and exit 2 before anything else happens), open the log,
- * open sockets (still in the foreground, so bind errors reach the
- * terminal), then detach, write the pidfile, and run the loop. */
+ * the user's and exit 2 before anything else happens), open the log, lock
+ * the pidfile and open sockets (still in the foreground, so a second
+ * instance or a bind error reaches the terminal and exits 1), then detach,
+ * write our pid into the locked pidfile, tell systemd we are ready, and run
+ * the loop. At SIGTERM/SIGINT: drift file, STOPPING=1, exit 0.
+ *
+ * Test hook, deliberately not in the man page: CHIME_TEST_DRIFT_INTERVAL_MS
+ * makes chimed rewrite its drift file that often, so that
+ * tests/system/t_lifecycle.sh can kill -9 it in the middle of writes. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,6 +27,7 @@
 #include "daemon/engine.h"
 #include "sys/log.h"
 #include "sys/loop.h"
+#include "sys/notify.h"
 #include "sys/statefile.h"
 
 #define EXIT_CONFIG 2
@@ -50,7 +59,9 @@ static void usage(FILE *out)
         "  -V, --version       print the version and exit\n"
         "  -h, --help          print this help and exit\n"
         "\n"
-        "Signals: SIGTERM/SIGINT exit cleanly; SIGHUP and SIGUSR1 log the counters.\n");
+        "Signals: SIGTERM/SIGINT save the drift file and exit; SIGHUP and SIGUSR1\n"
+        "log the counters. Under systemd (NOTIFY_SOCKET) chimed reports READY=1\n"
+        "once its sockets are bound.\n");
 }
 
 static void parse_options(int argc, char **argv, struct options *o)
@@ -151,13 +162,64 @@ static void daemonize(void)
         close(fd);
 }
 
-/* Written atomically: a reader never sees a half-written pid. */
-static int write_pidfile(const char *path)
+/* The pidfile is locked (flock, so the lock survives the forks of
+ * daemonize()) for the whole life of the process: whoever holds the lock on
+ * the file now at `path` is the running chimed. */
+static int lock_pidfile(const char *path, bool echo_stderr)
 {
-    char buf[32];
+    struct stat st_fd, st_path;
+    char other[32] = "";
+
+    for (int tries = 0; tries < 5; tries++) {
+        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+
+        if (fd < 0)
+            fatal("main", "pidfile %s", path);
+        if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+            if (errno != EWOULDBLOCK)
+                fatal("main", "lock pidfile %s", path);
+            statefile_read(path, other, sizeof(other));
+            other[strcspn(other, "\n")] = '\0';
+            if (echo_stderr)    /* the log is syslog or a file: tell the terminal too */
+                fprintf(stderr, "chimed: another chimed is running (pid %s, pidfile %s "
+                        "locked)\n", other[0] ? other : "unknown", path);
+            fatalx("main", "another chimed is running (pid %s, pidfile %s locked)",
+                   other[0] ? other : "unknown", path);
+        }
+        /* Locked the file that is still at `path`, not one a starting
+         * chimed has just renamed over it? Then it is ours. */
+        if (fstat(fd, &st_fd) == 0 && stat(path, &st_path) == 0 &&
+            st_fd.st_dev == st_path.st_dev && st_fd.st_ino == st_path.st_ino)
+            return fd;
+        close(fd);
+    }
+    fatalx("main", "pidfile %s keeps changing under us", path);
+}
+
+/* Written atomically (a temporary, locked before it is renamed over the
+ * pidfile): a reader never sees a half-written pid, and the lock never
+ * lapses. Returns the fd that now holds the lock. */
+static int write_pidfile(const char *path, int locked_fd)
+{
+    char tmp[4096], buf[32];
+    int n = snprintf(tmp, sizeof(tmp), "%s.%ld", path, (long)getpid());
+    int fd;
 
     snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-    return statefile_write(path, buf);
+    if (n < 0 || (size_t)n >= sizeof(tmp))
+        return locked_fd;
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644);
+    if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0 ||
+        write(fd, buf, strlen(buf)) != (ssize_t)strlen(buf) || rename(tmp, path) < 0) {
+        log_warn("main", "pidfile %s", path);
+        if (fd >= 0) {
+            close(fd);
+            unlink(tmp);
+        }
+        return locked_fd;
+    }
+    close(locked_fd);
+    return fd;
 }
 
 static void on_stop(void *arg, int signo, const struct now *now)
@@ -175,6 +237,21 @@ static void on_hup(void *arg, int signo, const struct now *now)
     engine_log_stats(arg);
 }
 
+/* CHIME_TEST_DRIFT_INTERVAL_MS (see the top of this file). */
+struct drift_hook {
+    struct engine *engine;
+    int64_t interval_ns;
+};
+
+static void drift_hook_fire(void *arg, const struct now *now)
+{
+    struct drift_hook *h = arg;
+
+    engine_write_drift(h->engine);
+    loop_timer_at(h->engine->loop, (mono_ns){ now->mono.ns + h->interval_ns },
+                  drift_hook_fire, h);
+}
+
 static const char *choose_pidfile(const struct options *o, const struct config *cfg)
 {
     if (o->pidfile)
@@ -190,16 +267,26 @@ int main(int argc, char **argv)
     struct config *cfg;
     struct engine engine;
     struct engine_opts eo;
+    struct drift_hook hook = { .engine = &engine };
     struct loop *loop;
-    const char *pidfile;
-    int rc;
+    const char *pidfile, *hook_ms;
+    char pidpath[PATH_MAX];
+    int pid_fd = -1, rc;
 
     parse_options(argc, argv, &o);
     if (o.check)
         return run_check(&o);
     cfg = load_config(&o);
     log_init("chimed", !o.foreground, o.debug);
+    if (cfg->logfile && log_open_file(cfg->logfile) < 0)
+        log_warn("main", "logfile %s (logging here instead)", cfg->logfile);
     signal(SIGPIPE, SIG_IGN);
+    pidfile = o.once ? NULL : choose_pidfile(&o, cfg);
+    if (pidfile) {
+        pid_fd = lock_pidfile(pidfile, !o.foreground || cfg->logfile);
+        if (realpath(pidfile, pidpath))     /* daemonize() changes to / */
+            pidfile = pidpath;
+    }
 
     loop = loop_new();
     memset(&eo, 0, sizeof(eo));
@@ -217,13 +304,19 @@ int main(int argc, char **argv)
     loop_on_signal(loop, SIGINT, on_stop, loop);
     loop_on_signal(loop, SIGHUP, on_hup, &engine);
     loop_on_signal(loop, SIGUSR1, on_hup, &engine);
+    hook_ms = getenv("CHIME_TEST_DRIFT_INTERVAL_MS");
+    if (hook_ms && atoi(hook_ms) > 0 && !o.once) {
+        hook.interval_ns = (int64_t)atoi(hook_ms) * 1000000;
+        loop_timer_at(loop, (mono_ns){ 0 }, drift_hook_fire, &hook);
+    }
 
     if (!o.foreground)
         daemonize();
-    pidfile = o.once ? NULL : choose_pidfile(&o, cfg);
-    if (pidfile && write_pidfile(pidfile) < 0)
-        log_warn("main", "pidfile %s", pidfile);
+    if (pidfile)
+        pid_fd = write_pidfile(pidfile, pid_fd);
     log_info("main", "chimed " CHIME_VERSION " running (%s)", o.config);
+    if (notify_send("READY=1") < 0)
+        log_warn("main", "NOTIFY_SOCKET");
 
     rc = loop_run(loop);
     if (rc < 0)
@@ -234,11 +327,13 @@ int main(int argc, char **argv)
         engine_write_drift(&engine);
         engine_log_stats(&engine);
     }
+    notify_send("STOPPING=1");
     engine_free(&engine);
     loop_free(loop);
-    if (pidfile)
-        unlink(pidfile);
+    if (pidfile) {
+        unlink(pidfile);    /* still locked: no newcomer can own it yet */
+        close(pid_fd);
+    }
     conf_free(cfg);
     return rc < 0 ? 1 : 0;
 }
-

@@ -1,14 +1,18 @@
-/* sys/log: stderr in the foreground, syslog(3) in the background.
+/* sys/log: stderr in the foreground, syslog(3) in the background, or the
+ * config's `logfile` (appended to, one line per write, local timestamps).
  *
  * The sink below is the one piece of mutable module state allowed in
  * chime: logging must work from anywhere, including before and after
  * everything else exists. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sys/log.h"
@@ -17,17 +21,57 @@ static struct {
     const char *ident;  /* NULL: no "ident[pid]: " prefix on stderr */
     bool use_syslog;
     bool debug;
+    FILE *file;         /* logfile: wins over syslog and stderr when set */
+    bool journal;       /* stderr is systemd's journal stream: "<prio>" prefixes */
 } sink;
+
+/* systemd sets JOURNAL_STREAM=DEV:INODE when stderr goes to the journal;
+ * then a "<N>" line prefix carries the level and the journal adds the
+ * ident and pid itself (sd-daemon(3), systemd.exec(5)). */
+static bool stderr_is_journal(void)
+{
+    const char *js = getenv("JOURNAL_STREAM");
+    unsigned long long dev, ino;
+    struct stat st;
+
+    return js && sscanf(js, "%llu:%llu", &dev, &ino) == 2 &&
+           fstat(STDERR_FILENO, &st) == 0 &&
+           (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
 
 void log_init(const char *ident, bool use_syslog, bool debug)
 {
     if (sink.use_syslog)
         closelog();
+    if (sink.file)
+        fclose(sink.file);
+    sink.file = NULL;
     sink.ident = ident;
     sink.use_syslog = use_syslog;
     sink.debug = debug;
+    sink.journal = !use_syslog && stderr_is_journal();
     if (use_syslog)
         openlog(ident ? ident : "chimed", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+int log_open_file(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+    FILE *f = fd < 0 ? NULL : fdopen(fd, "a");
+
+    if (f == NULL) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    setvbuf(f, NULL, _IOLBF, 0);
+    if (sink.file)
+        fclose(sink.file);
+    if (sink.use_syslog)
+        closelog();
+    sink.use_syslog = false;
+    sink.file = f;
+    return 0;
 }
 
 bool log_debug_enabled(void)
@@ -43,6 +87,24 @@ static const char *level_word(int prio)
     case LOG_DEBUG:   return "debug: ";
     default:          return "";
     }
+}
+
+/* "2026-11-05T12:00:00+0100 chimed[42]: [tag] warning: msg\n" */
+static const char *file_line(char *line, size_t cap, int prio, const char *tag,
+                             const char *msg)
+{
+    char stamp[40] = "-";
+    struct timespec ts;
+    struct tm tm;
+
+    if (clock_gettime(CLOCK_REALTIME, &ts) == 0 && localtime_r(&ts.tv_sec, &tm))
+        strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S%z", &tm);
+    snprintf(line, cap, "%s %s[%ld]: [%s] %s%s\n", stamp,
+             sink.ident ? sink.ident : "chimed", (long)getpid(), tag,
+             level_word(prio), msg);
+    if (strlen(line) == cap - 1)
+        line[cap - 2] = '\n';
+    return line;
 }
 
 /* Format the whole line into a bounded buffer first, so that on stderr a
@@ -64,7 +126,13 @@ static void log_emit(int prio, const char *tag, int err, const char *fmt,
         syslog(prio, "[%s] %s", tag, msg);
         return;
     }
-    if (sink.ident)
+    if (sink.file) {
+        fputs(file_line(line, sizeof(line), prio, tag, msg), sink.file);
+        return;
+    }
+    if (sink.journal)
+        snprintf(line, sizeof(line), "<%d>[%s] %s%s\n", prio, tag, level_word(prio), msg);
+    else if (sink.ident)
         snprintf(line, sizeof(line), "%s[%ld]: [%s] %s%s\n", sink.ident,
                  (long)getpid(), tag, level_word(prio), msg);
     else

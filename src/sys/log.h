@@ -1,6 +1,8 @@
 /* sys/log: the one logging API. Every message carries a subsystem tag
  * ("net", "clock", "conf", ...). In the foreground messages go to stderr,
- * in the background to syslog. warn() appends strerror(errno). */
+ * in the background to syslog, or to a logfile if one is opened; when
+ * stderr is the systemd journal, levels go with it as "<N>" prefixes.
+ * warn() appends strerror(errno). */
 #ifndef CHIME_SYS_LOG_H
 #define CHIME_SYS_LOG_H
 
@@ -10,6 +12,11 @@
 #include "core/time.h"
 
 void log_init(const char *ident, bool use_syslog, bool debug);
+/* Send every later message to PATH instead (the config's `logfile`):
+ * opened for appending (logrotate's copytruncate works), line-buffered,
+ * each line stamped with the local time. 0, or -1/errno with the previous
+ * sink unchanged. log_init() closes it. */
+int log_open_file(const char *path);
 bool log_debug_enabled(void);
 
 void log_warn(const char *tag, const char *fmt, ...)

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sys/log.h"
@@ -142,6 +143,72 @@ static void test_alloc(void **state)
     free(xcalloc(0, 0));    /* never NULL, even for nothing */
 }
 
+/* Under systemd (JOURNAL_STREAM names our stderr) levels travel as "<N>". */
+static void emit_journal(void)
+{
+    struct stat st;
+    char js[64];
+
+    assert_int_equal(fstat(STDERR_FILENO, &st), 0);
+    snprintf(js, sizeof(js), "%llu:%llu", (unsigned long long)st.st_dev,
+             (unsigned long long)st.st_ino);
+    setenv("JOURNAL_STREAM", js, 1);
+    log_init("chimed", false, false);
+    log_info("net", "up");
+    log_warnx("conf", "odd");
+    setenv("JOURNAL_STREAM", "1:2", 1);     /* someone else's stream: plain */
+    log_init(NULL, false, false);
+    log_info("net", "plain");
+    unsetenv("JOURNAL_STREAM");
+    log_init(NULL, false, false);
+}
+
+static void test_journal_levels(void **state)
+{
+    (void)state;
+    assert_string_equal(capture(emit_journal),
+                        "<6>[net] up\n<4>[conf] warning: odd\n[net] plain\n");
+}
+
+/* logfile: appended to, one stamped line per message, replaces stderr. */
+static void emit_to_file(void)
+{
+    log_init("chimed", false, false);
+    assert_int_equal(log_open_file("/nonexistent/dir/chime.log"), -1);
+    log_info("conf", "to stderr");      /* a failed open changes nothing */
+}
+
+static void test_logfile(void **state)
+{
+    char path[] = "/tmp/chime-logfile.XXXXXX", buf[512], want[64];
+    int fd = mkstemp(path);
+    FILE *f;
+
+    (void)state;
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "old line\n", 9), 9);
+    close(fd);
+    assert_non_null(strstr(capture(emit_to_file), "[conf] to stderr"));
+    log_init("chimed", false, false);
+    assert_int_equal(log_open_file(path), 0);
+    log_info("net", "hello %d", 1);
+    log_warnx("clock", "careful");
+    log_init(NULL, false, false);       /* closes the file */
+    f = fopen(path, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(buf, sizeof(buf), f));
+    assert_string_equal(buf, "old line\n");
+    assert_non_null(fgets(buf, sizeof(buf), f));
+    snprintf(want, sizeof(want), " chimed[%ld]: [net] hello 1\n", (long)getpid());
+    assert_non_null(strstr(buf, want));
+    assert_true(buf[0] >= '1' && buf[0] <= '9' && buf[4] == '-' && buf[10] == 'T');
+    assert_non_null(fgets(buf, sizeof(buf), f));
+    assert_non_null(strstr(buf, "[clock] warning: careful\n"));
+    assert_null(fgets(buf, sizeof(buf), f));
+    fclose(f);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -151,6 +218,8 @@ int main(void)
         cmocka_unit_test(test_long_message_truncated),
         cmocka_unit_test(test_ratelimit),
         cmocka_unit_test(test_alloc),
+        cmocka_unit_test(test_logfile),
+        cmocka_unit_test(test_journal_levels),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
