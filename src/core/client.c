@@ -318,7 +318,7 @@ static void perform_leap(struct client *c, mono_ns now, struct clock_cmd *cmd)
         break;
     case LEAP_MODE_SLEW:
         discipline_shift(d, now, dir);
-        L->slew_target = discipline_correction(d, now) - dir;
+        L->slew_target = discipline_leap_slewed(d, now) - dir;
         L->slewing = d->conf.clock_control;
         if (L->slewing)
             discipline_leap_slew(d, now, -dir * LEAP_SLEW_PPM, cmd);
@@ -337,7 +337,7 @@ static void perform_leap(struct client *c, mono_ns now, struct clock_cmd *cmd)
 static int slew_tick(struct client *c, mono_ns now, struct clock_cmd *cmd)
 {
     struct client_leap *L = &c->leap;
-    double left = L->slew_target - discipline_correction(&c->disc, now);
+    double left = L->slew_target - discipline_leap_slewed(&c->disc, now);
 
     if (fabs(left) < 1e-9) {
         L->slewing = false;
@@ -386,6 +386,13 @@ int client_leap_tick(struct client *c, real_ns now_real, mono_ns now, struct clo
             L->origin = LEAP_ORIGIN_NONE;
     }
     int want = c->conf.leap_mode == LEAP_MODE_SYSTEM ? kernel_code(dir) : 0;
+    /* Past the instant by the monotonic clock, the kernel may not have
+     * reached its own midnight yet (the two drift by microseconds between
+     * ticks): keep it armed until the real clock reads the new day, which
+     * after an insert is the end of the repeated second. */
+    if (c->conf.leap_mode == LEAP_MODE_SYSTEM && !dir && L->done_at &&
+        now_real.ns < L->done_at * NS_PER_S && L->done_at - now_s <= 2)
+        want = kernel_code(L->done_dir);
     if (control && want != L->kernel) {
         cmd->set_leap = true;
         cmd->leap = want;
@@ -431,7 +438,7 @@ static int64_t smear_ns(const struct client *c, real_ns now_real, mono_ns now)
     if (c->conf.leap_mode == LEAP_MODE_IGNORE)
         taken = 0;
     else if (L->slewing)
-        taken = L->done_dir - (discipline_correction(&c->disc, now) - L->slew_target);
+        taken = L->done_dir - (discipline_leap_slewed(&c->disc, now) - L->slew_target);
     int64_t p = now_real.ns + (int64_t)llround(taken * 1e9);
     double f = leap_smear_fraction(L->done_at, iv, c->conf.smear_shape, p);
     return p - now_real.ns - (int64_t)llround(L->done_dir * f * 1e9);

@@ -96,8 +96,14 @@ double discipline_correction(const struct discipline *d, mono_ns now)
 
 /* ---- commands: fold the correction first so it stays continuous ------ */
 
+double discipline_leap_slewed(const struct discipline *d, mono_ns now)
+{
+    return d->leap_slewed + d->leap_ppm * 1e-6 * seconds_between(now, d->since);
+}
+
 static void fold_correction(struct discipline *d, mono_ns now)
 {
+    d->leap_slewed = discipline_leap_slewed(d, now);
     d->corr_at_since = discipline_correction(d, now);
     d->since = now;
 }

@@ -85,6 +85,7 @@ struct discipline {
     double last_interval_s; /* interval_s of the last update */
     bool status_synced;     /* what the last status command said */
     double leap_ppm;        /* a leap slew on top of freq_ppm (leapsecmode slew) */
+    double leap_slewed;     /* s, integral of leap_ppm up to `since` */
 
     /* last estimate, for tracking displays */
     double offset, offset_sd, jitter;
@@ -127,6 +128,9 @@ void discipline_shift(struct discipline *d, mono_ns now, double s);
  * the correction like any commanded frequency. */
 void discipline_leap_slew(struct discipline *d, mono_ns now, double ppm,
                           struct clock_cmd *cmd);
+
+/* The integral of every leap slew so far (s), for aiming its end. */
+double discipline_leap_slewed(const struct discipline *d, mono_ns now);
 
 /* The frequency to save in the driftfile (ppm). */
 double discipline_drift_ppm(const struct discipline *d);

@@ -150,10 +150,14 @@ static void test_system_mode_instant(void **state)
     int ev = client_leap_tick(&C, r, m, &cmd);
     assert_true(ev & CLIENT_LEAP_DONE);
     assert_int_equal(C.leap.dir, 0);     /* not armed twice */
-    assert_true(cmd.set_leap);
-    assert_int_equal(cmd.leap, 0);       /* disarmed */
+    assert_false(cmd.set_leap);          /* still armed for the kernel ... */
     assert_false(cmd.step);
     assert_float_equal(client_correction(&C, m), corr, 1e-9);
+    /* ... until the real clock reads the new day. */
+    client_leap_tick(&C, (real_ns){ T2017 * NS_PER_S + 500000000 }, mono_add(m, NS_PER_S), &cmd);
+    assert_true(cmd.set_leap);
+    assert_int_equal(cmd.leap, 0);
+    assert_int_equal(C.leap.dir, 0);
     /* Served LI is back to none; during the day it was "insert". */
     assert_int_equal(C.leap.done_at, T2017);
 }
