@@ -458,6 +458,7 @@ void client_sys_state(const struct client *c, real_ns now_real, mono_ns now,
     bool synced = c->sel.synced && p >= 0 && c->disc.state == DISC_SYNC;
 
     out->precision = c->conf.precision;
+    out->smear_ns = 0;
     if (!synced) {
         if (c->conf.local_stratum > 0)
             sys_state_local(c, now_real, out);
