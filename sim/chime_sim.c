@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,6 +121,16 @@ static void print_text(const struct scenario *sc, const struct sim_result *r)
            r->packets_sent, r->replies);
     printf("steps        %" PRIu64 "\n", r->steps);
     printf("cpu          %.3f s\n", r->cpu_s);
+    if (sc->leap_at || r->li_served_s || r->leap_armed) {
+        printf("leap         %s, clock jump %+.0f s at %+.9f s, max error after %.6f s,"
+               " < 1 ms from %+.0f s on\n", r->leap_armed ? "armed" : "NOT armed",
+               r->leap_jump_s, r->leap_jump_at_s, r->leap_max_err_s, r->leap_recover_s);
+        printf("served       LI for %" PRIu64 " s", r->li_served_s);
+        if (r->smear_samples)
+            printf("; smear max error %.3f us, %" PRIu64 " of %" PRIu64 " replies with LI",
+                   r->smear_max_err_s * 1e6, r->smear_li, r->smear_samples);
+        printf("\n");
+    }
     printf("server       sent  samples  peer%%  surv%%  false%%  outl%%  unfit%%\n");
     for (int i = 0; i < r->n_servers; i++) {
         const struct sim_server_result *s = &r->srv[i];
@@ -151,7 +162,14 @@ static void print_json(const struct scenario *sc, const struct sim_result *r)
                frac(s->falseticker, r->n_samples) / 100,
                frac(s->outlier, r->n_samples) / 100, frac(s->unfit, r->n_samples) / 100);
     }
-    printf("]}\n");
+    printf("]");
+    printf(",\"leap_armed\":%d,\"leap_jump_at_s\":%.9f,\"leap_jump_s\":%.9f"
+               ",\"leap_max_err_s\":%.9f,\"leap_recover_s\":%.0f,\"li_served_s\":%" PRIu64
+               ",\"smear_max_err_s\":%.9f,\"smear_li\":%" PRIu64 ",\"smear_samples\":%" PRIu64,
+               r->leap_armed, isnan(r->leap_jump_at_s) ? -1e9 : r->leap_jump_at_s,
+               r->leap_jump_s, r->leap_max_err_s, r->leap_recover_s, r->li_served_s,
+               r->smear_max_err_s, r->smear_li, r->smear_samples);
+    printf("}\n");
 }
 
 int main(int argc, char **argv)

@@ -6,6 +6,8 @@
  */
 #include "scenario.h"
 
+#include "core/leap.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -343,7 +345,9 @@ static bool server_flag(struct sim_server *s, const char *k)
     bool *f = strcmp(k, "iburst") == 0 ? &s->iburst :
               strcmp(k, "burst") == 0 ? &s->burst :
               strcmp(k, "prefer") == 0 ? &s->prefer :
-              strcmp(k, "noselect") == 0 ? &s->noselect : NULL;
+              strcmp(k, "noselect") == 0 ? &s->noselect :
+              strcmp(k, "noleap") == 0 ? &s->noleap :
+              strcmp(k, "bogusleap") == 0 ? &s->bogusleap : NULL;
     if (f)
         *f = true;
     return f != NULL;
@@ -548,6 +552,61 @@ static int d_simple(struct ctx *c, const struct words *ws)
     return get_duration(c, ws->w[1], &sc->measure_from);
 }
 
+/* 2016-12-31T12:00:00Z (UTC only) -> Unix seconds. */
+static int get_iso(struct ctx *c, const char *w, int64_t *out)
+{
+    int y, mo, d, h, mi, se;
+    char z[2];
+    if (sscanf(w, "%4d-%2d-%2dT%2d:%2d:%2d%1[Z]", &y, &mo, &d, &h, &mi, &se, z) != 7 ||
+        mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 59)
+        return fail(c, "bad time '%s' (want YYYY-MM-DDTHH:MM:SSZ)", w);
+    /* days from civil (Gregorian, proleptic) */
+    int64_t yy = y - (mo <= 2);
+    int64_t era = (yy >= 0 ? yy : yy - 399) / 400;
+    int64_t yoe = yy - era * 400;
+    int64_t doy = (153 * (mo > 2 ? mo - 3 : mo + 9) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    int64_t days = era * 146097 + doe - 719468;
+    *out = days * 86400 + h * 3600 + mi * 60 + se;
+    return 0;
+}
+
+static int d_leap(struct ctx *c, const struct words *ws)
+{
+    struct scenario *sc = c->sc;
+    const char *k = ws->w[0];
+    if (strcmp(k, "start") == 0)
+        return ws->n != 2 ? fail(c, "start ISO-TIME") : get_iso(c, ws->w[1], &sc->start_unix);
+    if (strcmp(k, "leap") == 0) {
+        if (ws->n < 2 || ws->n > 3)
+            return fail(c, "leap ISO-MIDNIGHT [insert|delete]");
+        if (get_iso(c, ws->w[1], &sc->leap_at) < 0)
+            return -1;
+        if (sc->leap_at % 86400 != 0)
+            return fail(c, "a leap happens at a UTC midnight");
+        sc->leap_dir = 1;
+        if (ws->n == 3 && strcmp(ws->w[2], "delete") == 0)
+            sc->leap_dir = -1;
+        else if (ws->n == 3 && strcmp(ws->w[2], "insert") != 0)
+            return fail(c, "leap: insert or delete, not '%s'", ws->w[2]);
+        return 0;
+    }
+    if (strcmp(k, "leapsecmode") == 0) {
+        if (ws->n != 2 || (sc->leap_mode = leap_mode_parse(ws->w[1])) < 0)
+            return fail(c, "leapsecmode system|step|slew|ignore");
+        return 0;
+    }
+    /* leapsmear INTERVAL [linear|cosine] */
+    if (ws->n < 2 || ws->n > 3 || get_seconds(c, ws->w[1], &sc->smear_s) < 0)
+        return fail(c, "leapsmear INTERVAL [linear|cosine]");
+    sc->smear_shape = LEAP_SMEAR_LINEAR;
+    if (ws->n == 3 && strcmp(ws->w[2], "cosine") == 0)
+        sc->smear_shape = LEAP_SMEAR_COSINE;
+    else if (ws->n == 3 && strcmp(ws->w[2], "linear") != 0)
+        return fail(c, "leapsmear: linear or cosine, not '%s'", ws->w[2]);
+    return 0;
+}
+
 struct directive {
     const char *name;
     int (*fn)(struct ctx *, const struct words *);
@@ -558,7 +617,8 @@ static const struct directive directives[] = {
     { "seed", d_simple }, { "measure", d_simple }, { "client", d_client },
     { "network", d_network }, { "server", d_server }, { "step", d_step },
     { "outage", d_outage }, { "linkdown", d_linkdown }, { "tinker", d_tinker },
-    { "tos", d_tos }, { NULL, NULL },
+    { "tos", d_tos }, { "start", d_leap }, { "leap", d_leap },
+    { "leapsecmode", d_leap }, { "leapsmear", d_leap }, { NULL, NULL },
 };
 
 /* ---- lines and files ----------------------------------------------------- */
@@ -611,6 +671,7 @@ static void defaults(struct scenario *sc, const char *path)
     sc->tinker_step = NAN;
     sc->tinker_panic = NAN;
     sc->minsane = sc->minclock = sc->maxclock = -1;
+    sc->start_unix = 1735689600;        /* 2025-01-01T00:00:00Z */
 }
 
 /* Links take the network's settings for whatever they did not set. */

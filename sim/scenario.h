@@ -90,6 +90,10 @@ struct sim_server {
     /* the client's configuration of it, as in ntp.conf */
     int minpoll, maxpoll;
     bool iburst, burst, prefer, noselect;
+    /* leap bits: a true-time server announces the scenario's leap on the
+     * leap day; "noleap" never announces, "bogusleap" announces an insert
+     * on the leap day whatever the truth (for vote tests) */
+    bool noleap, bogusleap;
 };
 
 struct client_model {
@@ -116,6 +120,14 @@ struct scenario {
     /* ntp.conf-like client options; NAN = the daemon's default */
     double tinker_step, tinker_panic;
     int minsane, minclock, maxclock;    /* -1 = default */
+    /* leap seconds: "start ISO", "leap ISO insert|delete",
+     * "leapsecmode MODE", "leapsmear INTERVAL [linear|cosine]" */
+    int64_t start_unix;                 /* true UTC at t = 0 (Unix s) */
+    int64_t leap_at;                    /* Unix s of the leap midnight, 0 none */
+    int leap_dir;                       /* +1 insert, -1 delete */
+    int leap_mode;                      /* enum leap_mode */
+    double smear_s;                     /* 0 = the client does not smear */
+    int smear_shape;                    /* enum leap_smear_shape */
 };
 
 /* Parse a scenario file. Returns 0, or -1 with "FILE:LINE: ..." in err. */

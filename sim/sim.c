@@ -7,12 +7,12 @@
 
 #include "core/client.h"
 #include "core/server.h"
+#include "core/leap.h"
 #include "rng.h"
 
 /* The monotonic clock starts well above 0: the core reads a zero
  * timestamp as "never". Real time starts at 2025-01-01T00:00:00Z. */
 #define MONO0_NS (1000 * NS_PER_S)
-#define REAL0_NS (1735689600LL * NS_PER_S)
 #define TICK_NS NS_PER_S
 #define CONVERGED_S 1e-3
 /* Mirrors of daemon/engine_client.c, so the core sees the same calls. */
@@ -119,8 +119,25 @@ struct stats {
     int64_t last_sample;
 };
 
+struct leap_meas {
+    int kernel;             /* the virtual kernel's armed leap (0/1/2) */
+    bool kernel_done;
+    bool armed_seen;        /* the client armed the leap at some point */
+    int64_t jump_at;        /* true ns of the client's clock jump, -1 none */
+    double jump_s;          /* its size */
+    double max_err_after;   /* max |error| from the leap instant on */
+    int64_t last_bad_after; /* last true ns after the leap with |error| >= 1 ms */
+    int64_t first_bad_after;
+    uint64_t li_served_s;   /* seconds the client served LI != 0 */
+    double smear_max_err;   /* max |served - ideal smear| */
+    uint64_t smear_li;      /* smeared replies carrying LI != 0 */
+    uint64_t smear_samples;
+    struct server core;     /* the client's own server side */
+};
+
 struct sim {
     const struct scenario *sc;
+    struct leap_meas lp;
     int64_t now, duration, win_from, win_to;
     struct client client;
     struct sim_clock clk;
@@ -133,6 +150,21 @@ struct sim {
     FILE *trace;
     int trace_every;
 };
+
+static int64_t real0(const struct sim *s)
+{
+    return s->sc->start_unix * NS_PER_S;
+}
+
+/* True UTC minus the leap-free count: -dir from the leap instant on (an
+ * inserted second repeats 23:59:59, as POSIX clocks show it). */
+static int64_t utc_shift(const struct sim *s, int64_t t)
+{
+    const struct scenario *sc = s->sc;
+    if (sc->leap_at && real0(s) + t >= sc->leap_at * NS_PER_S)
+        return -sc->leap_dir * NS_PER_S;
+    return 0;
+}
 
 static mono_ns mono_at(int64_t t)
 {
@@ -159,7 +191,13 @@ static void clock_advance(struct sim_clock *k, int64_t t)
 
 static real_ns local_real(const struct sim *s)
 {
-    return (real_ns){ REAL0_NS + s->now + s_to_ns(phase_at(&s->clk, s->now)) };
+    return (real_ns){ real0(s) + s->now + s_to_ns(phase_at(&s->clk, s->now)) };
+}
+
+/* The client's clock error against true UTC. */
+static double true_error(const struct sim *s)
+{
+    return phase_at(&s->clk, s->now) - (double)utc_shift(s, s->now) * 1e-9;
 }
 
 /* The oscillator's error for the second starting at t (whole seconds):
@@ -183,6 +221,58 @@ static void apply_cmd(struct sim *s, const struct clock_cmd *cmd)
     }
     if (cmd->set_freq)
         s->clk.cmd_ppm = cmd->freq_ppm;
+    if (cmd->set_leap)
+        s->lp.kernel = cmd->leap;
+    if (cmd->step && s->sc->leap_at && s->lp.jump_at < 0 &&
+        llabs(s->now - (s->sc->leap_at * NS_PER_S - real0(s))) < 2 * NS_PER_S) {
+        s->lp.jump_at = s->now;
+        s->lp.jump_s = cmd->step_s;
+    }
+}
+
+/* ---- leap seconds: the virtual kernel and the client's leap ticks ---------- */
+
+/* The kernel applies an armed leap when its own clock reaches the
+ * midnight (insert: back one second; delete: 23:59:59 skipped). */
+static int64_t kernel_leap_target(const struct sim *s)
+{
+    int64_t at = s->sc->leap_at * NS_PER_S;
+    return s->lp.kernel == 2 ? at - NS_PER_S : at;
+}
+
+static void kernel_leap_check(struct sim *s)
+{
+    if (!s->lp.kernel || s->lp.kernel_done || !s->sc->leap_at)
+        return;
+    if (local_real(s).ns < kernel_leap_target(s))
+        return;
+    double by = s->lp.kernel == 1 ? -1.0 : 1.0;
+    s->clk.phase += by;
+    s->lp.kernel_done = true;
+    s->lp.jump_at = s->now;
+    s->lp.jump_s = by;
+}
+
+/* True time at which the client's clock reaches the kernel's target. */
+static int64_t kernel_leap_time(const struct sim *s)
+{
+    if (!s->lp.kernel || s->lp.kernel_done || !s->sc->leap_at)
+        return INT64_MAX;
+    const struct sim_clock *k = &s->clk;
+    double rate = (k->osc_ppm + k->cmd_ppm) * 1e-6;
+    double t = ((double)(kernel_leap_target(s) - real0(s)) - k->phase * 1e9 +
+                rate * (double)k->t) / (1.0 + rate);
+    int64_t ti = (int64_t)ceil(t);
+    return ti <= s->now ? s->now + 1 : ti;
+}
+
+static void leap_tick(struct sim *s)
+{
+    struct clock_cmd cmd;
+    client_leap_tick(&s->client, local_real(s), mono_at(s->now), &cmd);
+    apply_cmd(s, &cmd);
+    if (s->client.leap.dir)
+        s->lp.armed_seen = true;
 }
 
 /* ---- servers and links ---------------------------------------------------------- */
@@ -196,9 +286,9 @@ static double server_offset(const struct sim_server *c, int64_t t)
     return off;
 }
 
-static real_ns server_real(const struct sim_server *c, int64_t t)
+static real_ns server_real(const struct sim *s, const struct sim_server *c, int64_t t)
 {
-    return (real_ns){ REAL0_NS + t + s_to_ns(server_offset(c, t)) };
+    return (real_ns){ real0(s) + t + utc_shift(s, t) + s_to_ns(server_offset(c, t)) };
 }
 
 static double draw_term(struct rng *r, const struct dist_term *d)
@@ -247,11 +337,21 @@ static void schedule(struct sim *s, int64_t t, enum ev_kind kind, int srv,
 }
 
 /* The server's view of itself, as its own daemon would announce it. */
-static void server_refresh(struct sim_srv *v, real_ns rx)
+static uint8_t server_li(const struct sim *s, const struct sim_server *c, real_ns rx)
+{
+    int64_t sec = rx.ns / NS_PER_S;
+    if (c->bogusleap)
+        return leap_day_possible(sec) ? LEAP_ADD : LEAP_NONE;
+    if (c->noleap || !s->sc->leap_at || leap_day_end(sec) != s->sc->leap_at)
+        return LEAP_NONE;
+    return s->sc->leap_dir > 0 ? LEAP_ADD : LEAP_DEL;
+}
+
+static void server_refresh(const struct sim *s, struct sim_srv *v, real_ns rx)
 {
     const struct sim_server *c = v->conf;
     struct sys_state sys = {
-        .leap = LEAP_NONE, .stratum = (uint8_t)c->stratum,
+        .leap = server_li(s, c, rx), .stratum = (uint8_t)c->stratum,
         .precision = (int8_t)c->precision,
         .root_delay = ntp32_from_ns(s_to_ns(c->root_delay)),
         .root_disp = ntp32_from_ns(s_to_ns(c->root_disp)),
@@ -269,13 +369,13 @@ static void at_server(struct sim *s, const struct event *e)
     size_t len;
     if (period_contains(c->outages, c->n_outages, s->now))
         return;
-    real_ns rx = server_real(c, s->now);
-    server_refresh(v, rx);
+    real_ns rx = server_real(s, c, s->now);
+    server_refresh(s, v, rx);
     if (server_handle(&v->core, e->buf, NTP_HEADER_LEN, rx, reply, sizeof reply,
                       &len) != SRV_REPLY)
         return;
     int64_t t3 = s->now + s_to_ns(c->processing);
-    server_stamp_xmt(reply, server_real(c, t3));
+    server_stamp_xmt(reply, server_real(s, c, t3));
     if (link_passes(v, t3))
         schedule(s, t3 + draw_delay(&v->net, &c->link.reply), EV_AT_CLIENT,
                  e->srv, e->gen, reply);
@@ -359,7 +459,7 @@ static void write_trace(struct sim *s, double err, double ferr)
 static void sample(struct sim *s)
 {
     struct stats *st = &s->st;
-    double err = phase_at(&s->clk, s->now);
+    double err = true_error(s);
     double ferr = s->clk.osc_ppm + s->clk.cmd_ppm;
     if (fabs(err) >= CONVERGED_S)
         st->last_bad = s->now;
@@ -377,12 +477,55 @@ static void sample(struct sim *s)
         count_mark(&s->res->srv[i], s->client.marks[s->srv[i].idx]);
 }
 
+/* Once a second: the error after the leap, what the client serves (LI,
+ * and with leapsmear, its stamps against the ideal smear of true time). */
+static void leap_sample(struct sim *s)
+{
+    const struct scenario *sc = s->sc;
+    struct leap_meas *m = &s->lp;
+    int64_t t_leap = sc->leap_at * NS_PER_S - real0(s);
+    double err = true_error(s);
+    /* From the first tick after the instant: at the instant itself a clock
+     * a few us behind has not reached its midnight yet (the sim's step). */
+    if (sc->leap_at && s->now > t_leap) {
+        m->max_err_after = fmax(m->max_err_after, fabs(err));
+        if (fabs(err) >= CONVERGED_S)
+            m->last_bad_after = s->now;
+    }
+    struct sys_state sys;
+    client_sys_state(&s->client, local_real(s), mono_at(s->now), &sys);
+    if (sys.stratum < 16 && sys.leap != LEAP_NONE && sys.leap != LEAP_UNSYNC)
+        m->li_served_s++;
+    if (!(sc->smear_s > 0) || sys.stratum >= 16 || s->now < s->win_from)
+        return;
+    /* A client request through the real server path. */
+    uint8_t req[NTP_HEADER_LEN] = { 0x23 }, reply[NTP_HEADER_LEN];
+    size_t len;
+    server_set_sys(&m->core, &sys);
+    if (server_handle(&m->core, req, sizeof req, local_real(s), reply, sizeof reply,
+                      &len) != SRV_REPLY)
+        return;
+    ntp64 rec = 0;
+    for (int i = 0; i < 8; i++)
+        rec = rec << 8 | reply[32 + i];
+    int64_t pre = real0(s) + s->now;
+    double f = leap_smear_fraction(sc->leap_at, sc->smear_s, sc->smear_shape, pre);
+    int64_t ideal = pre - (int64_t)llround(sc->leap_dir * f * 1e9);
+    int64_t served = ntp64_to_real(rec, (real_ns){ pre }).ns;
+    m->smear_max_err = fmax(m->smear_max_err, fabs((double)(served - ideal) * 1e-9));
+    m->smear_samples++;
+    if (reply[0] >> 6 != LEAP_NONE)
+        m->smear_li++;
+}
+
 static void tick(struct sim *s)
 {
     struct clock_cmd cmd;
     client_tick(&s->client, mono_at(s->now), &cmd);
     apply_cmd(s, &cmd);
+    leap_tick(s);
     sample(s);
+    leap_sample(s);
     oscillator_second(s, s->now);
 }
 
@@ -410,6 +553,9 @@ static void client_conf(const struct scenario *sc, struct client_conf *cc)
     if (sc->maxclock >= 0)
         cc->select.max_clock = sc->maxclock;
     cc->precision = (int8_t)sc->client.precision;
+    cc->leap_mode = (enum leap_mode)sc->leap_mode;
+    cc->smear_interval_s = sc->smear_s;
+    cc->smear_shape = (enum leap_smear_shape)sc->smear_shape;
 }
 
 static void add_servers(struct sim *s, uint64_t seed)
@@ -449,6 +595,9 @@ static void setup(struct sim *s, const struct scenario *sc, uint64_t seed,
     s->clk.cmd_ppm = sc->client.have_drift ? sc->client.drift_ppm : 0.0;
     add_servers(s, seed);
     s->st.last_bad = -1;
+    s->lp.jump_at = -1;
+    s->lp.last_bad_after = -1;
+    server_init(&s->lp.core, (int8_t)sc->client.precision);
 }
 
 static void finish(struct sim *s, uint64_t seed)
@@ -467,7 +616,18 @@ static void finish(struct sim *s, uint64_t seed)
     r->converge_s = st->last_bad < 0 ? 0.0 :
                     st->last_bad >= st->last_sample ? -1.0 :
                     (double)(st->last_bad + TICK_NS) * 1e-9;
-    r->final_offset = phase_at(&s->clk, s->now);
+    r->final_offset = true_error(s);
+    r->leap_armed = s->lp.armed_seen;
+    r->leap_jump_at_s = s->lp.jump_at < 0 ? NAN :
+        (double)(s->lp.jump_at - (s->sc->leap_at * NS_PER_S - real0(s))) * 1e-9;
+    r->leap_jump_s = s->lp.jump_s;
+    r->leap_max_err_s = s->lp.max_err_after;
+    r->leap_recover_s = s->lp.last_bad_after < 0 ? 0.0 :
+        (double)(s->lp.last_bad_after - (s->sc->leap_at * NS_PER_S - real0(s))) * 1e-9 + 1;
+    r->li_served_s = s->lp.li_served_s;
+    r->smear_max_err_s = s->lp.smear_max_err;
+    r->smear_li = s->lp.smear_li;
+    r->smear_samples = s->lp.smear_samples;
     r->n_servers = s->sc->n_servers;
     for (int i = 0; i < s->sc->n_servers; i++) {
         const struct source *src = &s->client.src[s->srv[i].idx];
@@ -489,6 +649,16 @@ static int64_t next_time(const struct sim *s, int64_t next_tick)
     }
     if (s->heap.n > 0 && s->heap.ev[0].t < t)
         t = s->heap.ev[0].t;
+    int64_t k = kernel_leap_time(s);
+    if (k < t)
+        t = k;
+    mono_ns l = client_leap_next(&s->client);
+    if (l.ns != INT64_MAX) {
+        int64_t tl = l.ns - MONO0_NS;
+        tl = tl <= s->now ? s->now : tl;
+        if (tl < t)
+            t = tl;
+    }
     return t;
 }
 
@@ -501,6 +671,11 @@ static void run_loop(struct sim *s)
             break;
         s->now = t;
         clock_advance(&s->clk, t);
+        kernel_leap_check(s);
+        if (client_leap_next(&s->client).ns <= mono_at(t).ns) {
+            leap_tick(s);
+            continue;
+        }
         if (s->heap.n > 0 && s->heap.ev[0].t == t) {
             struct event e;
             heap_pop(&s->heap, &e);

@@ -38,6 +38,15 @@ struct sim_result {
     double cpu_s;               /* filled by the caller */
     int n_servers;
     struct sim_server_result srv[SIM_MAX_SERVERS];
+    /* leap scenarios */
+    bool leap_armed;            /* the client armed the leap */
+    double leap_jump_at_s;      /* when its clock jumped, s after the leap instant (NaN none) */
+    double leap_jump_s;         /* by how much */
+    double leap_max_err_s;      /* max |error| vs true UTC from the instant on */
+    double leap_recover_s;      /* |error| < 1 ms from this many s after the instant */
+    uint64_t li_served_s;       /* seconds it served LI != 0 */
+    double smear_max_err_s;     /* leapsmear: max |served - ideal smear| */
+    uint64_t smear_li, smear_samples;
 };
 
 /* Run `sc` for `duration` ns with `seed`. With `trace`, one line every

@@ -626,11 +626,36 @@ static int h_controlkey(struct parser *p, const struct line *l)
                       &p->cfg->controlkey : &p->cfg->requestkey);
 }
 
+/* leapsmearinterval SECONDS (ntpd) or leapsmear SECONDS [linear|cosine]. */
 static int h_leapsmear(struct parser *p, const struct line *l)
 {
     /* ntpd suggests a day or more; a month is a generous ceiling. */
-    return want_double(p, &l->arg[0], "leapsmearinterval", 0, 2592000,
-                       &p->cfg->leapsmearinterval);
+    if (want_double(p, &l->arg[0], "leapsmearinterval", 0, 2592000,
+                    &p->cfg->leapsmearinterval) < 0)
+        return -1;
+    p->cfg->leapsmear_cosine = false;
+    if (l->nargs < 2 || streq(l->arg[1].s, "linear"))
+        return 0;
+    if (streq(l->arg[1].s, "cosine")) {
+        p->cfg->leapsmear_cosine = true;
+        return 0;
+    }
+    return fail(p, &l->arg[1].loc, "bad smear shape '%s' (linear or cosine)", l->arg[1].s);
+}
+
+/* leapsecmode system|step|slew|ignore (chrony's names) */
+static int h_leapsecmode(struct parser *p, const struct line *l)
+{
+    static const char *const modes[] = { "system", "step", "slew", "ignore" };
+
+    for (int i = 0; i < 4; i++) {
+        if (streq(l->arg[0].s, modes[i])) {
+            p->cfg->leapsecmode = i;
+            return 0;
+        }
+    }
+    return fail(p, &l->arg[0].loc, "bad leapsecmode '%s' (system, step, slew or ignore)",
+                l->arg[0].s);
 }
 
 /* driftfile, leapfile, ...: one path; the last line wins, as in ntpd. */
@@ -1055,6 +1080,8 @@ static const struct directive directives[] = {
     { "enable", h_enable, 1, ARGS_MANY, "a flag name", "enable FLAG..." },
     { "disable", h_enable, 1, ARGS_MANY, "a flag name", "disable FLAG..." },
     { "leapsmearinterval", h_leapsmear, 1, 1, "a number", "leapsmearinterval SECONDS" },
+    { "leapsmear", h_leapsmear, 1, 2, "a number", "leapsmear SECONDS [linear|cosine]" },
+    { "leapsecmode", h_leapsecmode, 1, 1, "a mode", "leapsecmode system|step|slew|ignore" },
     { "includefile", h_includefile, 1, 1, "a path", "includefile PATH" },
     STORED("nts", 1, "NTS settings (later release)"),
     STORED("logconfig", 1, "log classes (later release)"),

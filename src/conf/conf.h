@@ -141,6 +141,8 @@ struct config {
     /* leap-second handling (later issue): "leapsmearinterval N" etc.
      * Seconds; 0 = not set (no smearing). */
     double leapsmearinterval;
+    bool leapsmear_cosine;  /* "leapsmear N cosine"; default linear */
+    int leapsecmode;        /* enum leap_mode: 0 system (default), step, slew, ignore */
     /* lines stored verbatim for directives handled in later releases
      * (nts, logconfig, mru, rlimit, setvar, ...) */
     struct conf_stored { const char *directive; const char *args; struct conf_loc loc; }

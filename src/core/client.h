@@ -12,6 +12,7 @@
 #include <stdbool.h>
 
 #include "core/discipline.h"
+#include "core/leap.h"
 #include "core/select.h"
 #include "core/server.h"
 #include "core/source.h"
@@ -23,6 +24,42 @@ struct client_conf {
     struct select_params select;
     int8_t precision;       /* of our clock, log2 s */
     int local_stratum;      /* serve our own clock with no sources (0 = off) */
+    enum leap_mode leap_mode;           /* leapsecmode, default system */
+    double smear_interval_s;            /* leapsmear: 0 = off (server side only) */
+    enum leap_smear_shape smear_shape;
+};
+
+enum leap_origin { LEAP_ORIGIN_NONE = 0, LEAP_ORIGIN_FILE, LEAP_ORIGIN_SOURCES };
+const char *leap_origin_name(enum leap_origin o);
+
+/* Samples whose reply arrives this close to a leap are dropped: their
+ * four timestamps may straddle it. */
+#define CLIENT_LEAP_GUARD_NS (10 * NS_PER_S)
+
+/* The leap state machine (see client_leap_tick). */
+struct client_leap {
+    struct leap_table table;
+    bool have_table;
+    int dir;                    /* armed for `at`: +1 insert, -1 delete, 0 none */
+    enum leap_origin origin;
+    bool disagree;              /* the sources' majority contradicts the file */
+    int64_t at;                 /* Unix s of the armed leap (a UTC midnight) */
+    mono_ns at_mono;            /* the same instant on the monotonic clock */
+    int64_t done_at;            /* the last leap performed (Unix s), 0 none */
+    int done_dir;
+    int kernel;                 /* last set_leap told the driver (0/1/2) */
+    int tai;                    /* last TAI-UTC told the driver, -1 none */
+    bool slewing;               /* leapsecmode slew in progress */
+    double slew_target;         /* correction (s) at which the slew ends */
+    int voters, votes_ins, votes_del;   /* the last vote of the survivors */
+};
+
+/* What client_leap_tick did, for the shell's log. */
+enum {
+    CLIENT_LEAP_ARMED = 1,      /* a leap became known for tonight */
+    CLIENT_LEAP_DISARMED = 2,   /* it was withdrawn before midnight */
+    CLIENT_LEAP_DONE = 4,       /* the leap instant passed (handled by mode) */
+    CLIENT_LEAP_SLEW_DONE = 8,  /* leapsecmode slew finished */
 };
 
 struct client {
@@ -35,6 +72,7 @@ struct client {
     struct select_result sel;
     mono_ns sel_time;       /* when selection last ran */
     mono_ns last_sample;    /* newest sample from any source */
+    struct client_leap leap;
 };
 
 void client_init(struct client *c, const struct client_conf *conf, mono_ns now);
@@ -63,6 +101,21 @@ void client_sys_state(const struct client *c, real_ns now_real, mono_ns now,
 
 /* The accumulated correction (s), for source_receive callers and displays. */
 double client_correction(const struct client *c, mono_ns now);
+
+/* Install (or with NULL, drop) a verified leap-seconds table. */
+void client_set_leap_table(struct client *c, const struct leap_table *t);
+
+/* The leap state machine; call every tick (1 s) and at client_leap_next().
+ * Votes the survivors' leap bits (a majority of '*' and '+' sources, on 30
+ * June / 31 December only), prefers the file when they disagree, arms the
+ * kernel on the leap day (leapsecmode system), and at the leap instant
+ * steps, starts the slew, or only keeps the books, by mode. Fills *cmd
+ * (cleared first); returns CLIENT_LEAP_* flags. */
+int client_leap_tick(struct client *c, real_ns now_real, mono_ns now, struct clock_cmd *cmd);
+
+/* The monotonic instant of the armed leap (for a timer at exactly that
+ * moment), or INT64_MAX when none is armed. */
+mono_ns client_leap_next(const struct client *c);
 
 /* The earliest time any active source wants to poll. */
 mono_ns client_next_poll(const struct client *c);

@@ -90,13 +90,20 @@ double discipline_correction(const struct discipline *d, mono_ns now)
 {
     if (!d->conf.clock_control)
         return 0.0;
-    return d->corr_at_since + d->freq_ppm * 1e-6 * seconds_between(now, d->since);
+    return d->corr_at_since +
+           (d->freq_ppm + d->leap_ppm) * 1e-6 * seconds_between(now, d->since);
 }
 
 /* ---- commands: fold the correction first so it stays continuous ------ */
 
+double discipline_leap_slewed(const struct discipline *d, mono_ns now)
+{
+    return d->leap_slewed + d->leap_ppm * 1e-6 * seconds_between(now, d->since);
+}
+
 static void fold_correction(struct discipline *d, mono_ns now)
 {
+    d->leap_slewed = discipline_leap_slewed(d, now);
     d->corr_at_since = discipline_correction(d, now);
     d->since = now;
 }
@@ -108,7 +115,7 @@ static void command_freq(struct discipline *d, mono_ns now, double ppm,
     d->freq_ppm = ppm;
     if (d->conf.clock_control) {
         cmd->set_freq = true;
-        cmd->freq_ppm = ppm;
+        cmd->freq_ppm = ppm + d->leap_ppm;
     }
 }
 
@@ -261,4 +268,22 @@ void discipline_no_estimate(struct discipline *d, mono_ns now, struct clock_cmd 
 double discipline_drift_ppm(const struct discipline *d)
 {
     return d->base_freq_ppm;
+}
+
+void discipline_shift(struct discipline *d, mono_ns now, double s)
+{
+    fold_correction(d, now);
+    if (d->conf.clock_control)
+        d->corr_at_since += s;
+}
+
+void discipline_leap_slew(struct discipline *d, mono_ns now, double ppm,
+                          struct clock_cmd *cmd)
+{
+    fold_correction(d, now);
+    d->leap_ppm = ppm;
+    if (d->conf.clock_control) {
+        cmd->set_freq = true;
+        cmd->freq_ppm = d->freq_ppm + ppm;
+    }
 }

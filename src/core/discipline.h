@@ -59,6 +59,11 @@ struct clock_cmd {
     bool set_status;    /* tell the kernel whether we are synchronised */
     bool synced;
     double maxerror_s, esterror_s;
+    /* leap seconds (core/client's leap state machine, not the discipline) */
+    bool set_leap;      /* arm the kernel: 0 none, 1 insert, 2 delete (enum clock_leap) */
+    int leap;
+    bool set_tai;       /* TAI - UTC for the kernel (ADJ_TAI) */
+    int tai_s;
 };
 
 struct discipline {
@@ -79,6 +84,8 @@ struct discipline {
     double corr_at_since;   /* s */
     double last_interval_s; /* interval_s of the last update */
     bool status_synced;     /* what the last status command said */
+    double leap_ppm;        /* a leap slew on top of freq_ppm (leapsecmode slew) */
+    double leap_slewed;     /* s, integral of leap_ppm up to `since` */
 
     /* last estimate, for tracking displays */
     double offset, offset_sd, jitter;
@@ -108,6 +115,22 @@ void discipline_update(struct discipline *d, mono_ns now,
 /* No usable estimate (all sources lost): hold the frequency, stop the slew
  * term, report unsynchronised after a while. */
 void discipline_no_estimate(struct discipline *d, mono_ns now, struct clock_cmd *cmd);
+
+/* A leap second moved the reference time scale by -s (insert: s = +1):
+ * add s to the correction so that raw offsets (measured + correction)
+ * stay continuous and the leap is never taken for an offset. With the
+ * clock moved at the same instant by the kernel or a leap step, the
+ * caller adds that move too (-1), and the sum is 0. */
+void discipline_shift(struct discipline *d, mono_ns now, double s);
+
+/* Slew for a leap second: `ppm` on top of whatever the discipline
+ * commands (0 = stop), outside its own frequency clamp; integrated in
+ * the correction like any commanded frequency. */
+void discipline_leap_slew(struct discipline *d, mono_ns now, double ppm,
+                          struct clock_cmd *cmd);
+
+/* The integral of every leap slew so far (s), for aiming its end. */
+double discipline_leap_slewed(const struct discipline *d, mono_ns now);
 
 /* The frequency to save in the driftfile (ppm). */
 double discipline_drift_ppm(const struct discipline *d);

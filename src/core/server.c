@@ -88,7 +88,7 @@ static void build_reply(const struct sys_state *sys, const struct ntp_header *re
     rep->refid = unsynced ? 0 : sys->refid;
     rep->ref = unsynced ? 0 : sys->reftime;
     rep->org = req->xmt;
-    rep->rec = ntp64_from_real(rx_time);
+    rep->rec = ntp64_from_real(real_add(rx_time, sys->smear_ns));
     rep->xmt = 0;                   /* server_stamp_xmt(), right before send */
 }
 

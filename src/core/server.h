@@ -25,6 +25,9 @@ struct sys_state {
     ntp32 root_disp;
     uint32_t refid;
     ntp64 reftime;
+    /* Leap smear (leapsmear): added to the receive and transmit stamps
+     * served; 0 when not smearing. */
+    int64_t smear_ns;
 };
 
 enum srv_drop {

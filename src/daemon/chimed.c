@@ -25,6 +25,8 @@
 
 #include "conf/conf.h"
 #include "daemon/engine.h"
+#include "sys/clock.h"
+#include "sys/leapfile.h"
 #include "sys/log.h"
 #include "sys/loop.h"
 #include "sys/notify.h"
@@ -120,6 +122,41 @@ static struct config *load_config(const struct options *o)
     return cfg;
 }
 
+/* --check: verify the leapfile too; a file that fails is an error. */
+static int check_leapfile(const char *path)
+{
+    struct leap_table *t = malloc(sizeof(*t));
+    int64_t when, now_s = clock_read_real().ns / NS_PER_S;
+    int line = 0, dir, r, y, m, d;
+
+    if (!t)
+        abort();
+    r = leapfile_load(path, t, &line, NULL);
+    if (r < 0) {
+        fprintf(stderr, "chimed: leapfile %s: %s\n", path, strerror(errno));
+        free(t);
+        return EXIT_CONFIG;
+    }
+    if (r != LEAPF_OK) {
+        fprintf(stderr, "chimed: leapfile %s: %s (line %d)\n", path,
+                leap_file_result_name((enum leap_file_result)r), line);
+        free(t);
+        return EXIT_CONFIG;
+    }
+    printf("%s: OK (%d entries, hash verified)", path, t->n);
+    if (leap_table_last(t, &when, &dir)) {
+        leap_civil(when - 1, &y, &m, &d);
+        printf(", last leap %04d-%02d-%02d 23:59:%s UTC (TAI-UTC %d)", y, m, d,
+               dir > 0 ? "60" : "59 skipped", t->e[t->n - 1].tai);
+    }
+    leap_civil(t->expires, &y, &m, &d);
+    printf(", expires %04d-%02d-%02d%s\n", y, m, d,
+           leap_table_expired(t, now_s) ? " (EXPIRED: update it)" :
+           leap_table_expires_soon(t, now_s) ? " (within 28 days)" : "");
+    free(t);
+    return 0;
+}
+
 static int run_check(const struct options *o)
 {
     struct config *cfg = load_config(o);
@@ -128,8 +165,9 @@ static int run_check(const struct options *o)
         conf_dump(cfg, print_line, stdout);
     printf("%s: OK (%zu sources, %zu restrict lines)\n", o->config,
            cfg->n_sources, cfg->n_restricts);
+    int rc = cfg->leapfile ? check_leapfile(cfg->leapfile) : 0;
     conf_free(cfg);
-    return 0;
+    return rc;
 }
 
 /* Detach from the terminal: fork, new session, fork again so we can never
@@ -235,6 +273,8 @@ static void on_hup(void *arg, int signo, const struct now *now)
     log_info("main", "signal %d: configuration reload is not supported yet; "
              "counters follow", signo);
     engine_log_stats(arg);
+    if (signo == SIGHUP)
+        engine_leap_reload(arg, true);
 }
 
 /* CHIME_TEST_DRIFT_INTERVAL_MS (see the top of this file). */

@@ -71,7 +71,7 @@ static void send_replies(struct engine *e, int fd, int n)
     int sent;
 
     for (int i = 0; i < n; i++)
-        server_stamp_xmt(e->out[i].buf, t3);
+        server_stamp_xmt(e->out[i].buf, real_add(t3, e->server.sys.smear_ns));
     sent = net_send_batch(fd, e->out, n);
     if (sent < n)
         e->stats.send_errors += (uint64_t)(n - (sent < 0 ? 0 : sent));

@@ -86,6 +86,11 @@ struct engine {
     int last_sys_peer;          /* client index, for change logging */
     int exit_code;              /* for -q */
     bool once_done;
+    /* leap seconds (engine_client.c) */
+    int64_t leap_mtime;         /* of the leapfile loaded, -1 none */
+    mono_ns leap_checked;       /* last daily check of the leapfile */
+    uint64_t leap_timer;        /* at the armed leap's instant */
+    mono_ns leap_timer_at;
 };
 
 /* Open sockets and set up the core. Returns 0, or -1 after logging why. */
@@ -96,6 +101,10 @@ int engine_client_init(struct engine *e, const struct now *now);
 void engine_client_tick(struct engine *e, const struct now *now);
 void engine_client_free(struct engine *e);
 void engine_write_drift(struct engine *e);
+/* (Re)load the leapfile: when its mtime changed, or always with force
+ * (SIGHUP). A file that fails verification is logged and the previous
+ * table kept. */
+void engine_leap_reload(struct engine *e, bool force);
 /* Refresh what the server announces from the client's state. */
 void engine_refresh_sys(struct engine *e, const struct now *now);
 

@@ -20,6 +20,7 @@
 #include <openssl/evp.h>
 
 #include "sys/clock.h"
+#include "sys/leapfile.h"
 #include "sys/log.h"
 #include "sys/resolve.h"
 #include "sys/statefile.h"
@@ -84,6 +85,123 @@ static void apply_cmd(struct engine *e, const struct clock_cmd *cmd)
     if (cmd->set_status &&
         e->drv->set_sync_status(cmd->synced, cmd->maxerror_s, cmd->esterror_s) < 0)
         log_warn("clock", "set status");
+    if (cmd->set_leap) {
+        if (e->drv->set_leap(cmd->leap) < 0)
+            log_warn("clock", "arm leap %d", cmd->leap);
+        else
+            log_info("clock", "kernel leap %s", cmd->leap == 1 ? "insert armed" :
+                     cmd->leap == 2 ? "delete armed" : "disarmed");
+    }
+    if (cmd->set_tai && e->drv->set_tai(cmd->tai_s) < 0)
+        log_warn("clock", "set TAI-UTC %d", cmd->tai_s);
+}
+
+/* ---- leap seconds ------------------------------------------------------------ */
+
+#define LEAP_FILE_CHECK_NS (86400 * NS_PER_S)
+
+static void fmt_utc(int64_t unix_s, char *buf, size_t len)
+{
+    int y, m, d;
+
+    leap_civil(unix_s, &y, &m, &d);
+    snprintf(buf, len, "%04d-%02d-%02d", y, m, d);
+}
+
+void engine_leap_reload(struct engine *e, bool force)
+{
+    const char *path = e->cfg->leapfile;
+    struct leap_table *t;
+    int64_t mtime, when, now_s = clock_read_real().ns / NS_PER_S;
+    int line = 0, dir, r;
+    char a[16], b[16];
+
+    if (!path)
+        return;
+    mtime = leapfile_mtime(path);
+    if (!force && mtime == e->leap_mtime)
+        return;
+    t = malloc(sizeof(*t));
+    if (!t)
+        abort();
+    r = leapfile_load(path, t, &line, &mtime);
+    if (r < 0)
+        log_warn("leap", "cannot read leapfile %s%s", path,
+                 e->client.leap.have_table ? "; keeping the previous table" : "");
+    else if (r != LEAPF_OK)
+        log_warnx("leap", "leapfile %s rejected: %s (line %d)%s", path,
+                  leap_file_result_name((enum leap_file_result)r), line,
+                  e->client.leap.have_table ? "; keeping the previous table" : "");
+    if (r != LEAPF_OK) {
+        e->leap_mtime = mtime;      /* do not complain every day about the same file */
+        free(t);
+        return;
+    }
+    e->leap_mtime = mtime;
+    client_set_leap_table(&e->client, t);
+    fmt_utc(t->expires, b, sizeof(b));
+    if (leap_table_last(t, &when, &dir)) {
+        fmt_utc(when - 1, a, sizeof(a));
+        log_info("leap", "leapfile %s: %d entries, last leap %s (%s), TAI-UTC %d, expires %s",
+                 path, t->n, a, dir > 0 ? "insert" : "delete", leap_table_tai(t, now_s), b);
+    }
+    if (leap_table_expired(t, now_s))
+        log_warnx("leap", "leapfile %s expired on %s: update it (tzdata)", path, b);
+    else if (leap_table_expires_soon(t, now_s))
+        log_warnx("leap", "leapfile %s expires on %s (within 28 days)", path, b);
+    free(t);
+}
+
+static void leap_timer_cb(void *arg, const struct now *now);
+
+static void arm_leap_timer(struct engine *e)
+{
+    mono_ns at = client_leap_next(&e->client);
+
+    if (e->leap_timer && (at.ns == INT64_MAX || at.ns != e->leap_timer_at.ns)) {
+        loop_timer_cancel(e->loop, e->leap_timer);
+        e->leap_timer = 0;
+    }
+    if (at.ns != INT64_MAX && !e->leap_timer) {
+        e->leap_timer_at = at;
+        e->leap_timer = loop_timer_at(e->loop, at, leap_timer_cb, e);
+    }
+}
+
+static void leap_tick(struct engine *e, const struct now *now)
+{
+    struct clock_cmd cmd;
+    const struct client_leap *L = &e->client.leap;
+    int ev = client_leap_tick(&e->client, now->real, now->mono, &cmd);
+    char day[16];
+
+    if (ev & CLIENT_LEAP_DONE) {
+        fmt_utc(L->done_at - 1, day, sizeof(day));
+        log_info("leap", "leap second (%s) at the end of %s, leapsecmode %s",
+                 L->done_dir > 0 ? "inserted" : "deleted", day,
+                 leap_mode_name(e->client.conf.leap_mode));
+    }
+    if (ev & CLIENT_LEAP_ARMED) {
+        fmt_utc(L->at - 1, day, sizeof(day));
+        log_info("leap", "leap second %s at the end of %s (known from %s, leapsecmode %s)",
+                 L->dir > 0 ? "insertion" : "deletion", day, leap_origin_name(L->origin),
+                 leap_mode_name(e->client.conf.leap_mode));
+    }
+    if (ev & CLIENT_LEAP_DISARMED)
+        log_info("leap", "leap second withdrawn");
+    if (ev & CLIENT_LEAP_SLEW_DONE)
+        log_info("leap", "leap second slewed out");
+    apply_cmd(e, &cmd);
+    arm_leap_timer(e);
+}
+
+static void leap_timer_cb(void *arg, const struct now *now)
+{
+    struct engine *e = arg;
+
+    e->leap_timer = 0;
+    leap_tick(e, now);
+    engine_refresh_sys(e, now);
 }
 
 void engine_refresh_sys(struct engine *e, const struct now *now)
@@ -567,6 +685,9 @@ static void client_conf_from(const struct engine *e, double initial_freq, bool h
     cc->select.max_clock = (int)knob(cfg->tos.maxclock, cc->select.max_clock);
     cc->precision = e->server.sys.precision;
     cc->local_stratum = cfg->local_stratum;
+    cc->leap_mode = (enum leap_mode)cfg->leapsecmode;
+    cc->smear_interval_s = cfg->leapsmearinterval;
+    cc->smear_shape = cfg->leapsmear_cosine ? LEAP_SMEAR_COSINE : LEAP_SMEAR_LINEAR;
 }
 
 static int init_driver(struct engine *e, double *freq, bool *have_freq)
@@ -603,6 +724,9 @@ int engine_client_init(struct engine *e, const struct now *now)
     client_conf_from(e, freq, have_freq, &cc);
     client_init(&e->client, &cc, now->mono);
     e->last_sys_peer = -1;
+    e->leap_mtime = -1;
+    e->leap_checked = now->mono;
+    engine_leap_reload(e, true);
     e->max_sources = (int)knob(e->cfg->tos.maxclock, DEFAULT_MAXCLOCK);
     for (size_t k = 0; k < e->cfg->n_sources; k++) {
         const struct conf_source *cs = &e->cfg->sources[k];
@@ -639,6 +763,11 @@ void engine_client_tick(struct engine *e, const struct now *now)
 
     client_tick(&e->client, now->mono, &cmd);
     apply_cmd(e, &cmd);
+    leap_tick(e, now);
+    if (mono_sub(now->mono, e->leap_checked) >= LEAP_FILE_CHECK_NS) {
+        e->leap_checked = now->mono;
+        engine_leap_reload(e, false);
+    }
     log_sys_peer_change(e);
     engine_refresh_sys(e, now);
     if (tick_no % pool_every == 0)
@@ -665,4 +794,6 @@ void engine_client_free(struct engine *e)
         loop_timer_cancel(e->loop, e->poll_timer);
     if (e->resolve_timer)
         loop_timer_cancel(e->loop, e->resolve_timer);
+    if (e->leap_timer)
+        loop_timer_cancel(e->loop, e->leap_timer);
 }
