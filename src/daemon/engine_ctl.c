@@ -27,7 +27,7 @@ static void refid_display(uint32_t refid, int stratum, char *out, size_t cap)
              (refid >> 8) & 0xff, refid & 0xff);
 }
 
-static void fill_source(const struct engine *e, const struct engine_source *es,
+void engine_fill_source(const struct engine *e, const struct engine_source *es,
                         const struct now *now, struct ctl_source *o)
 {
     const struct client *c = &e->client;
@@ -76,7 +76,7 @@ static size_t sources_reply(struct engine *e, enum ctl_format fmt, char *buf, si
 
         if (es->idx < 0 && es->pool >= 0 && !es->resolved)
             continue;   /* a retired pool slot */
-        fill_source(e, es, &now, &snap[n++]);
+        engine_fill_source(e, es, &now, &snap[n++]);
     }
     return ctl_format_sources(snap, n, fmt, buf, cap);
 }
@@ -93,16 +93,15 @@ static const char *reference_of(const struct engine *e, char *buf, size_t cap)
     return buf;
 }
 
-static size_t tracking_reply(struct engine *e, enum ctl_format fmt, char *buf, size_t cap)
+void engine_fill_tracking(const struct engine *e, const struct now *now,
+                          struct ctl_tracking *out)
 {
     const struct client *c = &e->client;
     const struct discipline *d = &c->disc;
     const struct sys_state *sys = &e->server.sys;
     struct ctl_tracking t;
-    struct now now;
     bool synced;
 
-    clock_read_now(&now);
     synced = sys->leap != LEAP_UNSYNC && sys->stratum < 16;
     memset(&t, 0, sizeof(t));
     t.synchronised = c->sel.synced && d->state == DISC_SYNC;
@@ -122,9 +121,19 @@ static size_t tracking_reply(struct engine *e, enum ctl_format fmt, char *buf, s
     t.state = discipline_state_name(d->state);
     t.alarm = d->alarm;
     t.clock_control = d->conf.clock_control;
-    t.update_age_ns = d->updates ? mono_sub(now.mono, d->last_update) : -1;
+    t.update_age_ns = d->updates ? mono_sub(now->mono, d->last_update) : -1;
     t.precision = sys->precision;
     t.steps = (uint64_t)d->steps;
+    *out = t;
+}
+
+static size_t tracking_reply(struct engine *e, enum ctl_format fmt, char *buf, size_t cap)
+{
+    struct ctl_tracking t;
+    struct now now;
+
+    clock_read_now(&now);
+    engine_fill_tracking(e, &now, &t);
     return ctl_format_tracking(&t, fmt, buf, cap);
 }
 
