@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/control.h"
+#include "core/mode6.h"
 #include "daemon/ctl_server.h"
 #include "sys/clock.h"
 #include "sys/log.h"
@@ -137,13 +138,132 @@ static size_t tracking_reply(struct engine *e, enum ctl_format fmt, char *buf, s
     return ctl_format_tracking(&t, fmt, buf, cap);
 }
 
+static bool retired(const struct engine_source *es)
+{
+    return es->idx < 0 && es->pool >= 0 && !es->resolved;
+}
+
+static size_t sourcestats_reply(struct engine *e, enum ctl_format fmt, char *buf,
+                                size_t cap)
+{
+    struct ctl_sourcestat snap[CLIENT_MAX_SOURCES];
+    const struct client *c = &e->client;
+    struct now now;
+    int n = 0;
+
+    clock_read_now(&now);
+    for (int i = 0; i < e->n_es && n < CLIENT_MAX_SOURCES; i++) {
+        const struct engine_source *es = &e->es[i];
+        struct ctl_sourcestat *o = &snap[n++];
+
+        if (retired(es)) {
+            n--;
+            continue;
+        }
+        memset(o, 0, sizeof(*o));
+        snprintf(o->name, sizeof(o->name), "%s", es->name);
+        if (es->resolved)
+            net_addr_format(&es->addr, o->address, sizeof(o->address));
+        if (es->idx < 0)
+            continue;
+        const struct source *s = &c->src[es->idx];
+        o->samples = s->n_samples;
+        o->used = s->est.valid ? s->est.n : 0;
+        o->valid = s->est.valid;
+        if (s->est.valid) {
+            o->freq_ppm = s->est.freq * 1e6;
+            o->freq_sd_ppm = s->est.freq_sd * 1e6;
+            o->offset_s = source_offset(s, now.mono, client_correction(c, now.mono));
+            o->offset_sd_s = s->est.raw_sd;
+            o->jitter_s = s->est.jitter;
+        }
+    }
+    return ctl_format_sourcestats(snap, n, fmt, buf, cap);
+}
+
+static void fill_serverstats(const struct engine *e, struct ctl_serverstats *o)
+{
+    const struct server_stats *s = &e->server.stats;
+    const struct mode6_stats *m = engine_mode6_stats(e);
+
+    memset(o, 0, sizeof(*o));
+    o->received = s->received;
+    o->replied = s->replied;
+    for (int i = 0; i < SRV_DROP__COUNT && o->n_dropped < CTL_MAX_COUNTERS; i++)
+        o->dropped[o->n_dropped++] = (struct ctl_counter){ srv_drop_name(i), s->dropped[i] };
+    o->truncated = e->stats.truncated;
+    o->send_errors = e->stats.send_errors;
+    for (int i = 0; i < M6_DROP__COUNT && o->n_mode6_dropped < CTL_MAX_COUNTERS; i++)
+        o->mode6_dropped[o->n_mode6_dropped++] =
+            (struct ctl_counter){ mode6_drop_name(i), m != NULL ? m->dropped[i] : 0 };
+    if (m != NULL) {
+        o->mode6_requests = m->requests;
+        o->mode6_answered = m->answered;
+        o->mode6_errors = m->errors;
+    }
+}
+
+static size_t serverstats_reply(struct engine *e, enum ctl_format fmt, char *buf,
+                                size_t cap)
+{
+    struct ctl_serverstats ss;
+
+    fill_serverstats(e, &ss);
+    return ctl_format_serverstats(&ss, fmt, buf, cap);
+}
+
+static size_t activity_reply(struct engine *e, enum ctl_format fmt, char *buf, size_t cap)
+{
+    struct ctl_activity a = { 0 };
+
+    for (int i = 0; i < e->n_es; i++) {
+        const struct engine_source *es = &e->es[i];
+
+        if (retired(es))
+            continue;
+        if (!es->resolved || es->idx < 0)
+            a.unresolved++;
+        else if (e->client.src[es->idx].denied)
+            a.denied++;
+        else if (e->client.src[es->idx].reach != 0)
+            a.online++;
+        else
+            a.offline++;
+    }
+    return ctl_format_activity(&a, fmt, buf, cap);
+}
+
+static size_t metrics_reply(struct engine *e, enum ctl_format fmt, char *buf, size_t cap)
+{
+    struct ctl_source snap[CLIENT_MAX_SOURCES];
+    struct ctl_tracking t;
+    struct ctl_serverstats ss;
+    struct now now;
+    int n = 0;
+
+    clock_read_now(&now);
+    engine_fill_tracking(e, &now, &t);
+    for (int i = 0; i < e->n_es && n < CLIENT_MAX_SOURCES; i++)
+        if (!retired(&e->es[i]))
+            engine_fill_source(e, &e->es[i], &now, &snap[n++]);
+    fill_serverstats(e, &ss);
+    return ctl_format_metrics(&t, snap, n, &ss, fmt, buf, cap);
+}
+
 static size_t handle_request(void *arg, enum ctl_request req, enum ctl_format fmt,
                              char *buf, size_t cap)
 {
     struct engine *e = arg;
 
-    return req == CTL_REQ_SOURCES ? sources_reply(e, fmt, buf, cap)
-                                  : tracking_reply(e, fmt, buf, cap);
+    switch (req) {
+    case CTL_REQ_SOURCES: return sources_reply(e, fmt, buf, cap);
+    case CTL_REQ_TRACKING: return tracking_reply(e, fmt, buf, cap);
+    case CTL_REQ_SOURCESTATS: return sourcestats_reply(e, fmt, buf, cap);
+    case CTL_REQ_SERVERSTATS: return serverstats_reply(e, fmt, buf, cap);
+    case CTL_REQ_ACTIVITY: return activity_reply(e, fmt, buf, cap);
+    case CTL_REQ_METRICS: return metrics_reply(e, fmt, buf, cap);
+    default: return (size_t)snprintf(buf, cap, "error: unsupported request\n");
+    }
 }
 
 void engine_ctl_open(struct engine *e)
