@@ -94,6 +94,20 @@ static bool word_is(const char *w, size_t wn, const char *lit)
     return wn == strlen(lit) && memcmp(w, lit, wn) == 0;
 }
 
+static const char *const request_names[CTL_REQ__COUNT] = {
+    [CTL_REQ_SOURCES] = "sources",
+    [CTL_REQ_TRACKING] = "tracking",
+    [CTL_REQ_SOURCESTATS] = "sourcestats",
+    [CTL_REQ_SERVERSTATS] = "serverstats",
+    [CTL_REQ_ACTIVITY] = "activity",
+    [CTL_REQ_METRICS] = "metrics",
+};
+
+const char *ctl_request_name(enum ctl_request r)
+{
+    return (unsigned)r < CTL_REQ__COUNT ? request_names[r] : "unknown";
+}
+
 int ctl_parse_request(const char *line, size_t len, enum ctl_request *req,
                       enum ctl_format *fmt)
 {
@@ -104,11 +118,10 @@ int ctl_parse_request(const char *line, size_t len, enum ctl_request *req,
 
     if (line == NULL || !next_word(line, len, &pos, &w, &wn))
         return -1;
-    if (word_is(w, wn, "sources"))
-        r = CTL_REQ_SOURCES;
-    else if (word_is(w, wn, "tracking"))
-        r = CTL_REQ_TRACKING;
-    else
+    for (r = 0; r < CTL_REQ__COUNT; r++)
+        if (word_is(w, wn, request_names[r]))
+            break;
+    if (r == CTL_REQ__COUNT)
         return -1;
     if (next_word(line, len, &pos, &w, &wn)) {
         if (word_is(w, wn, "json"))
@@ -490,5 +503,342 @@ size_t ctl_format_tracking(const struct ctl_tracking *t, enum ctl_format fmt,
         json_tracking(&o, t);
     else
         text_tracking(&o, t);
+    return o.len;
+}
+
+/* ---- sourcestats ---------------------------------------------------------------- */
+
+static void text_sourcestat(struct out *o, const struct ctl_sourcestat *s)
+{
+    struct ctl_source tmp;
+    char remote[16];
+
+    memset(&tmp, 0, sizeof(tmp));
+    memcpy(tmp.name, s->name, sizeof(tmp.name));
+    memcpy(tmp.address, s->address, sizeof(tmp.address));
+    tmp.name[sizeof(tmp.name) - 1] = tmp.address[sizeof(tmp.address) - 1] = '\0';
+    fmt_remote(remote, sizeof(remote), &tmp);
+    if (!s->valid) {
+        out_printf(o, "%-15.15s %4d %4d %11s %10s %11s %10s\n", remote, s->samples,
+                   s->used, "-", "-", "-", "-");
+        return;
+    }
+    out_printf(o, "%-15.15s %4d %4d %+11.3f %10.3f %+11.6f %10.6f\n", remote,
+               s->samples, s->used, s->freq_ppm, s->freq_sd_ppm,
+               s->offset_s * 1e3, s->offset_sd_s * 1e3);
+}
+
+static void json_sourcestat(struct out *o, const struct ctl_sourcestat *s)
+{
+    bool have_addr = strnlen(s->address, sizeof(s->address)) > 0;
+
+    out_str(o, "{\"address\":");
+    if (have_addr)
+        out_json_str(o, s->address, sizeof(s->address));
+    else
+        out_json_str(o, s->name, sizeof(s->name));
+    out_str(o, ",\"name\":");
+    out_json_str(o, s->name, sizeof(s->name));
+    out_printf(o, ",\"samples\":%d,\"used\":%d,\"freq_ppm\":", s->samples, s->used);
+    out_json_num(o, s->freq_ppm, s->valid);
+    out_str(o, ",\"freq_sd_ppm\":");
+    out_json_num(o, s->freq_sd_ppm, s->valid);
+    out_str(o, ",\"offset_s\":");
+    out_json_num(o, s->offset_s, s->valid);
+    out_str(o, ",\"offset_sd_s\":");
+    out_json_num(o, s->offset_sd_s, s->valid);
+    out_str(o, ",\"jitter_s\":");
+    out_json_num(o, s->jitter_s, s->valid);
+    out_str(o, "}");
+}
+
+size_t ctl_format_sourcestats(const struct ctl_sourcestat *s, int n,
+                              enum ctl_format fmt, char *buf, size_t cap)
+{
+    struct out o;
+
+    out_init(&o, buf, cap);
+    if (s == NULL || n < 0)
+        n = 0;
+    if (fmt == CTL_JSON) {
+        out_str(&o, "[");
+        for (int i = 0; i < n; i++) {
+            out_str(&o, i > 0 ? ",\n " : "\n ");
+            json_sourcestat(&o, &s[i]);
+        }
+        out_str(&o, n > 0 ? "\n]\n" : "]\n");
+        return o.len;
+    }
+    out_str(&o, "     remote      smpl used   freq(ppm)  fsd(ppm) offset(ms)  osd(ms)\n");
+    out_str(&o, "=====================================================================\n");
+    for (int i = 0; i < n; i++)
+        text_sourcestat(&o, &s[i]);
+    return o.len;
+}
+
+/* ---- serverstats ------------------------------------------------------------------- */
+
+/* Counter names come from the daemon's own tables; still, only
+ * [a-z0-9_] reach the output so a name can never break JSON or
+ * Prometheus syntax. */
+static void out_ident(struct out *o, const char *name)
+{
+    for (size_t i = 0; name != NULL && name[i] != '\0' && i < 64; i++) {
+        char c = name[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+            c = '_';
+        out_mem(o, &c, 1);
+    }
+}
+
+static int clamp_n(int n)
+{
+    return n < 0 ? 0 : n > CTL_MAX_COUNTERS ? CTL_MAX_COUNTERS : n;
+}
+
+static void json_counters(struct out *o, const struct ctl_counter *c, int n)
+{
+    out_str(o, "{");
+    for (int i = 0; i < clamp_n(n); i++) {
+        out_str(o, i > 0 ? ",\"" : "\"");
+        out_ident(o, c[i].name);
+        out_printf(o, "\":%llu", (unsigned long long)c[i].value);
+    }
+    out_str(o, "}");
+}
+
+/* "PREFIX name      : value", the name column padded like the others. */
+static void text_counter(struct out *o, const char *prefix, const struct ctl_counter *c)
+{
+    char label[96];
+    struct out l;
+
+    l = (struct out){ .buf = label, .cap = sizeof(label) };
+    label[0] = '\0';
+    out_str(&l, prefix);
+    out_ident(&l, c->name);
+    out_printf(o, "%-32s: %llu\n", label, (unsigned long long)c->value);
+}
+
+size_t ctl_format_serverstats(const struct ctl_serverstats *s, enum ctl_format fmt,
+                              char *buf, size_t cap)
+{
+    struct out o;
+
+    out_init(&o, buf, cap);
+    if (s == NULL)
+        return 0;
+    if (fmt == CTL_JSON) {
+        out_printf(&o, "{\"received\":%llu,\"replied\":%llu,\"dropped\":",
+                   (unsigned long long)s->received, (unsigned long long)s->replied);
+        json_counters(&o, s->dropped, s->n_dropped);
+        out_printf(&o, ",\"truncated\":%llu,\"send_errors\":%llu,"
+                   "\"mode6\":{\"requests\":%llu,\"answered\":%llu,\"errors\":%llu,"
+                   "\"dropped\":",
+                   (unsigned long long)s->truncated, (unsigned long long)s->send_errors,
+                   (unsigned long long)s->mode6_requests,
+                   (unsigned long long)s->mode6_answered,
+                   (unsigned long long)s->mode6_errors);
+        json_counters(&o, s->mode6_dropped, s->n_mode6_dropped);
+        out_str(&o, "}}\n");
+        return o.len;
+    }
+    out_printf(&o, "%-32s: %llu\n", "NTP requests received", (unsigned long long)s->received);
+    out_printf(&o, "%-32s: %llu\n", "NTP replies sent", (unsigned long long)s->replied);
+    for (int i = 0; i < clamp_n(s->n_dropped); i++) {
+        text_counter(&o, "Dropped ", &s->dropped[i]);
+    }
+    out_printf(&o, "%-32s: %llu\n", "Truncated datagrams", (unsigned long long)s->truncated);
+    out_printf(&o, "%-32s: %llu\n", "Send errors", (unsigned long long)s->send_errors);
+    out_printf(&o, "%-32s: %llu\n", "Mode 6 requests", (unsigned long long)s->mode6_requests);
+    out_printf(&o, "%-32s: %llu\n", "Mode 6 answered", (unsigned long long)s->mode6_answered);
+    out_printf(&o, "%-32s: %llu\n", "Mode 6 error replies", (unsigned long long)s->mode6_errors);
+    for (int i = 0; i < clamp_n(s->n_mode6_dropped); i++) {
+        text_counter(&o, "Mode 6 dropped ", &s->mode6_dropped[i]);
+    }
+    return o.len;
+}
+
+/* ---- activity ------------------------------------------------------------------------- */
+
+size_t ctl_format_activity(const struct ctl_activity *a, enum ctl_format fmt,
+                           char *buf, size_t cap)
+{
+    struct out o;
+
+    out_init(&o, buf, cap);
+    if (a == NULL)
+        return 0;
+    if (fmt == CTL_JSON) {
+        out_printf(&o, "{\"online\":%d,\"offline\":%d,\"unresolved\":%d,\"denied\":%d}\n",
+                   a->online, a->offline, a->unresolved, a->denied);
+        return o.len;
+    }
+    out_printf(&o, "%d sources online\n", a->online);
+    out_printf(&o, "%d sources offline\n", a->offline);
+    out_printf(&o, "%d sources with unknown address\n", a->unresolved);
+    out_printf(&o, "%d sources denied (KoD)\n", a->denied);
+    return o.len;
+}
+
+/* ---- metrics ---------------------------------------------------------------------------- */
+
+/* A float sample value: Prometheus accepts NaN, which says "unknown". */
+static void prom_value(struct out *o, double v, bool valid)
+{
+    if (valid && isfinite(v))
+        out_printf(o, " %.9g\n", v);
+    else
+        out_str(o, " NaN\n");
+}
+
+static void prom_head(struct out *o, const char *name, const char *type, const char *help)
+{
+    out_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void prom_gauge(struct out *o, const char *name, const char *help, double v,
+                       bool valid)
+{
+    prom_head(o, name, "gauge", help);
+    out_str(o, name);
+    prom_value(o, v, valid);
+}
+
+/* Label value: Prometheus escapes backslash, double quote and newline;
+ * other control bytes are replaced so the line stays one line. */
+static void prom_label(struct out *o, const char *s, size_t max)
+{
+    size_t n = strnlen(s, max);
+
+    out_str(o, "\"");
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if (c == '\\')
+            out_str(o, "\\\\");
+        else if (c == '"')
+            out_str(o, "\\\"");
+        else if (c == '\n')
+            out_str(o, "\\n");
+        else if (c < 0x20 || c == 0x7f)
+            out_str(o, "?");
+        else
+            out_mem(o, (const char *)&c, 1);
+    }
+    out_str(o, "\"");
+}
+
+static void prom_source_label(struct out *o, const struct ctl_source *s)
+{
+    out_str(o, "{source=");
+    prom_label(o, strnlen(s->address, sizeof(s->address)) > 0 ? s->address : s->name,
+               CTL_NAME_LEN);
+    out_str(o, ",name=");
+    prom_label(o, s->name, sizeof(s->name));
+    out_str(o, "}");
+}
+
+static void prom_counters(struct out *o, const char *name, const char *help,
+                          const struct ctl_counter *c, int n)
+{
+    prom_head(o, name, "counter", help);
+    for (int i = 0; i < clamp_n(n); i++) {
+        out_printf(o, "%s{reason=\"", name);
+        out_ident(o, c[i].name);
+        out_printf(o, "\"} %llu\n", (unsigned long long)c[i].value);
+    }
+}
+
+/* Drop a trailing newline (the pieces of a combined JSON document). */
+static void trim_nl(struct out *o)
+{
+    if (o->len > 0 && o->buf[o->len - 1] == '\n')
+        o->buf[--o->len] = '\0';
+}
+
+size_t ctl_format_metrics(const struct ctl_tracking *t, const struct ctl_source *s,
+                          int n, const struct ctl_serverstats *ss,
+                          enum ctl_format fmt, char *buf, size_t cap)
+{
+    struct out o;
+    static const char *const src_metric[4][2] = {
+        { "chime_source_reach", "Reachability register of the source (0-255)" },
+        { "chime_source_offset_seconds", "Estimated offset of the source (server - local)" },
+        { "chime_source_delay_seconds", "Round-trip delay to the source" },
+        { "chime_source_stratum", "Stratum the source announces" },
+    };
+
+    out_init(&o, buf, cap);
+    if (t == NULL || ss == NULL)
+        return 0;
+    if (s == NULL || n < 0)
+        n = 0;
+    if (fmt == CTL_JSON) {
+        out_str(&o, "{\"tracking\":");
+        json_tracking(&o, t);
+        trim_nl(&o);
+        out_str(&o, ",\"sources\":");
+        json_sources(&o, s, n);
+        trim_nl(&o);
+        out_str(&o, ",\"server\":");
+        if (o.cap > 0) {
+            ctl_format_serverstats(ss, CTL_JSON, o.buf + o.len, o.cap - o.len);
+            o.len += strnlen(o.buf + o.len, o.cap - o.len);
+        }
+        trim_nl(&o);
+        out_str(&o, "}\n");
+        return o.len;
+    }
+    prom_gauge(&o, "chime_synchronised", "1 when the clock is synchronised to a source",
+               t->synchronised ? 1 : 0, true);
+    prom_gauge(&o, "chime_stratum", "Stratum chimed serves (16: unsynchronised)",
+               t->stratum, true);
+    prom_gauge(&o, "chime_offset_seconds", "Last system offset estimate", t->offset_s, true);
+    prom_gauge(&o, "chime_frequency_ppm", "Frequency correction in force",
+               t->frequency_ppm, true);
+    prom_gauge(&o, "chime_residual_frequency_ppm", "Frequency still to learn",
+               t->residual_freq_ppm, true);
+    prom_gauge(&o, "chime_jitter_seconds", "System jitter", t->jitter_s, true);
+    prom_gauge(&o, "chime_root_delay_seconds", "Root delay", t->root_delay_s, true);
+    prom_gauge(&o, "chime_root_dispersion_seconds", "Root dispersion",
+               t->root_dispersion_s, true);
+    prom_gauge(&o, "chime_root_distance_seconds",
+               "Root distance: root delay / 2 + root dispersion",
+               t->root_delay_s / 2 + t->root_dispersion_s, true);
+    prom_gauge(&o, "chime_leap_status",
+               "Leap indicator: 0 none, 1 insert, 2 delete, 3 unsynchronised",
+               t->leap & 3, true);
+    prom_head(&o, "chime_clock_steps_total", "counter", "Clock steps commanded");
+    out_printf(&o, "chime_clock_steps_total %llu\n", (unsigned long long)t->steps);
+    for (int m = 0; m < 4; m++) {
+        prom_head(&o, src_metric[m][0], "gauge", src_metric[m][1]);
+        for (int i = 0; i < n; i++) {
+            double v;
+            bool valid = true;
+
+            switch (m) {
+            case 0: v = s[i].reach; break;
+            case 1: v = s[i].offset_s; valid = s[i].have_sample; break;
+            case 2: v = s[i].delay_s; valid = s[i].have_sample; break;
+            default: v = s[i].stratum; break;
+            }
+            out_str(&o, src_metric[m][0]);
+            prom_source_label(&o, &s[i]);
+            prom_value(&o, v, valid);
+        }
+    }
+    prom_head(&o, "chime_server_requests_total", "counter", "NTP requests received");
+    out_printf(&o, "chime_server_requests_total %llu\n", (unsigned long long)ss->received);
+    prom_head(&o, "chime_server_replies_total", "counter", "NTP replies sent");
+    out_printf(&o, "chime_server_replies_total %llu\n", (unsigned long long)ss->replied);
+    prom_counters(&o, "chime_server_dropped_total", "Requests dropped, by reason",
+                  ss->dropped, ss->n_dropped);
+    prom_head(&o, "chime_mode6_requests_total", "counter", "Mode 6 (ntpq) requests");
+    out_printf(&o, "chime_mode6_requests_total %llu\n",
+               (unsigned long long)ss->mode6_requests);
+    prom_counters(&o, "chime_mode6_dropped_total", "Mode 6 requests dropped, by reason",
+                  ss->mode6_dropped, ss->n_mode6_dropped);
     return o.len;
 }

@@ -56,7 +56,13 @@ enum ctl_format { CTL_TEXT, CTL_JSON };
 /* Request line -> what to show. Returns 0, or -1 for an unknown request
  * (with a message in the reply). Requests: "sources", "tracking", each
  * optionally followed by " json". */
-enum ctl_request { CTL_REQ_SOURCES, CTL_REQ_TRACKING };
+enum ctl_request {
+    CTL_REQ_SOURCES, CTL_REQ_TRACKING,
+    CTL_REQ_SOURCESTATS, CTL_REQ_SERVERSTATS, CTL_REQ_ACTIVITY, CTL_REQ_METRICS,
+    CTL_REQ__COUNT
+};
+/* The request word of each request ("sources", "sourcestats", ...). */
+const char *ctl_request_name(enum ctl_request r);
 int ctl_parse_request(const char *line, size_t len, enum ctl_request *req,
                       enum ctl_format *fmt);
 
@@ -65,5 +71,55 @@ size_t ctl_format_sources(const struct ctl_source *s, int n, enum ctl_format fmt
                           char *buf, size_t cap);
 size_t ctl_format_tracking(const struct ctl_tracking *t, enum ctl_format fmt,
                            char *buf, size_t cap);
+
+/* ---- further views (issue 7) ----------------------------------------------- */
+
+/* Per-source estimate statistics, like chronyc sourcestats. */
+struct ctl_sourcestat {
+    char name[CTL_NAME_LEN];
+    char address[64];
+    int samples;                /* stored samples */
+    int used;                   /* samples in the estimate's fit */
+    bool valid;                 /* an estimate exists */
+    double freq_ppm;            /* estimated correction frequency */
+    double freq_sd_ppm;         /* its standard error */
+    double offset_s, offset_sd_s;
+    double jitter_s;
+};
+size_t ctl_format_sourcestats(const struct ctl_sourcestat *s, int n,
+                              enum ctl_format fmt, char *buf, size_t cap);
+
+#define CTL_MAX_COUNTERS 32
+struct ctl_counter {
+    const char *name;           /* static string, e.g. "too_short" */
+    uint64_t value;
+};
+/* The server's counters: requests, replies, drops by reason, mode 6. */
+struct ctl_serverstats {
+    uint64_t received, replied;
+    struct ctl_counter dropped[CTL_MAX_COUNTERS];
+    int n_dropped;
+    uint64_t truncated, send_errors;
+    uint64_t mode6_requests, mode6_answered, mode6_errors;
+    struct ctl_counter mode6_dropped[CTL_MAX_COUNTERS];
+    int n_mode6_dropped;
+};
+size_t ctl_format_serverstats(const struct ctl_serverstats *s, enum ctl_format fmt,
+                              char *buf, size_t cap);
+
+struct ctl_activity {
+    int online;                 /* polling, reachable */
+    int offline;                /* polling, not reached lately (reach 0) */
+    int unresolved;             /* waiting for a name lookup */
+    int denied;                 /* told us DENY/RSTR: not polled */
+};
+size_t ctl_format_activity(const struct ctl_activity *a, enum ctl_format fmt,
+                           char *buf, size_t cap);
+
+/* Prometheus text exposition format (version 0.0.4). fmt CTL_JSON gives
+ * the same figures as one JSON object. */
+size_t ctl_format_metrics(const struct ctl_tracking *t, const struct ctl_source *s,
+                          int n, const struct ctl_serverstats *ss,
+                          enum ctl_format fmt, char *buf, size_t cap);
 
 #endif

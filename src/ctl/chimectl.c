@@ -31,11 +31,17 @@ struct exchange {
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: chimectl [-s SOCKET] [-j] sources|tracking\n"
+            "usage: chimectl [-s SOCKET] [-j] COMMAND\n"
             "       chimectl -h | --help | -V | --version\n"
             "\n"
             "  sources          the time sources, like ntpq -p\n"
+            "  sourcestats      samples and frequency estimate per source\n"
             "  tracking         the system clock's state, like chronyc tracking\n"
+            "  serverstats      requests, replies and drops by reason\n"
+            "  activity         how many sources are online, offline, unresolved\n"
+            "  metrics          Prometheus text format (JSON with -j)\n"
+            "  waitsync [TIMEOUT]  wait until synchronised: exit 0, or 1 after\n"
+            "                   TIMEOUT seconds (default 60; 0 = check once)\n"
             "  -s, --socket P   control socket (default %s)\n"
             "  -j, --json       JSON instead of a table\n"
             "  -h, --help       this text\n"
@@ -201,6 +207,86 @@ static int run(const char *path, const char *req)
     return rc;
 }
 
+static bool known_command(const char *cmd)
+{
+    for (int r = 0; r < CTL_REQ__COUNT; r++)
+        if (strcmp(cmd, ctl_request_name(r)) == 0)
+            return true;
+    return false;
+}
+
+/* Ask for "tracking json" once; 1 synchronised, 0 not, -1 no answer. The
+ * reply is chimed's own JSON: look for the one boolean we need. */
+static int synced_once(const char *path)
+{
+    struct exchange x = { .path = path, .fd = -1 };
+    int rc = -1;
+
+    clock_gettime(CLOCK_MONOTONIC, &x.deadline);
+    x.deadline.tv_sec += EXCHANGE_TIMEOUT_MS / 1000;
+    x.reply = malloc(CTL_MAX_REPLY + 1);
+    if (x.reply == NULL)
+        return -1;
+    if (do_connect(&x) == 0 && send_request(&x, "tracking json\n") == 0 &&
+        read_reply(&x) == 0 && x.len > 0) {
+        x.reply[x.len] = '\0';
+        if (strstr(x.reply, "\"synchronised\":true") != NULL)
+            rc = 1;
+        else if (strstr(x.reply, "\"synchronised\":false") != NULL)
+            rc = 0;
+    }
+    if (x.fd >= 0)
+        close(x.fd);
+    free(x.reply);
+    return rc;
+}
+
+/* Like chronyc waitsync: poll once a second until synchronised (exit 0)
+ * or TIMEOUT seconds have passed (exit 1). */
+static int waitsync(const char *path, const char *arg, bool json)
+{
+    struct timespec start, now;
+    double timeout = 60, waited;
+    char *end;
+    int tries = 0, st;
+
+    if (arg != NULL) {
+        timeout = strtod(arg, &end);
+        if (end == arg || *end != '\0' || !(timeout >= 0) || timeout > 1e7) {
+            fprintf(stderr, "chimectl: waitsync: bad timeout '%s'\n", arg);
+            return 2;
+        }
+    }
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        tries++;
+        st = synced_once(path);
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        waited = (double)(now.tv_sec - start.tv_sec) +
+                 (double)(now.tv_nsec - start.tv_nsec) / 1e9;
+        if (st == 1 || waited >= timeout) {
+            if (json)
+                printf("{\"synchronised\":%s,\"tries\":%d,\"waited_s\":%.1f}\n",
+                       st == 1 ? "true" : "false", tries, waited);
+            else
+                printf("%s after %d tries (%.1f s)\n",
+                       st == 1 ? "synchronised" : st == 0 ? "not synchronised" :
+                       "no answer from chimed", tries, waited);
+            return st == 1 ? 0 : 1;
+        }
+        {
+            double left = timeout - waited;
+            struct timespec pause = { 1, 0 };
+
+            if (left < 1) {
+                pause.tv_sec = 0;
+                pause.tv_nsec = (long)(left * 1e9);
+            }
+            nanosleep(&pause, NULL);
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -224,14 +310,20 @@ int main(int argc, char **argv)
         default: usage(stderr); return 2;
         }
     }
-    if (argc - optind != 1) {
-        fprintf(stderr, "chimectl: %s\n", argc - optind == 0 ?
-                "missing command" : "one command at a time");
+    if (argc - optind < 1) {
+        fprintf(stderr, "chimectl: missing command\n");
         usage(stderr);
         return 2;
     }
     cmd = argv[optind];
-    if (strcmp(cmd, "sources") != 0 && strcmp(cmd, "tracking") != 0) {
+    if (strcmp(cmd, "waitsync") == 0)
+        return waitsync(path, argc - optind > 1 ? argv[optind + 1] : NULL, json);
+    if (argc - optind != 1) {
+        fprintf(stderr, "chimectl: one command at a time\n");
+        usage(stderr);
+        return 2;
+    }
+    if (!known_command(cmd)) {
         fprintf(stderr, "chimectl: unknown command '%s'\n", cmd);
         usage(stderr);
         return 2;

@@ -32,7 +32,7 @@ static void tick_timer_cb(void *arg, const struct now *now)
 /* ---- the server's packet path ------------------------------------------- */
 
 /* Build replies for one received batch into e->out; returns how many. */
-static int answer_batch(struct engine *e, struct net_batch *b)
+static int answer_batch(struct engine *e, int fd, struct net_batch *b)
 {
     real_ns fallback = { 0 };
     int n_out = 0;
@@ -52,6 +52,8 @@ static int answer_batch(struct engine *e, struct net_batch *b)
             in->rx_time = fallback;
             e->stats.no_kernel_ts++;
         }
+        if (engine_mode6_input(e, fd, in))
+            continue;       /* ntpq: answered or refused (engine_mode6.c) */
         if (server_handle(&e->server, in->buf, in->len, in->rx_time, out->buf,
                           sizeof(out->buf), &out->len) != SRV_REPLY)
             continue;
@@ -92,7 +94,7 @@ static void socket_readable(void *arg, int fd, short revents, const struct now *
                 log_warn("net", "receive");
             return;
         }
-        n = answer_batch(e, e->batch);
+        n = answer_batch(e, fd, e->batch);
         if (n > 0)
             send_replies(e, fd, n);
         if (got < NET_BATCH)
@@ -250,6 +252,7 @@ void engine_free(struct engine *e)
         engine_ctl_close(e);
         engine_client_free(e);
     }
+    engine_mode6_free(e);
     for (int i = 0; i < e->n_fds; i++) {
         loop_del_fd(e->loop, e->fds[i]);
         close(e->fds[i]);

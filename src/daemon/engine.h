@@ -83,6 +83,7 @@ struct engine {
     uint64_t resolve_timer;
     mono_ns last_drift_write;
     struct ctl_server *ctl;     /* chimectl's socket, NULL if unavailable */
+    struct engine_mode6 *m6;    /* mode 6 state, allocated on first use */
     int last_sys_peer;          /* client index, for change logging */
     int exit_code;              /* for -q */
     bool once_done;
@@ -111,6 +112,25 @@ void engine_refresh_sys(struct engine *e, const struct now *now);
 /* The control socket (engine_ctl.c); failure to open is logged only. */
 void engine_ctl_open(struct engine *e);
 void engine_ctl_close(struct engine *e);
+/* Snapshots for chimectl and mode 6 (engine_ctl.c). */
+struct ctl_source;
+struct ctl_tracking;
+void engine_fill_source(const struct engine *e, const struct engine_source *es,
+                        const struct now *now, struct ctl_source *o);
+void engine_fill_tracking(const struct engine *e, const struct now *now,
+                          struct ctl_tracking *out);
+
+/* Mode 6 (engine_mode6.c): true when the datagram was a mode 6 request
+ * and has been dealt with (answered on fd, or refused and counted). */
+struct engine_mode6;
+bool engine_mode6_input(struct engine *e, int fd, const struct net_msg *in);
+/* Who may query: loopback only for now. The restrict work replaces this
+ * one function (noquery) at merge. */
+bool engine_mode6_allowed(const struct engine *e, const struct net_addr *addr);
+void engine_mode6_free(struct engine *e);
+struct mode6_stats;
+/* NULL until the first mode 6 datagram. */
+const struct mode6_stats *engine_mode6_stats(const struct engine *e);
 
 /* Log counters (at exit and on SIGHUP/SIGUSR1). */
 void engine_log_stats(const struct engine *e);

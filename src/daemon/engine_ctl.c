@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/control.h"
+#include "core/mode6.h"
 #include "daemon/ctl_server.h"
 #include "sys/clock.h"
 #include "sys/log.h"
@@ -27,7 +28,7 @@ static void refid_display(uint32_t refid, int stratum, char *out, size_t cap)
              (refid >> 8) & 0xff, refid & 0xff);
 }
 
-static void fill_source(const struct engine *e, const struct engine_source *es,
+void engine_fill_source(const struct engine *e, const struct engine_source *es,
                         const struct now *now, struct ctl_source *o)
 {
     const struct client *c = &e->client;
@@ -76,7 +77,7 @@ static size_t sources_reply(struct engine *e, enum ctl_format fmt, char *buf, si
 
         if (es->idx < 0 && es->pool >= 0 && !es->resolved)
             continue;   /* a retired pool slot */
-        fill_source(e, es, &now, &snap[n++]);
+        engine_fill_source(e, es, &now, &snap[n++]);
     }
     return ctl_format_sources(snap, n, fmt, buf, cap);
 }
@@ -93,16 +94,15 @@ static const char *reference_of(const struct engine *e, char *buf, size_t cap)
     return buf;
 }
 
-static size_t tracking_reply(struct engine *e, enum ctl_format fmt, char *buf, size_t cap)
+void engine_fill_tracking(const struct engine *e, const struct now *now,
+                          struct ctl_tracking *out)
 {
     const struct client *c = &e->client;
     const struct discipline *d = &c->disc;
     const struct sys_state *sys = &e->server.sys;
     struct ctl_tracking t;
-    struct now now;
     bool synced;
 
-    clock_read_now(&now);
     synced = sys->leap != LEAP_UNSYNC && sys->stratum < 16;
     memset(&t, 0, sizeof(t));
     t.synchronised = c->sel.synced && d->state == DISC_SYNC;
@@ -122,10 +122,132 @@ static size_t tracking_reply(struct engine *e, enum ctl_format fmt, char *buf, s
     t.state = discipline_state_name(d->state);
     t.alarm = d->alarm;
     t.clock_control = d->conf.clock_control;
-    t.update_age_ns = d->updates ? mono_sub(now.mono, d->last_update) : -1;
+    t.update_age_ns = d->updates ? mono_sub(now->mono, d->last_update) : -1;
     t.precision = sys->precision;
     t.steps = (uint64_t)d->steps;
+    *out = t;
+}
+
+static size_t tracking_reply(struct engine *e, enum ctl_format fmt, char *buf, size_t cap)
+{
+    struct ctl_tracking t;
+    struct now now;
+
+    clock_read_now(&now);
+    engine_fill_tracking(e, &now, &t);
     return ctl_format_tracking(&t, fmt, buf, cap);
+}
+
+static bool retired(const struct engine_source *es)
+{
+    return es->idx < 0 && es->pool >= 0 && !es->resolved;
+}
+
+static size_t sourcestats_reply(struct engine *e, enum ctl_format fmt, char *buf,
+                                size_t cap)
+{
+    struct ctl_sourcestat snap[CLIENT_MAX_SOURCES];
+    const struct client *c = &e->client;
+    struct now now;
+    int n = 0;
+
+    clock_read_now(&now);
+    for (int i = 0; i < e->n_es && n < CLIENT_MAX_SOURCES; i++) {
+        const struct engine_source *es = &e->es[i];
+        struct ctl_sourcestat *o = &snap[n++];
+
+        if (retired(es)) {
+            n--;
+            continue;
+        }
+        memset(o, 0, sizeof(*o));
+        snprintf(o->name, sizeof(o->name), "%s", es->name);
+        if (es->resolved)
+            net_addr_format(&es->addr, o->address, sizeof(o->address));
+        if (es->idx < 0)
+            continue;
+        const struct source *s = &c->src[es->idx];
+        o->samples = s->n_samples;
+        o->used = s->est.valid ? s->est.n : 0;
+        o->valid = s->est.valid;
+        if (s->est.valid) {
+            o->freq_ppm = s->est.freq * 1e6;
+            o->freq_sd_ppm = s->est.freq_sd * 1e6;
+            o->offset_s = source_offset(s, now.mono, client_correction(c, now.mono));
+            o->offset_sd_s = s->est.raw_sd;
+            o->jitter_s = s->est.jitter;
+        }
+    }
+    return ctl_format_sourcestats(snap, n, fmt, buf, cap);
+}
+
+static void fill_serverstats(const struct engine *e, struct ctl_serverstats *o)
+{
+    const struct server_stats *s = &e->server.stats;
+    const struct mode6_stats *m = engine_mode6_stats(e);
+
+    memset(o, 0, sizeof(*o));
+    o->received = s->received;
+    o->replied = s->replied;
+    for (int i = 0; i < SRV_DROP__COUNT && o->n_dropped < CTL_MAX_COUNTERS; i++)
+        o->dropped[o->n_dropped++] = (struct ctl_counter){ srv_drop_name(i), s->dropped[i] };
+    o->truncated = e->stats.truncated;
+    o->send_errors = e->stats.send_errors;
+    for (int i = 0; i < M6_DROP__COUNT && o->n_mode6_dropped < CTL_MAX_COUNTERS; i++)
+        o->mode6_dropped[o->n_mode6_dropped++] =
+            (struct ctl_counter){ mode6_drop_name(i), m != NULL ? m->dropped[i] : 0 };
+    if (m != NULL) {
+        o->mode6_requests = m->requests;
+        o->mode6_answered = m->answered;
+        o->mode6_errors = m->errors;
+    }
+}
+
+static size_t serverstats_reply(struct engine *e, enum ctl_format fmt, char *buf,
+                                size_t cap)
+{
+    struct ctl_serverstats ss;
+
+    fill_serverstats(e, &ss);
+    return ctl_format_serverstats(&ss, fmt, buf, cap);
+}
+
+static size_t activity_reply(struct engine *e, enum ctl_format fmt, char *buf, size_t cap)
+{
+    struct ctl_activity a = { 0 };
+
+    for (int i = 0; i < e->n_es; i++) {
+        const struct engine_source *es = &e->es[i];
+
+        if (retired(es))
+            continue;
+        if (!es->resolved || es->idx < 0)
+            a.unresolved++;
+        else if (e->client.src[es->idx].denied)
+            a.denied++;
+        else if (e->client.src[es->idx].reach != 0)
+            a.online++;
+        else
+            a.offline++;
+    }
+    return ctl_format_activity(&a, fmt, buf, cap);
+}
+
+static size_t metrics_reply(struct engine *e, enum ctl_format fmt, char *buf, size_t cap)
+{
+    struct ctl_source snap[CLIENT_MAX_SOURCES];
+    struct ctl_tracking t;
+    struct ctl_serverstats ss;
+    struct now now;
+    int n = 0;
+
+    clock_read_now(&now);
+    engine_fill_tracking(e, &now, &t);
+    for (int i = 0; i < e->n_es && n < CLIENT_MAX_SOURCES; i++)
+        if (!retired(&e->es[i]))
+            engine_fill_source(e, &e->es[i], &now, &snap[n++]);
+    fill_serverstats(e, &ss);
+    return ctl_format_metrics(&t, snap, n, &ss, fmt, buf, cap);
 }
 
 static size_t handle_request(void *arg, enum ctl_request req, enum ctl_format fmt,
@@ -133,8 +255,15 @@ static size_t handle_request(void *arg, enum ctl_request req, enum ctl_format fm
 {
     struct engine *e = arg;
 
-    return req == CTL_REQ_SOURCES ? sources_reply(e, fmt, buf, cap)
-                                  : tracking_reply(e, fmt, buf, cap);
+    switch (req) {
+    case CTL_REQ_SOURCES: return sources_reply(e, fmt, buf, cap);
+    case CTL_REQ_TRACKING: return tracking_reply(e, fmt, buf, cap);
+    case CTL_REQ_SOURCESTATS: return sourcestats_reply(e, fmt, buf, cap);
+    case CTL_REQ_SERVERSTATS: return serverstats_reply(e, fmt, buf, cap);
+    case CTL_REQ_ACTIVITY: return activity_reply(e, fmt, buf, cap);
+    case CTL_REQ_METRICS: return metrics_reply(e, fmt, buf, cap);
+    default: return (size_t)snprintf(buf, cap, "error: unsupported request\n");
+    }
 }
 
 void engine_ctl_open(struct engine *e)

@@ -25,9 +25,8 @@ static void check_parse(const uint8_t *data, size_t size)
 
     if (ctl_parse_request((const char *)data, size, &req, &fmt) != 0)
         return;
-    CHECK(req == CTL_REQ_SOURCES || req == CTL_REQ_TRACKING);
-    CHECK(memmem(data, size, req == CTL_REQ_SOURCES ? "sources" : "tracking",
-                 req == CTL_REQ_SOURCES ? 7 : 8) != NULL);
+    CHECK(req >= 0 && req < CTL_REQ__COUNT);
+    CHECK(memmem(data, size, ctl_request_name(req), strlen(ctl_request_name(req))) != NULL);
     CHECK(fmt == CTL_TEXT || memmem(data, size, "json", 4) != NULL);
 }
 

@@ -392,6 +392,84 @@ static void test_unterminated(void **state)
     ctl_format_tracking(&t, CTL_TEXT, buf, sizeof(buf));
 }
 
+static void test_new_requests(void **state)
+{
+    static const char *const names[] = { "sourcestats", "serverstats", "activity",
+                                          "metrics" };
+    enum ctl_request r;
+    enum ctl_format f;
+
+    (void)state;
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(parse(names[i], &r, &f), 0);
+        assert_string_equal(ctl_request_name(r), names[i]);
+    }
+    assert_int_equal(parse("metrics json", &r, &f), 0);
+    assert_int_equal(f, CTL_JSON);
+    assert_int_equal(parse("sourcestat", &r, &f), -1);
+    assert_string_equal(ctl_request_name(CTL_REQ__COUNT), "unknown");
+}
+
+static void test_stats_views(void **state)
+{
+    static char buf[BIG];
+    struct ctl_sourcestat st[2];
+    struct ctl_serverstats ss;
+    struct ctl_activity a = { 2, 1, 1, 0 };
+    struct ctl_tracking t;
+    struct ctl_source src;
+
+    (void)state;
+    memset(st, 0, sizeof(st));
+    snprintf(st[0].name, sizeof(st[0].name), "ntp.example");
+    st[0].valid = true;
+    st[0].samples = 8;
+    st[0].used = 7;
+    st[0].freq_ppm = -1.5;
+    snprintf(st[1].name, sizeof(st[1].name), "bad\"name\n");
+    ctl_format_sourcestats(st, 2, CTL_TEXT, buf, sizeof(buf));
+    assert_non_null(strstr(buf, "ntp.example        8    7      -1.500"));
+    ctl_format_sourcestats(st, 2, CTL_JSON, buf, sizeof(buf));
+    assert_json_balanced(buf);
+    assert_non_null(strstr(buf, "\"freq_ppm\":-1.500000000"));
+    assert_non_null(strstr(buf, "\"freq_ppm\":null"));
+
+    memset(&ss, 0, sizeof(ss));
+    ss.received = 5;
+    ss.dropped[0] = (struct ctl_counter){ "too_short", 3 };
+    ss.dropped[1] = (struct ctl_counter){ "evil\"} 1\n", 1 };
+    ss.n_dropped = 2;
+    ctl_format_serverstats(&ss, CTL_JSON, buf, sizeof(buf));
+    assert_json_balanced(buf);
+    assert_non_null(strstr(buf, "\"too_short\":3"));
+    assert_non_null(strstr(buf, "\"evil___1_\":1"));     /* no syntax gets through */
+    ctl_format_serverstats(&ss, CTL_TEXT, buf, sizeof(buf));
+    assert_non_null(strstr(buf, "Dropped too_short"));
+
+    ctl_format_activity(&a, CTL_JSON, buf, sizeof(buf));
+    assert_string_equal(buf, "{\"online\":2,\"offline\":1,\"unresolved\":1,\"denied\":0}\n");
+
+    memset(&t, 0, sizeof(t));
+    t.synchronised = true;
+    t.stratum = 2;
+    t.root_delay_s = 0.02;
+    t.root_dispersion_s = 0.005;
+    memset(&src, 0, sizeof(src));
+    snprintf(src.name, sizeof(src.name), "a\"b\\c");
+    src.reach = 255;
+    ctl_format_metrics(&t, &src, 1, &ss, CTL_TEXT, buf, sizeof(buf));
+    assert_non_null(strstr(buf, "# TYPE chime_offset_seconds gauge\n"));
+    assert_non_null(strstr(buf, "chime_root_distance_seconds 0.015\n"));
+    assert_non_null(strstr(buf, "chime_source_reach{source=\"a\\\"b\\\\c\",name=\"a\\\"b\\\\c\"} 255\n"));
+    assert_non_null(strstr(buf, "chime_source_offset_seconds{source=\"a\\\"b\\\\c\",name=\"a\\\"b\\\\c\"} NaN\n"));
+    assert_non_null(strstr(buf, "chime_server_dropped_total{reason=\"too_short\"} 3\n"));
+    ctl_format_metrics(&t, &src, 1, &ss, CTL_JSON, buf, sizeof(buf));
+    assert_json_balanced(buf);
+    /* truncation stays inside the buffer */
+    for (size_t cap = 0; cap < 64; cap++)
+        assert_true(ctl_format_metrics(&t, &src, 1, &ss, CTL_JSON, buf, cap) <= (cap ? cap - 1 : 0));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -405,6 +483,8 @@ int main(void)
         cmocka_unit_test(test_tracking_json),
         cmocka_unit_test(test_truncation),
         cmocka_unit_test(test_unterminated),
+        cmocka_unit_test(test_new_requests),
+        cmocka_unit_test(test_stats_views),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

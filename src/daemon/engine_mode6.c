@@ -1,0 +1,196 @@
+/* daemon/engine_mode6: mode 6 (ntpq) on the server sockets.
+ *
+ * The server path hands every datagram whose first octet says mode 6 to
+ * engine_mode6_input() before server_handle(): a 12-octet ntpq request is
+ * not an NTP header, so it must not meet the 48-octet parser. Who may ask
+ * is decided by engine_mode6_allowed() alone (loopback for now); everyone
+ * else is dropped without a word and counted as the server's "mode6" drop
+ * and as mode 6 "refused". core/mode6 builds the answer from the same
+ * snapshots chimectl shows; fragments go out with one sendmsg each (at most
+ * MODE6_MAX_FRAGS, only to local clients; a remote one gets one datagram
+ * no larger than its request).
+ */
+#include "daemon/engine.h"
+
+#include <arpa/inet.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/control.h"
+#include "core/mode6.h"
+#include "sys/clock.h"
+#include "sys/log.h"
+
+struct engine_mode6 {
+    struct mode6_stats stats;
+    struct mode6_reply reply;
+    struct mode6_sys sys;
+    struct mode6_peer peers[CLIENT_MAX_SOURCES];
+    struct net_msg msg;
+};
+
+static bool is_loopback(const struct net_addr *a)
+{
+    if (a->ss.ss_family == AF_INET) {
+        const struct sockaddr_in *s = (const struct sockaddr_in *)&a->ss;
+
+        return (ntohl(s->sin_addr.s_addr) >> 24) == 127;
+    }
+    if (a->ss.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)&a->ss;
+        const uint8_t *b = s->sin6_addr.s6_addr;
+
+        if (IN6_IS_ADDR_LOOPBACK(&s->sin6_addr))
+            return true;
+        /* ::ffff:127.x.y.z */
+        return IN6_IS_ADDR_V4MAPPED(&s->sin6_addr) && b[12] == 127;
+    }
+    return false;
+}
+
+bool engine_mode6_allowed(const struct engine *e, const struct net_addr *addr)
+{
+    (void)e;
+    return is_loopback(addr);
+}
+
+static struct engine_mode6 *state(struct engine *e)
+{
+    if (e->m6 == NULL)
+        e->m6 = xcalloc(1, sizeof(*e->m6));
+    return e->m6;
+}
+
+void engine_mode6_free(struct engine *e)
+{
+    free(e->m6);
+    e->m6 = NULL;
+}
+
+/* Numeric address without the port, and the port. */
+static void addr_parts(const struct net_addr *a, char *buf, size_t cap, uint16_t *port)
+{
+    buf[0] = '\0';
+    *port = 0;
+    if (a->ss.ss_family == AF_INET) {
+        const struct sockaddr_in *s = (const struct sockaddr_in *)&a->ss;
+
+        inet_ntop(AF_INET, &s->sin_addr, buf, (socklen_t)cap);
+        *port = ntohs(s->sin_port);
+    } else if (a->ss.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)&a->ss;
+
+        inet_ntop(AF_INET6, &s->sin6_addr, buf, (socklen_t)cap);
+        *port = ntohs(s->sin6_port);
+    }
+}
+
+static double finite_or_0(double v)
+{
+    return isfinite(v) ? v : 0;
+}
+
+static void fill_peer(const struct engine *e, const struct engine_source *es, int assoc,
+                      const struct now *now, struct mode6_peer *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->assoc = (uint16_t)assoc;
+    engine_fill_source(e, es, now, &p->src);
+    p->hmode = 3;
+    p->configured = es->pool < 0;
+    p->ppoll = p->src.poll;
+    if (es->resolved)
+        addr_parts(&es->addr, p->srcadr, sizeof(p->srcadr), &p->srcport);
+    if (es->idx < 0)
+        return;
+    const struct source *s = &e->client.src[es->idx];
+    p->precision = s->precision;
+    p->leap = s->leap;
+    p->rootdelay_s = s->root_delay;
+    p->rootdisp_s = s->root_disp;
+    p->reftime = s->reftime;
+    if (s->est.valid)
+        p->dispersion_s = finite_or_0(s->est.disp);
+    if (s->n_samples > 0) {
+        int64_t age = source_age_ns(s, now->mono);
+
+        p->rec = ntp64_from_real(real_add(now->real, -age));
+    }
+}
+
+/* Build the view; association ids are the engine source index + 1, so
+ * they stay put while sources come and go. */
+static void fill_view(struct engine *e, struct engine_mode6 *m, struct mode6_view *v)
+{
+    const struct sys_state *sys = &e->server.sys;
+    const struct discipline *d = &e->client.disc;
+    struct now now;
+    int n = 0;
+
+    clock_read_now(&now);
+    memset(&m->sys, 0, sizeof(m->sys));
+    engine_fill_tracking(e, &now, &m->sys.t);
+    m->sys.reftime = sys->reftime;
+    m->sys.clock = ntp64_from_real(now.real);
+    m->sys.tc = 6;
+    m->sys.wander_ppm = d->base_var > 0 ? sqrt(d->base_var) : 0;
+    m->sys.version = "chimed " CHIME_VERSION;
+    m->sys.system = "Linux";
+    for (int i = 0; i < e->n_es && n < CLIENT_MAX_SOURCES; i++) {
+        const struct engine_source *es = &e->es[i];
+
+        if (es->idx < 0 && es->pool >= 0 && !es->resolved)
+            continue;   /* a retired pool slot */
+        fill_peer(e, es, i + 1, &now, &m->peers[n]);
+        if (es->idx >= 0 && es->idx == e->client.sel.sys_peer) {
+            m->sys.peer_assoc = (uint16_t)(i + 1);
+            m->sys.tc = e->client.src[es->idx].poll;
+        }
+        n++;
+    }
+    *v = (struct mode6_view){ .sys = &m->sys, .peers = m->peers, .n_peers = n };
+}
+
+bool engine_mode6_input(struct engine *e, int fd, const struct net_msg *in)
+{
+    struct engine_mode6 *m;
+    struct mode6_view v;
+    enum mode6_drop why;
+    int n;
+
+    if (in->len < 1 || (in->buf[0] & 7u) != MODE_CONTROL)
+        return false;
+    m = state(e);
+    if (!engine_mode6_allowed(e, &in->peer)) {
+        /* no answer at all: not even an error (RFC 8633 §3.4) */
+        m->stats.requests++;
+        m->stats.dropped[M6_DROP_REFUSED]++;
+        e->server.stats.received++;
+        e->server.stats.dropped[SRV_DROP_MODE6]++;
+        return true;
+    }
+    fill_view(e, m, &v);
+    n = mode6_handle(in->buf, in->len, is_loopback(&in->peer), &v, &m->reply,
+                     &m->stats, &why);
+    for (int i = 0; i < n; i++) {
+        m->msg.len = mode6_fragment(&m->reply, i, m->msg.buf, sizeof(m->msg.buf));
+        if (m->msg.len == 0)
+            break;
+        m->msg.peer = in->peer;
+        m->msg.local = in->local;
+        m->msg.ifindex = in->ifindex;
+        if (net_send(fd, &m->msg) < 0) {
+            e->stats.send_errors++;
+            break;
+        }
+    }
+    return true;
+}
+
+const struct mode6_stats *engine_mode6_stats(const struct engine *e)
+{
+    return e->m6 != NULL ? &e->m6->stats : NULL;
+}

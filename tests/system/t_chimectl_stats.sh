@@ -1,0 +1,140 @@
+#!/bin/sh
+# chimectl's views beyond sources/tracking: sourcestats, serverstats,
+# activity, metrics (text and JSON, JSON checked by a schema of required
+# keys and types, metrics by the Prometheus text-format parser from
+# Debian's python3-prometheus-client), and waitsync's exit codes.
+# chimed runs with -x on loopback, synchronised to chronyd on port 11831.
+# SPDX-License-Identifier: BSD-2-Clause
+. "$(dirname "$0")/lib.sh"
+
+PY=/usr/bin/python3
+if ! need_peers; then
+    not_ok "reference peers (chrony) unpacked"
+    exit 1
+fi
+if ! start_chronyd_server 11831; then
+    not_ok "chronyd serves on port 11831"
+    exit 1
+fi
+D=$(tmpdir)
+cat >"$D/chimed.conf" <<CONF
+port 11832
+server 127.0.0.1 port 11831 iburst minpoll 3 maxpoll 4
+server 127.0.0.1 port 11839 minpoll 3 maxpoll 4
+tos minclock 1 minsane 1
+interface listen 127.0.0.1
+controlsocket $D/chimed.sock
+CONF
+if ! start_chimed "$D/chimed.conf"; then
+    not_ok "chimed starts"
+    exit 1
+fi
+S=$D/chimed.sock
+ctl() { "$B/chimectl" -s "$S" "$@"; }
+
+# waitsync: chimed reaches sync within 30 s
+ctl waitsync 30 >"$D/ws.txt" 2>&1
+rc=$?
+diag_file "$D/ws.txt"
+check '[ $rc -eq 0 ] && grep -q "^synchronised" "$D/ws.txt"' "waitsync 30 exits 0 once synchronised (rc=$rc)"
+ctl -j waitsync 0 >"$D/ws.json"
+rc=$?
+check '[ $rc -eq 0 ] && $PY -m json.tool "$D/ws.json" >/dev/null' "waitsync -j 0: exit 0 and valid JSON"
+# a few mode 3 and mode 6 requests for the counters
+"$B/ntpprobe" -t 300 127.0.0.1 11832 >/dev/null 2>&1
+
+for cmd in sourcestats serverstats activity metrics; do
+    ctl "$cmd" >"$D/$cmd.txt" 2>&1
+    check '[ $? -eq 0 ] && [ -s "$D/$cmd.txt" ]' "chimectl $cmd (table) exits 0 with output"
+    ctl -j "$cmd" >"$D/$cmd.json" 2>&1
+    check '$PY -m json.tool "$D/$cmd.json" >/dev/null' "chimectl -j $cmd is valid JSON"
+done
+diag_file "$D/sourcestats.txt"
+diag_file "$D/serverstats.txt" 6
+diag_file "$D/activity.txt"
+
+# schema: required keys with their JSON types
+schema() {
+    $PY - "$1" "$2" <<'PYEOF'
+import json, sys
+doc = json.load(open(sys.argv[2]))
+num = (int, float)
+S = {
+ "sourcestats": ("list", {"address": str, "name": str, "samples": int, "used": int,
+                          "freq_ppm": num + (type(None),), "freq_sd_ppm": num + (type(None),),
+                          "offset_s": num + (type(None),), "offset_sd_s": num + (type(None),),
+                          "jitter_s": num + (type(None),)}),
+ "serverstats": ("obj", {"received": int, "replied": int, "dropped": dict, "truncated": int,
+                         "send_errors": int, "mode6": dict}),
+ "activity": ("obj", {"online": int, "offline": int, "unresolved": int, "denied": int}),
+ "metrics": ("obj", {"tracking": dict, "sources": list, "server": dict}),
+}
+kind, keys = S[sys.argv[1]]
+items = doc if kind == "list" else [doc]
+assert isinstance(doc, list if kind == "list" else dict), type(doc)
+assert items, "empty"
+for it in items:
+    for k, t in keys.items():
+        assert k in it, "missing " + k
+        assert isinstance(it[k], t), "%s: %r" % (k, it[k])
+        if t is int:
+            assert not isinstance(it[k], bool) and it[k] >= 0, k
+if sys.argv[1] == "serverstats":
+    assert all(isinstance(v, int) for v in doc["dropped"].values())
+    assert "mode6" in doc["dropped"] and "refused" in doc["mode6"]["dropped"]
+PYEOF
+}
+for cmd in sourcestats serverstats activity metrics; do
+    check 'schema "$cmd" "$D/$cmd.json" 2>"$D/schema.err"' "chimectl -j $cmd matches its schema $(cat "$D/schema.err" 2>/dev/null | tail -n 1)"
+done
+
+check 'grep -q "^127.0.0.1 .* [0-9]\+ \+[0-9]\+ \+[-+][0-9.]\+ " "$D/sourcestats.txt"' \
+    "sourcestats shows a frequency estimate for the live source"
+check '$PY -c "import json,sys; d=json.load(open(sys.argv[1])); l=[s for s in d if s[\"address\"].endswith(\":11831\")][0]; assert l[\"samples\"]>=1 and l[\"freq_ppm\"] is not None" "$D/sourcestats.json"' \
+    "sourcestats JSON: samples and freq_ppm of the live source"
+check '$PY -c "import json,sys; d=json.load(open(sys.argv[1])); assert d[\"received\"]>=1 and d[\"replied\"]>=1" "$D/serverstats.json"' \
+    "serverstats counts our mode 3 request and its reply"
+check '$PY -c "import json,sys; d=json.load(open(sys.argv[1])); assert d[\"online\"]==1 and d[\"offline\"]==1, d" "$D/activity.json"' \
+    "activity: 1 online, 1 offline"
+check 'grep -q "^1 sources online" "$D/activity.txt"' "activity table"
+
+# Prometheus text format, parsed by the reference parser
+$PY - "$D/metrics.txt" >"$D/prom.out" 2>&1 <<'PYEOF'
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+fams = {f.name: f for f in text_string_to_metric_families(open(sys.argv[1]).read())}
+need = ["chime_synchronised", "chime_stratum", "chime_offset_seconds", "chime_frequency_ppm",
+        "chime_jitter_seconds", "chime_root_distance_seconds", "chime_leap_status",
+        "chime_source_reach", "chime_source_offset_seconds", "chime_source_delay_seconds",
+        "chime_server_requests", "chime_server_replies", "chime_server_dropped",
+        "chime_mode6_requests", "chime_mode6_dropped"]
+missing = [n for n in need if n not in fams]
+assert not missing, missing
+assert fams["chime_synchronised"].samples[0].value == 1
+reach = [s for s in fams["chime_source_reach"].samples if s.labels["source"].endswith(":11831")]
+assert reach and reach[0].value > 0, reach
+reasons = {s.labels["reason"] for s in fams["chime_server_dropped"].samples}
+assert "mode6" in reasons and "too_short" in reasons
+print("families:", len(fams))
+PYEOF
+rc=$?
+diag_file "$D/prom.out"
+check '[ $rc -eq 0 ]' "metrics parse as Prometheus text format with every expected family"
+
+# waitsync exit codes when it cannot succeed
+cat >"$D/nosync.conf" <<CONF
+port 11833
+server 127.0.0.1 port 11839
+interface listen 127.0.0.1
+controlsocket $D/nosync.sock
+CONF
+start_chimed "$D/nosync.conf"
+"$B/chimectl" -s "$D/nosync.sock" waitsync 1.5 >"$D/ws2.txt" 2>&1
+rc=$?
+check '[ $rc -eq 1 ] && grep -q "not synchronised" "$D/ws2.txt"' "waitsync 1.5 on an unsynchronised chimed exits 1 (rc=$rc)"
+"$B/chimectl" -s "$D/none.sock" waitsync 0 >/dev/null 2>&1
+rc=$?
+check '[ $rc -eq 1 ]' "waitsync with no daemon exits 1 (rc=$rc)"
+"$B/chimectl" -s "$S" waitsync abc >/dev/null 2>&1
+rc=$?
+check '[ $rc -eq 2 ]' "waitsync with a bad timeout is a usage error (rc=$rc)"
