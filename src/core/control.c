@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/control.h"
+#include "core/leap.h"
 
 /* ---- bounded appender ------------------------------------------------------ */
 
@@ -433,6 +434,72 @@ static void text_reference(struct out *o, const struct ctl_tracking *t)
     out_str(o, "\n");
 }
 
+/* A UTC date "YYYY-MM-DD" of Unix seconds. */
+#define DATE_LEN 24
+static void utc_date(int64_t unix_s, char buf[DATE_LEN])
+{
+    int y, m, d;
+
+    leap_civil(unix_s, &y, &m, &d);
+    snprintf(buf, DATE_LEN, "%04d-%02d-%02d", y, m, d);
+}
+
+static const char *leap_dir_name(int dir)
+{
+    return dir > 0 ? "insert" : dir < 0 ? "delete" : "none";
+}
+
+/* The leap is at the end of the day before the midnight `next_leap`. */
+static void text_leap(struct out *o, const struct ctl_tracking *t)
+{
+    char day[DATE_LEN];
+
+    out_printf(o, "Leap mode       : %s\n", t->leap_mode ? t->leap_mode : "system");
+    if (t->next_leap > 0) {
+        utc_date(t->next_leap - 1, day);
+        out_printf(o, "Next leap       : %s 23:59:%s (%s, from %s)\n", day,
+                   t->next_leap_dir > 0 ? "60" : "59", leap_dir_name(t->next_leap_dir),
+                   t->leap_source ? t->leap_source : "none");
+    } else {
+        out_str(o, "Next leap       : none known\n");
+    }
+    if (!t->have_leapfile) {
+        out_str(o, "Leap file       : none\n");
+        return;
+    }
+    utc_date(t->leapfile_expires, day);
+    out_printf(o, "Leap file       : expires %s%s\n", day,
+               t->leapfile_expired ? " (EXPIRED: update tzdata)"
+               : t->leapfile_expires_soon ? " (expires within 28 days)" : "");
+}
+
+static void json_leap(struct out *o, const struct ctl_tracking *t)
+{
+    char day[DATE_LEN];
+
+    out_str(o, ",\"leap_mode\":");
+    out_json_str(o, t->leap_mode ? t->leap_mode : "system", 16);
+    if (t->next_leap > 0) {
+        utc_date(t->next_leap - 1, day);
+        out_printf(o, ",\"next_leap\":\"%s\",\"next_leap_type\":\"%s\"", day,
+                   leap_dir_name(t->next_leap_dir));
+    } else {
+        out_str(o, ",\"next_leap\":null,\"next_leap_type\":null");
+    }
+    out_str(o, ",\"leap_source\":");
+    out_json_str(o, t->leap_source ? t->leap_source : "none", 16);
+    if (t->have_leapfile) {
+        utc_date(t->leapfile_expires, day);
+        out_printf(o, ",\"leapfile_expires\":\"%s\"", day);
+    } else {
+        out_str(o, ",\"leapfile_expires\":null");
+    }
+    out_str(o, ",\"leapfile_expired\":");
+    out_json_bool(o, t->have_leapfile && t->leapfile_expired);
+    out_str(o, ",\"leapfile_expires_soon\":");
+    out_json_bool(o, t->have_leapfile && t->leapfile_expires_soon);
+}
+
 static void text_tracking(struct out *o, const struct ctl_tracking *t)
 {
     text_reference(o, t);
@@ -457,6 +524,7 @@ static void text_tracking(struct out *o, const struct ctl_tracking *t)
     out_printf(o, "Precision       : %d (%.9f seconds)\n", t->precision,
                pow2(t->precision));
     out_printf(o, "Clock steps     : %llu\n", (unsigned long long)t->steps);
+    text_leap(o, t);
 }
 
 static void json_tracking(struct out *o, const struct ctl_tracking *t)
@@ -487,8 +555,10 @@ static void json_tracking(struct out *o, const struct ctl_tracking *t)
     out_json_bool(o, t->clock_control);
     out_str(o, ",\"last_update_s\":");
     out_json_num(o, (double)t->update_age_ns / 1e9, t->update_age_ns >= 0);
-    out_printf(o, ",\"precision\":%d,\"steps\":%llu}\n", t->precision,
+    out_printf(o, ",\"precision\":%d,\"steps\":%llu", t->precision,
                (unsigned long long)t->steps);
+    json_leap(o, t);
+    out_str(o, "}\n");
 }
 
 size_t ctl_format_tracking(const struct ctl_tracking *t, enum ctl_format fmt,

@@ -49,6 +49,14 @@ struct ctl_tracking {
     int64_t update_age_ns;      /* since the last discipline update, -1 none */
     int precision;
     uint64_t steps;
+    /* leap seconds */
+    const char *leap_mode;      /* leapsecmode: system, step, slew, ignore */
+    int64_t next_leap;          /* Unix s of the next known leap (a UTC midnight), 0 none */
+    int next_leap_dir;          /* +1 insert, -1 delete */
+    const char *leap_source;    /* where that knowledge comes from: file, sources, none */
+    bool have_leapfile;
+    int64_t leapfile_expires;   /* Unix s */
+    bool leapfile_expired, leapfile_expires_soon;
 };
 
 enum ctl_format { CTL_TEXT, CTL_JSON };

@@ -94,6 +94,32 @@ static const char *reference_of(const struct engine *e, char *buf, size_t cap)
     return buf;
 }
 
+/* What is known about the next leap: the armed one, else the file's. */
+static void fill_leap(const struct engine *e, const struct now *now, struct ctl_tracking *t)
+{
+    const struct client_leap *l = &e->client.leap;
+    int64_t now_s = now->real.ns / NS_PER_S, when = 0;
+    int dir = 0;
+
+    t->leap_mode = leap_mode_name(e->client.conf.leap_mode);
+    t->leap_source = leap_origin_name(LEAP_ORIGIN_NONE);
+    if (l->dir != 0) {
+        t->next_leap = l->at;
+        t->next_leap_dir = l->dir;
+        t->leap_source = leap_origin_name(l->origin);
+    } else if (l->have_table && leap_table_next(&l->table, now_s, &when, &dir)) {
+        t->next_leap = when;
+        t->next_leap_dir = dir;
+        t->leap_source = leap_origin_name(LEAP_ORIGIN_FILE);
+    }
+    t->have_leapfile = l->have_table;
+    if (l->have_table) {
+        t->leapfile_expires = l->table.expires;
+        t->leapfile_expired = leap_table_expired(&l->table, now_s);
+        t->leapfile_expires_soon = leap_table_expires_soon(&l->table, now_s);
+    }
+}
+
 void engine_fill_tracking(const struct engine *e, const struct now *now,
                           struct ctl_tracking *out)
 {
@@ -125,6 +151,7 @@ void engine_fill_tracking(const struct engine *e, const struct now *now,
     t.update_age_ns = d->updates ? mono_sub(now->mono, d->last_update) : -1;
     t.precision = sys->precision;
     t.steps = (uint64_t)d->steps;
+    fill_leap(e, now, &t);
     *out = t;
 }
 

@@ -288,7 +288,9 @@ static void test_tracking_json(void **state)
         "\"root_delay_s\":0.001000000", "\"root_dispersion_s\":0.000500000",
         "\"jitter_s\":0.000020000", "\"leap\":\"insert\"", "\"state\":\"sync\"",
         "\"alarm\":false", "\"clock_control\":true", "\"last_update_s\":5.500000000",
-        "\"precision\":-20", "\"steps\":1}",
+        "\"precision\":-20", "\"steps\":1,", "\"leap_mode\":\"system\"",
+        "\"next_leap\":null", "\"leap_source\":\"none\"", "\"leapfile_expires\":null",
+        "\"leapfile_expired\":false,", "\"leapfile_expires_soon\":false}",
     };
     static const char *leaps[] = { "none", "insert", "delete", "unsynchronised" };
     struct ctl_tracking t;
@@ -386,10 +388,41 @@ static void test_unterminated(void **state)
     ctl_format_sources(&s, 1, CTL_TEXT, buf, sizeof(buf));
     memset(&t, 'B', sizeof(t));
     t.state = "x";
+    t.leap_mode = t.leap_source = NULL;
+    t.have_leapfile = t.leapfile_expired = t.leapfile_expires_soon = false;
     t.synchronised = t.alarm = t.clock_control = false;
     ctl_format_tracking(&t, CTL_JSON, buf, sizeof(buf));
     assert_json_balanced(buf);
     ctl_format_tracking(&t, CTL_TEXT, buf, sizeof(buf));
+}
+
+/* 2016-12-31 23:59:60 from the file; the file expired on 2017-06-28. */
+static void test_tracking_leap(void **state)
+{
+    struct ctl_tracking t;
+    char buf[BIG];
+
+    (void)state;
+    fill_tracking(&t);
+    t.leap_mode = "step";
+    t.next_leap = 1483228800;          /* 2017-01-01 00:00:00 UTC */
+    t.next_leap_dir = 1;
+    t.leap_source = "file";
+    t.have_leapfile = true;
+    t.leapfile_expires = 1498608000;   /* 2017-06-28 */
+    t.leapfile_expired = true;
+    ctl_format_tracking(&t, CTL_TEXT, buf, sizeof(buf));
+    assert_non_null(strstr(buf, "Leap mode       : step"));
+    assert_non_null(strstr(buf, "Next leap       : 2016-12-31 23:59:60 (insert, from file)"));
+    assert_non_null(strstr(buf, "Leap file       : expires 2017-06-28 (EXPIRED"));
+    ctl_format_tracking(&t, CTL_JSON, buf, sizeof(buf));
+    assert_json_balanced(buf);
+    assert_non_null(strstr(buf, "\"next_leap\":\"2016-12-31\",\"next_leap_type\":\"insert\""));
+    assert_non_null(strstr(buf, "\"leap_source\":\"file\""));
+    assert_non_null(strstr(buf, "\"leapfile_expires\":\"2017-06-28\",\"leapfile_expired\":true"));
+    t.next_leap_dir = -1;
+    ctl_format_tracking(&t, CTL_TEXT, buf, sizeof(buf));
+    assert_non_null(strstr(buf, "2016-12-31 23:59:59 (delete, from file)"));
 }
 
 static void test_new_requests(void **state)
@@ -483,6 +516,7 @@ int main(void)
         cmocka_unit_test(test_tracking_json),
         cmocka_unit_test(test_truncation),
         cmocka_unit_test(test_unterminated),
+        cmocka_unit_test(test_tracking_leap),
         cmocka_unit_test(test_new_requests),
         cmocka_unit_test(test_stats_views),
     };
