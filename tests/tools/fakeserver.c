@@ -2,7 +2,7 @@
  *
  *   fakeserver [-4|-6] -p PORT [-a ADDR] [-o OFFSET_S] [-s STRATUM]
  *              [-l LOSS_PCT] [-k KISSCODE] [-K every|first:N|spoof] [-S]
- *              [-j JUMP_AFTER_S:JUMP_S] [-d DURATION_S] [-r SEED]
+ *              [-j JUMP_AFTER_S:JUMP_S] [-L LI] [-d DURATION_S] [-r SEED]
  *
  * Answers mode 3 requests with mode 4 replies whose receive and transmit
  * timestamps come from CLOCK_REALTIME + OFFSET_S (the transmit stamp is
@@ -19,6 +19,15 @@
  *             and a time 1000 s off
  *   -j A:J    after A seconds of running add J seconds to the offset;
  *             SIGUSR1 toggles that jump at any time
+ *   -L LI     announce leap indicator LI (0 none, the default; 1 insert;
+ *             2 delete) and model that leap on the served clock, as a real
+ *             UTC server would: the leap is at the first UTC midnight of
+ *             the served clock (CLOCK_REALTIME + OFFSET_S) after start,
+ *             whatever the date (a test picks the date with -o). LI is
+ *             announced until the leap; from then on replies carry LI 0
+ *             and the served time is 1 s behind (insert: 23:59:59 is
+ *             served twice) or ahead (delete: 23:59:59 is skipped) of
+ *             CLOCK_REALTIME + OFFSET_S.
  *   -d S      exit after S seconds (default 120, at most 600)
  *
  * Only loopback addresses are accepted for -a (127/8, ::1): tests run
@@ -61,6 +70,8 @@ struct opts {
     int spoof;
     double jump_after, jump;
     int have_jump;
+    long li;
+    int64_t leap_at;        /* Unix s of the modelled leap's midnight (-L) */
     long duration;
     uint64_t seed;
 };
@@ -91,7 +102,7 @@ static void usage(void)
     fprintf(stderr,
             "usage: fakeserver [-4|-6] -p PORT [-a ADDR] [-o OFFSET_S] [-s STRATUM]\n"
             "                  [-l LOSS_PCT] [-k KISSCODE] [-K every|first:N|spoof] [-S]\n"
-            "                  [-j JUMP_AFTER_S:JUMP_S] [-d DURATION_S] [-r SEED]\n");
+            "                  [-j JUMP_AFTER_S:JUMP_S] [-L LI] [-d DURATION_S] [-r SEED]\n");
     exit(2);
 }
 
@@ -131,7 +142,7 @@ static void parse(int argc, char **argv, struct opts *o)
     o->stratum = 1;
     o->duration = 120;
     o->seed = 1;
-    while ((c = getopt(argc, argv, "46p:a:o:s:l:k:K:Sj:d:r:")) != -1) {
+    while ((c = getopt(argc, argv, "46p:a:o:s:l:k:K:Sj:L:d:r:")) != -1) {
         switch (c) {
         case '4': o->family = AF_INET; break;
         case '6': o->family = AF_INET6; break;
@@ -171,6 +182,7 @@ static void parse(int argc, char **argv, struct opts *o)
             o->jump = real_arg(colon + 1, -1e9, 1e9);
             o->have_jump = 1;
             break;
+        case 'L': o->li = num_arg(optarg, 0, 2); break;
         case 'd': o->duration = num_arg(optarg, 1, 600); break;
         case 'r':
             errno = 0;
@@ -201,9 +213,37 @@ static uint64_t xorshift(uint64_t *st)
 }
 
 /* NTP timestamp of CLOCK_REALTIME + offset seconds. */
-static uint64_t stamp(double offset)
+static uint64_t raw_stamp(double offset)
 {
     return nw_now_ntp() + (uint64_t)(int64_t)llround(offset * 4294967296.0);
+}
+
+/* The modelled leap (-L) in NTP timestamp units: an insert takes effect
+ * when the continuous clock reaches midnight (it then reads 23:59:59
+ * again), a delete when it reaches 23:59:59 (it then reads 00:00:00). */
+static uint64_t leap_boundary(const struct opts *o)
+{
+    uint64_t mid = ((uint64_t)o->leap_at + NW_UNIX_EPOCH) << 32;
+
+    return o->li == 2 ? mid - (1ULL << 32) : mid;
+}
+
+static const struct opts *g_opts;   /* for stamp(): the -L leap */
+
+/* The served clock: CLOCK_REALTIME + offset, through the -L leap. */
+static uint64_t stamp(double offset)
+{
+    uint64_t t = raw_stamp(offset);
+
+    if (g_opts && g_opts->li && t >= leap_boundary(g_opts))
+        t = g_opts->li == 1 ? t - (1ULL << 32) : t + (1ULL << 32);
+    return t;
+}
+
+/* LI for a reply: the -L leap until it happened (by the unjumped clock). */
+static unsigned served_li(const struct opts *o)
+{
+    return o->li && raw_stamp(o->offset) < leap_boundary(o) ? (unsigned)o->li : 0u;
 }
 
 static int open_socket(const struct opts *o)
@@ -271,7 +311,7 @@ static void build_reply(uint8_t *out, const uint8_t *req, const struct opts *o,
     unsigned vn = (req[0] >> 3) & 7u;
 
     memset(out, 0, NW_HDR_LEN);
-    out[0] = nw_lvm(0, vn ? vn : 4, 4);
+    out[0] = nw_lvm(served_li(o), vn ? vn : 4, 4);
     out[1] = (uint8_t)o->stratum;
     out[2] = req[2];
     out[3] = (uint8_t)(int8_t)-20;
@@ -340,6 +380,15 @@ int main(int argc, char **argv)
     deadline = start + (double)o.duration;
     printf("fakeserver: port %ld offset %+.6f stratum %ld loss %ld%%\n",
            o.port, o.offset, o.stratum, o.loss);
+    if (o.li) {
+        /* the first UTC midnight of the served clock after start */
+        int64_t now_s = (int64_t)(raw_stamp(o.offset) >> 32) - (int64_t)NW_UNIX_EPOCH;
+
+        o.leap_at = (now_s / 86400 + 1) * 86400;
+        g_opts = &o;
+        printf("fakeserver: LI %ld: leap %s at Unix %lld (served clock)\n", o.li,
+               o.li == 1 ? "insert" : "delete", (long long)o.leap_at);
+    }
 
     while (!stop_flag) {
         double now = nw_now_mono();
