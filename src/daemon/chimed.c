@@ -61,8 +61,9 @@ static void usage(FILE *out)
         "  -V, --version       print the version and exit\n"
         "  -h, --help          print this help and exit\n"
         "\n"
-        "Signals: SIGTERM/SIGINT save the drift file and exit; SIGHUP and SIGUSR1\n"
-        "log the counters. Under systemd (NOTIFY_SOCKET) chimed reports READY=1\n"
+        "Signals: SIGTERM/SIGINT save the drift file and exit; SIGHUP re-reads the\n"
+        "leap file and logs the counters; SIGUSR1 logs the counters. Under systemd\n"
+        "(NOTIFY_SOCKET) chimed reports READY=1\n"
         "once its sockets are bound.\n");
 }
 
