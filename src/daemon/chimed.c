@@ -63,8 +63,7 @@ static void usage(FILE *out)
         "\n"
         "Signals: SIGTERM/SIGINT save the drift file and exit; SIGHUP re-reads the\n"
         "leap file and logs the counters; SIGUSR1 logs the counters. Under systemd\n"
-        "(NOTIFY_SOCKET) chimed reports READY=1\n"
-        "once its sockets are bound.\n");
+        "(NOTIFY_SOCKET) chimed reports READY=1 once its sockets are bound.\n");
 }
 
 static void parse_options(int argc, char **argv, struct options *o)
