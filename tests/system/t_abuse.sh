@@ -12,7 +12,7 @@
 . "$(dirname "$0")/lib.sh"
 
 D=$(tmpdir)
-PORT=11341
+PORT=11471
 printf 'port %s\nlocal stratum 2\ninterface listen 127.0.0.1\n' $PORT >"$D/c.conf"
 if ! start_chimed "$D/c.conf"; then
     not_ok "chimed starts"
@@ -34,7 +34,7 @@ check 'printf "%s\n" "$out" | grep -q "^reply: mode3 v4 mac24 .*req=72 rep=48"' 
 stop_pid "$CHIMED_PID"
 
 # ---- flood ----------------------------------------------------------------------------
-PORT=11342
+PORT=11472
 cat >"$D/f.conf" <<EOF
 port $PORT
 local stratum 2

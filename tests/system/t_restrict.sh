@@ -8,7 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 
 D=$(tmpdir)
-PORT=11331
+PORT=11461
 cat >"$D/c.conf" <<EOF
 port $PORT
 local stratum 2
@@ -71,7 +71,7 @@ check '"$B/ntpprobe" -c 10 -i 0 127.0.0.1 $PORT >/dev/null' "localhost is never 
 stop_pid "$CHIMED_PID"
 
 # ---- no restrict line at all: the built-in secure default -------------------
-PORT=11332
+PORT=11462
 printf 'port %s\nlocal stratum 2\ninterface listen 127.0.0.1\n' $PORT >"$D/d.conf"
 if ! start_chimed "$D/d.conf"; then
     not_ok "chimed starts with an empty access config"
