@@ -19,6 +19,7 @@
 #include "daemon/engine.h"
 #include "sys/log.h"
 #include "sys/loop.h"
+#include "sys/sandbox.h"
 #include "sys/statefile.h"
 
 #define EXIT_CONFIG 2
@@ -28,6 +29,8 @@
 struct options {
     const char *config;
     const char *pidfile;
+    const char *user;       /* -u USER[:GROUP] */
+    int filter;             /* -F: enum sandbox_filter */
     bool foreground, debug, no_clock, check, once;
 };
 
@@ -45,6 +48,10 @@ static void usage(FILE *out)
         "                      exit (like ntpdate); with -x print the offset only\n"
         "  -p, --pidfile FILE  write the process id to FILE (default: the config's\n"
         "                      'pidfile', else " DEFAULT_PIDFILE " when in the background)\n"
+        "  -u, --user USER[:GROUP]  after opening sockets and files, run as USER\n"
+        "                      keeping only CAP_SYS_TIME (none with -x)\n"
+        "  -F, --filter N      system-call filter: 1 kill on violation (default),\n"
+        "                      2 log violations only (debugging), 0 off\n"
         "      --check         validate the configuration and exit (0 ok, 2 errors);\n"
         "                      with -d, print what was understood\n"
         "  -V, --version       print the version and exit\n"
@@ -63,6 +70,8 @@ static void parse_options(int argc, char **argv, struct options *o)
         { "pidfile", required_argument, NULL, 'p' },
         { "once", no_argument, NULL, 'q' },
         { "check", no_argument, NULL, 'C' },
+        { "user", required_argument, NULL, 'u' },
+        { "filter", required_argument, NULL, 'F' },
         { "version", no_argument, NULL, 'V' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -71,7 +80,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 
     memset(o, 0, sizeof(*o));
     o->config = CONF_DEFAULT_PATH;
-    while ((c = getopt_long(argc, argv, "c:ndxp:qVh", longopts, NULL)) != -1) {
+    o->filter = SANDBOX_FILTER_KILL;
+    while ((c = getopt_long(argc, argv, "c:ndxp:qu:F:Vh", longopts, NULL)) != -1) {
         switch (c) {
         case 'c': o->config = optarg; break;
         case 'n': o->foreground = true; break;
@@ -80,6 +90,14 @@ static void parse_options(int argc, char **argv, struct options *o)
         case 'p': o->pidfile = optarg; break;
         case 'q': o->once = true; o->foreground = true; break;
         case 'C': o->check = true; break;
+        case 'u': o->user = optarg; break;
+        case 'F':
+            if (strcmp(optarg, "0") && strcmp(optarg, "1") && strcmp(optarg, "2")) {
+                fprintf(stderr, "chimed: -F takes 0, 1 or 2\n");
+                exit(EXIT_CONFIG);
+            }
+            o->filter = optarg[0] - '0';
+            break;
         case 'V': printf("chimed " CHIME_VERSION "\n"); exit(0);
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); exit(EXIT_CONFIG);
@@ -192,12 +210,21 @@ int main(int argc, char **argv)
     struct engine_opts eo;
     struct loop *loop;
     const char *pidfile;
+    struct sandbox_user su;
     int rc;
 
     parse_options(argc, argv, &o);
     if (o.check)
         return run_check(&o);
     cfg = load_config(&o);
+    if (o.user) {
+        char err[256];
+
+        if (sandbox_lookup_user(o.user, &su, err, sizeof(err)) < 0) {
+            fprintf(stderr, "chimed: -u: %s\n", err);
+            exit(EXIT_CONFIG);
+        }
+    }
     log_init("chimed", !o.foreground, o.debug);
     signal(SIGPIPE, SIG_IGN);
 
@@ -223,6 +250,18 @@ int main(int argc, char **argv)
     pidfile = o.once ? NULL : choose_pidfile(&o, cfg);
     if (pidfile && write_pidfile(pidfile) < 0)
         log_warn("main", "pidfile %s", pidfile);
+    /* Least privilege, once every socket is bound and every file open:
+     * another user (keeping only CAP_SYS_TIME), then the system-call
+     * filter. Failing either is fatal: never serve the network with more
+     * privilege than the administrator asked for. */
+    if (o.user) {
+        bool kept;
+
+        if (sandbox_drop_user(&su, !o.no_clock, &kept) < 0)
+            fatalx("sandbox", "cannot drop privileges to '%s'", o.user);
+    }
+    if (sandbox_seccomp(o.filter) < 0)
+        fatalx("sandbox", "cannot install the system-call filter (-F 0 turns it off)");
     log_info("main", "chimed " CHIME_VERSION " running (%s)", o.config);
 
     rc = loop_run(loop);
