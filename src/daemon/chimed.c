@@ -127,12 +127,88 @@ static struct config *load_config(const struct options *o)
     return cfg;
 }
 
+/* Security findings for --check: things that are legal but risky. Each
+ * line names where it comes from when a line is responsible. */
+static int security_findings(const struct config *cfg)
+{
+    const struct conf_restrict *def4 = NULL, *def6 = NULL;
+    int n = 0;
+
+    for (size_t i = 0; i < cfg->n_restricts; i++) {
+        const struct conf_restrict *r = &cfg->restricts[i];
+
+        if (!r->is_default || r->unrestrict)
+            continue;
+        if (r->family != AF_INET6)
+            def4 = r;
+        if (r->family != AF_INET)
+            def6 = r;
+    }
+    for (int k = 0; k < 2; k++) {
+        const struct conf_restrict *d = k ? def6 : def4;
+        const char *fam = k ? "IPv6" : "IPv4";
+
+        if (!d)
+            continue;   /* the built-in secure default applies */
+        if (d->flags & RES_IGNORE)
+            continue;
+        if (!(d->flags & RES_NOQUERY)) {
+            printf("%s:%d: security: mode 6 queries are open to every %s address "
+                   "(add 'noquery' to 'restrict default')\n", d->loc.file, d->loc.line, fam);
+            n++;
+        }
+        if (!(d->flags & RES_NOSERVE) && !(d->flags & RES_LIMITED)) {
+            printf("%s:%d: security: no rate limiting for %s clients: the server can "
+                   "be used in floods (add 'kod limited' to 'restrict default')\n",
+                   d->loc.file, d->loc.line, fam);
+            n++;
+        }
+        if (!(d->flags & RES_NOMODIFY)) {
+            printf("%s:%d: security: 'restrict default' without 'nomodify' for %s\n",
+                   d->loc.file, d->loc.line, fam);
+            n++;
+        }
+    }
+    if (cfg->keys) {
+        struct stat st;
+
+        if (stat(cfg->keys, &st) == 0 && (st.st_mode & (S_IROTH | S_IWOTH))) {
+            printf("%s: security: keys file is readable by everyone (mode %03o): "
+                   "chmod 600 it\n", cfg->keys, (unsigned)(st.st_mode & 0777));
+            n++;
+        } else if (stat(cfg->keys, &st) == 0 && (st.st_mode & S_IWGRP)) {
+            printf("%s: security: keys file is writable by its group (mode %03o)\n",
+                   cfg->keys, (unsigned)(st.st_mode & 0777));
+            n++;
+        }
+    }
+    for (size_t i = 0; i < cfg->n_sources; i++) {
+        const struct conf_source *s = &cfg->sources[i];
+
+        if (s->kind == CONF_PEER && s->key == 0) {
+            printf("%s:%d: security: symmetric peer '%s' without a key: anyone who can "
+                   "spoof its address can steer this clock (add 'key N')\n",
+                   s->loc.file, s->loc.line, s->host);
+            n++;
+        }
+    }
+    if (cfg->enable_flags & CONF_FLAG_MODE7) {
+        printf("security: 'enable mode7' is ignored: chime never answers mode 7\n");
+        n++;
+    }
+    return n;
+}
+
 static int run_check(const struct options *o)
 {
     struct config *cfg = load_config(o);
+    int findings;
 
     if (o->debug)
         conf_dump(cfg, print_line, stdout);
+    findings = security_findings(cfg);
+    if (findings)
+        printf("%d security finding%s\n", findings, findings == 1 ? "" : "s");
     printf("%s: OK (%zu sources, %zu restrict lines)\n", o->config,
            cfg->n_sources, cfg->n_restricts);
     conf_free(cfg);
