@@ -838,6 +838,47 @@ static int h_trustedkey(struct parser *p, const struct line *l)
     return 0;
 }
 
+/* ---- discard / ratelimit ----------------------------------------------------------- */
+
+/* discard average N minimum N monitor N (ntpd);
+ * ratelimit interval N burst N leak N prefix4 N prefix6 N entries N (chime). */
+static int h_ratelimit(struct parser *p, const struct line *l)
+{
+    static const struct { const char *dir, *name; long lo, hi; size_t off; } opts[] = {
+        { "discard", "average", 0, 16, offsetof(struct conf_ratelimit, average) },
+        { "discard", "minimum", 0, 60, offsetof(struct conf_ratelimit, minimum) },
+        { "discard", "monitor", 0, 100000000, offsetof(struct conf_ratelimit, monitor) },
+        { "ratelimit", "interval", 0, 16, offsetof(struct conf_ratelimit, average) },
+        { "ratelimit", "burst", 1, 256, offsetof(struct conf_ratelimit, burst) },
+        { "ratelimit", "leak", 0, 16, offsetof(struct conf_ratelimit, leak) },
+        { "ratelimit", "minimum", 0, 60, offsetof(struct conf_ratelimit, minimum) },
+        { "ratelimit", "prefix4", 1, 32, offsetof(struct conf_ratelimit, prefix4) },
+        { "ratelimit", "prefix6", 1, 128, offsetof(struct conf_ratelimit, prefix6) },
+        { "ratelimit", "entries", 64, 1048576, offsetof(struct conf_ratelimit, entries) },
+    };
+    struct conf_ratelimit *r = &p->cfg->ratelimit;
+
+    for (size_t i = 0; i < l->nargs; i++) {
+        const char *w = l->arg[i].s;
+        const struct conf_tok *v;
+        size_t k;
+        long val = 0;
+
+        for (k = 0; k < sizeof opts / sizeof opts[0]; k++)
+            if (streq(opts[k].dir, l->d->name) && streq(opts[k].name, w))
+                break;
+        if (k == sizeof opts / sizeof opts[0])
+            return fail(p, &l->arg[i].loc, "unknown %s option '%s'", l->d->name, w);
+        v = value_of(p, l, &i);
+        if (!v || want_long(p, v, w, opts[k].lo, opts[k].hi, &val) < 0)
+            return -1;
+        *(int *)(void *)((char *)r + opts[k].off) = (int)val;
+    }
+    r->set = true;
+    r->loc = l->loc;
+    return 0;
+}
+
 /* ---- tos / tinker -------------------------------------------------------------------- */
 
 #define KNOB(s, f, lo, hi) { #f, offsetof(struct s, f), lo, hi }
@@ -1096,7 +1137,11 @@ static const struct directive directives[] = {
     STORED("manycastclient", 1, "manycast client (later release)"),
     STORED("fudge", 1, "reference clock tuning (later release)"),
     STORED("refclock", 1, "reference clock, ntpsec syntax (later release)"),
-    STORED("discard", 1, "rate limits (later release)"),
+    { "discard", h_ratelimit, 1, ARGS_MANY, "an option",
+      "discard [average LOG2S] [minimum S] [monitor N]: rate limits for 'limited'" },
+    { "ratelimit", h_ratelimit, 1, ARGS_MANY, "an option",
+      "ratelimit [interval LOG2S] [burst N] [leak N] [minimum S] [prefix4 N] [prefix6 N] "
+      "[entries N] (chime extension)" },
     STORED("crypto", 0, "autokey (not planned; stored)"),
     STORED("revoke", 1, "autokey (not planned; stored)"),
     STORED("automax", 1, "autokey (not planned; stored)"),
@@ -1166,6 +1211,8 @@ static void set_defaults(struct config *c)
     c->port = 123;
     c->local_stratum = 0;
     c->leapsmearinterval = 0;
+    c->ratelimit = (struct conf_ratelimit){ .average = -1, .minimum = -1, .monitor = -1,
+        .burst = -1, .leak = -1, .prefix4 = -1, .prefix6 = -1, .entries = -1 };
     for (const struct conf_knob *k = conf_tos_knobs; k->name; k++)
         *(double *)((char *)&c->tos + k->off) = NAN;
     for (const struct conf_knob *k = conf_tinker_knobs; k->name; k++)

@@ -108,6 +108,20 @@ enum conf_sys_flag {
     CONF_FLAG_PPS = 1u << 8,
 };
 
+/* --- rate limiting: ntpd "discard" and chime "ratelimit" ------------------
+ * -1 = not set (the server's defaults apply: see core/ratelimit.h). */
+struct conf_ratelimit {
+    int average;            /* discard average / ratelimit interval: log2 s */
+    int minimum;            /* discard minimum: s */
+    int monitor;            /* discard monitor: stored (MRU sampling in ntpd) */
+    int burst;              /* ratelimit burst */
+    int leak;               /* ratelimit leak: answer 1 in 2^N of the excess */
+    int prefix4, prefix6;   /* ratelimit prefix4/prefix6: bucket per prefix */
+    int entries;            /* ratelimit entries: client table size */
+    bool set;               /* any discard/ratelimit line */
+    struct conf_loc loc;
+};
+
 /* --- keys ------------------------------------------------------------------ */
 struct conf_keyref { uint32_t lo, hi; struct conf_loc loc; }; /* trustedkey N or (N ... M) */
 
@@ -132,6 +146,8 @@ struct config {
     /* keys */
     struct conf_keyref *trustedkeys; size_t n_trustedkeys;
     uint32_t controlkey, requestkey;
+    /* rate limiting */
+    struct conf_ratelimit ratelimit;
     /* knobs */
     struct conf_tos tos;
     struct conf_tinker tinker;

@@ -258,6 +258,20 @@ static void dump_misc(const struct config *c, emit_fn emit, void *arg)
     }
 }
 
+static void dump_ratelimit(const struct config *c, emit_fn emit, void *arg)
+{
+    const struct conf_ratelimit *r = &c->ratelimit;
+    struct out o;
+
+    if (!r->set)
+        return;
+    start(&o);
+    add(&o, "ratelimit average %d minimum %d monitor %d burst %d leak %d prefix4 %d "
+        "prefix6 %d entries %d (-1 = default)", r->average, r->minimum, r->monitor,
+        r->burst, r->leak, r->prefix4, r->prefix6, r->entries);
+    finish(&o, &r->loc, emit, arg);
+}
+
 static void dump_stored(const struct config *c, emit_fn emit, void *arg)
 {
     struct out o;
@@ -285,5 +299,6 @@ void conf_dump(const struct config *cfg, void (*emit)(void *arg, const char *lin
     dump_keys(cfg, emit, arg);
     dump_knobs("tos", conf_tos_knobs, &cfg->tos, emit, arg);
     dump_knobs("tinker", conf_tinker_knobs, &cfg->tinker, emit, arg);
+    dump_ratelimit(cfg, emit, arg);
     dump_stored(cfg, emit, arg);
 }

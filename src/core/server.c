@@ -15,6 +15,14 @@ static const char *const drop_names[SRV_DROP__COUNT] = {
     [SRV_DROP_SYMMETRIC] = "symmetric_unknown_peer",
     [SRV_DROP_NOT_REQUEST] = "not_a_request",
     [SRV_DROP_TOO_SMALL_FOR_REPLY] = "too_small_for_reply",
+    [SRV_DROP_IGNORE] = "ignore",
+    [SRV_DROP_NOSERVE] = "noserve",
+    [SRV_DROP_NOQUERY] = "noquery",
+    [SRV_DROP_NOMODIFY] = "nomodify",
+    [SRV_DROP_NOTRAP] = "notrap",
+    [SRV_DROP_NOMRULIST] = "nomrulist",
+    [SRV_DROP_NOPEER] = "nopeer",
+    [SRV_DROP_RATE] = "ratelimit",
 };
 
 const char *srv_drop_name(enum srv_drop d)
@@ -34,6 +42,13 @@ void server_init(struct server *s, int8_t precision)
 void server_set_sys(struct server *s, const struct sys_state *sys)
 {
     s->sys = *sys;
+}
+
+void server_set_access(struct server *s, const struct restrict_table *rt,
+                       struct ratelimit *rl)
+{
+    s->rt = rt;
+    s->rl = rl;
 }
 
 static enum srv_verdict drop(struct server *s, enum srv_drop why)
@@ -92,31 +107,108 @@ static void build_reply(const struct sys_state *sys, const struct ntp_header *re
     rep->xmt = 0;                   /* server_stamp_xmt(), right before send */
 }
 
-enum srv_verdict server_handle(struct server *s, const uint8_t *req, size_t len,
-                               real_ns rx_time, uint8_t *reply, size_t cap,
-                               size_t *reply_len)
+/* Mode 6 requests are not served yet; which restrict flag refused one is
+ * still counted, so the flags are observable and ready for the control
+ * issue. Opcodes (RFC 9327 / ntpd): 3 write variables, 5 write clock
+ * variables, 8 configure, 9 save configuration; 6 set trap, 7 async
+ * message, 31 unset trap; 10 read MRU list. */
+static enum srv_drop mode6_reason(uint32_t flags, const uint8_t *req, size_t len)
+{
+    unsigned op = len >= 2 ? req[1] & 0x1fu : 0;
+
+    if (flags & RF_NOQUERY)
+        return SRV_DROP_NOQUERY;
+    if ((flags & RF_NOMODIFY) && (op == 3 || op == 5 || op == 8 || op == 9))
+        return SRV_DROP_NOMODIFY;
+    if ((flags & RF_NOTRAP) && (op == 6 || op == 7 || op == 31))
+        return SRV_DROP_NOTRAP;
+    if ((flags & RF_NOMRULIST) && op == 10)
+        return SRV_DROP_NOMRULIST;
+    return SRV_DROP_MODE6;
+}
+
+/* RFC 5905 §7.4: a kiss-o'-death is stratum 0 with the code in the refid;
+ * LI 3 (unsynchronised) so that clients which ignore kiss codes still
+ * discard it. The poll field says how long to back off. */
+static void build_kod(const struct ntp_header *req, real_ns rx_time, int8_t min_poll,
+                      int8_t precision, struct ntp_header *rep)
+{
+    memset(rep, 0, sizeof(*rep));
+    rep->leap = LEAP_UNSYNC;
+    rep->version = req->version;
+    rep->mode = MODE_SERVER;
+    rep->stratum = 0;
+    rep->poll = req->poll > min_poll ? req->poll : min_poll;
+    rep->precision = precision;
+    rep->refid = ntp_refid_from_ascii("RATE");
+    rep->org = req->xmt;
+    rep->rec = ntp64_from_real(rx_time);
+}
+
+enum srv_verdict server_handle_from(struct server *s, const srv_from *from, mono_ns now,
+                                    const uint8_t *req, size_t len, real_ns rx_time,
+                                    uint8_t *reply, size_t cap, size_t *reply_len)
 {
     struct ntp_packet pkt;
     struct ntp_header rep;
     enum ntp_parse_result pr;
     enum srv_drop why;
+    uint32_t flags = (from && s->rt) ? restrict_match(s->rt, from) : 0;
+    bool kod = false;
 
     s->stats.received++;
+    if (flags & RF_IGNORE)
+        return drop(s, SRV_DROP_IGNORE);
+    /* Control and private modes are refused before any parsing: their
+     * bodies are not NTP format, and ntpq's requests are shorter than 48. */
+    if (len >= 1 && (req[0] & 7) == MODE_PRIVATE)
+        return drop(s, SRV_DROP_MODE7);
+    if (len >= 1 && (req[0] & 7) == MODE_CONTROL)
+        return drop(s, mode6_reason(flags, req, len));
     pr = ntp_packet_parse(req, len, &pkt);
     if (pr != PARSE_OK)
         return drop(s, drop_for_parse(pr));
-    if (!classify_mode(pkt.h.mode, &why))
+    if (!classify_mode(pkt.h.mode, &why)) {
+        if (why == SRV_DROP_SYMMETRIC && (flags & RF_NOPEER))
+            why = SRV_DROP_NOPEER;
         return drop(s, why);
+    }
+    if (flags & RF_NOSERVE)
+        return drop(s, SRV_DROP_NOSERVE);
     /* Never answer with more octets than were asked (anti-amplification).
      * A parsed request is >= 48 octets, so this only guards the caller. */
     if (len < NTP_HEADER_LEN || cap < NTP_HEADER_LEN)
         return drop(s, SRV_DROP_TOO_SMALL_FOR_REPLY);
+    if ((flags & RF_LIMITED) && s->rl) {
+        switch (ratelimit_check(s->rl, from, now, (flags & RF_KOD) != 0)) {
+        case RL_PASS: break;
+        case RL_LEAK: s->stats.leaked++; break;
+        case RL_KOD: kod = true; break;
+        case RL_DROP: return drop(s, SRV_DROP_RATE);
+        }
+    }
 
-    build_reply(&s->sys, &pkt.h, rx_time, &rep);
+    if (kod) {
+        int avg = s->rl->p.average;
+
+        build_kod(&pkt.h, rx_time, (int8_t)(avg < 4 ? 4 : avg > 17 ? 17 : avg),
+                  s->sys.precision, &rep);
+        s->stats.kod++;
+    } else {
+        build_reply(&s->sys, &pkt.h, rx_time, &rep);
+    }
     ntp_header_encode(&rep, reply);
     *reply_len = NTP_HEADER_LEN;
     s->stats.replied++;
     return SRV_REPLY;
+}
+
+enum srv_verdict server_handle(struct server *s, const uint8_t *req, size_t len,
+                               real_ns rx_time, uint8_t *reply, size_t cap,
+                               size_t *reply_len)
+{
+    return server_handle_from(s, NULL, (mono_ns){ 0 }, req, len, rx_time, reply, cap,
+                              reply_len);
 }
 
 void server_stamp_xmt(uint8_t *reply, real_ns now)

@@ -13,6 +13,8 @@
 #include <stdint.h>
 
 #include "core/packet.h"
+#include "core/ratelimit.h"
+#include "core/restrict.h"
 #include "core/time.h"
 
 /* What the server announces about itself; updated by the engine from the
@@ -42,28 +44,57 @@ enum srv_drop {
     SRV_DROP_SYMMETRIC,      /* mode 1/2 from an unknown peer */
     SRV_DROP_NOT_REQUEST,    /* mode 4/5: not ours to answer */
     SRV_DROP_TOO_SMALL_FOR_REPLY, /* cannot happen after parse; kept honest */
+    /* access control (restrict) and rate limiting */
+    SRV_DROP_IGNORE,         /* restrict ignore */
+    SRV_DROP_NOSERVE,        /* restrict noserve: mode 3 */
+    SRV_DROP_NOQUERY,        /* restrict noquery: mode 6 */
+    SRV_DROP_NOMODIFY,       /* restrict nomodify: mode 6 write opcodes */
+    SRV_DROP_NOTRAP,         /* restrict notrap: mode 6 trap opcodes */
+    SRV_DROP_NOMRULIST,      /* restrict nomrulist: mode 6 MRU list */
+    SRV_DROP_NOPEER,         /* restrict nopeer: mode 1/2 */
+    SRV_DROP_RATE,           /* restrict limited: excess, no KoD due */
     SRV_DROP__COUNT
 };
 const char *srv_drop_name(enum srv_drop d);
 
 struct server_stats {
     uint64_t received;
-    uint64_t replied;
+    uint64_t replied;       /* including KoDs and leaked answers */
+    uint64_t kod;           /* RATE kiss-o'-death sent */
+    uint64_t leaked;        /* excess answered anyway (ratelimit leak) */
     uint64_t dropped[SRV_DROP__COUNT];
 };
 
 struct server {
     struct sys_state sys;
     struct server_stats stats;
+    /* Access control, owned by the caller; NULL = none (unit tests). */
+    const struct restrict_table *rt;
+    struct ratelimit *rl;
 };
+
+/* Where a request came from, as the core sees it (no sockaddr). */
+typedef struct res_addr srv_from;
 
 enum srv_verdict { SRV_REPLY, SRV_DROP };
 
 void server_init(struct server *s, int8_t precision);
 void server_set_sys(struct server *s, const struct sys_state *sys);
 
-/* Handle one request. On SRV_REPLY, reply[0..*reply_len) holds the answer
- * (*reply_len <= len) with its transmit timestamp still zero. */
+/* Attach access control: the compiled restrict table and the rate
+ * limiter used for "limited" addresses (either may be NULL). */
+void server_set_access(struct server *s, const struct restrict_table *rt,
+                       struct ratelimit *rl);
+
+/* Handle one request from `from` (NULL: unknown source, no restriction
+ * applies) received at monotonic time `now` (rate limiting) and real time
+ * rx_time (the receive timestamp). On SRV_REPLY, reply[0..*reply_len)
+ * holds the answer (*reply_len <= len) with its transmit timestamp still
+ * zero; a RATE kiss-o'-death is also an SRV_REPLY. */
+enum srv_verdict server_handle_from(struct server *s, const srv_from *from, mono_ns now,
+                                    const uint8_t *req, size_t len, real_ns rx_time,
+                                    uint8_t *reply, size_t cap, size_t *reply_len);
+/* server_handle_from() without a source: no access control. */
 enum srv_verdict server_handle(struct server *s, const uint8_t *req, size_t len,
                                real_ns rx_time, uint8_t *reply, size_t cap,
                                size_t *reply_len);

@@ -32,7 +32,7 @@ static void tick_timer_cb(void *arg, const struct now *now)
 /* ---- the server's packet path ------------------------------------------- */
 
 /* Build replies for one received batch into e->out; returns how many. */
-static int answer_batch(struct engine *e, int fd, struct net_batch *b)
+static int answer_batch(struct engine *e, int fd, struct net_batch *b, mono_ns now)
 {
     real_ns fallback = { 0 };
     int n_out = 0;
@@ -40,6 +40,7 @@ static int answer_batch(struct engine *e, int fd, struct net_batch *b)
     for (int i = 0; i < b->count; i++) {
         struct net_msg *in = &b->msg[i];
         struct net_msg *out = &e->out[n_out];
+        struct res_addr from;
 
         if (in->len == 0) {
             e->stats.truncated++;
@@ -54,8 +55,9 @@ static int answer_batch(struct engine *e, int fd, struct net_batch *b)
         }
         if (engine_mode6_input(e, fd, in))
             continue;       /* ntpq: answered or refused (engine_mode6.c) */
-        if (server_handle(&e->server, in->buf, in->len, in->rx_time, out->buf,
-                          sizeof(out->buf), &out->len) != SRV_REPLY)
+        engine_res_addr(&in->peer, &from);
+        if (server_handle_from(&e->server, &from, now, in->buf, in->len, in->rx_time,
+                               out->buf, sizeof(out->buf), &out->len) != SRV_REPLY)
             continue;
         out->peer = in->peer;
         out->local = in->local;
@@ -84,7 +86,6 @@ static void socket_readable(void *arg, int fd, short revents, const struct now *
     struct engine *e = arg;
 
     (void)revents;
-    (void)now;
     for (int round = 0; round < MAX_BATCHES_PER_WAKE; round++) {
         int got = net_recv_batch(fd, e->batch);
         int n;
@@ -94,7 +95,7 @@ static void socket_readable(void *arg, int fd, short revents, const struct now *
                 log_warn("net", "receive");
             return;
         }
-        n = answer_batch(e, fd, e->batch);
+        n = answer_batch(e, fd, e->batch, now->mono);
         if (n > 0)
             send_replies(e, fd, n);
         if (got < NET_BATCH)
@@ -205,6 +206,8 @@ int engine_init(struct engine *e, const struct config *cfg,
     e->batch = net_batch_new();
     e->out = xcalloc(NET_BATCH, sizeof(*e->out));
     server_init(&e->server, clock_measure_precision());
+    if (engine_access_init(e) < 0)
+        return -1;
     log_info("clock", "precision %d (2^%d s)%s", e->server.sys.precision,
              e->server.sys.precision, opts->no_clock ? "; clock control off (-x)" : "");
     clock_read_now(&now);
@@ -238,12 +241,20 @@ void engine_log_stats(const struct engine *e)
         off += (size_t)w;
     }
     line[off] = '\0';
-    log_info("server", "received=%llu replied=%llu truncated=%llu no_kernel_ts=%llu "
-             "send_errors=%llu dropped:%s",
+    log_info("server", "received=%llu replied=%llu kod=%llu leaked=%llu truncated=%llu "
+             "no_kernel_ts=%llu send_errors=%llu dropped:%s",
              (unsigned long long)s->received, (unsigned long long)s->replied,
+             (unsigned long long)s->kod, (unsigned long long)s->leaked,
              (unsigned long long)e->stats.truncated,
              (unsigned long long)e->stats.no_kernel_ts,
              (unsigned long long)e->stats.send_errors, off ? line : " none");
+    if (e->rl.e)
+        log_info("server", "ratelimit: clients=%zu/%zu table_bytes=%zu checked=%llu "
+                 "excess=%llu evicted=%llu",
+                 ratelimit_used(&e->rl), ratelimit_capacity(&e->rl), ratelimit_memory(&e->rl),
+                 (unsigned long long)e->rl.stats.checked,
+                 (unsigned long long)e->rl.stats.excess,
+                 (unsigned long long)e->rl.stats.evicted);
 }
 
 void engine_free(struct engine *e)
@@ -261,5 +272,6 @@ void engine_free(struct engine *e)
         loop_timer_cancel(e->loop, e->refresh_timer);
     net_batch_free(e->batch);
     free(e->out);
+    engine_access_free(e);
     memset(e, 0, sizeof(*e));
 }

@@ -61,6 +61,8 @@ struct engine {
     struct engine_opts opts;
     struct loop *loop;
     struct server server;
+    struct restrict_table rt;   /* compiled restrict lines + built-ins */
+    struct ratelimit rl;        /* client table for "limited" */
     int fds[ENGINE_MAX_SOCKETS];
     struct net_addr bound[ENGINE_MAX_SOCKETS];
     int n_fds;
@@ -134,6 +136,11 @@ const struct mode6_stats *engine_mode6_stats(const struct engine *e);
 
 /* Log counters (at exit and on SIGHUP/SIGUSR1). */
 void engine_log_stats(const struct engine *e);
+/* The core's view of a socket address (family 4/6 + 16 octets). */
+void engine_res_addr(const struct net_addr *a, struct res_addr *out);
+/* Compile cfg's restrict lines and rate-limit settings (engine_access.c). */
+int engine_access_init(struct engine *e);
+void engine_access_free(struct engine *e);
 void engine_free(struct engine *e);
 
 #endif

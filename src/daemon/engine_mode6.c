@@ -3,7 +3,7 @@
  * The server path hands every datagram whose first octet says mode 6 to
  * engine_mode6_input() before server_handle(): a 12-octet ntpq request is
  * not an NTP header, so it must not meet the 48-octet parser. Who may ask
- * is decided by engine_mode6_allowed() alone (loopback for now); everyone
+ * is decided by engine_mode6_allowed() (restrict: ignore/noquery); everyone
  * else is dropped without a word and counted as the server's "mode6" drop
  * and as mode 6 "refused". core/mode6 builds the answer from the same
  * snapshots chimectl shows; fragments go out with one sendmsg each (at most
@@ -51,10 +51,16 @@ static bool is_loopback(const struct net_addr *a)
     return false;
 }
 
+/* restrict decides: ignore and noquery refuse mode 6. The built-in
+ * default (no restrict lines) has noquery for everyone but localhost. */
 bool engine_mode6_allowed(const struct engine *e, const struct net_addr *addr)
 {
-    (void)e;
-    return is_loopback(addr);
+    struct res_addr from;
+
+    if (e->server.rt == NULL)
+        return is_loopback(addr);
+    engine_res_addr(addr, &from);
+    return (restrict_match(e->server.rt, &from) & (RF_IGNORE | RF_NOQUERY)) == 0;
 }
 
 static struct engine_mode6 *state(struct engine *e)

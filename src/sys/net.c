@@ -111,6 +111,8 @@ bool net_addr_is_v4(const struct net_addr *a)
 
 /* ---- sockets ---------------------------------------------------------------- */
 
+#define SERVER_RCVBUF (4 << 20)
+
 static int set_int(int fd, int level, int name, int value)
 {
     return setsockopt(fd, level, name, &value, sizeof(value));
@@ -176,6 +178,11 @@ int net_udp_bind(const struct net_addr *local)
 
     if (fd < 0)
         return -1;
+    /* A serving socket gets a deep receive queue (up to net.core.rmem_max):
+     * the default ~200 KB holds only a few hundred datagrams, so a burst
+     * from one flooder would push out everyone else's requests before the
+     * rate limiter ever sees them. Best effort. */
+    (void)set_int(fd, SOL_SOCKET, SO_RCVBUF, SERVER_RCVBUF);
     if (setup_udp(fd, local->ss.ss_family) < 0
         || bind(fd, (const struct sockaddr *)&local->ss, local->len) < 0)
         return close_keep_errno(fd);

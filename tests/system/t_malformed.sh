@@ -24,7 +24,7 @@ check '"$B/ntpprobe" -c 3 127.0.0.1 $PORT >/dev/null' "chimed still answers good
 check '! "$B/ntpprobe" -t 300 -m 7 127.0.0.1 $PORT >/dev/null 2>&1' "mode 7 is never answered" 
 
 kill -USR1 "$CHIMED_PID"; sleep 0.3
-stats=$(grep '\[server\]' "$CHIMED_LOG" | tail -n 1)
+stats=$(grep '\[server\] received' "$CHIMED_LOG" | tail -n 1)
 diag "$stats"
 check 'printf "%s\n" "$stats" | grep -q "dropped:.*too_short=[1-9]"' "drops counted by reason (too_short)"
 check 'printf "%s\n" "$stats" | grep -q "mode7=[1-9]"' "mode 7 drops counted"

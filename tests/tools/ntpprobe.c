@@ -1,7 +1,10 @@
 /* ntpprobe — send NTPv4 client requests and check the server's replies.
  *
- *   ntpprobe [-4|-6] [-a] [-c COUNT] [-t TIMEOUT_MS] [-i INTERVAL_MS] [-j]
- *            [-m MODE] [-v VERSION] HOST PORT
+ *   ntpprobe [-4|-6] [-a] [-b SRC] [-c COUNT] [-t TIMEOUT_MS] [-i INTERVAL_MS]
+ *            [-j] [-m MODE] [-v VERSION] HOST PORT
+ *
+ * -b sends from the numeric address SRC (e.g. 127.0.0.2, to test access
+ * control from an address other than localhost).
  *
  * -m and -v change the request's mode (default 3) and version (default 4),
  * to check what a server does with other requests.
@@ -41,6 +44,7 @@ struct opts {
     long mode, version;
     const char *host;
     const char *port;
+    const char *src;
 };
 
 struct sample {
@@ -52,7 +56,7 @@ struct sample {
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: ntpprobe [-4|-6] [-c COUNT] [-t TIMEOUT_MS] "
+    fprintf(stderr, "usage: ntpprobe [-4|-6] [-b SRC] [-c COUNT] [-t TIMEOUT_MS] "
                     "[-i INTERVAL_MS] [-j] [-a] [-m MODE] [-v VERSION] HOST PORT\n");
     exit(2);
 }
@@ -72,7 +76,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
     int c;
     *o = (struct opts){ .family = AF_UNSPEC, .count = 1, .timeout_ms = 1000,
                         .mode = 3, .version = 4 };
-    while ((c = getopt(argc, argv, "46ac:t:i:jm:v:")) != -1) {
+    while ((c = getopt(argc, argv, "46ab:c:t:i:jm:v:")) != -1) {
         switch (c) {
         case '4': o->family = AF_INET; break;
         case '6': o->family = AF_INET6; break;
@@ -81,6 +85,7 @@ static void parse_opts(int argc, char **argv, struct opts *o)
         case 'i': o->interval_ms = num_arg(optarg, 0, 60000); break;
         case 'j': o->json = 1; break;
         case 'a': o->any = 1; break;
+        case 'b': o->src = optarg; break;
         case 'm': o->mode = num_arg(optarg, 0, 7); break;
         case 'v': o->version = num_arg(optarg, 0, 7); break;
         default: usage();
@@ -90,6 +95,22 @@ static void parse_opts(int argc, char **argv, struct opts *o)
         usage();
     o->host = argv[optind];
     o->port = argv[optind + 1];
+}
+
+static int bind_src(int fd, const char *src, int family)
+{
+    struct addrinfo hints = { .ai_family = family, .ai_socktype = SOCK_DGRAM,
+                              .ai_flags = AI_NUMERICHOST | AI_PASSIVE };
+    struct addrinfo *res = NULL;
+    int rc;
+
+    if (getaddrinfo(src, "0", &hints, &res) != 0 || !res)
+        return -1;
+    rc = bind(fd, res->ai_addr, res->ai_addrlen);
+    if (rc != 0)
+        fprintf(stderr, "ntpprobe: bind %s: %s\n", src, strerror(errno));
+    freeaddrinfo(res);
+    return rc;
 }
 
 static int open_connected(const struct opts *o)
@@ -105,6 +126,11 @@ static int open_connected(const struct opts *o)
     }
     for (ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
         fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
+        if (fd >= 0 && o->src && bind_src(fd, o->src, ai->ai_family) != 0) {
+            close(fd);
+            fd = -1;
+            continue;
+        }
         if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
             close(fd);
             fd = -1;

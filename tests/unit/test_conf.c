@@ -590,7 +590,8 @@ static void test_leapsmear_and_stored(void **state)
         "logconfig =syncall +clockall\nmru maxdepth 8192\nrlimit memlock 32\n"
         "setvar foo = \"bar baz\"\nbroadcastdelay 0.008\nmanycastserver 239.1.1.1\n"
         "manycastclient 239.1.1.1 key 1\nmulticastclient 224.0.1.1\n"
-        "refclock shm unit 0 refid GPS\ndiscard average 3 minimum 1\n");
+        "refclock shm unit 0 refid GPS\ndiscard average 3 minimum 1\n"
+        "trap 127.0.0.1\n");
     (void)state;
 
     assert_true(c->leapsmearinterval == 86400);
@@ -599,11 +600,34 @@ static void test_leapsmear_and_stored(void **state)
     assert_string_equal(c->stored[0].args, "=syncall +clockall");
     assert_string_equal(c->stored[3].args, "foo = \"bar baz\"");
     assert_string_equal(c->stored[8].directive, "refclock");
-    assert_int_equal(c->stored[9].loc.line, 11);
+    assert_int_equal(c->stored[9].loc.line, 12);
+    assert_true(c->ratelimit.set);
+    assert_int_equal(c->ratelimit.average, 3);
+    assert_int_equal(c->ratelimit.minimum, 1);
+    assert_int_equal(c->ratelimit.burst, -1);
     conf_free(c);
     load_bad("leapsmearinterval -5\n",
              "t.conf:1: bad value '-5' for leapsmearinterval (expected 0..2.592e+06)");
     load_bad("fudge\n", "t.conf:1: 'fudge' needs an argument");
+}
+
+static void test_ratelimit(void **state)
+{
+    struct config *c = load_ok("ratelimit interval 1 burst 16 leak 3 prefix6 64 entries 1024\n");
+    (void)state;
+
+    assert_int_equal(c->ratelimit.average, 1);
+    assert_int_equal(c->ratelimit.burst, 16);
+    assert_int_equal(c->ratelimit.leak, 3);
+    assert_int_equal(c->ratelimit.prefix6, 64);
+    assert_int_equal(c->ratelimit.prefix4, -1);
+    assert_int_equal(c->ratelimit.entries, 1024);
+    assert_int_equal(c->ratelimit.minimum, -1);
+    conf_free(c);
+    load_bad("discard average 17\n",
+             "t.conf:1: bad value '17' for average (expected 0..16)");
+    load_bad("discard burst 3\n", "t.conf:1: unknown discard option 'burst'");
+    load_bad("ratelimit leak\n", "t.conf:1: 'leak' needs a value");
 }
 
 /* ---- files and includes ------------------------------------------------------------------ */
@@ -763,6 +787,7 @@ int main(void)
         cmocka_unit_test(test_tos_tinker),
         cmocka_unit_test(test_enable_disable),
         cmocka_unit_test(test_leapsmear_and_stored),
+        cmocka_unit_test(test_ratelimit),
         cmocka_unit_test(test_includefile),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_dump),

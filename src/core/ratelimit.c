@@ -1,0 +1,171 @@
+/* core/ratelimit: see ratelimit.h. */
+#include "core/ratelimit.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void rl_params_default(struct rl_params *p)
+{
+    p->average = 3;
+    p->minimum = 2;
+    p->burst = 8;
+    p->leak = 2;
+    p->prefix4 = 32;
+    p->prefix6 = 128;
+}
+
+int ratelimit_init(struct ratelimit *rl, const struct rl_params *p, size_t entries,
+                   uint64_t seed)
+{
+    memset(rl, 0, sizeof(*rl));
+    if (entries == 0)
+        entries = RL_DEFAULT_ENTRIES;
+    rl->n_sets = (entries + RL_WAYS - 1) / RL_WAYS;
+    rl->e = calloc(rl->n_sets * RL_WAYS, sizeof(*rl->e));
+    if (!rl->e)
+        return -1;
+    rl->p = *p;
+    rl->seed = seed;
+    rl->rng = seed ^ 0x9e3779b97f4a7c15ULL;
+    if (rl->rng == 0)
+        rl->rng = 1;
+    return 0;
+}
+
+void ratelimit_free(struct ratelimit *rl)
+{
+    free(rl->e);
+    memset(rl, 0, sizeof(*rl));
+}
+
+size_t ratelimit_memory(const struct ratelimit *rl)
+{
+    return sizeof(*rl) + rl->n_sets * RL_WAYS * sizeof(*rl->e);
+}
+
+size_t ratelimit_used(const struct ratelimit *rl)
+{
+    return rl->used;
+}
+
+size_t ratelimit_capacity(const struct ratelimit *rl)
+{
+    return rl->n_sets * RL_WAYS;
+}
+
+static uint64_t mix(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
+static uint64_t hash_addr(uint64_t seed, uint8_t family, const uint8_t a[16])
+{
+    uint64_t lo, hi;
+
+    memcpy(&lo, a, 8);
+    memcpy(&hi, a + 8, 8);
+    return mix(mix(seed ^ lo ^ family) ^ hi);
+}
+
+static uint64_t next_rand(uint64_t *s)
+{
+    uint64_t x = *s;
+
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    *s = x;
+    return x;
+}
+
+static void mask(uint8_t a[16], unsigned prefix)
+{
+    for (unsigned i = 0; i < 16; i++) {
+        unsigned bit = i * 8;
+
+        if (bit >= prefix)
+            a[i] = 0;
+        else if (prefix - bit < 8)
+            a[i] &= (uint8_t)(0xffu << (8 - (prefix - bit)));
+    }
+}
+
+static struct rl_entry *lookup(struct ratelimit *rl, uint8_t family, const uint8_t a[16],
+                               int64_t now, bool *fresh)
+{
+    struct rl_entry *set = &rl->e[(hash_addr(rl->seed, family, a) % rl->n_sets) * RL_WAYS];
+    struct rl_entry *victim = NULL;
+
+    for (int w = 0; w < RL_WAYS; w++) {
+        struct rl_entry *x = &set[w];
+
+        if (x->family == family && memcmp(x->a, a, 16) == 0) {
+            *fresh = false;
+            return x;
+        }
+        if (!victim || (victim->family != 0 && (x->family == 0 || x->last < victim->last)))
+            victim = x;
+    }
+    if (victim->family != 0)
+        rl->stats.evicted++;
+    else
+        rl->used++;
+    rl->stats.inserted++;
+    memset(victim, 0, sizeof(*victim));
+    victim->family = family;
+    memcpy(victim->a, a, 16);
+    victim->last = now;
+    *fresh = true;
+    return victim;
+}
+
+enum rl_verdict ratelimit_check(struct ratelimit *rl, const struct res_addr *addr,
+                                mono_ns now, bool kod)
+{
+    const int64_t head = (int64_t)NS_PER_S << rl->p.average;
+    const int64_t limit = (int64_t)(rl->p.burst - 1) * head;
+    const int64_t guard = rl->p.minimum > 1 ? (int64_t)(rl->p.minimum - 1) * NS_PER_S : 0;
+    struct rl_entry *x;
+    uint8_t a[16];
+    int64_t elapsed;
+    bool fresh, excess;
+
+    rl->stats.checked++;
+    memcpy(a, addr->a, 16);
+    mask(a, addr->family == 4 ? rl->p.prefix4 : rl->p.prefix6);
+    if (addr->family == 4)
+        memset(a + 4, 0, 12);
+    x = lookup(rl, addr->family, a, now.ns, &fresh);
+    elapsed = fresh ? INT64_MAX : now.ns - x->last;
+    if (elapsed < 0)
+        elapsed = 0;
+    if (!fresh) {
+        x->level -= elapsed;
+        if (x->level < 0)
+            x->level = 0;
+    }
+    x->last = now.ns;
+    excess = !fresh && (elapsed < guard || x->level > limit);
+    if (!excess) {
+        x->level += head;
+        rl->stats.passed++;
+        return RL_PASS;
+    }
+    rl->stats.excess++;
+    if (rl->p.leak > 0 && (next_rand(&rl->rng) & ((1ULL << rl->p.leak) - 1)) == 0) {
+        rl->stats.leaked++;
+        return RL_LEAK;
+    }
+    if (kod && (x->last_kod == 0 || now.ns - x->last_kod >= head)) {
+        x->last_kod = now.ns ? now.ns : 1;
+        rl->stats.kod++;
+        return RL_KOD;
+    }
+    rl->stats.dropped++;
+    return RL_DROP;
+}

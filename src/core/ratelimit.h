@@ -1,0 +1,95 @@
+/* core/ratelimit: per-client rate limiting for "restrict ... limited".
+ *
+ * A fixed-size, set-associative client table: the (masked) source address
+ * is hashed with a secret seed into one of RL_SETS sets of RL_WAYS
+ * entries; a new address evicts the least recently seen entry of its set.
+ * Memory is allocated once and never grows, whatever the number of
+ * distinct addresses (a flood of spoofed sources only churns the table).
+ *
+ * Each entry is a leaky bucket with ntpd's `discard` semantics:
+ *   average A  (log2 s, default 3): the sustained rate allowed is one
+ *              packet per 2^A s; every accepted packet adds 2^A s to the
+ *              bucket, which drains at 1 s per second;
+ *   burst B    (chime `ratelimit burst`, default 8): a packet is excess
+ *              when the bucket already holds (B-1) * 2^A s, so B packets
+ *              may arrive back to back;
+ *   minimum M  (s, default 2): ntpd's guard time; a packet that arrives
+ *              less than M-1 s (ntpd compares whole seconds + 1) after the
+ *              previous one from the same address is excess;
+ *   leak L     (chime `ratelimit leak`, chrony's idea, default 2): one in
+ *              2^L excess packets is answered anyway, at random, so that
+ *              a client whose address is spoofed by a flooder still gets
+ *              answers and cannot be black-holed; 0 turns it off.
+ * With `kod`, excess packets get a RATE kiss-o'-death, at most one per
+ * 2^A s per address (the KoD is itself rate-limited); the rest are
+ * dropped.
+ *
+ * Pure: time comes in as an argument; the leak coin is a PRNG seeded by
+ * the caller; allocation only in ratelimit_init().
+ */
+#ifndef CHIME_CORE_RATELIMIT_H
+#define CHIME_CORE_RATELIMIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/restrict.h"
+#include "core/time.h"
+
+#define RL_WAYS 8
+#define RL_DEFAULT_ENTRIES 4096
+
+struct rl_params {
+    int average;        /* log2 s, 0..16 */
+    int minimum;        /* s, 0..60 */
+    int burst;          /* 1..256 */
+    int leak;           /* 0 (off) or 1..16 */
+    unsigned prefix4;   /* 1..32: addresses sharing a prefix share a bucket */
+    unsigned prefix6;   /* 1..128 */
+};
+void rl_params_default(struct rl_params *p);
+
+struct rl_entry {
+    int64_t last;       /* mono ns of the last packet */
+    int64_t level;      /* bucket content, ns */
+    int64_t last_kod;   /* mono ns of the last KoD, 0 = never */
+    uint8_t family;     /* 0 = free */
+    uint8_t a[16];
+};
+
+struct rl_stats {
+    uint64_t checked, passed, excess, leaked, kod, dropped;
+    uint64_t inserted, evicted;
+};
+
+struct ratelimit {
+    struct rl_params p;
+    struct rl_entry *e;     /* n_sets * RL_WAYS */
+    size_t n_sets;
+    size_t used;
+    uint64_t seed;          /* hash key */
+    uint64_t rng;           /* leak coin */
+    struct rl_stats stats;
+};
+
+enum rl_verdict {
+    RL_PASS,    /* within limits: answer */
+    RL_LEAK,    /* excess, answered anyway (leak) */
+    RL_KOD,     /* excess: send a RATE KoD */
+    RL_DROP,    /* excess: silence */
+};
+
+/* entries is rounded up to a multiple of RL_WAYS (0 = default). seed keys
+ * the hash and the leak coin. Returns 0 or -1 (out of memory). */
+int ratelimit_init(struct ratelimit *rl, const struct rl_params *p, size_t entries,
+                   uint64_t seed);
+void ratelimit_free(struct ratelimit *rl);
+enum rl_verdict ratelimit_check(struct ratelimit *rl, const struct res_addr *a,
+                                mono_ns now, bool kod);
+/* Bytes held by the table (constant after init) and entries in use. */
+size_t ratelimit_memory(const struct ratelimit *rl);
+size_t ratelimit_used(const struct ratelimit *rl);
+size_t ratelimit_capacity(const struct ratelimit *rl);
+
+#endif

@@ -1,0 +1,96 @@
+/* core/restrict: ntpd-style access control ("restrict" lines) compiled
+ * into a most-specific-match table.
+ *
+ * Semantics (ntp.conf, as chime implements them):
+ *   ignore     drop every packet from the address, silently
+ *   noserve    no time service (mode 3 requests are dropped)
+ *   noquery    no mode 6 (control) and mode 7 queries
+ *   nomodify   no mode 6 write requests (opcodes 8, 9: ntpq :config etc.)
+ *   notrap     no mode 6 trap service (opcodes 6, 7, 31)
+ *   nomrulist  no mode 6 MRU list (opcode 10)
+ *   nopeer     no new symmetric (mode 1/2) association from the address
+ *   limited    rate-limit time service (discard / ratelimit settings);
+ *              excess requests are dropped
+ *   kod        with limited: answer excess with a RATE kiss-o'-death
+ *              (itself rate-limited) instead of silence
+ * Mode 6 and symmetric modes are not served by chime yet, so noquery,
+ * nomodify, notrap, nomrulist and nopeer are observable only as the drop
+ * reason they are counted under. Mode 7 is never answered whatever the
+ * flags. Other stored flags (notrust, version, ntpport, ...) are kept in
+ * the table but do not change what the server does.
+ *
+ * Matching: the entry with the longest prefix that contains the address
+ * wins; "default" is the /0 entry of each family. Lines naming the same
+ * address and mask accumulate their flags (ntpd behaviour); "unrestrict"
+ * (or "restrict ... remove") deletes an entry.
+ *
+ * Built-in entries, in force unless the config names the same address and
+ * mask: "restrict default kod limited nomodify nopeer noquery" for both
+ * families, and full access for 127.0.0.1 and ::1. So an empty config is
+ * safe, and a config that says "restrict default ..." replaces the
+ * built-in default.
+ *
+ * Pure: no syscalls, allocation only in restrict_compile().
+ */
+#ifndef CHIME_CORE_RESTRICT_H
+#define CHIME_CORE_RESTRICT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Flag bits: the same values as conf's enum conf_restrict_flag, so a
+ * compiled table can be built from the config without translation. */
+#define RF_IGNORE    (1u << 0)
+#define RF_KOD       (1u << 1)
+#define RF_LIMITED   (1u << 2)
+#define RF_NOMODIFY  (1u << 5)
+#define RF_NOMRULIST (1u << 6)
+#define RF_NOPEER    (1u << 7)
+#define RF_NOQUERY   (1u << 8)
+#define RF_NOSERVE   (1u << 9)
+#define RF_NOTRAP    (1u << 10)
+
+#define RF_SECURE_DEFAULT (RF_KOD | RF_LIMITED | RF_NOMODIFY | RF_NOPEER | RF_NOQUERY)
+
+/* An address as the core sees it: no sockaddr. */
+struct res_addr {
+    uint8_t family;         /* 4 or 6 (0: unknown, matches nothing) */
+    uint8_t a[16];          /* IPv4 in a[0..3] */
+};
+
+/* One line of access control, as input to restrict_compile(). */
+struct res_rule {
+    uint8_t family;         /* 4, 6, or 0 = both (an unqualified "default") */
+    uint8_t a[16];
+    unsigned prefix;        /* 0 = default */
+    uint32_t flags;
+    bool remove;            /* unrestrict */
+};
+
+struct res_entry {
+    uint8_t family;
+    uint8_t a[16];          /* masked to prefix */
+    unsigned prefix;
+    uint32_t flags;
+    bool builtin;
+};
+
+struct restrict_table {
+    struct res_entry *e;    /* sorted: longest prefix first */
+    size_t n;
+};
+
+/* Build the table from rules (in config order) plus the built-in entries.
+ * Returns 0, or -1 when out of memory. */
+int restrict_compile(struct restrict_table *t, const struct res_rule *rules, size_t n);
+void restrict_free(struct restrict_table *t);
+/* Flags for an address (0 when no entry matches, e.g. family 0). */
+uint32_t restrict_match(const struct restrict_table *t, const struct res_addr *a);
+/* The entry that decided restrict_match(), or NULL. */
+const struct res_entry *restrict_lookup(const struct restrict_table *t,
+                                        const struct res_addr *a);
+/* "kod limited nopeer" into buf (empty string for no flags). */
+const char *restrict_flags_str(uint32_t flags, char *buf, size_t cap);
+
+#endif

@@ -1,0 +1,90 @@
+#!/bin/sh
+# restrict flags, one loopback address per flag (127.0.0.0/8 is all ours):
+# each check fails if the flag is not implemented. Flags of modes chime
+# does not serve (noquery, nomodify, notrap, nomrulist, nopeer) are
+# observable through the drop reason they are counted under. Then the
+# built-in secure default of a config without restrict lines.
+# SPDX-License-Identifier: BSD-2-Clause
+. "$(dirname "$0")/lib.sh"
+
+D=$(tmpdir)
+PORT=11461
+cat >"$D/c.conf" <<EOF
+port $PORT
+local stratum 2
+interface listen 127.0.0.1
+restrict default
+restrict 127.0.0.2 ignore
+restrict 127.0.0.3 noserve
+restrict 127.0.0.4 noquery
+restrict 127.0.0.5 nomodify notrap nomrulist
+restrict 127.0.0.6 nopeer
+restrict 127.0.0.7 limited
+restrict 127.0.0.8 kod limited
+discard average 0 minimum 0
+ratelimit burst 4 leak 0
+EOF
+if ! start_chimed "$D/c.conf"; then
+    not_ok "chimed starts"
+    exit 1
+fi
+P="$B/ntpprobe"
+stats() {
+    kill -USR1 "$CHIMED_PID"; sleep 0.3
+    grep '\[server\] received' "$CHIMED_LOG" | tail -n 1
+}
+count() { # count NAME STATS -> the counter's value (0 if absent)
+    _v=$(printf '%s\n' "$2" | sed -n "s/.* $1=\([0-9]*\).*/\1/p")
+    echo "${_v:-0}"
+}
+
+check '"$P" -b 127.0.0.9 127.0.0.1 $PORT >/dev/null' "restrict default (no flags): 127.0.0.9 is served"
+check '! "$P" -t 300 -b 127.0.0.2 127.0.0.1 $PORT >/dev/null 2>&1' "ignore: 127.0.0.2 gets no answer"
+check '! "$P" -t 300 -b 127.0.0.3 127.0.0.1 $PORT >/dev/null 2>&1' "noserve: 127.0.0.3 gets no time"
+"$P" -t 200 -m 6 -b 127.0.0.4 127.0.0.1 $PORT >/dev/null 2>&1
+"$P" -t 200 -m 6 -b 127.0.0.9 127.0.0.1 $PORT >/dev/null 2>&1
+"$P" -t 200 -m 1 -b 127.0.0.6 127.0.0.1 $PORT >/dev/null 2>&1
+"$P" -t 200 -m 1 -b 127.0.0.9 127.0.0.1 $PORT >/dev/null 2>&1
+"$B/ntpabuse" amp -w 300 -b 127.0.0.5 127.0.0.1 $PORT >"$D/amp5.out" 2>&1
+lim=$("$P" -a -c 10 -i 0 -t 200 -b 127.0.0.7 127.0.0.1 $PORT 2>&1)
+kod=$("$P" -a -c 10 -i 0 -t 200 -b 127.0.0.8 127.0.0.1 $PORT 2>&1)
+s=$(stats)
+diag "$s"
+check '[ "$(count ignore "$s")" -eq 1 ]' "ignore: counted (ignore=1)"
+check '[ "$(count noserve "$s")" -eq 1 ]' "noserve: counted (noserve=1)"
+check '[ "$(count noquery "$s")" -eq 1 ] && [ "$(count mode6 "$s")" -ge 1 ]' \
+    "noquery: mode 6 from 127.0.0.4 refused as noquery, from elsewhere as mode6"
+check '[ "$(count nomodify "$s")" -eq 8 ]' "nomodify: mode 6 opcodes 3, 5, 8, 9 refused (nomodify=8)"
+check '[ "$(count notrap "$s")" -eq 6 ]' "notrap: mode 6 opcodes 6, 7, 31 refused (notrap=6)"
+check '[ "$(count nomrulist "$s")" -eq 2 ]' "nomrulist: mode 6 opcode 10 refused (nomrulist=2)"
+check '[ "$(count nopeer "$s")" -eq 1 ] && [ "$(count symmetric_unknown_peer "$s")" -ge 1 ]' \
+    "nopeer: mode 1 from 127.0.0.6 refused as nopeer, from elsewhere as unknown peer"
+nlim=$(printf '%s\n' "$lim" | grep -c '^offset=')
+diag "limited: $nlim of 10 back-to-back answered"
+check '[ "$nlim" -ge 4 ] && [ "$nlim" -le 5 ]' "limited: a burst of 4 answered, the excess dropped"
+check '! printf "%s\n" "$lim" | grep -q "kiss"' "limited without kod: no kiss-o'-death"
+nkod=$(printf '%s\n' "$kod" | grep -c "kiss-o'-death.*refid=RATE")
+diag "kod limited: $nkod RATE KoD"
+check '[ "$nkod" -eq 1 ]' "kod: excess answered by exactly one RATE KoD (the KoD is rate-limited)"
+check '[ "$(count ratelimit "$s")" -ge 8 ]' "rate-limited requests counted"
+check '"$B/ntpprobe" -c 10 -i 0 127.0.0.1 $PORT >/dev/null' "localhost is never limited"
+stop_pid "$CHIMED_PID"
+
+# ---- no restrict line at all: the built-in secure default -------------------
+PORT=11462
+printf 'port %s\nlocal stratum 2\ninterface listen 127.0.0.1\n' $PORT >"$D/d.conf"
+if ! start_chimed "$D/d.conf"; then
+    not_ok "chimed starts with an empty access config"
+    exit 1
+fi
+check '"$P" -c 10 -i 0 127.0.0.1 $PORT >/dev/null' "default: localhost has full access (10 back-to-back)"
+out=$("$P" -a -c 6 -i 0 -t 200 -b 127.0.0.2 127.0.0.1 $PORT 2>&1)
+check 'printf "%s\n" "$out" | head -n 1 | grep -q "^offset="' "default: others are served"
+check 'printf "%s\n" "$out" | grep -q "refid=RATE"' "default: kod limited (others get a RATE KoD when too fast)"
+"$P" -t 200 -m 6 -b 127.0.0.2 127.0.0.1 $PORT >/dev/null 2>&1
+"$P" -t 200 -m 1 -b 127.0.0.2 127.0.0.1 $PORT >/dev/null 2>&1
+s=$(stats)
+diag "$s"
+check '[ "$(count noquery "$s")" -eq 1 ]' "default: noquery for others"
+check '[ "$(count nopeer "$s")" -eq 1 ]' "default: nopeer for others"
+check 'grep -q "average 2^3 s, minimum 2 s" "$CHIMED_LOG"' "default: ntpd's discard defaults"

@@ -1,0 +1,365 @@
+/* Unit tests for core/restrict (matching) and core/ratelimit (buckets,
+ * KoD, leak, the fixed-size client table), and their use in server. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/packet.h"
+#include "core/ratelimit.h"
+#include "core/restrict.h"
+#include "core/server.h"
+
+static struct res_addr v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
+{
+    struct res_addr r = { .family = 4, .a = { a, b, c, d } };
+    return r;
+}
+
+static struct res_addr v6(uint16_t first, uint16_t last)
+{
+    struct res_addr r = { .family = 6 };
+    r.a[0] = (uint8_t)(first >> 8);
+    r.a[1] = (uint8_t)first;
+    r.a[14] = (uint8_t)(last >> 8);
+    r.a[15] = (uint8_t)last;
+    return r;
+}
+
+static struct res_rule rule4(uint8_t a, uint8_t b, uint8_t c, uint8_t d, unsigned prefix,
+                             uint32_t flags)
+{
+    struct res_rule r = { .family = 4, .a = { a, b, c, d }, .prefix = prefix, .flags = flags };
+    return r;
+}
+
+static void test_builtin_default(void **state)
+{
+    struct restrict_table t;
+    struct res_addr a;
+    (void)state;
+
+    assert_int_equal(restrict_compile(&t, NULL, 0), 0);
+    a = v4(192, 0, 2, 1);
+    assert_int_equal(restrict_match(&t, &a), RF_SECURE_DEFAULT);
+    a = v4(127, 0, 0, 1);
+    assert_int_equal(restrict_match(&t, &a), 0);
+    a = v4(127, 0, 0, 2);   /* only 127.0.0.1 is "localhost" */
+    assert_int_equal(restrict_match(&t, &a), RF_SECURE_DEFAULT);
+    a = v6(0, 1);
+    assert_int_equal(restrict_match(&t, &a), 0);
+    a = v6(0x2001, 1);
+    assert_int_equal(restrict_match(&t, &a), RF_SECURE_DEFAULT);
+    a = (struct res_addr){ 0 };
+    assert_int_equal(restrict_match(&t, &a), 0);
+    assert_null(restrict_lookup(&t, &a));
+    restrict_free(&t);
+}
+
+static void test_most_specific(void **state)
+{
+    struct res_rule r[5];
+    struct restrict_table t;
+    struct res_addr a;
+    (void)state;
+
+    r[0] = (struct res_rule){ .family = 0, .flags = RF_IGNORE };           /* default */
+    r[1] = rule4(10, 0, 0, 0, 8, RF_NOQUERY);
+    r[2] = rule4(10, 1, 0, 0, 16, RF_KOD | RF_LIMITED);
+    r[3] = rule4(10, 1, 2, 3, 32, RF_NOSERVE);
+    r[4] = rule4(10, 1, 0, 0, 16, RF_NOPEER);   /* same net: flags accumulate */
+    assert_int_equal(restrict_compile(&t, r, 5), 0);
+    a = v4(10, 1, 2, 3);
+    assert_int_equal(restrict_match(&t, &a), RF_NOSERVE);
+    a = v4(10, 1, 9, 9);
+    assert_int_equal(restrict_match(&t, &a), RF_KOD | RF_LIMITED | RF_NOPEER);
+    a = v4(10, 200, 0, 1);
+    assert_int_equal(restrict_match(&t, &a), RF_NOQUERY);
+    a = v4(11, 0, 0, 1);
+    assert_int_equal(restrict_match(&t, &a), RF_IGNORE);   /* config default replaced */
+    a = v6(0x2001, 5);
+    assert_int_equal(restrict_match(&t, &a), RF_IGNORE);   /* unqualified default: both */
+    a = v4(127, 0, 0, 1);
+    assert_int_equal(restrict_match(&t, &a), 0);           /* built-in localhost stays */
+    restrict_free(&t);
+}
+
+static void test_odd_prefix_v6_and_remove(void **state)
+{
+    struct res_rule r[4];
+    struct restrict_table t;
+    struct res_addr a;
+    (void)state;
+
+    memset(r, 0, sizeof(r));
+    r[0] = rule4(192, 168, 1, 128, 25, RF_NOSERVE);         /* 192.168.1.128/25 */
+    r[1].family = 6; r[1].a[0] = 0x20; r[1].a[1] = 0x01; r[1].prefix = 16;
+    r[1].flags = RF_NOTRAP;
+    r[2].family = 6; r[2].a[15] = 1; r[2].prefix = 128; r[2].remove = true; /* unrestrict ::1 */
+    r[3] = (struct res_rule){ .family = 4, .prefix = 0, .flags = RF_NOMODIFY };
+    assert_int_equal(restrict_compile(&t, r, 4), 0);
+    a = v4(192, 168, 1, 200);
+    assert_int_equal(restrict_match(&t, &a), RF_NOSERVE);
+    a = v4(192, 168, 1, 127);
+    assert_int_equal(restrict_match(&t, &a), RF_NOMODIFY);
+    a = v6(0x2001, 7);
+    assert_int_equal(restrict_match(&t, &a), RF_NOTRAP);
+    a = v6(0x2002, 7);
+    assert_int_equal(restrict_match(&t, &a), RF_SECURE_DEFAULT); /* -4 default: v6 keeps built-in */
+    a = v6(0, 1);
+    assert_int_equal(restrict_match(&t, &a), RF_SECURE_DEFAULT); /* ::1 entry removed */
+    restrict_free(&t);
+}
+
+static void test_flags_str(void **state)
+{
+    char buf[128];
+    (void)state;
+    assert_string_equal(restrict_flags_str(RF_SECURE_DEFAULT, buf, sizeof(buf)),
+                        "kod limited nomodify nopeer noquery");
+    assert_string_equal(restrict_flags_str(0, buf, sizeof(buf)), "");
+}
+
+/* ---- ratelimit ------------------------------------------------------------ */
+
+static mono_ns at_ms(int64_t ms)
+{
+    return (mono_ns){ 1000 * NS_PER_S + ms * 1000000 };
+}
+
+static void test_bucket_burst_and_average(void **state)
+{
+    struct rl_params p;
+    struct ratelimit rl;
+    struct res_addr a = v4(192, 0, 2, 7);
+    int pass = 0;
+    (void)state;
+
+    rl_params_default(&p);
+    p.average = 0;       /* 1 s */
+    p.minimum = 0;
+    p.burst = 4;
+    p.leak = 0;
+    assert_int_equal(ratelimit_init(&rl, &p, 64, 42), 0);
+    for (int i = 0; i < 10; i++)
+        pass += ratelimit_check(&rl, &a, at_ms(i), false) == RL_PASS;
+    assert_int_equal(pass, 4);                  /* burst */
+    /* One per second sustained: always passes from now on after a drain. */
+    pass = 0;
+    for (int i = 0; i < 100; i++)
+        pass += ratelimit_check(&rl, &a, at_ms(10000 + i * 1000), false) == RL_PASS;
+    assert_int_equal(pass, 100);
+    /* A different address has its own bucket. */
+    {
+        struct res_addr b = v4(192, 0, 2, 8);
+        assert_int_equal(ratelimit_check(&rl, &b, at_ms(110000), false), RL_PASS);
+    }
+    ratelimit_free(&rl);
+}
+
+static void test_minimum_guard(void **state)
+{
+    struct rl_params p;
+    struct ratelimit rl;
+    struct res_addr a = v4(192, 0, 2, 7);
+    (void)state;
+
+    rl_params_default(&p);     /* average 3, minimum 2: ntpd defaults */
+    p.leak = 0;
+    assert_int_equal(ratelimit_init(&rl, &p, 64, 1), 0);
+    assert_int_equal(ratelimit_check(&rl, &a, at_ms(0), false), RL_PASS);
+    assert_int_equal(ratelimit_check(&rl, &a, at_ms(500), false), RL_DROP);
+    assert_int_equal(ratelimit_check(&rl, &a, at_ms(1600), false), RL_PASS);
+    assert_int_equal(ratelimit_check(&rl, &a, at_ms(3700), false), RL_PASS);
+    ratelimit_free(&rl);
+}
+
+static void test_kod_is_rate_limited_and_leak(void **state)
+{
+    struct rl_params p;
+    struct ratelimit rl;
+    struct res_addr a = v4(198, 51, 100, 1);
+    int kod = 0, leak = 0, drop = 0, pass = 0;
+    (void)state;
+
+    rl_params_default(&p);
+    p.average = 2;     /* 4 s: at most one KoD per 4 s */
+    p.minimum = 0;
+    p.burst = 1;
+    p.leak = 2;        /* 1 in 4 of the excess answered */
+    assert_int_equal(ratelimit_init(&rl, &p, 64, 7), 0);
+    /* 100,000 requests in 10 s from one address. */
+    for (int i = 0; i < 100000; i++) {
+        switch (ratelimit_check(&rl, &a, (mono_ns){ NS_PER_S + (int64_t)i * 100000 }, true)) {
+        case RL_PASS: pass++; break;
+        case RL_LEAK: leak++; break;
+        case RL_KOD: kod++; break;
+        case RL_DROP: drop++; break;
+        }
+    }
+    assert_in_range(pass, 1, 5);
+    assert_in_range(kod, 1, 4);          /* 10 s / 4 s, +1 */
+    assert_in_range(leak, 20000, 30000);
+    assert_int_equal(pass + leak + kod + drop, 100000);
+    assert_int_equal(rl.stats.kod, (uint64_t)kod);
+    ratelimit_free(&rl);
+}
+
+static void test_table_memory_flat(void **state)
+{
+    struct rl_params p;
+    struct ratelimit rl;
+    size_t mem;
+    (void)state;
+
+    rl_params_default(&p);
+    assert_int_equal(ratelimit_init(&rl, &p, 4096, 99), 0);
+    mem = ratelimit_memory(&rl);
+    assert_true(mem < 256 * 1024);
+    for (uint32_t i = 0; i < 1000000; i++) {
+        struct res_addr a = v4((uint8_t)(i >> 24) | 1, (uint8_t)(i >> 16), (uint8_t)(i >> 8),
+                               (uint8_t)i);
+        ratelimit_check(&rl, &a, (mono_ns){ NS_PER_S + (int64_t)i * 1000 }, true);
+    }
+    assert_int_equal(ratelimit_memory(&rl), mem);
+    assert_int_equal(ratelimit_capacity(&rl), 4096);
+    assert_true(ratelimit_used(&rl) <= 4096);
+    assert_true(ratelimit_used(&rl) > 4000);   /* the table is used, not wasted */
+    assert_int_equal(rl.stats.inserted, 1000000);
+    assert_int_equal(rl.stats.evicted, 1000000 - ratelimit_used(&rl));
+    print_message("client table: %zu bytes for %zu entries after 1,000,000 addresses\n",
+                  mem, ratelimit_capacity(&rl));
+    ratelimit_free(&rl);
+}
+
+static void test_prefix_buckets(void **state)
+{
+    struct rl_params p;
+    struct ratelimit rl;
+    struct res_addr a = v6(0x2001, 1), b = v6(0x2001, 2);
+    (void)state;
+
+    rl_params_default(&p);
+    p.minimum = 0; p.burst = 1; p.leak = 0; p.prefix6 = 64;
+    assert_int_equal(ratelimit_init(&rl, &p, 64, 3), 0);
+    assert_int_equal(ratelimit_check(&rl, &a, at_ms(0), false), RL_PASS);
+    assert_int_equal(ratelimit_check(&rl, &b, at_ms(1), false), RL_DROP); /* same /64 */
+    ratelimit_free(&rl);
+}
+
+/* ---- through server_handle_from ----------------------------------------- */
+
+static size_t mkreq(uint8_t *buf, uint8_t mode, ntp64 xmt)
+{
+    struct ntp_header h = { .version = 4, .mode = mode, .poll = 6, .xmt = xmt };
+    ntp_header_encode(&h, buf);
+    return NTP_HEADER_LEN;
+}
+
+static void test_server_restrict_flags(void **state)
+{
+    struct res_rule r[4];
+    struct restrict_table t;
+    struct server s;
+    struct ratelimit rl;
+    struct rl_params p;
+    uint8_t req[NTP_MAX_PACKET], rep[NTP_MAX_PACKET];
+    struct res_addr ign = v4(10, 0, 0, 1), nos = v4(10, 0, 0, 2), open_ = v4(10, 0, 0, 3),
+                    lim = v4(10, 0, 0, 4);
+    size_t rlen;
+    struct ntp_header h;
+    (void)state;
+
+    r[0] = rule4(10, 0, 0, 1, 32, RF_IGNORE);
+    r[1] = rule4(10, 0, 0, 2, 32, RF_NOSERVE | RF_NOPEER);
+    r[2] = rule4(10, 0, 0, 3, 32, RF_NOMODIFY | RF_NOTRAP | RF_NOMRULIST);
+    r[3] = rule4(10, 0, 0, 4, 32, RF_KOD | RF_LIMITED);
+    assert_int_equal(restrict_compile(&t, r, 4), 0);
+    rl_params_default(&p);
+    p.leak = 0;
+    assert_int_equal(ratelimit_init(&rl, &p, 64, 5), 0);
+    server_init(&s, -20);
+    server_set_access(&s, &t, &rl);
+
+    mkreq(req, MODE_CLIENT, 0x1234);
+    assert_int_equal(server_handle_from(&s, &ign, at_ms(0), req, 48, (real_ns){ 1 }, rep,
+                                        sizeof(rep), &rlen), SRV_DROP);
+    assert_int_equal(s.stats.dropped[SRV_DROP_IGNORE], 1);
+    assert_int_equal(server_handle_from(&s, &nos, at_ms(0), req, 48, (real_ns){ 1 }, rep,
+                                        sizeof(rep), &rlen), SRV_DROP);
+    assert_int_equal(s.stats.dropped[SRV_DROP_NOSERVE], 1);
+    assert_int_equal(server_handle_from(&s, &open_, at_ms(0), req, 48, (real_ns){ 1 }, rep,
+                                        sizeof(rep), &rlen), SRV_REPLY);
+    /* mode 1 from nopeer vs from elsewhere */
+    mkreq(req, MODE_ACTIVE, 0x1234);
+    server_handle_from(&s, &nos, at_ms(0), req, 48, (real_ns){ 1 }, rep, sizeof(rep), &rlen);
+    assert_int_equal(s.stats.dropped[SRV_DROP_NOPEER], 1);
+    server_handle_from(&s, &open_, at_ms(0), req, 48, (real_ns){ 1 }, rep, sizeof(rep), &rlen);
+    assert_int_equal(s.stats.dropped[SRV_DROP_SYMMETRIC], 1);
+    /* mode 6: 12-octet ntpq-style requests by opcode */
+    {
+        uint8_t q[12] = { 0x16, 0 };
+        unsigned ops[] = { 8, 6, 10, 2 };
+        enum srv_drop want[] = { SRV_DROP_NOMODIFY, SRV_DROP_NOTRAP, SRV_DROP_NOMRULIST,
+                                 SRV_DROP_MODE6 };
+        for (int i = 0; i < 4; i++) {
+            uint64_t before = s.stats.dropped[want[i]];
+            q[1] = (uint8_t)ops[i];
+            assert_int_equal(server_handle_from(&s, &open_, at_ms(0), q, 12, (real_ns){ 1 },
+                                                rep, sizeof(rep), &rlen), SRV_DROP);
+            assert_int_equal(s.stats.dropped[want[i]], before + 1);
+        }
+        q[1] = 2;
+        server_handle_from(&s, &lim, at_ms(0), q, 12, (real_ns){ 1 }, rep, sizeof(rep), &rlen);
+        assert_int_equal(s.stats.dropped[SRV_DROP_MODE6], 2);   /* no noquery on lim */
+        {
+            struct res_addr world = v4(8, 8, 8, 8);
+            server_handle_from(&s, &world, at_ms(0), q, 12, (real_ns){ 1 }, rep, sizeof(rep),
+                               &rlen);
+            assert_int_equal(s.stats.dropped[SRV_DROP_NOQUERY], 1);  /* built-in default */
+        }
+    }
+    /* limited + kod: first passes, second (0.1 s later) is a RATE KoD of 48 octets,
+     * third is dropped (KoD rate-limited). */
+    mkreq(req, MODE_CLIENT, 0xabcdef);
+    assert_int_equal(server_handle_from(&s, &lim, at_ms(0), req, 48, (real_ns){ 1 }, rep,
+                                        sizeof(rep), &rlen), SRV_REPLY);
+    assert_int_equal(server_handle_from(&s, &lim, at_ms(100), req, 48, (real_ns){ 1 }, rep,
+                                        sizeof(rep), &rlen), SRV_REPLY);
+    assert_int_equal(rlen, 48);
+    ntp_header_decode(rep, &h);
+    assert_int_equal(h.stratum, 0);
+    assert_int_equal(h.leap, LEAP_UNSYNC);
+    assert_int_equal(h.refid, ntp_refid_from_ascii("RATE"));
+    assert_true(h.org == 0xabcdef);
+    assert_int_equal(s.stats.kod, 1);
+    assert_int_equal(server_handle_from(&s, &lim, at_ms(200), req, 48, (real_ns){ 1 }, rep,
+                                        sizeof(rep), &rlen), SRV_DROP);
+    assert_int_equal(s.stats.dropped[SRV_DROP_RATE], 1);
+    /* mode 7 never, even from an unrestricted address */
+    req[0] = 0x17;
+    assert_int_equal(server_handle_from(&s, &open_, at_ms(0), req, 48, (real_ns){ 1 }, rep,
+                                        sizeof(rep), &rlen), SRV_DROP);
+    ratelimit_free(&rl);
+    restrict_free(&t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_builtin_default),
+        cmocka_unit_test(test_most_specific),
+        cmocka_unit_test(test_odd_prefix_v6_and_remove),
+        cmocka_unit_test(test_flags_str),
+        cmocka_unit_test(test_bucket_burst_and_average),
+        cmocka_unit_test(test_minimum_guard),
+        cmocka_unit_test(test_kod_is_rate_limited_and_leak),
+        cmocka_unit_test(test_table_memory_flat),
+        cmocka_unit_test(test_prefix_buckets),
+        cmocka_unit_test(test_server_restrict_flags),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
