@@ -107,9 +107,8 @@ static void build_reply(const struct sys_state *sys, const struct ntp_header *re
     rep->xmt = 0;                   /* server_stamp_xmt(), right before send */
 }
 
-/* Mode 6 requests are not served yet; which restrict flag refused one is
- * still counted, so the flags are observable and ready for the control
- * issue. Opcodes (RFC 9327 / ntpd): 3 write variables, 5 write clock
+/* Which restrict flag refuses a mode 6 request, SRV_DROP_MODE6 when none
+ * does (the control path in the engine then answers it). Opcodes (RFC 9327 / ntpd): 3 write variables, 5 write clock
  * variables, 8 configure, 9 save configuration; 6 set trap, 7 async
  * message, 31 unset trap; 10 read MRU list. */
 static enum srv_drop mode6_reason(uint32_t flags, const uint8_t *req, size_t len)
@@ -143,6 +142,19 @@ static void build_kod(const struct ntp_header *req, real_ns rx_time, int8_t min_
     rep->refid = ntp_refid_from_ascii("RATE");
     rep->org = req->xmt;
     rep->rec = ntp64_from_real(rx_time);
+}
+
+enum srv_drop server_mode6_refusal(struct server *s, const srv_from *from,
+                                   const uint8_t *req, size_t len)
+{
+    uint32_t flags = (from && s->rt) ? restrict_match(s->rt, from) : 0;
+    enum srv_drop why = (flags & RF_IGNORE) ? SRV_DROP_IGNORE : mode6_reason(flags, req, len);
+
+    if (why == SRV_DROP_MODE6)
+        return SRV_DROP__COUNT;
+    s->stats.received++;
+    s->stats.dropped[why]++;
+    return why;
 }
 
 enum srv_verdict server_handle_from(struct server *s, const srv_from *from, mono_ns now,

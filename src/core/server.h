@@ -86,6 +86,12 @@ void server_set_sys(struct server *s, const struct sys_state *sys);
 void server_set_access(struct server *s, const struct restrict_table *rt,
                        struct ratelimit *rl);
 
+/* Mode 6 access: counts and returns the drop reason when restrict refuses
+ * this request (ignore, noquery, or nomodify/notrap/nomrulist for those
+ * opcodes); SRV_DROP__COUNT when the control path may answer it. */
+enum srv_drop server_mode6_refusal(struct server *s, const srv_from *from,
+                                   const uint8_t *req, size_t len);
+
 /* Handle one request from `from` (NULL: unknown source, no restriction
  * applies) received at monotonic time `now` (rate limiting) and real time
  * rx_time (the receive timestamp). On SRV_REPLY, reply[0..*reply_len)

@@ -126,9 +126,6 @@ void engine_fill_tracking(const struct engine *e, const struct now *now,
  * and has been dealt with (answered on fd, or refused and counted). */
 struct engine_mode6;
 bool engine_mode6_input(struct engine *e, int fd, const struct net_msg *in);
-/* Who may query: loopback only for now. The restrict work replaces this
- * one function (noquery) at merge. */
-bool engine_mode6_allowed(const struct engine *e, const struct net_addr *addr);
 void engine_mode6_free(struct engine *e);
 struct mode6_stats;
 /* NULL until the first mode 6 datagram. */

@@ -3,9 +3,10 @@
  * The server path hands every datagram whose first octet says mode 6 to
  * engine_mode6_input() before server_handle(): a 12-octet ntpq request is
  * not an NTP header, so it must not meet the 48-octet parser. Who may ask
- * is decided by engine_mode6_allowed() (restrict: ignore/noquery); everyone
- * else is dropped without a word and counted as the server's "mode6" drop
- * and as mode 6 "refused". core/mode6 builds the answer from the same
+ * is decided by restrict (server_mode6_refusal: ignore, noquery, and
+ * nomodify/notrap/nomrulist for their opcodes; the built-in default lets
+ * only localhost ask); a refused request gets no answer at all and is
+ * counted under the flag that refused it and as mode 6 "refused". core/mode6 builds the answer from the same
  * snapshots chimectl shows; fragments go out with one sendmsg each (at most
  * MODE6_MAX_FRAGS, only to local clients; a remote one gets one datagram
  * no larger than its request).
@@ -49,18 +50,6 @@ static bool is_loopback(const struct net_addr *a)
         return IN6_IS_ADDR_V4MAPPED(&s->sin6_addr) && b[12] == 127;
     }
     return false;
-}
-
-/* restrict decides: ignore and noquery refuse mode 6. The built-in
- * default (no restrict lines) has noquery for everyone but localhost. */
-bool engine_mode6_allowed(const struct engine *e, const struct net_addr *addr)
-{
-    struct res_addr from;
-
-    if (e->server.rt == NULL)
-        return is_loopback(addr);
-    engine_res_addr(addr, &from);
-    return (restrict_match(e->server.rt, &from) & (RF_IGNORE | RF_NOQUERY)) == 0;
 }
 
 static struct engine_mode6 *state(struct engine *e)
@@ -163,6 +152,7 @@ static void fill_view(struct engine *e, struct engine_mode6 *m, struct mode6_vie
 bool engine_mode6_input(struct engine *e, int fd, const struct net_msg *in)
 {
     struct engine_mode6 *m;
+    struct res_addr from;
     struct mode6_view v;
     enum mode6_drop why;
     int n;
@@ -170,12 +160,12 @@ bool engine_mode6_input(struct engine *e, int fd, const struct net_msg *in)
     if (in->len < 1 || (in->buf[0] & 7u) != MODE_CONTROL)
         return false;
     m = state(e);
-    if (!engine_mode6_allowed(e, &in->peer)) {
-        /* no answer at all: not even an error (RFC 8633 §3.4) */
+    engine_res_addr(&in->peer, &from);
+    if (server_mode6_refusal(&e->server, &from, in->buf, in->len) != SRV_DROP__COUNT) {
+        /* no answer at all, not even an error (RFC 8633 §3.4); the server
+         * counted which restrict flag refused it */
         m->stats.requests++;
         m->stats.dropped[M6_DROP_REFUSED]++;
-        e->server.stats.received++;
-        e->server.stats.dropped[SRV_DROP_MODE6]++;
         return true;
     }
     fill_view(e, m, &v);

@@ -18,16 +18,31 @@ if ! start_chimed "$D/c.conf"; then
     not_ok "chimed starts"
     exit 1
 fi
-for src in 127.0.0.1 127.0.0.2; do
-    out=$("$B/ntpabuse" amp -w 500 -b $src 127.0.0.1 $PORT); rc=$?
-    sum=$(printf '%s\n' "$out" | tail -n 1)
-    diag "from $src: $sum"
-    check '[ $rc -eq 0 ]' "amplification from $src: no oversized reply, no mode 7 reply"
-    check 'printf "%s\n" "$sum" | grep -q "oversized=0 mode7_replies=0"' "amplification from $src: counted zero"
-    check '! printf "%s\n" "$out" | grep -q "^reply: mode6"' "amplification from $src: mode 6 not answered"
-    check '[ "$(printf "%s\n" "$sum" | sed -n "s/.*cases=\([0-9]*\).*/\1/p")" -ge 200 ]' \
-        "amplification from $src: at least 200 request types tried"
-done
+# From a non-local address (the secure default: noquery) nothing may be
+# larger than its request, and mode 6 gets no answer at all.
+out=$("$B/ntpabuse" amp -w 500 -b 127.0.0.2 127.0.0.1 $PORT); rc=$?
+sum=$(printf '%s\n' "$out" | tail -n 1)
+diag "from 127.0.0.2: $sum"
+check '[ $rc -eq 0 ]' "amplification from 127.0.0.2: no oversized reply, no mode 7 reply"
+check 'printf "%s\n" "$sum" | grep -q "oversized=0 mode7_replies=0"' "amplification from 127.0.0.2: counted zero"
+check '! printf "%s\n" "$out" | grep -q "^reply: mode6"' "amplification from 127.0.0.2: mode 6 not answered"
+check '[ "$(printf "%s\n" "$sum" | sed -n "s/.*cases=\([0-9]*\).*/\1/p")" -ge 200 ]' \
+    "amplification from 127.0.0.2: at least 200 request types tried"
+
+# From localhost, which restrict lets query (ntpq -p), a mode 6 READVAR
+# may be longer than its 12-octet request; nothing else may.
+out=$("$B/ntpabuse" amp -w 500 -b 127.0.0.1 127.0.0.1 $PORT)
+sum=$(printf '%s\n' "$out" | tail -n 1)
+diag "from 127.0.0.1: $sum"
+over=$(printf '%s\n' "$out" | grep 'OVERSIZED' || true)
+diag "oversized from localhost: $over"
+check '! printf "%s\n" "$over" | grep -v "^reply: mode6 " | grep -q .' \
+    "amplification from 127.0.0.1: only localhost's mode 6 answers exceed their request"
+check 'printf "%s\n" "$sum" | grep -q "mode7_replies=0"' "amplification from 127.0.0.1: no mode 7 reply"
+check 'printf "%s\n" "$out" | grep -q "^reply: mode6 op1 12 .*req=12"' \
+    "amplification from 127.0.0.1: localhost may query mode 6 (READSTAT answered)"
+check '[ "$(printf "%s\n" "$sum" | sed -n "s/.*cases=\([0-9]*\).*/\1/p")" -ge 200 ]' \
+    "amplification from 127.0.0.1: at least 200 request types tried"
 out=$("$B/ntpabuse" amp -w 500 -b 127.0.0.1 127.0.0.1 $PORT)
 check 'printf "%s\n" "$out" | grep -q "^reply: mode3 v4 mac24 .*req=72 rep=48"' \
     "a request with a MAC is answered with 48 octets (no key configured)"

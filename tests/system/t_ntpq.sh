@@ -123,4 +123,5 @@ check '! grep -q "127.0.0.1" "$D/remote.txt" && grep -qi "timed out\|nothing rec
     "ntpq from a non-local address gets no mode 6 answer at all"
 
 stop_pid "$CHIMED_PID"
-check 'grep -q "mode6=" "$CHIMED_LOG"' "chimed counted the refused mode 6 requests ($(grep -o 'mode6=[0-9]*' "$CHIMED_LOG"))"
+check 'grep -q "noquery=[1-9]" "$CHIMED_LOG"' \
+    "chimed counted the refused mode 6 requests under noquery ($(grep -o 'noquery=[0-9]*' "$CHIMED_LOG" | tail -n 1))"
