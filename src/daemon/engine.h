@@ -26,6 +26,7 @@ struct engine_opts {
 struct resolve_req;
 struct clock_driver;
 struct ctl_server;
+struct stats_files;
 
 /* One configured server, or one member of a pool, as the shell sees it. */
 struct engine_source {
@@ -83,6 +84,7 @@ struct engine {
     uint64_t resolve_timer;
     mono_ns last_drift_write;
     struct ctl_server *ctl;     /* chimectl's socket, NULL if unavailable */
+    struct stats_files *statsf; /* loopstats/peerstats (daemon/stats.c), NULL off */
     struct engine_mode6 *m6;    /* mode 6 state, allocated on first use */
     int last_sys_peer;          /* client index, for change logging */
     int exit_code;              /* for -q */

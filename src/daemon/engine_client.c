@@ -19,6 +19,7 @@
 
 #include <openssl/evp.h>
 
+#include "daemon/stats.h"
 #include "sys/clock.h"
 #include "sys/leapfile.h"
 #include "sys/log.h"
@@ -305,6 +306,7 @@ static void handle_reply(struct engine *e, struct engine_source *es, struct net_
     }
     r = client_receive(&e->client, es->idx, m->buf, m->len, m->rx_time, now->mono, &cmd);
     apply_cmd(e, &cmd);
+    engine_stats_after_reply(e, es, (int)r, now);  /* peerstats, loopstats */
     if (r == SRC_RX_KOD_DENY)
         log_warnx("client", "%s denied us service (KoD); no longer polling it", es->name);
     else if (r == SRC_RX_KOD_RATE)
@@ -751,6 +753,8 @@ int engine_client_init(struct engine *e, const struct now *now)
                       once_timeout, e);
     }
     e->last_drift_write = now->mono;
+    if (!e->opts.once)
+        e->statsf = stats_open(e->cfg);
     arm_poll_timer(e, now->mono);
     return 0;
 }
@@ -796,4 +800,6 @@ void engine_client_free(struct engine *e)
         loop_timer_cancel(e->loop, e->resolve_timer);
     if (e->leap_timer)
         loop_timer_cancel(e->loop, e->leap_timer);
+    stats_close(e->statsf);
+    e->statsf = NULL;
 }
