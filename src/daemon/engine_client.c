@@ -97,6 +97,19 @@ static void apply_cmd(struct engine *e, const struct clock_cmd *cmd)
         log_warn("clock", "set TAI-UTC %d", cmd->tai_s);
 }
 
+enum client_step engine_makestep(struct engine *e, const struct now *now, double *step_s)
+{
+    struct clock_cmd cmd;
+    enum client_step r = client_makestep(&e->client, now->mono, &cmd, step_s);
+
+    if (r == CLIENT_STEP_OK) {
+        log_info("clock", "makestep requested (chimectl)");
+        apply_cmd(e, &cmd);
+        engine_refresh_sys(e, now);
+    }
+    return r;
+}
+
 /* ---- leap seconds ------------------------------------------------------------ */
 
 #define LEAP_FILE_CHECK_NS (86400 * NS_PER_S)
@@ -350,6 +363,8 @@ static void send_request(struct engine *e, int i, const struct now *now)
     close_request(e, es);
     len = source_make_request(s, now->mono, random64(), (uint32_t)random64(), buf,
                               sizeof(buf));
+    if (e->offline)
+        return;     /* chimectl offline: the poll passes unsent, reach decays */
     es->fd = net_udp_connect(&es->addr);
     if (es->fd < 0) {
         log_debug("client", "%s: socket: %s", es->name, strerror(errno));
@@ -774,7 +789,7 @@ void engine_client_tick(struct engine *e, const struct now *now)
     }
     log_sys_peer_change(e);
     engine_refresh_sys(e, now);
-    if (tick_no % pool_every == 0)
+    if (tick_no % pool_every == 0 && !e->offline)     /* offline: none reach us */
         maintain_pools(e, now->mono);
     if (mono_sub(now->mono, e->last_drift_write) >= DRIFT_WRITE_NS) {
         engine_write_drift(e);
