@@ -105,6 +105,7 @@ static const char *const request_names[CTL_REQ__COUNT] = {
     [CTL_REQ_MAKESTEP] = "makestep",
     [CTL_REQ_OFFLINE] = "offline",
     [CTL_REQ_ONLINE] = "online",
+    [CTL_REQ_CLIENTS] = "clients",
 };
 
 const char *ctl_request_name(enum ctl_request r)
@@ -752,6 +753,69 @@ size_t ctl_format_activity(const struct ctl_activity *a, enum ctl_format fmt,
     out_printf(&o, "%d sources offline\n", a->offline);
     out_printf(&o, "%d sources with unknown address\n", a->unresolved);
     out_printf(&o, "%d sources denied (KoD)\n", a->denied);
+    return o.len;
+}
+
+/* ---- clients ------------------------------------------------------------------------------ */
+
+static void json_client(struct out *o, const struct ctl_client_entry *c)
+{
+    out_str(o, "{\"address\":");
+    out_json_str(o, c->address, sizeof(c->address));
+    out_printf(o, ",\"count\":%u,\"excess\":%u,\"last_s\":", c->count, c->excess);
+    out_json_num(o, (double)c->last_ago_ns / 1e9, true);
+    out_str(o, ",\"last_kod_s\":");
+    out_json_num(o, (double)c->kod_ago_ns / 1e9, c->kod_ago_ns >= 0);
+    out_str(o, "}");
+}
+
+static void json_clients(struct out *o, const struct ctl_clients *cl)
+{
+    out_printf(o, "{\"used\":%zu,\"capacity\":%zu,\"checked\":%llu,\"passed\":%llu,"
+               "\"excess\":%llu,\"leaked\":%llu,\"kod\":%llu,\"dropped\":%llu,"
+               "\"evicted\":%llu,\"clients\":[", cl->used, cl->capacity,
+               (unsigned long long)cl->checked, (unsigned long long)cl->passed,
+               (unsigned long long)cl->excess, (unsigned long long)cl->leaked,
+               (unsigned long long)cl->kod, (unsigned long long)cl->dropped,
+               (unsigned long long)cl->evicted);
+    for (int i = 0; i < cl->n; i++) {
+        if (i)
+            out_str(o, ",");
+        json_client(o, &cl->c[i]);
+    }
+    out_str(o, "]}\n");
+}
+
+size_t ctl_format_clients(const struct ctl_clients *cl, enum ctl_format fmt,
+                          char *buf, size_t cap)
+{
+    struct out o;
+
+    out_init(&o, buf, cap);
+    if (cl == NULL)
+        return 0;
+    if (fmt == CTL_JSON) {
+        json_clients(&o, cl);
+        return o.len;
+    }
+    out_printf(&o, "%zu of %zu client entries in use; %llu checked, %llu over the limit "
+               "(%llu answered by leak, %llu KoD, %llu dropped)\n", cl->used, cl->capacity,
+               (unsigned long long)cl->checked, (unsigned long long)cl->excess,
+               (unsigned long long)cl->leaked, (unsigned long long)cl->kod,
+               (unsigned long long)cl->dropped);
+    out_str(&o, "Address                                   Packets   Excess    Last  LastKoD\n");
+    for (int i = 0; i < cl->n; i++) {
+        const struct ctl_client_entry *c = &cl->c[i];
+        char kod[24];
+
+        if (c->kod_ago_ns >= 0)
+            snprintf(kod, sizeof(kod), "%.0f", (double)c->kod_ago_ns / 1e9);
+        else
+            snprintf(kod, sizeof(kod), "-");
+        out_printf(&o, "%-40.*s %8u %8u %7.0f %8s\n",
+                   (int)strnlen(c->address, sizeof(c->address)), c->address, c->count,
+                   c->excess, (double)c->last_ago_ns / 1e9, kod);
+    }
     return o.len;
 }
 

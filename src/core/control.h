@@ -68,7 +68,7 @@ enum ctl_request {
     CTL_REQ_SOURCES, CTL_REQ_TRACKING,
     CTL_REQ_SOURCESTATS, CTL_REQ_SERVERSTATS, CTL_REQ_ACTIVITY, CTL_REQ_METRICS,
     /* administrative: behind the socket's permissions (mode 0660) */
-    CTL_REQ_MAKESTEP, CTL_REQ_OFFLINE, CTL_REQ_ONLINE,
+    CTL_REQ_MAKESTEP, CTL_REQ_OFFLINE, CTL_REQ_ONLINE, CTL_REQ_CLIENTS,
     CTL_REQ__COUNT
 };
 /* The request word of each request ("sources", "sourcestats", ...). */
@@ -125,6 +125,24 @@ struct ctl_activity {
 };
 size_t ctl_format_activity(const struct ctl_activity *a, enum ctl_format fmt,
                            char *buf, size_t cap);
+
+/* chimectl clients: the rate limiter's table (addresses under "limited";
+ * with prefix4/prefix6 an entry stands for a whole prefix). */
+struct ctl_client_entry {
+    char address[64];
+    uint32_t count;         /* packets since the entry was made */
+    uint32_t excess;        /* over the limit: leaked, KoD or dropped */
+    int64_t last_ago_ns;    /* since the last packet */
+    int64_t kod_ago_ns;     /* since the last KoD sent, -1 never */
+};
+struct ctl_clients {
+    const struct ctl_client_entry *c;
+    int n;                  /* shown (the busiest first) */
+    size_t used, capacity;  /* table entries in use / slots */
+    uint64_t checked, passed, excess, leaked, kod, dropped, evicted;
+};
+size_t ctl_format_clients(const struct ctl_clients *cl, enum ctl_format fmt,
+                          char *buf, size_t cap);
 
 /* Prometheus text exposition format (version 0.0.4). fmt CTL_JSON gives
  * the same figures as one JSON object. */

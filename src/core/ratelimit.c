@@ -150,6 +150,8 @@ enum rl_verdict ratelimit_check(struct ratelimit *rl, const struct res_addr *add
             x->level = 0;
     }
     x->last = now.ns;
+    if (x->count < UINT32_MAX)
+        x->count++;
     excess = !fresh && (elapsed < guard || x->level > limit);
     if (!excess) {
         x->level += head;
@@ -157,6 +159,8 @@ enum rl_verdict ratelimit_check(struct ratelimit *rl, const struct res_addr *add
         return RL_PASS;
     }
     rl->stats.excess++;
+    if (x->excess < UINT32_MAX)
+        x->excess++;
     if (rl->p.leak > 0 && (next_rand(&rl->rng) & ((1ULL << rl->p.leak) - 1)) == 0) {
         rl->stats.leaked++;
         return RL_LEAK;

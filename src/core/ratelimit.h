@@ -54,6 +54,8 @@ struct rl_entry {
     int64_t last;       /* mono ns of the last packet */
     int64_t level;      /* bucket content, ns */
     int64_t last_kod;   /* mono ns of the last KoD, 0 = never */
+    uint32_t count;     /* packets checked since the entry was made */
+    uint32_t excess;    /* of those, over the limit (leaked, KoD or dropped) */
     uint8_t family;     /* 0 = free */
     uint8_t a[16];
 };

@@ -39,6 +39,7 @@ static void usage(FILE *f)
             "  tracking         the system clock's state, like chronyc tracking\n"
             "  serverstats      requests, replies and drops by reason\n"
             "  activity         how many sources are online, offline, unresolved\n"
+            "  clients          the rate limiter's table, busiest first\n"
             "  metrics          Prometheus text format (JSON with -j)\n"
             "  makestep         step the clock now by the current offset\n"
             "  offline          stop polling every source\n"

@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/control.h"
@@ -323,6 +324,58 @@ static size_t online_reply(struct engine *e, bool online, enum ctl_format fmt, c
     return k < 0 ? 0 : (size_t)k;
 }
 
+#define CTL_MAX_CLIENT_ROWS 64
+
+static int busier(const void *a, const void *b)
+{
+    const struct ctl_client_entry *x = a, *y = b;
+
+    return x->count < y->count ? 1 : x->count > y->count ? -1 : 0;
+}
+
+static void entry_address(const struct rl_entry *x, char *buf, size_t cap)
+{
+    if (!inet_ntop(x->family == 4 ? AF_INET : AF_INET6, x->a, buf, (socklen_t)cap))
+        snprintf(buf, cap, "?");
+}
+
+/* The rate limiter's table, busiest first (at most CTL_MAX_CLIENT_ROWS). */
+static size_t clients_reply(struct engine *e, enum ctl_format fmt, char *buf, size_t cap)
+{
+    struct ctl_client_entry rows[CTL_MAX_CLIENT_ROWS + 1];
+    const struct ratelimit *rl = &e->rl;
+    struct ctl_clients cl = { .c = rows };
+    size_t slots = rl->e ? rl->n_sets * RL_WAYS : 0;
+    struct now now;
+
+    clock_read_now(&now);
+    for (size_t i = 0; i < slots; i++) {
+        const struct rl_entry *x = &rl->e[i];
+        struct ctl_client_entry *r = &rows[cl.n < CTL_MAX_CLIENT_ROWS ? cl.n : CTL_MAX_CLIENT_ROWS];
+
+        if (x->family == 0)
+            continue;
+        entry_address(x, r->address, sizeof(r->address));
+        r->count = x->count;
+        r->excess = x->excess;
+        r->last_ago_ns = now.mono.ns - x->last;
+        r->kod_ago_ns = x->last_kod ? now.mono.ns - x->last_kod : -1;
+        if (cl.n < CTL_MAX_CLIENT_ROWS)
+            cl.n++;
+        qsort(rows, (size_t)cl.n + (cl.n == CTL_MAX_CLIENT_ROWS), sizeof(rows[0]), busier);
+    }
+    cl.used = ratelimit_used(rl);
+    cl.capacity = ratelimit_capacity(rl);
+    cl.checked = rl->stats.checked;
+    cl.passed = rl->stats.passed;
+    cl.excess = rl->stats.excess;
+    cl.leaked = rl->stats.leaked;
+    cl.kod = rl->stats.kod;
+    cl.dropped = rl->stats.dropped;
+    cl.evicted = rl->stats.evicted;
+    return ctl_format_clients(&cl, fmt, buf, cap);
+}
+
 static size_t handle_request(void *arg, enum ctl_request req, enum ctl_format fmt,
                              char *buf, size_t cap)
 {
@@ -338,6 +391,7 @@ static size_t handle_request(void *arg, enum ctl_request req, enum ctl_format fm
     case CTL_REQ_MAKESTEP: return makestep_reply(e, fmt, buf, cap);
     case CTL_REQ_OFFLINE: return online_reply(e, false, fmt, buf, cap);
     case CTL_REQ_ONLINE: return online_reply(e, true, fmt, buf, cap);
+    case CTL_REQ_CLIENTS: return clients_reply(e, fmt, buf, cap);
     default: return (size_t)snprintf(buf, cap, "error: unsupported request\n");
     }
 }

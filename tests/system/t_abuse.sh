@@ -98,3 +98,19 @@ check '[ "$kods" -ge 1 ]' "flooder got RATE KoDs"
 check '[ $((normal * 3)) -lt "$total" ]' "flooder: most requests went unanswered (leak 1/4 at most)"
 check 'grep -q "ratelimit=[1-9]" "$CHIMED_LOG"' "flood drops counted as ratelimit"
 check 'alive "$CHIMED_PID"' "chimed survived the flood"
+
+# chimectl clients: the rate limiter's view, busiest first.
+SOCK="$(dirname "$CHIMED_LOG")/chimed.sock"
+cj=$("$B/chimectl" -s "$SOCK" -j clients)
+diag "clients: $(printf '%s' "$cj" | cut -c1-400)"
+check 'printf "%s" "$cj" | /usr/bin/python3 -c "
+import json, sys
+d = json.load(sys.stdin)
+top = d[\"clients\"][0]
+assert top[\"address\"] == \"127.0.0.3\", top
+assert top[\"count\"] >= 100000 and top[\"excess\"] > 0 and top[\"last_kod_s\"] is not None, top
+assert d[\"used\"] >= 2 and d[\"capacity\"] >= 4096 and d[\"kod\"] >= 1
+assert any(c[\"address\"] == \"127.0.0.2\" and c[\"excess\"] == 0 for c in d[\"clients\"])
+"' "chimectl -j clients: the flooder first, over its limit; the polite client never"
+ct=$("$B/chimectl" -s "$SOCK" clients)
+check 'printf "%s\n" "$ct" | grep -q "^127.0.0.3 "' "chimectl clients: table view"
