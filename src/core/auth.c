@@ -72,17 +72,13 @@ size_t auth_append(const struct auth_crypto *c, const struct auth_key *k,
     return len + 4 + dl;
 }
 
-enum auth_result auth_verify(const struct auth_crypto *c, const struct auth_keytab *t,
-                             const uint8_t *msg, size_t len, uint32_t key_id,
-                             const uint8_t *digest, size_t digest_len,
-                             const struct auth_key **key)
+enum auth_result auth_verify_key(const struct auth_crypto *c, const struct auth_key *k,
+                                 const uint8_t *msg, size_t len, uint32_t key_id,
+                                 const uint8_t *digest, size_t digest_len)
 {
-    const struct auth_key *k = auth_find(t, key_id);
     uint8_t want[AUTH_MAX_DIGEST];
 
-    if (key)
-        *key = NULL;
-    if (k == NULL || !k->trusted || c == NULL)
+    if (k == NULL || c == NULL || k->id != key_id)
         return AUTH_UNKNOWN_KEY;
     if (digest_len != auth_digest_len(k->alg))
         return AUTH_BAD;
@@ -90,7 +86,23 @@ enum auth_result auth_verify(const struct auth_crypto *c, const struct auth_keyt
         return AUTH_BAD;
     if (!c->equal(want, digest, digest_len))
         return AUTH_BAD;
-    if (key)
-        *key = k;
     return AUTH_OK;
+}
+
+enum auth_result auth_verify(const struct auth_crypto *c, const struct auth_keytab *t,
+                             const uint8_t *msg, size_t len, uint32_t key_id,
+                             const uint8_t *digest, size_t digest_len,
+                             const struct auth_key **key)
+{
+    const struct auth_key *k = auth_find(t, key_id);
+    enum auth_result r;
+
+    if (key)
+        *key = NULL;
+    if (k == NULL || !k->trusted)
+        return AUTH_UNKNOWN_KEY;
+    r = auth_verify_key(c, k, msg, len, key_id, digest, digest_len);
+    if (r == AUTH_OK && key)
+        *key = k;
+    return r;
 }

@@ -66,6 +66,11 @@ enum auth_result {
     AUTH_UNKNOWN_KEY,       /* no such key, or not trusted */
     AUTH_BAD,               /* wrong digest length or digest mismatch */
 };
+/* Verify a trailer against one given key (trusted or not: the caller
+ * chose it): AUTH_UNKNOWN_KEY when key_id is not k's id. */
+enum auth_result auth_verify_key(const struct auth_crypto *c, const struct auth_key *k,
+                                 const uint8_t *msg, size_t len, uint32_t key_id,
+                                 const uint8_t *digest, size_t digest_len);
 /* Verify a trailer: key_id and digest[0..digest_len) against msg[0..len)
  * (the octets before the trailer). Only trusted keys verify. *key gets the
  * key on AUTH_OK (may be NULL). */
