@@ -146,6 +146,9 @@ int engine_auth_init(struct engine *e);
 void engine_auth_source(struct engine *e, const struct engine_source *es);
 void engine_auth_log_stats(const struct engine *e);
 void engine_auth_free(struct engine *e);
+/* --check: the keys file parses, every "key N" is there and trusted, MD5
+ * is flagged; prints findings, returns their number. */
+int engine_auth_check(const struct config *cfg);
 void engine_free(struct engine *e);
 
 #endif

@@ -3,6 +3,7 @@
  * Loaded once in engine_init(), before privileges are dropped (the keys
  * file is root's, mode 600) and before the sandbox (OpenSSL loads its
  * providers on first use). */
+#include <stdio.h>
 #include <string.h>
 
 #include "conf/keys.h"
@@ -98,6 +99,38 @@ void engine_auth_log_stats(const struct engine *e)
                      (unsigned long long)src->received,
                      (unsigned long long)src->dropped[SRC_DROP_AUTH]);
     }
+}
+
+int engine_auth_check(const struct config *cfg)
+{
+    struct auth_keytab t;
+    char err[300];
+    int n = 0;
+
+    if (cfg->keys == NULL || cfg->keys[0] == '\0')
+        return 0;
+    if (keys_load(cfg->keys, &t, err, sizeof(err)) < 0) {
+        printf("%s\n", err);
+        return 1;
+    }
+    for (size_t i = 0; i < cfg->n_trustedkeys; i++)
+        (void)auth_trust_range(&t, cfg->trustedkeys[i].lo, cfg->trustedkeys[i].hi);
+    for (size_t i = 0; i < cfg->n_sources; i++) {
+        const struct conf_source *cs = &cfg->sources[i];
+        const struct auth_key *k = cs->key ? auth_find(&t, cs->key) : NULL;
+
+        if (cs->key && (k == NULL || !k->trusted)) {
+            printf("%s:%d: key %u of '%s' is %s\n", cs->loc.file, cs->loc.line, cs->key,
+                   cs->host, k == NULL ? "not in the keys file" : "not a trustedkey");
+            n++;
+        } else if (k && k->alg == AUTH_MD5) {
+            printf("%s:%d: security: '%s' uses MD5 key %u (prefer AES128CMAC)\n",
+                   cs->loc.file, cs->loc.line, cs->host, cs->key);
+            n++;
+        }
+    }
+    keys_free(&t);
+    return n;
 }
 
 void engine_auth_free(struct engine *e)

@@ -43,6 +43,28 @@ cat >"$D/wrong.keys" <<KEYS
 KEYS
 chmod 600 "$D/server.keys" "$D/wrong.keys"
 
+# ---- --check: the keys file and every "key N" are checked ----------------------------
+printf '1 MD5 x\n5 SHA256 nope\n' >"$D/bad.keys"; chmod 600 "$D/bad.keys"
+printf 'keys %s\nserver 127.0.0.1 key 1\n' "$D/bad.keys" >"$D/bad.conf"
+out=$("$B/chimed" --check -c "$D/bad.conf" 2>&1)
+check 'printf "%s\n" "$out" | grep -q "bad.keys:2: unknown key type (MD5, SHA1, AES128CMAC) .SHA256."' \
+    "--check: a keys-file error names file, line and word"
+printf 'keys %s\ntrustedkey 1\nserver 127.0.0.1 key 2\nserver 127.0.0.2 key 3\nserver 127.0.0.3 key 9\n' \
+    "$D/server.keys" >"$D/check.conf"
+out=$("$B/chimed" --check -c "$D/check.conf" 2>&1)
+check 'printf "%s\n" "$out" | grep -q "check.conf:3: key 2 of .127.0.0.1. is not a trustedkey"' \
+    "--check: an untrusted key N is reported"
+check 'printf "%s\n" "$out" | grep -q "check.conf:5: key 9 of .127.0.0.3. is not in the keys file"' \
+    "--check: a missing key N is reported"
+echo "port 11611" >>"$D/check.conf"
+if ! timeout 10 "$B/chimed" -n -x -c "$D/check.conf" -p "$D/x.pid" >"$D/refuse.log" 2>&1 &&
+    grep -q "key 2 is not a trustedkey" "$D/refuse.log"; then
+    ok "chimed refuses to start with a 'key N' that is not trusted"
+else
+    not_ok "chimed refuses to start with a 'key N' that is not trusted"
+    diag_file "$D/refuse.log"
+fi
+
 # ---- a: chimed server, chimed clients ------------------------------------------------
 SPORT=11601
 cat >"$D/server.conf" <<CONF
