@@ -104,13 +104,11 @@ static void test_limits(void **st)
     (void)st;
     struct auth_keytab t;
     char err[256];
-    char buf[8];
     static char big[KEYS_MAX * 16 + 64];
     size_t off = 0;
 
     for (int i = 1; i <= KEYS_MAX + 1; i++) {
-        snprintf(buf, sizeof(buf), "%d", i);
-        off += (size_t)snprintf(big + off, sizeof(big) - off, "%s MD5 k\n", buf);
+        off += (size_t)snprintf(big + off, sizeof(big) - off, "%d MD5 k\n", i);
     }
     assert_int_equal(keys_parse("k", big, off, &t, err, sizeof(err)), -1);
     assert_string_equal(err, "k:1025: too many keys, at '1025'");
