@@ -4,7 +4,7 @@
 #      SHA1 key: they select it; a client holding the wrong key value does
 #      not, its source counts "auth" drops and the server counts auth_bad;
 #   b. chronyd (-x) as a client of chimed with key 1 (AES128) and key 2
-#      (SHA1): chronyd selects chimed;
+#      (SHA1): chronyd selects chimed; with a wrong key value it does not;
 #   c. chimed clients of a chronyd server with the same keys: selected.
 # Everything -x (no clock is touched), loopback, ports 11601..11612.
 # SPDX-License-Identifier: BSD-2-Clause
@@ -126,11 +126,16 @@ cat >"$D/chrony.keys" <<KEYS
 1 AES128 HEX:$CMAC_HEX
 2 SHA1 HEX:$SHA1_HEX
 KEYS
-chmod 600 "$D/chrony.keys"
-for k in 1 2; do
+printf '1 AES128 HEX:ffeeddccbbaa99887766554433221100\n' >"$D/chrony3.keys"
+chmod 600 "$D/chrony.keys" "$D/chrony3.keys"
+kill -USR1 "$SERVER_PID"; sleep 0.3
+BAD_BEFORE=$(grep 'auth:' "$SERVER_LOG" | tail -n 1 | sed -n 's/.*auth_bad=\([0-9]*\).*/\1/p')
+for k in 1 2 3; do
+    kf=$D/chrony.keys; key=$k
+    [ $k = 3 ] && { kf=$D/chrony3.keys; key=1; }
     cat >"$D/chrony$k.conf" <<CONF
-server 127.0.0.1 port $SPORT key $k iburst minpoll 0 maxpoll 1
-keyfile $D/chrony.keys
+server 127.0.0.1 port $SPORT key $key iburst minpoll 0 maxpoll 1
+keyfile $kf
 port 0
 cmdport 0
 pidfile $D/chronyd$k.pid
@@ -146,9 +151,14 @@ for k in 1 2; do
         diag_file "$D/chronyd$k.log" 20
     fi
 done
-stop_pid "$CHRONY1_PID"; stop_pid "$CHRONY2_PID"
+check '! grep -q "Selected source 127.0.0.1" "$D/chronyd3.log"' \
+    "b: chronyd with the wrong AES128 key value does not select chimed"
+stop_pid "$CHRONY1_PID"; stop_pid "$CHRONY2_PID"; stop_pid "$CHRONY3_PID"
 kill -USR1 "$SERVER_PID"; sleep 0.3
 diag "$(grep 'auth:' "$SERVER_LOG" | tail -n 1)"
+BAD_AFTER=$(grep 'auth:' "$SERVER_LOG" | tail -n 1 | sed -n 's/.*auth_bad=\([0-9]*\).*/\1/p')
+check '[ "${BAD_AFTER:-0}" -gt "${BAD_BEFORE:-0}" ]' \
+    "b: chimed counted the wrong-key chronyd's requests as auth_bad ($BAD_BEFORE -> $BAD_AFTER)"
 stop_pid "$SERVER_PID"
 
 # ---- c: chimed clients of a chronyd server ------------------------------------------------
