@@ -23,6 +23,8 @@ static const char *const drop_names[SRV_DROP__COUNT] = {
     [SRV_DROP_NOMRULIST] = "nomrulist",
     [SRV_DROP_NOPEER] = "nopeer",
     [SRV_DROP_RATE] = "ratelimit",
+    [SRV_DROP_AUTH_UNKNOWN_KEY] = "auth_unknown_key",
+    [SRV_DROP_AUTH_BAD] = "auth_bad",
 };
 
 const char *srv_drop_name(enum srv_drop d)
@@ -49,6 +51,13 @@ void server_set_access(struct server *s, const struct restrict_table *rt,
 {
     s->rt = rt;
     s->rl = rl;
+}
+
+void server_set_auth(struct server *s, const struct auth_keytab *keys,
+                     const struct auth_crypto *crypto)
+{
+    s->keys = keys;
+    s->crypto = crypto;
 }
 
 static enum srv_verdict drop(struct server *s, enum srv_drop why)
@@ -168,6 +177,9 @@ enum srv_verdict server_handle_from(struct server *s, const srv_from *from, mono
     enum srv_drop why;
     uint32_t flags = (from && s->rt) ? restrict_match(s->rt, from) : 0;
     bool kod = false;
+    const struct auth_key *key = NULL;
+    enum auth_result ar = AUTH_OK;
+    size_t trailer = 0;
 
     s->stats.received++;
     if (flags & RF_IGNORE)
@@ -201,6 +213,24 @@ enum srv_verdict server_handle_from(struct server *s, const srv_from *from, mono
         }
     }
 
+    /* Authentication after rate limiting: a flood of MACs costs one
+     * bucket check each, not a digest each. The MAC covers everything
+     * before the trailer (header and any extension fields). */
+    if (pkt.mac_kind == MAC_DIGEST) {
+        ar = auth_verify(s->crypto, s->keys, req, len - 4 - pkt.digest_len, pkt.key_id,
+                         pkt.digest, pkt.digest_len, &key);
+        if (ar == AUTH_OK) {
+            trailer = 4 + auth_digest_len(key->alg);
+            s->stats.auth_ok++;
+        } else {
+            trailer = 4;
+            s->stats.dropped[ar == AUTH_BAD ? SRV_DROP_AUTH_BAD : SRV_DROP_AUTH_UNKNOWN_KEY]++;
+            s->stats.crypto_nak++;
+        }
+        if (NTP_HEADER_LEN + trailer > len || NTP_HEADER_LEN + trailer > cap)
+            return drop(s, SRV_DROP_TOO_SMALL_FOR_REPLY);
+    }
+
     if (kod) {
         int avg = s->rl->p.average;
 
@@ -211,7 +241,18 @@ enum srv_verdict server_handle_from(struct server *s, const srv_from *from, mono
         build_reply(&s->sys, &pkt.h, rx_time, &rep);
     }
     ntp_header_encode(&rep, reply);
-    *reply_len = NTP_HEADER_LEN;
+    *reply_len = NTP_HEADER_LEN + trailer;
+    if (trailer) {
+        /* key id (0 for a crypto-NAK), digest zero until
+         * server_finish_reply() computes it over the stamped header */
+        uint32_t id = ar == AUTH_OK ? key->id : 0;
+
+        memset(reply + NTP_HEADER_LEN, 0, trailer);
+        reply[48] = (uint8_t)(id >> 24);
+        reply[49] = (uint8_t)(id >> 16);
+        reply[50] = (uint8_t)(id >> 8);
+        reply[51] = (uint8_t)id;
+    }
     s->stats.replied++;
     return SRV_REPLY;
 }
@@ -233,4 +274,20 @@ void server_stamp_xmt(uint8_t *reply, real_ns now)
         t = 1;
     for (int i = 0; i < 8; i++)
         reply[40 + i] = (uint8_t)(t >> (56 - 8 * i));
+}
+
+void server_finish_reply(const struct server *s, uint8_t *reply, size_t len, real_ns now)
+{
+    const struct auth_key *k;
+    uint32_t id;
+
+    server_stamp_xmt(reply, now);
+    if (len <= NTP_HEADER_LEN + 4 || s->crypto == NULL)
+        return;
+    id = (uint32_t)reply[48] << 24 | (uint32_t)reply[49] << 16 | (uint32_t)reply[50] << 8 |
+         reply[51];
+    k = auth_find(s->keys, id);
+    if (k == NULL || len != NTP_HEADER_LEN + 4 + auth_digest_len(k->alg) ||
+        auth_append(s->crypto, k, reply, NTP_HEADER_LEN, len) != len)
+        memset(reply + NTP_HEADER_LEN + 4, 0, len - NTP_HEADER_LEN - 4); /* fails to verify */
 }

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/auth.h"
 #include "core/packet.h"
 #include "core/ratelimit.h"
 #include "core/restrict.h"
@@ -53,6 +54,10 @@ enum srv_drop {
     SRV_DROP_NOMRULIST,      /* restrict nomrulist: mode 6 MRU list */
     SRV_DROP_NOPEER,         /* restrict nopeer: mode 1/2 */
     SRV_DROP_RATE,           /* restrict limited: excess, no KoD due */
+    /* symmetric-key authentication: answered with a crypto-NAK (RFC 5905
+     * §9.2: 48 octets + 4 zero octets, never larger than the request) */
+    SRV_DROP_AUTH_UNKNOWN_KEY, /* MAC with a key id not in the keys file or not trusted */
+    SRV_DROP_AUTH_BAD,       /* MAC that does not verify */
     SRV_DROP__COUNT
 };
 const char *srv_drop_name(enum srv_drop d);
@@ -62,6 +67,8 @@ struct server_stats {
     uint64_t replied;       /* including KoDs and leaked answers */
     uint64_t kod;           /* RATE kiss-o'-death sent */
     uint64_t leaked;        /* excess answered anyway (ratelimit leak) */
+    uint64_t auth_ok;       /* requests whose MAC verified (reply has a MAC) */
+    uint64_t crypto_nak;    /* crypto-NAKs sent (auth_* refusals) */
     uint64_t dropped[SRV_DROP__COUNT];
 };
 
@@ -71,6 +78,10 @@ struct server {
     /* Access control, owned by the caller; NULL = none (unit tests). */
     const struct restrict_table *rt;
     struct ratelimit *rl;
+    /* Symmetric keys (trusted flags applied), owned by the caller; NULL =
+     * no keys: every MAC is an unknown key. */
+    const struct auth_keytab *keys;
+    const struct auth_crypto *crypto;
 };
 
 /* Where a request came from, as the core sees it (no sockaddr). */
@@ -86,6 +97,11 @@ void server_set_sys(struct server *s, const struct sys_state *sys);
 void server_set_access(struct server *s, const struct restrict_table *rt,
                        struct ratelimit *rl);
 
+/* Attach the key table and the crypto implementation (either may be
+ * NULL: then no MAC verifies). */
+void server_set_auth(struct server *s, const struct auth_keytab *keys,
+                     const struct auth_crypto *crypto);
+
 /* Mode 6 access: counts and returns the drop reason when restrict refuses
  * this request (ignore, noquery, or nomodify/notrap/nomrulist for those
  * opcodes); SRV_DROP__COUNT when the control path may answer it. */
@@ -96,7 +112,13 @@ enum srv_drop server_mode6_refusal(struct server *s, const srv_from *from,
  * applies) received at monotonic time `now` (rate limiting) and real time
  * rx_time (the receive timestamp). On SRV_REPLY, reply[0..*reply_len)
  * holds the answer (*reply_len <= len) with its transmit timestamp still
- * zero; a RATE kiss-o'-death is also an SRV_REPLY. */
+ * zero; a RATE kiss-o'-death is also an SRV_REPLY.
+ * Symmetric keys: a request with a MAC (RFC 5905 §7.3) that verifies with
+ * a trusted key gets a reply with a MAC trailer in the same key (same
+ * length as the request's header + trailer, so still <= the request; the
+ * digest is written by server_finish_reply()); an unknown or untrusted key
+ * or a bad digest gets a crypto-NAK (reply + 4 zero octets), counted
+ * under auth_unknown_key / auth_bad. */
 enum srv_verdict server_handle_from(struct server *s, const srv_from *from, mono_ns now,
                                     const uint8_t *req, size_t len, real_ns rx_time,
                                     uint8_t *reply, size_t cap, size_t *reply_len);
@@ -107,5 +129,9 @@ enum srv_verdict server_handle(struct server *s, const uint8_t *req, size_t len,
 
 /* Write the transmit timestamp (octets 40..47) of a built reply. */
 void server_stamp_xmt(uint8_t *reply, real_ns now);
+/* server_stamp_xmt(), then, for an authenticated reply (len > 52: a MAC
+ * trailer whose key id server_handle_from() wrote), the MAC over the
+ * stamped header. Use this for every reply of len octets. */
+void server_finish_reply(const struct server *s, uint8_t *reply, size_t len, real_ns now);
 
 #endif

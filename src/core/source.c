@@ -70,6 +70,7 @@ static const char *const drop_names[SRC_DROP__COUNT] = {
     [SRC_DROP_UNSYNC] = "unsync",
     [SRC_DROP_HEADER] = "header",
     [SRC_DROP_KOD_UNKNOWN] = "kod_unknown",
+    [SRC_DROP_AUTH] = "auth",
     [SRC_DROP_BAD_DELAY] = "bad_delay",
 };
 
@@ -245,7 +246,15 @@ size_t source_make_request(struct source *s, mono_ns now, uint64_t nonce,
     s->nonce = h.xmt;
     s->t1_valid = false;
     s->sent++;
+    if (s->key)     /* 0 on failure: a lost request rather than an unsigned one */
+        return auth_append(s->crypto, s->key, buf, NTP_HEADER_LEN, cap);
     return NTP_HEADER_LEN;
+}
+
+void source_set_auth(struct source *s, const struct auth_key *k, const struct auth_crypto *c)
+{
+    s->key = k;
+    s->crypto = c;
 }
 
 void source_sent(struct source *s, real_ns t1)
@@ -651,6 +660,12 @@ enum source_rx source_receive(struct source *s, const uint8_t *buf, size_t len,
     s->received++;
     if (ntp_packet_parse(buf, len, &pk) != PARSE_OK)
         return drop(s, SRC_DROP_PARSE);
+    /* Before the origin check: a forged reply must not use up the nonce.
+     * A crypto-NAK or an unsigned reply is as good as none. */
+    if (s->key && (pk.mac_kind != MAC_DIGEST ||
+                   auth_verify_key(s->crypto, s->key, buf, len - 4 - pk.digest_len,
+                                   pk.key_id, pk.digest, pk.digest_len) != AUTH_OK))
+        return drop(s, SRC_DROP_AUTH);
     const struct ntp_header *h = &pk.h;
     int why = check_origin(s, h);
     if (why >= 0)

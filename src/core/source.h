@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/auth.h"
 #include "core/packet.h"
 #include "core/time.h"
 
@@ -53,6 +54,7 @@ enum source_drop {
     SRC_DROP_HEADER,        /* test 7: root distance too big, reftime > xmt */
     SRC_DROP_KOD_UNKNOWN,   /* kiss code without protocol meaning */
     SRC_DROP_BAD_DELAY,     /* negative or absurd round-trip */
+    SRC_DROP_AUTH,          /* "key N": no MAC, another key, or a bad MAC */
     SRC_DROP__COUNT
 };
 const char *source_drop_name(enum source_drop d);
@@ -124,6 +126,10 @@ struct source {
     struct source_estimate est;
     int spike_run;          /* newest samples flagged as spikes in a row */
 
+    /* symmetric key ("server ... key N"), NULL = none; owned by the shell */
+    const struct auth_key *key;
+    const struct auth_crypto *crypto;
+
     /* counters */
     uint64_t sent, received, samples_total;
     uint64_t dropped[SRC_DROP__COUNT];
@@ -135,13 +141,20 @@ struct source {
 void source_init(struct source *s, const struct source_conf *c, mono_ns now,
                  int64_t jitter_ns);
 
+/* Authenticate this source with key k (NULL: none): requests carry a MAC
+ * trailer in k, and replies without a valid MAC in k are dropped
+ * (SRC_DROP_AUTH) before any other check. */
+void source_set_auth(struct source *s, const struct auth_key *k, const struct auth_crypto *c);
+
 /* Is a request due at `now`? (Never true once denied.) */
 bool source_poll_due(const struct source *s, mono_ns now);
 
 /* Build the request due at `now` into buf (>= NTP_HEADER_LEN octets) with
  * transmit timestamp `nonce` (64 random bits from the shell; never 0) and
  * schedule the next one, spaced randomly with `rand` (32 random bits).
- * Shifts the reach register except within a burst. Returns the length. */
+ * Shifts the reach register except within a burst. Returns the length
+ * (48, plus the MAC trailer with a key: cap must allow
+ * NTP_HEADER_LEN + 4 + AUTH_MAX_DIGEST), 0 when nothing is to be sent. */
 size_t source_make_request(struct source *s, mono_ns now, uint64_t nonce,
                            uint32_t rand, uint8_t *buf, size_t cap);
 

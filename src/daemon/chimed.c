@@ -253,6 +253,7 @@ static int security_findings(const struct config *cfg)
             n++;
         }
     }
+    n += engine_auth_check(cfg);
     for (size_t i = 0; i < cfg->n_sources; i++) {
         const struct conf_source *s = &cfg->sources[i];
 

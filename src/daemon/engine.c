@@ -75,7 +75,8 @@ static void send_replies(struct engine *e, int fd, int n)
     int sent;
 
     for (int i = 0; i < n; i++)
-        server_stamp_xmt(e->out[i].buf, real_add(t3, e->server.sys.smear_ns));
+        server_finish_reply(&e->server, e->out[i].buf, e->out[i].len,
+                            real_add(t3, e->server.sys.smear_ns));
     sent = net_send_batch(fd, e->out, n);
     if (sent < n)
         e->stats.send_errors += (uint64_t)(n - (sent < 0 ? 0 : sent));
@@ -208,6 +209,8 @@ int engine_init(struct engine *e, const struct config *cfg,
     server_init(&e->server, clock_measure_precision());
     if (engine_access_init(e) < 0)
         return -1;
+    if (engine_auth_init(e) < 0)
+        return -1;
     log_info("clock", "precision %d (2^%d s)%s", e->server.sys.precision,
              e->server.sys.precision, opts->no_clock ? "; clock control off (-x)" : "");
     clock_read_now(&now);
@@ -255,6 +258,7 @@ void engine_log_stats(const struct engine *e)
                  (unsigned long long)e->rl.stats.checked,
                  (unsigned long long)e->rl.stats.excess,
                  (unsigned long long)e->rl.stats.evicted);
+    engine_auth_log_stats(e);
 }
 
 void engine_free(struct engine *e)
@@ -273,5 +277,6 @@ void engine_free(struct engine *e)
     net_batch_free(e->batch);
     free(e->out);
     engine_access_free(e);
+    engine_auth_free(e);
     memset(e, 0, sizeof(*e));
 }

@@ -64,6 +64,7 @@ struct engine {
     struct server server;
     struct restrict_table rt;   /* compiled restrict lines + built-ins */
     struct ratelimit rl;        /* client table for "limited" */
+    struct auth_keytab keys;    /* the "keys" file, trustedkey applied */
     int fds[ENGINE_MAX_SOCKETS];
     struct net_addr bound[ENGINE_MAX_SOCKETS];
     int n_fds;
@@ -144,6 +145,16 @@ void engine_res_addr(const struct net_addr *a, struct res_addr *out);
 /* Compile cfg's restrict lines and rate-limit settings (engine_access.c). */
 int engine_access_init(struct engine *e);
 void engine_access_free(struct engine *e);
+/* Symmetric keys (engine_auth.c): load the keys file, apply trustedkey,
+ * check every "server ... key N", attach the table to the server. */
+int engine_auth_init(struct engine *e);
+/* Give client source es its key, if configured (after client_add_source). */
+void engine_auth_source(struct engine *e, const struct engine_source *es);
+void engine_auth_log_stats(const struct engine *e);
+void engine_auth_free(struct engine *e);
+/* --check: the keys file parses, every "key N" is there and trusted, MD5
+ * is flagged; prints findings, returns their number. */
+int engine_auth_check(const struct config *cfg);
 void engine_free(struct engine *e);
 
 #endif

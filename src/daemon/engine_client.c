@@ -356,14 +356,14 @@ static void send_request(struct engine *e, int i, const struct now *now)
 {
     struct engine_source *es = &e->es[i];
     struct source *s = &e->client.src[es->idx];
-    uint8_t buf[NTP_HEADER_LEN];
+    uint8_t buf[NTP_HEADER_LEN + 4 + AUTH_MAX_DIGEST];
     size_t len;
     real_ns t1;
 
     close_request(e, es);
     len = source_make_request(s, now->mono, random64(), (uint32_t)random64(), buf,
                               sizeof(buf));
-    if (e->offline)
+    if (e->offline || len == 0)
         return;     /* chimectl offline: the poll passes unsent, reach decays */
     es->fd = net_udp_connect(&es->addr);
     if (es->fd < 0) {
@@ -442,6 +442,7 @@ static void activate(struct engine *e, int i, const struct net_addr *a, mono_ns 
         log_warnx("client", "too many sources; %s ignored", es->name);
         return;
     }
+    engine_auth_source(e, es);
     log_info("client", "source %s (%s)", es->name, net_addr_format(a, buf, sizeof(buf)));
 }
 

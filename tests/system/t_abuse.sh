@@ -44,8 +44,8 @@ check 'printf "%s\n" "$out" | grep -q "^reply: mode6 op1 12 .*req=12"' \
 check '[ "$(printf "%s\n" "$sum" | sed -n "s/.*cases=\([0-9]*\).*/\1/p")" -ge 200 ]' \
     "amplification from 127.0.0.1: at least 200 request types tried"
 out=$("$B/ntpabuse" amp -w 500 -b 127.0.0.1 127.0.0.1 $PORT)
-check 'printf "%s\n" "$out" | grep -q "^reply: mode3 v4 mac24 .*req=72 rep=48"' \
-    "a request with a MAC is answered with 48 octets (no key configured)"
+check 'printf "%s\n" "$out" | grep -q "^reply: mode3 v4 mac24 .*req=72 rep=52"' \
+    "a request with a MAC (no key configured) gets a 52-octet crypto-NAK"
 stop_pid "$CHIMED_PID"
 
 # ---- flood ----------------------------------------------------------------------------

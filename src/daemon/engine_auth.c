@@ -1,0 +1,139 @@
+/* daemon/engine_auth: the "keys" file, "trustedkey" and "server ... key N"
+ * -> the core's key table, attached to the server and to client sources.
+ * Loaded once in engine_init(), before privileges are dropped (the keys
+ * file is root's, mode 600) and before the sandbox (OpenSSL loads its
+ * providers on first use). */
+#include <stdio.h>
+#include <string.h>
+
+#include "conf/keys.h"
+#include "daemon/engine.h"
+#include "sys/authcrypto.h"
+#include "sys/log.h"
+
+int engine_auth_init(struct engine *e)
+{
+    const struct config *cfg = e->cfg;
+    char err[300];
+    size_t trusted = 0;
+
+    if (cfg->keys == NULL || cfg->keys[0] == '\0') {
+        for (size_t i = 0; i < cfg->n_sources; i++) {
+            if (cfg->sources[i].key) {
+                log_warnx("auth", "server %s: key %u but no keys file",
+                          cfg->sources[i].host, cfg->sources[i].key);
+                return -1;
+            }
+        }
+        /* No table: every MAC is an unknown key (crypto-NAK). */
+        server_set_auth(&e->server, NULL, &authcrypto_openssl);
+        return 0;
+    }
+    if (keys_load(cfg->keys, &e->keys, err, sizeof(err)) < 0) {
+        log_warnx("auth", "%s", err);
+        return -1;
+    }
+    if (authcrypto_init() < 0) {
+        log_warnx("auth", "OpenSSL lacks MD5, SHA-1 or AES-128-CMAC");
+        return -1;
+    }
+    for (size_t i = 0; i < cfg->n_trustedkeys; i++) {
+        const struct conf_keyref *r = &cfg->trustedkeys[i];
+
+        if (auth_trust_range(&e->keys, r->lo, r->hi) == 0)
+            log_warnx("auth", "trustedkey %u..%u: no such key in %s", r->lo, r->hi,
+                      cfg->keys);
+    }
+    for (size_t i = 0; i < e->keys.n; i++)
+        trusted += e->keys.keys[i].trusted;
+    for (size_t i = 0; i < cfg->n_sources; i++) {
+        const struct conf_source *cs = &cfg->sources[i];
+        const struct auth_key *k;
+
+        if (cs->key == 0)
+            continue;
+        k = auth_find(&e->keys, cs->key);
+        if (k == NULL || !k->trusted) {
+            log_warnx("auth", "server %s: key %u is %s", cs->host, cs->key,
+                      k == NULL ? "not in the keys file" : "not a trustedkey");
+            return -1;
+        }
+    }
+    server_set_auth(&e->server, &e->keys, &authcrypto_openssl);
+    log_info("auth", "%zu keys from %s, %zu trusted", e->keys.n, cfg->keys, trusted);
+    return 0;
+}
+
+void engine_auth_source(struct engine *e, const struct engine_source *es)
+{
+    const struct auth_key *k;
+
+    if (es->cs == NULL || es->cs->key == 0 || es->idx < 0)
+        return;
+    k = auth_find(&e->keys, es->cs->key);
+    if (k == NULL || !k->trusted)
+        return;     /* refused in engine_auth_init() */
+    source_set_auth(&e->client.src[es->idx], k, &authcrypto_openssl);
+    log_info("auth", "%s: key %u (%s)", es->name, k->id, auth_alg_name(k->alg));
+}
+
+void engine_auth_log_stats(const struct engine *e)
+{
+    const struct server_stats *s = &e->server.stats;
+
+    if (s->auth_ok || s->crypto_nak)
+        log_info("server", "auth: ok=%llu crypto_nak=%llu auth_unknown_key=%llu auth_bad=%llu",
+                 (unsigned long long)s->auth_ok, (unsigned long long)s->crypto_nak,
+                 (unsigned long long)s->dropped[SRV_DROP_AUTH_UNKNOWN_KEY],
+                 (unsigned long long)s->dropped[SRV_DROP_AUTH_BAD]);
+    for (int i = 0; i < e->n_es; i++) {
+        const struct engine_source *es = &e->es[i];
+        const struct source *src;
+
+        if (es->idx < 0)
+            continue;
+        src = &e->client.src[es->idx];
+        if (src->key)
+            log_info("client", "%s: auth key %u: sent=%llu received=%llu dropped_auth=%llu",
+                     es->name, src->key->id, (unsigned long long)src->sent,
+                     (unsigned long long)src->received,
+                     (unsigned long long)src->dropped[SRC_DROP_AUTH]);
+    }
+}
+
+int engine_auth_check(const struct config *cfg)
+{
+    struct auth_keytab t;
+    char err[300];
+    int n = 0;
+
+    if (cfg->keys == NULL || cfg->keys[0] == '\0')
+        return 0;
+    if (keys_load(cfg->keys, &t, err, sizeof(err)) < 0) {
+        printf("%s\n", err);
+        return 1;
+    }
+    for (size_t i = 0; i < cfg->n_trustedkeys; i++)
+        (void)auth_trust_range(&t, cfg->trustedkeys[i].lo, cfg->trustedkeys[i].hi);
+    for (size_t i = 0; i < cfg->n_sources; i++) {
+        const struct conf_source *cs = &cfg->sources[i];
+        const struct auth_key *k = cs->key ? auth_find(&t, cs->key) : NULL;
+
+        if (cs->key && (k == NULL || !k->trusted)) {
+            printf("%s:%d: key %u of '%s' is %s\n", cs->loc.file, cs->loc.line, cs->key,
+                   cs->host, k == NULL ? "not in the keys file" : "not a trustedkey");
+            n++;
+        } else if (k && k->alg == AUTH_MD5) {
+            printf("%s:%d: security: '%s' uses MD5 key %u (prefer AES128CMAC)\n",
+                   cs->loc.file, cs->loc.line, cs->host, cs->key);
+            n++;
+        }
+    }
+    keys_free(&t);
+    return n;
+}
+
+void engine_auth_free(struct engine *e)
+{
+    keys_free(&e->keys);
+}
