@@ -102,6 +102,7 @@ static const char *const request_names[CTL_REQ__COUNT] = {
     [CTL_REQ_SERVERSTATS] = "serverstats",
     [CTL_REQ_ACTIVITY] = "activity",
     [CTL_REQ_METRICS] = "metrics",
+    [CTL_REQ_RELOAD] = "reload",
 };
 
 const char *ctl_request_name(enum ctl_request r)

@@ -273,5 +273,6 @@ void engine_free(struct engine *e)
     net_batch_free(e->batch);
     free(e->out);
     engine_access_free(e);
+    conf_free(e->reloaded);
     memset(e, 0, sizeof(*e));
 }
