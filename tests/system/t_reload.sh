@@ -51,6 +51,7 @@ wait_for() {
 }
 srcs() { ctl -j sources 2>/dev/null; }
 has() { srcs | grep -q "\"name\":\"$1\""; }
+pool_member() { srcs | grep -q "\"name\":\"$1[:\"][^}]*\"pool\":true"; }
 selected() { srcs | grep -q "\"name\":\"$1\",\"state\":\"\\*\""; }
 
 check 'wait_for 15 "selected 127.0.0.11"' "server A selected before the reload"
@@ -116,5 +117,20 @@ kill -HUP "$CHIMED_PID"
 check 'wait_for 3 "grep -q \"driftfile changed: restart chimed to apply\" \"$CHIMED_LOG\""' \
     "a restart-only setting (driftfile) is logged, not applied"
 check 'alive "$CHIMED_PID" && "$B/ntpprobe" -t 500 127.0.0.1 $PORT >/dev/null' "chimed still serves"
+
+# 6. pools: added, then removed with their members
+P="pool 127.0.0.11 port $APORT iburst minpoll 3 maxpoll 4"
+conf "$Bl
+$P"
+ctl reload >"$D/r4.out" 2>&1
+diag_file "$D/r4.out"
+check 'grep -q "^reload: 1 sources kept, 1 added, 1 removed" "$D/r4.out"' "a pool line added, server A removed"
+check 'wait_for 5 "pool_member 127.0.0.11"' \
+    "the pool's member is polled"
+conf "$Bl"
+ctl reload >"$D/r5.out" 2>&1
+diag_file "$D/r5.out"
+check 'grep -q "^reload: 1 sources kept, 0 added, 1 removed" "$D/r5.out" && ! srcs | grep -q 127.0.0.11 && has 127.0.0.12' \
+    "the pool removed: its member is gone"
 stop_pid "$CHIMED_PID"
 check '! grep -q "ERROR: AddressSanitizer\|LeakSanitizer" "$CHIMED_LOG"' "no sanitizer reports"
