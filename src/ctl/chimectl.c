@@ -40,6 +40,8 @@ static void usage(FILE *f)
             "  serverstats      requests, replies and drops by reason\n"
             "  activity         how many sources are online, offline, unresolved\n"
             "  metrics          Prometheus text format (JSON with -j)\n"
+            "  reload           re-read chimed's configuration file (exit 1 and\n"
+            "                   the error if it has one; the old one stays)\n"
             "  waitsync [TIMEOUT]  wait until synchronised: exit 0, or 1 after\n"
             "                   TIMEOUT seconds (default 60; 0 = check once)\n"
             "  -s, --socket P   control socket (default %s)\n"
