@@ -37,7 +37,8 @@ LDLIBS    += -lcrypto -lcap -lseccomp -lm
 # ---- sources ---------------------------------------------------------------
 # Everything under src/ except the program mains goes into one static library,
 # so unit tests, tools, fuzzers and the daemon all link the same objects.
-LIB_SRC   := $(wildcard src/core/*.c src/conf/*.c src/sys/*.c src/daemon/engine*.c src/daemon/ctl_server.c)
+LIB_SRC   := $(wildcard src/core/*.c src/conf/*.c src/sys/*.c src/daemon/engine*.c src/daemon/ctl_server.c \
+             src/daemon/stats.c)
 LIB_OBJ   := $(LIB_SRC:%.c=$(B)/obj/%.o)
 LIB       := $(B)/libchime.a
 

@@ -169,6 +169,25 @@ void client_tick(struct client *c, mono_ns now, struct clock_cmd *cmd)
         discipline_no_estimate(&c->disc, now, cmd);
 }
 
+enum client_step client_makestep(struct client *c, mono_ns now, struct clock_cmd *cmd,
+                                 double *step_s)
+{
+    int map[CLIENT_MAX_SOURCES];
+
+    memset(cmd, 0, sizeof(*cmd));
+    *step_s = 0;
+    if (!c->disc.conf.clock_control)
+        return CLIENT_STEP_NO_CONTROL;
+    run_selection(c, now, map);
+    if (!c->sel.synced || c->sel.sys_peer < 0 || !isfinite(c->sel.offset))
+        return CLIENT_STEP_NO_ESTIMATE;
+    *step_s = c->sel.offset;
+    discipline_step_now(&c->disc, now, c->sel.offset, cmd);
+    /* the correction now includes the step: offsets are ~0 again */
+    run_selection(c, now, map);
+    return CLIENT_STEP_OK;
+}
+
 mono_ns client_next_poll(const struct client *c)
 {
     mono_ns next = { INT64_MAX };

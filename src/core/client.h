@@ -117,6 +117,16 @@ int client_leap_tick(struct client *c, real_ns now_real, mono_ns now, struct clo
  * moment), or INT64_MAX when none is armed. */
 mono_ns client_leap_next(const struct client *c);
 
+/* chimectl makestep: step the clock now by the current system offset
+ * (selection re-run at `now`). Fills *cmd and *step_s. */
+enum client_step {
+    CLIENT_STEP_OK,
+    CLIENT_STEP_NO_CONTROL,     /* clock control is off (-x) */
+    CLIENT_STEP_NO_ESTIMATE,    /* not synchronised: nothing to step by */
+};
+enum client_step client_makestep(struct client *c, mono_ns now, struct clock_cmd *cmd,
+                                 double *step_s);
+
 /* The earliest time any active source wants to poll. */
 mono_ns client_next_poll(const struct client *c);
 

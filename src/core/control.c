@@ -102,6 +102,9 @@ static const char *const request_names[CTL_REQ__COUNT] = {
     [CTL_REQ_SERVERSTATS] = "serverstats",
     [CTL_REQ_ACTIVITY] = "activity",
     [CTL_REQ_METRICS] = "metrics",
+    [CTL_REQ_MAKESTEP] = "makestep",
+    [CTL_REQ_OFFLINE] = "offline",
+    [CTL_REQ_ONLINE] = "online",
     [CTL_REQ_RELOAD] = "reload",
 };
 

@@ -67,6 +67,8 @@ enum ctl_format { CTL_TEXT, CTL_JSON };
 enum ctl_request {
     CTL_REQ_SOURCES, CTL_REQ_TRACKING,
     CTL_REQ_SOURCESTATS, CTL_REQ_SERVERSTATS, CTL_REQ_ACTIVITY, CTL_REQ_METRICS,
+    /* administrative: behind the socket's permissions (mode 0660) */
+    CTL_REQ_MAKESTEP, CTL_REQ_OFFLINE, CTL_REQ_ONLINE,
     CTL_REQ_RELOAD,             /* administrative: re-read the config file */
     CTL_REQ__COUNT
 };

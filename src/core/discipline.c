@@ -265,6 +265,17 @@ void discipline_no_estimate(struct discipline *d, mono_ns now, struct clock_cmd 
         command_status(d, false, UNSYNC_ERROR_S, UNSYNC_ERROR_S, cmd);
 }
 
+void discipline_step_now(struct discipline *d, mono_ns now, double s,
+                         struct clock_cmd *cmd)
+{
+    memset(cmd, 0, sizeof *cmd);
+    if (!d->conf.clock_control || !isfinite(s))
+        return;
+    command_step(d, now, s, cmd);
+    hold_base_freq(d, now, cmd);
+    d->offset -= s;
+}
+
 double discipline_drift_ppm(const struct discipline *d)
 {
     return d->base_freq_ppm;

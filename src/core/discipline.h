@@ -132,6 +132,14 @@ void discipline_leap_slew(struct discipline *d, mono_ns now, double ppm,
 /* The integral of every leap slew so far (s), for aiming its end. */
 double discipline_leap_slewed(const struct discipline *d, mono_ns now);
 
+/* Step the clock by s now, whatever the step threshold and limit say
+ * (chimectl makestep): the step goes into the correction like any
+ * commanded step, and the slew term is dropped since the offset it was
+ * slewing out is gone. Fills *cmd (cleared first); nothing is commanded
+ * without clock control. */
+void discipline_step_now(struct discipline *d, mono_ns now, double s,
+                         struct clock_cmd *cmd);
+
 /* The frequency to save in the driftfile (ppm). */
 double discipline_drift_ppm(const struct discipline *d);
 

@@ -5,7 +5,7 @@
  *   ignore     drop every packet from the address, silently
  *   noserve    no time service (mode 3 requests are dropped)
  *   noquery    no mode 6 (control) and mode 7 queries
- *   nomodify   no mode 6 write requests (opcodes 8, 9: ntpq :config etc.)
+ *   nomodify   no mode 6 write requests (opcodes 3, 5, 8, 9: writevar, :config ...)
  *   notrap     no mode 6 trap service (opcodes 6, 7, 31)
  *   nomrulist  no mode 6 MRU list (opcode 10)
  *   nopeer     no new symmetric (mode 1/2) association from the address
@@ -13,9 +13,10 @@
  *              excess requests are dropped
  *   kod        with limited: answer excess with a RATE kiss-o'-death
  *              (itself rate-limited) instead of silence
- * Mode 6 and symmetric modes are not served by chime yet, so noquery,
- * nomodify, notrap, nomrulist and nopeer are observable only as the drop
- * reason they are counted under. Mode 7 is never answered whatever the
+ * Mode 6 (read only) is answered where noquery does not apply; nomodify,
+ * notrap and nomrulist refuse their opcodes (server_mode6_refusal).
+ * Symmetric modes are not served, so nopeer only changes the drop reason
+ * such packets are counted under. Mode 7 is never answered whatever the
  * flags. Other stored flags (notrust, version, ntpport, ...) are kept in
  * the table but do not change what the server does.
  *

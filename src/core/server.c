@@ -108,9 +108,10 @@ static void build_reply(const struct sys_state *sys, const struct ntp_header *re
 }
 
 /* Which restrict flag refuses a mode 6 request, SRV_DROP_MODE6 when none
- * does (the control path in the engine then answers it). Opcodes (RFC 9327 / ntpd): 3 write variables, 5 write clock
- * variables, 8 configure, 9 save configuration; 6 set trap, 7 async
- * message, 31 unset trap; 10 read MRU list. */
+ * does (the control path in the engine then answers it). Opcodes
+ * (RFC 9327 / ntpd): 3 write variables, 5 write clock variables,
+ * 8 configure, 9 save configuration; 6 set trap, 7 async message,
+ * 31 unset trap; 10 read MRU list. */
 static enum srv_drop mode6_reason(uint32_t flags, const uint8_t *req, size_t len)
 {
     unsigned op = len >= 2 ? req[1] & 0x1fu : 0;

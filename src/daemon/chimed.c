@@ -185,26 +185,43 @@ static int check_leapfile(const char *path)
 
 /* Security findings for --check: things that are legal but risky. Each
  * line names where it comes from when a line is responsible. */
-static int security_findings(const struct config *cfg)
-{
-    const struct conf_restrict *def4 = NULL, *def6 = NULL;
-    int n = 0;
+/* The default restrict entry of one family as ntpd builds it: repeated
+ * lines add their flags, "unrestrict"/"remove" clears them. */
+struct default_rule {
+    bool present;
+    uint32_t flags;
+    struct conf_loc loc;
+};
 
+static void collect_defaults(const struct config *cfg, struct default_rule d[2])
+{
+    memset(d, 0, 2 * sizeof(*d));
     for (size_t i = 0; i < cfg->n_restricts; i++) {
         const struct conf_restrict *r = &cfg->restricts[i];
 
-        if (!r->is_default || r->unrestrict)
+        if (!r->is_default)
             continue;
-        if (r->family != AF_INET6)
-            def4 = r;
-        if (r->family != AF_INET)
-            def6 = r;
+        for (int k = 0; k < 2; k++) {
+            if (r->family == (k ? AF_INET : AF_INET6))
+                continue;   /* -4 lines are not IPv6's and -6 not IPv4's */
+            d[k].present = true;
+            d[k].flags = r->unrestrict ? 0 : d[k].flags | r->flags;
+            d[k].loc = r->loc;
+        }
     }
+}
+
+static int security_findings(const struct config *cfg)
+{
+    struct default_rule defs[2];
+    int n = 0;
+
+    collect_defaults(cfg, defs);
     for (int k = 0; k < 2; k++) {
-        const struct conf_restrict *d = k ? def6 : def4;
+        const struct default_rule *d = &defs[k];
         const char *fam = k ? "IPv6" : "IPv4";
 
-        if (!d)
+        if (!d->present)
             continue;   /* the built-in secure default applies */
         if (d->flags & RES_IGNORE)
             continue;

@@ -27,6 +27,7 @@ struct engine_opts {
 struct resolve_req;
 struct clock_driver;
 struct ctl_server;
+struct stats_files;
 
 /* One configured server, or one member of a pool, as the shell sees it. */
 struct engine_source {
@@ -90,8 +91,10 @@ struct engine {
     uint64_t resolve_timer;
     mono_ns last_drift_write;
     struct ctl_server *ctl;     /* chimectl's socket, NULL if unavailable */
+    struct stats_files *statsf; /* loopstats/peerstats (daemon/stats.c), NULL off */
     struct engine_mode6 *m6;    /* mode 6 state, allocated on first use */
     int last_sys_peer;          /* client index, for change logging */
+    bool offline;               /* chimectl offline: polls advance, nothing sent */
     int exit_code;              /* for -q */
     bool once_done;
     /* leap seconds (engine_client.c) */
@@ -113,6 +116,9 @@ int engine_client_init(struct engine *e, const struct now *now);
 void engine_client_tick(struct engine *e, const struct now *now);
 void engine_client_free(struct engine *e);
 void engine_write_drift(struct engine *e);
+/* chimectl makestep: step now by the current offset estimate; the
+ * result, and *step_s the step made. */
+enum client_step engine_makestep(struct engine *e, const struct now *now, double *step_s);
 /* (Re)load the leapfile: when its mtime changed, or always with force
  * (SIGHUP). A file that fails verification is logged and the previous
  * table kept. */

@@ -19,6 +19,7 @@
 
 #include <openssl/evp.h>
 
+#include "daemon/stats.h"
 #include "sys/clock.h"
 #include "sys/leapfile.h"
 #include "sys/log.h"
@@ -95,6 +96,19 @@ static void apply_cmd(struct engine *e, const struct clock_cmd *cmd)
     }
     if (cmd->set_tai && e->drv->set_tai(cmd->tai_s) < 0)
         log_warn("clock", "set TAI-UTC %d", cmd->tai_s);
+}
+
+enum client_step engine_makestep(struct engine *e, const struct now *now, double *step_s)
+{
+    struct clock_cmd cmd;
+    enum client_step r = client_makestep(&e->client, now->mono, &cmd, step_s);
+
+    if (r == CLIENT_STEP_OK) {
+        log_info("clock", "makestep requested (chimectl)");
+        apply_cmd(e, &cmd);
+        engine_refresh_sys(e, now);
+    }
+    return r;
 }
 
 /* ---- leap seconds ------------------------------------------------------------ */
@@ -306,6 +320,7 @@ static void handle_reply(struct engine *e, struct engine_source *es, struct net_
     }
     r = client_receive(&e->client, es->idx, m->buf, m->len, m->rx_time, now->mono, &cmd);
     apply_cmd(e, &cmd);
+    engine_stats_after_reply(e, es, (int)r, now);  /* peerstats, loopstats */
     if (r == SRC_RX_KOD_DENY)
         log_warnx("client", "%s denied us service (KoD); no longer polling it", es->name);
     else if (r == SRC_RX_KOD_RATE)
@@ -349,6 +364,8 @@ static void send_request(struct engine *e, int i, const struct now *now)
     close_request(e, es);
     len = source_make_request(s, now->mono, random64(), (uint32_t)random64(), buf,
                               sizeof(buf));
+    if (e->offline)
+        return;     /* chimectl offline: the poll passes unsent, reach decays */
     es->fd = net_udp_connect(&es->addr);
     if (es->fd < 0) {
         log_debug("client", "%s: socket: %s", es->name, strerror(errno));
@@ -737,6 +754,8 @@ int engine_client_init(struct engine *e, const struct now *now)
                       once_timeout, e);
     }
     e->last_drift_write = now->mono;
+    if (!e->opts.once)
+        e->statsf = stats_open(e->cfg);
     arm_poll_timer(e, now->mono);
     return 0;
 }
@@ -756,7 +775,7 @@ void engine_client_tick(struct engine *e, const struct now *now)
     }
     log_sys_peer_change(e);
     engine_refresh_sys(e, now);
-    if (tick_no % pool_every == 0)
+    if (tick_no % pool_every == 0 && !e->offline)     /* offline: none reach us */
         maintain_pools(e, now->mono);
     if (mono_sub(now->mono, e->last_drift_write) >= DRIFT_WRITE_NS) {
         engine_write_drift(e);
@@ -782,6 +801,8 @@ void engine_client_free(struct engine *e)
         loop_timer_cancel(e->loop, e->resolve_timer);
     if (e->leap_timer)
         loop_timer_cancel(e->loop, e->leap_timer);
+    stats_close(e->statsf);
+    e->statsf = NULL;
 }
 
 /* ---- reload ------------------------------------------------------------------ */

@@ -250,6 +250,8 @@ static size_t activity_reply(struct engine *e, enum ctl_format fmt, char *buf, s
             continue;
         if (!es->resolved || es->idx < 0)
             a.unresolved++;
+        else if (e->offline && !e->client.src[es->idx].denied)
+            a.offline++;        /* chimectl offline: not polled */
         else if (e->client.src[es->idx].denied)
             a.denied++;
         else if (e->client.src[es->idx].reach != 0)
@@ -275,6 +277,50 @@ static size_t metrics_reply(struct engine *e, enum ctl_format fmt, char *buf, si
             engine_fill_source(e, &e->es[i], &now, &snap[n++]);
     fill_serverstats(e, &ss);
     return ctl_format_metrics(&t, snap, n, &ss, fmt, buf, cap);
+}
+
+/* ---- administrative requests ------------------------------------------------ */
+
+static size_t makestep_reply(struct engine *e, enum ctl_format fmt, char *buf, size_t cap)
+{
+    struct now now;
+    double s = 0;
+    int n;
+
+    clock_read_now(&now);
+    switch (engine_makestep(e, &now, &s)) {
+    case CLIENT_STEP_NO_CONTROL:
+        n = snprintf(buf, cap, "error: clock control is off (-x)\n");
+        break;
+    case CLIENT_STEP_NO_ESTIMATE:
+        n = snprintf(buf, cap, "error: not synchronised: no offset estimate to step by\n");
+        break;
+    default:
+        n = fmt == CTL_JSON ? snprintf(buf, cap, "{\"stepped\":true,\"step_s\":%.9f}\n", s)
+                            : snprintf(buf, cap, "stepped the clock by %+.9f s\n", s);
+        break;
+    }
+    return n < 0 ? 0 : (size_t)n;
+}
+
+/* offline: every poll passes without a request (reach decays as if the
+ * network were down); online: the next scheduled polls go out again. */
+static size_t online_reply(struct engine *e, bool online, enum ctl_format fmt, char *buf,
+                           size_t cap)
+{
+    int n = 0, k;
+
+    for (int i = 0; i < e->n_es; i++)
+        n += e->es[i].idx >= 0;
+    if (e->offline == !online)
+        log_info("ctl", "%s requested (chimectl)", online ? "online" : "offline");
+    e->offline = !online;
+    k = fmt == CTL_JSON
+            ? snprintf(buf, cap, "{\"online\":%s,\"sources\":%d}\n",
+                       online ? "true" : "false", n)
+            : snprintf(buf, cap, "%d sources %s\n", n,
+                       online ? "online: polling resumes" : "offline: polling stopped");
+    return k < 0 ? 0 : (size_t)k;
 }
 
 /* snprintf's result -> the length actually in buf. */
@@ -311,6 +357,9 @@ static size_t handle_request(void *arg, enum ctl_request req, enum ctl_format fm
     case CTL_REQ_SERVERSTATS: return serverstats_reply(e, fmt, buf, cap);
     case CTL_REQ_ACTIVITY: return activity_reply(e, fmt, buf, cap);
     case CTL_REQ_METRICS: return metrics_reply(e, fmt, buf, cap);
+    case CTL_REQ_MAKESTEP: return makestep_reply(e, fmt, buf, cap);
+    case CTL_REQ_OFFLINE: return online_reply(e, false, fmt, buf, cap);
+    case CTL_REQ_ONLINE: return online_reply(e, true, fmt, buf, cap);
     case CTL_REQ_RELOAD: return reload_reply(e, fmt, buf, cap);
     default: return (size_t)snprintf(buf, cap, "error: unsupported request\n");
     }

@@ -6,8 +6,8 @@
  * is decided by restrict (server_mode6_refusal: ignore, noquery, and
  * nomodify/notrap/nomrulist for their opcodes; the built-in default lets
  * only localhost ask); a refused request gets no answer at all and is
- * counted under the flag that refused it and as mode 6 "refused". core/mode6 builds the answer from the same
- * snapshots chimectl shows; fragments go out with one sendmsg each (at most
+ * counted under the flag that refused it and as mode 6 "refused".
+ * core/mode6 builds the answer from the same snapshots chimectl shows; fragments go out with one sendmsg each (at most
  * MODE6_MAX_FRAGS, only to local clients; a remote one gets one datagram
  * no larger than its request).
  */

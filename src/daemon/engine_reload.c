@@ -80,6 +80,23 @@ static bool same_keyrefs(const struct config *a, const struct config *b)
     return true;
 }
 
+static bool same_statistics(const struct config *a, const struct config *b)
+{
+    if (a->n_statistics != b->n_statistics || a->n_filegens != b->n_filegens)
+        return false;
+    for (size_t i = 0; i < a->n_statistics; i++)
+        if (!same_str(a->statistics[i], b->statistics[i]))
+            return false;
+    for (size_t i = 0; i < a->n_filegens; i++) {
+        const struct conf_filegen *x = &a->filegens[i], *y = &b->filegens[i];
+
+        if (!same_str(x->name, y->name) || !same_str(x->file, y->file) ||
+            !same_str(x->type, y->type) || x->enable != y->enable || x->link != y->link)
+            return false;
+    }
+    return true;
+}
+
 /* Settings only a restart applies: say which differ from the start-up
  * config. Returns how many. */
 static int restart_only(const struct config *old, const struct config *new)
@@ -93,6 +110,7 @@ static int restart_only(const struct config *old, const struct config *new)
         { "logfile", same_str(old->logfile, new->logfile) },
         { "pidfile", same_str(old->pidfile, new->pidfile) },
         { "statsdir", same_str(old->statsdir, new->statsdir) },
+        { "statistics/filegen", same_statistics(old, new) },
         { "keys", same_str(old->keys, new->keys) },
         { "trustedkey", same_keyrefs(old, new) },
         { "controlkey", old->controlkey == new->controlkey },

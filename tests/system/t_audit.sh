@@ -24,3 +24,13 @@ check '! printf "%s\n" "$out" | grep -q security' "built-in default and a privat
 printf 'restrict default kod limited nomodify noquery nopeer\n' >"$D/ntpd.conf"
 out=$("$B/chimed" --check -c "$D/ntpd.conf" 2>&1)
 check '! printf "%s\n" "$out" | grep -q security' "the usual ntpd hardening line: no finding"
+# restrict lines for the same address add up, as in ntpd: two default
+# lines that together are the hardening line are not a finding...
+printf 'restrict default kod limited\nrestrict default nomodify noquery\n' >"$D/split.conf"
+out=$("$B/chimed" --check -c "$D/split.conf" 2>&1)
+check '! printf "%s\n" "$out" | grep -q security' "default flags split over two lines: no finding"
+# ...and "unrestrict default" opens everything again.
+printf 'restrict default kod limited nomodify noquery\nunrestrict default\n' >"$D/unres.conf"
+out=$("$B/chimed" --check -c "$D/unres.conf" 2>&1)
+check 'printf "%s\n" "$out" | grep -q "unres.conf:2: security: mode 6 queries are open"' \
+    "unrestrict default is a finding"

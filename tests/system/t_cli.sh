@@ -9,12 +9,25 @@ CHIMED="$B/chimed"
 
 out=$("$CHIMED" --help); rc=$?
 check '[ $rc -eq 0 ]' "--help exits 0"
-for opt in --config --foreground --debug --no-clock --pidfile --check --version --help; do
+for opt in --config --foreground --debug --no-clock --once --pidfile --user --filter \
+           --check --version --help -u -F; do
     check 'printf "%s\n" "$out" | grep -q -- "$opt"' "--help documents $opt"
 done
-for opt in '\\-\\-config' '\\-\\-foreground' '\\-\\-debug' '\\-\\-no\\-clock' '\\-\\-pidfile' \
-           '\\-\\-check' '\\-\\-version' '\\-\\-help'; do
+for opt in '\\-\\-config' '\\-\\-foreground' '\\-\\-debug' '\\-\\-no\\-clock' '\\-\\-once' \
+           '\\-\\-pidfile' '\\-\\-user' '\\-\\-filter' '\\-\\-check' '\\-\\-version' \
+           '\\-\\-help' '\\-u' '\\-F'; do
     check 'grep -q -- "$opt" "$TOP/docs/chimed.8"' "man page documents $(printf '%s' "$opt" | tr -d '\\')"
+done
+# Both directions, derived rather than listed: every long option --help
+# shows is in the man page, and every option the man page's OPTIONS
+# section lists is in --help.
+for opt in $(printf '%s\n' "$out" | grep -o -- '--[a-z][a-z-]*' | sort -u); do
+    pat=$(printf '%s' "$opt" | sed 's/-/\\\\-/g')
+    check 'grep -q -- "$pat" "$TOP/docs/chimed.8"' "man page documents $opt (from --help)"
+done
+for opt in $(sed -n '/^\.SH OPTIONS/,/^\.SH /p' "$TOP/docs/chimed.8" |
+             grep '^\.BR* \\-' | grep -o '\\-\\-[a-z\\-]*' | sed 's/\\//g' | sort -u); do
+    check 'printf "%s\n" "$out" | grep -q -- "$opt"' "--help documents $opt (from chimed.8)"
 done
 check '"$CHIMED" --version | grep -q "^chimed [0-9]"' "--version"
 "$CHIMED" --bogus >/dev/null 2>&1; rc=$?

@@ -295,6 +295,42 @@ static void test_no_clock_control(void **state)
     assert_int_equal(d.state, DISC_HOLD);
 }
 
+/* chimectl makestep: steps whatever "tinker step 0" says, the step lands
+ * in the correction, the slew term goes, and without clock control
+ * nothing is commanded. */
+static void test_step_now(void **state)
+{
+    struct discipline_conf c;
+    struct discipline d;
+    struct clock_cmd cmd;
+    struct select_result e = estimate(0.3, 20.0);
+    double before;
+
+    (void)state;
+    conf_with(&c, 0.0, -1, 1000.0);     /* never steps by itself */
+    discipline_init(&d, &c, T0);
+    discipline_update(&d, at(0), &e, 16.0, &cmd);
+    assert_false(cmd.step);
+    assert_true(d.freq_ppm > d.base_freq_ppm);  /* slewing the 0.3 s */
+    before = discipline_correction(&d, at(10));
+    discipline_step_now(&d, at(10), 0.299, &cmd);
+    assert_true(cmd.step);
+    assert_near(cmd.step_s, 0.299, 1e-12);
+    assert_true(cmd.set_freq);
+    assert_near(cmd.freq_ppm, d.base_freq_ppm, 1e-12);
+    assert_near(discipline_correction(&d, at(10)), before + 0.299, 1e-12);
+    assert_int_equal(d.steps, 1);
+    assert_near(d.offset, 0.3 - 0.299, 1e-12);
+
+    c.clock_control = false;
+    discipline_init(&d, &c, T0);
+    discipline_update(&d, at(0), &e, 16.0, &cmd);
+    discipline_step_now(&d, at(10), 0.3, &cmd);
+    assert_true(no_command(&cmd));
+    assert_int_equal(d.steps, 0);
+    assert_near(discipline_correction(&d, at(10)), 0.0, 0);
+}
+
 static void test_max_freq_clamp(void **state)
 {
     (void)state;
@@ -573,6 +609,7 @@ int main(void)
         cmocka_unit_test(test_panic_applies_at_start),
         cmocka_unit_test(test_panic_zero_accepts_any),
         cmocka_unit_test(test_no_clock_control),
+        cmocka_unit_test(test_step_now),
         cmocka_unit_test(test_max_freq_clamp),
         cmocka_unit_test(test_unsynced_estimate_is_no_estimate),
         cmocka_unit_test(test_closed_loop_from_scratch),

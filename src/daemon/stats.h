@@ -1,0 +1,51 @@
+/* daemon/stats: the statistics files (statsdir, statistics, filegen).
+ *
+ * loopstats gets one line per discipline update, peerstats one per
+ * accepted sample, in ntpd's layout (core/statsline.h). Files are
+ * <statsdir>/<file>.<YYYYMMDD> (filegen type day, the default), rotated
+ * at UTC midnight, with <statsdir>/<file> a symlink to the current one
+ * (link, the default); type none writes <statsdir>/<file> alone.
+ *
+ * The event loop is never held up for long: a file is opened with
+ * O_APPEND once per day and each line (< 256 bytes) goes out in one
+ * write(2) that the kernel's page cache absorbs; a regular file cannot be
+ * made non-blocking, so this is as good as it gets without a thread. A
+ * failed open or write is counted and logged at most a few times a
+ * minute, never fatal; the open is retried at the next line.
+ */
+#ifndef CHIME_DAEMON_STATS_H
+#define CHIME_DAEMON_STATS_H
+
+#include <stdint.h>
+
+#include "conf/conf.h"
+#include "core/statsline.h"
+
+enum stats_kind { STATS_LOOP, STATS_PEER, STATS__COUNT };
+
+struct stats_files;
+
+/* NULL when no generation is enabled (or no statsdir): every call below
+ * then does nothing. Problems with the configuration are logged. */
+struct stats_files *stats_open(const struct config *cfg);
+void stats_close(struct stats_files *sf);
+
+void stats_write_loop(struct stats_files *sf, int64_t unix_ns, int64_t mono_ns,
+                      const struct statsline_loop *l);
+void stats_write_peer(struct stats_files *sf, int64_t unix_ns, int64_t mono_ns,
+                      const struct statsline_peer *p);
+
+/* Lines written and failures, per kind (for logs and tests). */
+uint64_t stats_lines(const struct stats_files *sf, enum stats_kind k);
+uint64_t stats_errors(const struct stats_files *sf, enum stats_kind k);
+
+/* Engine glue: after client_receive() returned r for source es, write
+ * the peerstats line for a new sample and the loopstats line when the
+ * discipline ran. */
+struct engine;
+struct engine_source;
+struct now;
+void engine_stats_after_reply(struct engine *e, const struct engine_source *es,
+                              int r, const struct now *now);
+
+#endif
