@@ -86,7 +86,7 @@ check '[ $rc -eq 1 ] && grep -q "reload failed: $D/c.conf:7: " "$D/r1.err"' \
 
 # 4. ... and the summary for a good one; B kept with its state, A back;
 # a restrict rule ignoring 127.0.0.2 takes effect.
-check '"$B/ntpprobe" -t 500 -b 127.0.0.2 127.0.0.1 $PORT >/dev/null 2>&1' \
+check '"$B/ntpprobe" -a -t 500 -b 127.0.0.2 127.0.0.1 $PORT >/dev/null 2>&1' \
     "before the reload 127.0.0.2 is served"
 reach_before=$(srcs | sed -n 's/.*"name":"127.0.0.12"[^}]*"reach":\([0-9]*\).*/\1/p')
 conf "$Bl
@@ -99,11 +99,13 @@ check '[ $rc -eq 0 ] && grep -q "^reload: 1 sources kept, 1 added, 0 removed; re
 reach_after=$(srcs | sed -n 's/.*"name":"127.0.0.12"[^}]*"reach":\([0-9]*\).*/\1/p')
 check '[ -n "$reach_before" ] && [ "${reach_after:-0}" -ge "$reach_before" ] && [ "$reach_after" -gt 0 ]' \
     "the kept source keeps its state (reach $reach_before -> $reach_after)"
-check '! "$B/ntpprobe" -t 500 -b 127.0.0.2 127.0.0.1 $PORT >/dev/null 2>&1' \
+check '! "$B/ntpprobe" -a -t 500 -b 127.0.0.2 127.0.0.1 $PORT >/dev/null 2>&1' \
     "after the reload 127.0.0.2 gets no answer (restrict ... ignore)"
-check '"$B/ntpprobe" -t 500 -b 127.0.0.3 127.0.0.1 $PORT >/dev/null 2>&1' \
+check '"$B/ntpprobe" -a -t 500 -b 127.0.0.3 127.0.0.1 $PORT >/dev/null 2>&1' \
     "127.0.0.3 is still served"
 check 'wait_for 5 "has 127.0.0.11 && has 127.0.0.12"' "both sources listed"
+check 'wait_for 20 "selected 127.0.0.11 || selected 127.0.0.12"' "a source is selected after the reload"
+diag "$(srcs)"
 ctl -j reload >"$D/r3.out" 2>&1
 check 'grep -q "^{\"reloaded\":true,\"kept\":2,\"added\":0,\"removed\":0,\"restrict_rules\":2}" "$D/r3.out"' \
     "chimectl -j reload: JSON counts"
@@ -116,7 +118,7 @@ driftfile $D/drift"
 kill -HUP "$CHIMED_PID"
 check 'wait_for 3 "grep -q \"driftfile changed: restart chimed to apply\" \"$CHIMED_LOG\""' \
     "a restart-only setting (driftfile) is logged, not applied"
-check 'alive "$CHIMED_PID" && "$B/ntpprobe" -t 500 127.0.0.1 $PORT >/dev/null' "chimed still serves"
+check 'alive "$CHIMED_PID" && "$B/ntpprobe" -a -t 500 127.0.0.1 $PORT >/dev/null' "chimed still serves"
 
 # 6. pools: added, then removed with their members
 P="pool 127.0.0.11 port $APORT iburst minpoll 3 maxpoll 4"
