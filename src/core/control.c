@@ -106,6 +106,7 @@ static const char *const request_names[CTL_REQ__COUNT] = {
     [CTL_REQ_OFFLINE] = "offline",
     [CTL_REQ_ONLINE] = "online",
     [CTL_REQ_CLIENTS] = "clients",
+    [CTL_REQ_RELOAD] = "reload",
 };
 
 const char *ctl_request_name(enum ctl_request r)

@@ -69,6 +69,7 @@ enum ctl_request {
     CTL_REQ_SOURCESTATS, CTL_REQ_SERVERSTATS, CTL_REQ_ACTIVITY, CTL_REQ_METRICS,
     /* administrative: behind the socket's permissions (mode 0660) */
     CTL_REQ_MAKESTEP, CTL_REQ_OFFLINE, CTL_REQ_ONLINE, CTL_REQ_CLIENTS,
+    CTL_REQ_RELOAD,             /* administrative: re-read the config file */
     CTL_REQ__COUNT
 };
 /* The request word of each request ("sources", "sourcestats", ...). */

@@ -44,6 +44,8 @@ static void usage(FILE *f)
             "  makestep         step the clock now by the current offset\n"
             "  offline          stop polling every source\n"
             "  online           resume polling\n"
+            "  reload           re-read chimed's configuration file (exit 1 and\n"
+            "                   the error if it has one; the old one stays)\n"
             "  waitsync [TIMEOUT]  wait until synchronised: exit 0, or 1 after\n"
             "                   TIMEOUT seconds (default 60; 0 = check once)\n"
             "  -s, --socket P   control socket (default %s)\n"

@@ -68,9 +68,11 @@ static void usage(FILE *out)
         "  -V, --version       print the version and exit\n"
         "  -h, --help          print this help and exit\n"
         "\n"
-        "Signals: SIGTERM/SIGINT save the drift file and exit; SIGHUP re-reads the\n"
-        "leap file and logs the counters; SIGUSR1 logs the counters. Under systemd\n"
-        "(NOTIFY_SOCKET) chimed reports READY=1 once its sockets are bound.\n");
+        "Signals: SIGTERM/SIGINT save the drift file and exit; SIGHUP reloads the\n"
+        "configuration like 'chimectl reload' (sources, pools, restrict and rate\n"
+        "limits; a config with errors is logged and the running one kept), re-reads\n"
+        "the leap file and logs the counters; SIGUSR1 logs the counters. Under\n"
+        "systemd (NOTIFY_SOCKET) chimed reports READY=1 once its sockets are bound.\n");
 }
 
 static void parse_options(int argc, char **argv, struct options *o)
@@ -385,14 +387,20 @@ static void on_stop(void *arg, int signo, const struct now *now)
     loop_stop(arg);
 }
 
+/* SIGUSR1: counters. SIGHUP: counters, then reload the config as
+ * `chimectl reload` does, and re-read the leap file. */
 static void on_hup(void *arg, int signo, const struct now *now)
 {
+    struct engine_reload_counts rc;
+    char msg[CONF_ERR_LEN + 64];
+
     (void)now;
-    log_info("main", "signal %d: configuration reload is not supported yet; "
-             "counters follow", signo);
+    log_info("main", "signal %d: counters follow", signo);
     engine_log_stats(arg);
-    if (signo == SIGHUP)
-        engine_leap_reload(arg, true);
+    if (signo != SIGHUP)
+        return;
+    engine_reload(arg, &rc, msg, sizeof(msg));  /* logs success or failure itself */
+    engine_leap_reload(arg, true);
 }
 
 /* CHIME_TEST_DRIFT_INTERVAL_MS (see the top of this file). */
@@ -460,6 +468,7 @@ int main(int argc, char **argv)
     eo.no_clock = o.no_clock;
     eo.once = o.once;
     eo.once_timeout_s = ONCE_TIMEOUT_S;
+    eo.config_path = o.config;
     if (engine_init(&engine, cfg, &eo, loop) < 0) {
         log_warnx("main", "start-up failed");
         engine_free(&engine);

@@ -278,5 +278,6 @@ void engine_free(struct engine *e)
     free(e->out);
     engine_access_free(e);
     engine_auth_free(e);
+    conf_free(e->reloaded);
     memset(e, 0, sizeof(*e));
 }

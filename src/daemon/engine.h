@@ -21,6 +21,7 @@ struct engine_opts {
     bool no_clock;      /* -x: measure and serve, never adjust the clock */
     bool once;          /* -q: set the clock once (or print, with -x) and exit */
     int once_timeout_s;
+    const char *config_path;    /* re-read by engine_reload(); NULL: no reload */
 };
 
 struct resolve_req;
@@ -41,6 +42,10 @@ struct engine_source {
     int pool;                   /* index of the pool it came from, -1 */
     mono_ns rejected_since;     /* falseticker since (0 = not one now) */
 };
+
+/* es->pool of a slot whose source a reload removed: free for reuse, like
+ * a retired pool slot, and belonging to no pool. */
+#define ENGINE_POOL_GONE 0x7fffffff
 
 /* A pool line: resolved now and then, members added up to maxclock. */
 struct engine_pool {
@@ -98,6 +103,10 @@ struct engine {
     mono_ns leap_checked;       /* last daily check of the leapfile */
     uint64_t leap_timer;        /* at the armed leap's instant */
     mono_ns leap_timer_at;
+    /* reload (engine_reload.c): the config the sources point into once a
+     * reload has succeeded (owned here); settings that need a restart
+     * keep coming from cfg, the config chimed started with. */
+    struct config *reloaded;
 };
 
 /* Open sockets and set up the core. Returns 0, or -1 after logging why. */
@@ -155,6 +164,24 @@ void engine_auth_free(struct engine *e);
 /* --check: the keys file parses, every "key N" is there and trusted, MD5
  * is flagged; prints findings, returns their number. */
 int engine_auth_check(const struct config *cfg);
+
+/* Reload (engine_reload.c): parse opts.config_path again; on error keep
+ * everything and write "FILE:LINE: message" into msg, return -1. On
+ * success swap the restrict table and rate limiter, reconcile sources and
+ * pools, write the one-line summary into msg, return 0. */
+struct engine_reload_counts {
+    int kept, added, removed, rules;
+};
+int engine_reload(struct engine *e, struct engine_reload_counts *rc, char *msg,
+                  size_t cap);
+/* Compile cfg's restrict lines; swap them (and the rate limiter when its
+ * settings changed) into the server. Returns the number of table entries,
+ * or -1 (nothing swapped). */
+int engine_access_reload(struct engine *e, const struct config *cfg);
+/* Reconcile the client's sources and pools with cfg (engine_client.c):
+ * unchanged ones keep their state and now point into cfg. */
+void engine_client_reload(struct engine *e, const struct config *cfg,
+                          struct engine_reload_counts *rc);
 void engine_free(struct engine *e);
 
 #endif

@@ -51,14 +51,10 @@ static void rule_from_conf(const struct conf_restrict *r, struct res_rule *out)
     out->prefix = r->prefix_len;
 }
 
-int engine_access_init(struct engine *e)
+static int compile_rules(const struct config *cfg, struct restrict_table *rt)
 {
-    const struct config *cfg = e->cfg;
-    const struct conf_ratelimit *c = &cfg->ratelimit;
     struct res_rule *rules = xcalloc(cfg->n_restricts + 1, sizeof(*rules));
-    struct rl_params p;
     size_t n = 0;
-    uint64_t seed = 0;
     int rc;
 
     for (size_t i = 0; i < cfg->n_restricts; i++) {
@@ -68,12 +64,19 @@ int engine_access_init(struct engine *e)
             continue;
         rule_from_conf(&cfg->restricts[i], &rules[n++]);
     }
-    rc = restrict_compile(&e->rt, rules, n);
+    rc = restrict_compile(rt, rules, n);
     free(rules);
-    if (rc < 0) {
+    if (rc < 0)
         log_warnx("server", "out of memory for the restrict table");
-        return -1;
-    }
+    return rc;
+}
+
+static int init_ratelimit(const struct config *cfg, struct ratelimit *rl)
+{
+    const struct conf_ratelimit *c = &cfg->ratelimit;
+    struct rl_params p;
+    uint64_t seed = 0;
+
     rl_params_default(&p);
     if (c->average >= 0) p.average = c->average;
     if (c->minimum >= 0) p.minimum = c->minimum;
@@ -83,13 +86,20 @@ int engine_access_init(struct engine *e)
     if (c->prefix6 > 0) p.prefix6 = (unsigned)c->prefix6;
     if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
         seed = (uint64_t)clock_read_real().ns ^ 0x5bd1e995u;
-    if (ratelimit_init(&e->rl, &p, c->entries > 0 ? (size_t)c->entries : 0, seed) < 0) {
+    if (ratelimit_init(rl, &p, c->entries > 0 ? (size_t)c->entries : 0, seed) < 0) {
         log_warnx("server", "out of memory for the rate-limit table");
         return -1;
     }
-    server_set_access(&e->server, &e->rt, &e->rl);
-    for (size_t i = 0; i < e->rt.n; i++) {
-        const struct res_entry *x = &e->rt.e[i];
+    log_info("server", "rate limits: average 2^%d s, minimum %d s, burst %d, leak 1/%d, "
+             "table %zu clients (%zu bytes)", p.average, p.minimum, p.burst,
+             p.leak ? 1 << p.leak : 0, ratelimit_capacity(rl), ratelimit_memory(rl));
+    return 0;
+}
+
+static void log_rules(const struct restrict_table *rt)
+{
+    for (size_t i = 0; i < rt->n; i++) {
+        const struct res_entry *x = &rt->e[i];
         char fl[160];
 
         log_debug("server", "restrict %s%s/%u: %s%s", x->family == 4 ? "v4 " : "v6 ",
@@ -97,10 +107,57 @@ int engine_access_init(struct engine *e)
                   restrict_flags_str(x->flags, fl, sizeof(fl)),
                   x->builtin ? " (built-in)" : "");
     }
-    log_info("server", "rate limits: average 2^%d s, minimum %d s, burst %d, leak 1/%d, "
-             "table %zu clients (%zu bytes)", p.average, p.minimum, p.burst,
-             p.leak ? 1 << p.leak : 0, ratelimit_capacity(&e->rl), ratelimit_memory(&e->rl));
+}
+
+int engine_access_init(struct engine *e)
+{
+    if (compile_rules(e->cfg, &e->rt) < 0 || init_ratelimit(e->cfg, &e->rl) < 0)
+        return -1;
+    server_set_access(&e->server, &e->rt, &e->rl);
+    log_rules(&e->rt);
     return 0;
+}
+
+/* The rate limiter's settings, without where they were written. */
+static bool same_ratelimit(const struct conf_ratelimit *a, const struct conf_ratelimit *b)
+{
+    return a->average == b->average && a->minimum == b->minimum && a->burst == b->burst &&
+           a->leak == b->leak && a->prefix4 == b->prefix4 && a->prefix6 == b->prefix6 &&
+           a->entries == b->entries;
+}
+
+int engine_access_reload(struct engine *e, const struct config *cfg)
+{
+    const struct config *cur = e->reloaded ? e->reloaded : e->cfg;
+    struct restrict_table nt, ot;
+    struct ratelimit nrl, orl;
+    bool new_rl = !same_ratelimit(&cur->ratelimit, &cfg->ratelimit);
+
+    memset(&nt, 0, sizeof(nt));
+    memset(&nrl, 0, sizeof(nrl));
+    if (compile_rules(cfg, &nt) < 0)
+        return -1;
+    if (new_rl && init_ratelimit(cfg, &nrl) < 0) {
+        restrict_free(&nt);
+        return -1;
+    }
+    /* Everything is built: swap. The event loop is single-threaded, so no
+     * request is ever matched against a half-installed table; the old
+     * ones are freed only once the server points at the new ones. */
+    ot = e->rt;
+    e->rt = nt;
+    if (new_rl) {
+        orl = e->rl;
+        e->rl = nrl;
+    }
+    server_set_access(&e->server, &e->rt, &e->rl);
+    restrict_free(&ot);
+    if (new_rl)
+        ratelimit_free(&orl);
+    else
+        log_info("server", "rate limits unchanged: client table kept");
+    log_rules(&e->rt);
+    return (int)e->rt.n;
 }
 
 void engine_access_free(struct engine *e)

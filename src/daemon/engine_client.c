@@ -40,6 +40,7 @@
 
 static void poll_timer_cb(void *arg, const struct now *now);
 static void resolve_timer_cb(void *arg, const struct now *now);
+static void add_conf_source(struct engine *e, const struct conf_source *cs, mono_ns now);
 
 /* ---- randomness and refids ---------------------------------------------- */
 
@@ -746,23 +747,8 @@ int engine_client_init(struct engine *e, const struct now *now)
     e->leap_checked = now->mono;
     engine_leap_reload(e, true);
     e->max_sources = (int)knob(e->cfg->tos.maxclock, DEFAULT_MAXCLOCK);
-    for (size_t k = 0; k < e->cfg->n_sources; k++) {
-        const struct conf_source *cs = &e->cfg->sources[k];
-
-        if (cs->kind == CONF_POOL) {
-            if (e->n_pools >= ENGINE_MAX_POOLS) {
-                log_warnx("conf", "%s:%d: too many pool lines", cs->loc.file, cs->loc.line);
-                continue;
-            }
-            e->pools[e->n_pools].cs = cs;
-            start_pool_resolution(e, e->n_pools++, now->mono);
-            continue;
-        }
-        if (cs->kind == CONF_PEER)
-            log_warnx("conf", "%s:%d: symmetric mode is not supported yet; "
-                      "polling %s as a server", cs->loc.file, cs->loc.line, cs->host);
-        add_server(e, cs, now->mono);
-    }
+    for (size_t k = 0; k < e->cfg->n_sources; k++)
+        add_conf_source(e, &e->cfg->sources[k], now->mono);
     if (e->opts.once) {
         e->exit_code = 1;
         loop_timer_at(e->loop, mono_add(now->mono, (int64_t)e->opts.once_timeout_s * NS_PER_S),
@@ -818,4 +804,153 @@ void engine_client_free(struct engine *e)
         loop_timer_cancel(e->loop, e->leap_timer);
     stats_close(e->statsf);
     e->statsf = NULL;
+}
+
+/* ---- reload ------------------------------------------------------------------ */
+
+static bool same_str(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* The same association: everything but where it was written. */
+static bool same_source(const struct conf_source *a, const struct conf_source *b)
+{
+    return a->kind == b->kind && same_str(a->host, b->host) && a->family == b->family &&
+           a->port == b->port && a->iburst == b->iburst && a->burst == b->burst &&
+           a->prefer == b->prefer && a->noselect == b->noselect && a->true_ == b->true_ &&
+           a->xleave == b->xleave && a->minpoll == b->minpoll && a->maxpoll == b->maxpoll &&
+           a->key == b->key && a->version == b->version && a->nts == b->nts &&
+           a->preempt == b->preempt && a->mode == b->mode && a->ttl == b->ttl;
+}
+
+/* An unclaimed line of cfg for this association, or -1. */
+static int find_source(const struct config *cfg, const struct conf_source *cs, bool *claimed)
+{
+    for (size_t k = 0; k < cfg->n_sources; k++) {
+        if (!claimed[k] && same_source(cs, &cfg->sources[k])) {
+            claimed[k] = true;
+            return (int)k;
+        }
+    }
+    return -1;
+}
+
+/* Stop polling slot i for good: its socket, its lookup, its client state.
+ * The slot becomes free for new_es(). */
+static void drop_slot(struct engine *e, int i)
+{
+    struct engine_source *es = &e->es[i];
+
+    close_request(e, es);
+    resolve_free(e->res[i]);
+    e->res[i] = NULL;
+    if (es->idx >= 0)
+        client_remove_source(&e->client, es->idx);
+    es->idx = -1;
+    es->resolved = false;
+    es->cs = NULL;
+    es->pool = ENGINE_POOL_GONE;
+}
+
+static bool slot_free(const struct engine *e, int i)
+{
+    const struct engine_source *es = &e->es[i];
+
+    return es->idx < 0 && es->pool >= 0 && !es->resolved && !e->res[i];
+}
+
+static void add_conf_source(struct engine *e, const struct conf_source *cs, mono_ns now)
+{
+    if (cs->kind == CONF_POOL) {
+        if (e->n_pools >= ENGINE_MAX_POOLS) {
+            log_warnx("conf", "%s:%d: too many pool lines", cs->loc.file, cs->loc.line);
+            return;
+        }
+        e->pools[e->n_pools].cs = cs;
+        e->pools[e->n_pools].res = NULL;
+        start_pool_resolution(e, e->n_pools++, now);
+        return;
+    }
+    if (cs->kind == CONF_PEER)
+        log_warnx("conf", "%s:%d: symmetric mode is not supported yet; "
+                  "polling %s as a server", cs->loc.file, cs->loc.line, cs->host);
+    add_server(e, cs, now);
+}
+
+void engine_client_reload(struct engine *e, const struct config *cfg,
+                          struct engine_reload_counts *rc)
+{
+    bool *claimed = xcalloc(cfg->n_sources + 1, sizeof(*claimed));
+    struct engine_pool np[ENGINE_MAX_POOLS];
+    int pool_map[ENGINE_MAX_POOLS], n_np = 0;
+    struct now now;
+
+    clock_read_now(&now);
+    /* Servers (and peers): kept when an identical line is still there. */
+    for (int i = 0; i < e->n_es; i++) {
+        struct engine_source *es = &e->es[i];
+        int k;
+
+        if (slot_free(e, i)) {
+            es->cs = NULL;      /* may point into the config about to go */
+            es->pool = ENGINE_POOL_GONE;
+            continue;
+        }
+        if (es->pool >= 0)
+            continue;           /* pool members follow their pool, below */
+        k = find_source(cfg, es->cs, claimed);
+        if (k >= 0) {
+            es->cs = &cfg->sources[k];
+            rc->kept++;
+            continue;
+        }
+        log_info("client", "reload: source %s removed", es->name);
+        drop_slot(e, i);
+        rc->removed++;
+    }
+    /* Pools: by name and options, members with them. */
+    for (int p = 0; p < e->n_pools; p++) {
+        int k = find_source(cfg, e->pools[p].cs, claimed);
+
+        if (k < 0) {
+            log_info("client", "reload: pool %s removed", e->pools[p].cs->host);
+            resolve_free(e->pools[p].res);
+            pool_map[p] = -1;
+            rc->removed++;
+            continue;
+        }
+        np[n_np] = e->pools[p];
+        np[n_np].cs = &cfg->sources[k];
+        pool_map[p] = n_np++;
+        rc->kept++;
+    }
+    for (int i = 0; i < e->n_es; i++) {
+        struct engine_source *es = &e->es[i];
+
+        if (es->pool < 0 || es->pool >= e->n_pools)
+            continue;
+        if (pool_map[es->pool] < 0) {
+            drop_slot(e, i);
+            continue;
+        }
+        es->pool = pool_map[es->pool];
+        es->cs = np[es->pool].cs;
+    }
+    memcpy(e->pools, np, sizeof(np[0]) * (size_t)n_np);
+    e->n_pools = n_np;
+    e->max_sources = (int)knob(cfg->tos.maxclock, DEFAULT_MAXCLOCK);
+    /* New lines: resolved and polled as at start. */
+    for (size_t k = 0; k < cfg->n_sources; k++) {
+        if (claimed[k])
+            continue;
+        log_info("client", "reload: %s %s added", cfg->sources[k].kind == CONF_POOL ?
+                 "pool" : "source", cfg->sources[k].host);
+        add_conf_source(e, &cfg->sources[k], now.mono);
+        rc->added++;
+    }
+    free(claimed);
+    log_sys_peer_change(e);
+    engine_refresh_sys(e, &now);
+    arm_poll_timer(e, now.mono);
 }

@@ -376,6 +376,28 @@ static size_t clients_reply(struct engine *e, enum ctl_format fmt, char *buf, si
     return ctl_format_clients(&cl, fmt, buf, cap);
 }
 
+/* snprintf's result -> the length actually in buf. */
+static size_t ctl_clamp(int n, size_t cap)
+{
+    if (n < 0 || cap == 0)
+        return 0;
+    return (size_t)n < cap ? (size_t)n : cap - 1;
+}
+
+static size_t reload_reply(struct engine *e, enum ctl_format fmt, char *buf, size_t cap)
+{
+    struct engine_reload_counts rc;
+    char msg[CONF_ERR_LEN + 64];
+
+    if (engine_reload(e, &rc, msg, sizeof(msg)) < 0)
+        return ctl_clamp(snprintf(buf, cap, "error: reload failed: %s\n", msg), cap);
+    if (fmt == CTL_JSON)
+        return ctl_clamp(snprintf(buf, cap, "{\"reloaded\":true,\"kept\":%d,\"added\":%d,"
+                                  "\"removed\":%d,\"restrict_rules\":%d}\n",
+                                  rc.kept, rc.added, rc.removed, rc.rules), cap);
+    return ctl_clamp(snprintf(buf, cap, "%s\n", msg), cap);
+}
+
 static size_t handle_request(void *arg, enum ctl_request req, enum ctl_format fmt,
                              char *buf, size_t cap)
 {
@@ -392,6 +414,7 @@ static size_t handle_request(void *arg, enum ctl_request req, enum ctl_format fm
     case CTL_REQ_OFFLINE: return online_reply(e, false, fmt, buf, cap);
     case CTL_REQ_ONLINE: return online_reply(e, true, fmt, buf, cap);
     case CTL_REQ_CLIENTS: return clients_reply(e, fmt, buf, cap);
+    case CTL_REQ_RELOAD: return reload_reply(e, fmt, buf, cap);
     default: return (size_t)snprintf(buf, cap, "error: unsupported request\n");
     }
 }

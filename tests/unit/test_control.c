@@ -441,6 +441,13 @@ static void test_new_requests(void **state)
     assert_int_equal(f, CTL_JSON);
     assert_int_equal(parse("sourcestat", &r, &f), -1);
     assert_string_equal(ctl_request_name(CTL_REQ__COUNT), "unknown");
+    /* reload: the word, with json, and nothing after */
+    assert_int_equal(parse("reload", &r, &f), 0);
+    assert_int_equal(r, CTL_REQ_RELOAD);
+    assert_string_equal(ctl_request_name(r), "reload");
+    assert_int_equal(parse("reload json", &r, &f), 0);
+    assert_int_equal(f, CTL_JSON);
+    assert_int_equal(parse("reload /etc/passwd", &r, &f), -1);
 }
 
 static void test_stats_views(void **state)

@@ -1,0 +1,173 @@
+/* daemon/engine_reload: SIGHUP and `chimectl reload`.
+ *
+ * Parse the config file again. A config with an error changes nothing:
+ * the daemon keeps running as it was and the error (FILE:LINE: ...) is
+ * logged and returned to chimectl. Otherwise the restrict table and rate
+ * limiter are compiled and swapped in, and sources and pools are
+ * reconciled: an unchanged line keeps its association (state, samples,
+ * reach), a line that is gone is dropped, a new line is resolved and
+ * polled as at start.
+ *
+ * Settings bound at start (sockets, files, the clock's knobs) are not
+ * applied: each one that differs is logged once per reload with "restart
+ * chimed to apply", and the value chimed started with stays in force
+ * (they are always read from e->cfg, the start-up config).
+ *
+ * Ownership: e->cfg is main's and lives until exit. The sources point
+ * into the newest config; after a successful reload that is e->reloaded,
+ * owned here, and the previous one is freed once nothing points into it.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "daemon/engine.h"
+#include "sys/log.h"
+
+static bool same_str(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static bool same_double(double a, double b)
+{
+    return (isnan(a) && isnan(b)) || a == b;
+}
+
+static bool same_ifaces(const struct config *a, const struct config *b)
+{
+    if (a->n_ifaces != b->n_ifaces)
+        return false;
+    for (size_t i = 0; i < a->n_ifaces; i++) {
+        const struct conf_iface *x = &a->ifaces[i], *y = &b->ifaces[i];
+
+        if (x->action != y->action || x->match != y->match ||
+            x->prefix_len != y->prefix_len || !same_str(x->name, y->name) ||
+            memcmp(&x->addr, &y->addr, sizeof(x->addr)) != 0)
+            return false;
+    }
+    return true;
+}
+
+static bool same_tos(const struct conf_tos *a, const struct conf_tos *b)
+{
+    /* maxclock is applied by the reload (the pools' size) */
+    return same_double(a->minclock, b->minclock) && same_double(a->minsane, b->minsane) &&
+           same_double(a->floor, b->floor) && same_double(a->ceiling, b->ceiling) &&
+           same_double(a->cohort, b->cohort) && same_double(a->mindist, b->mindist) &&
+           same_double(a->maxdist, b->maxdist) && same_double(a->orphan, b->orphan) &&
+           same_double(a->orphanwait, b->orphanwait) && same_double(a->beacon, b->beacon) &&
+           same_double(a->bcpollbstep, b->bcpollbstep);
+}
+
+static bool same_tinker(const struct conf_tinker *a, const struct conf_tinker *b)
+{
+    return same_double(a->step, b->step) && same_double(a->stepout, b->stepout) &&
+           same_double(a->panic, b->panic) && same_double(a->dispersion, b->dispersion) &&
+           same_double(a->allan, b->allan) && same_double(a->huffpuff, b->huffpuff) &&
+           same_double(a->freq, b->freq) && same_double(a->stepback, b->stepback) &&
+           same_double(a->stepfwd, b->stepfwd);
+}
+
+static bool same_keyrefs(const struct config *a, const struct config *b)
+{
+    if (a->n_trustedkeys != b->n_trustedkeys)
+        return false;
+    for (size_t i = 0; i < a->n_trustedkeys; i++)
+        if (a->trustedkeys[i].lo != b->trustedkeys[i].lo ||
+            a->trustedkeys[i].hi != b->trustedkeys[i].hi)
+            return false;
+    return true;
+}
+
+static bool same_statistics(const struct config *a, const struct config *b)
+{
+    if (a->n_statistics != b->n_statistics || a->n_filegens != b->n_filegens)
+        return false;
+    for (size_t i = 0; i < a->n_statistics; i++)
+        if (!same_str(a->statistics[i], b->statistics[i]))
+            return false;
+    for (size_t i = 0; i < a->n_filegens; i++) {
+        const struct conf_filegen *x = &a->filegens[i], *y = &b->filegens[i];
+
+        if (!same_str(x->name, y->name) || !same_str(x->file, y->file) ||
+            !same_str(x->type, y->type) || x->enable != y->enable || x->link != y->link)
+            return false;
+    }
+    return true;
+}
+
+/* Settings only a restart applies: say which differ from the start-up
+ * config. Returns how many. */
+static int restart_only(const struct config *old, const struct config *new)
+{
+    struct { const char *name; bool same; } s[] = {
+        { "port", old->port == new->port },
+        { "interface", same_ifaces(old, new) },
+        { "controlsocket", same_str(old->controlsocket, new->controlsocket) },
+        { "driftfile", same_str(old->driftfile, new->driftfile) },
+        { "leapfile", same_str(old->leapfile, new->leapfile) },
+        { "logfile", same_str(old->logfile, new->logfile) },
+        { "pidfile", same_str(old->pidfile, new->pidfile) },
+        { "statsdir", same_str(old->statsdir, new->statsdir) },
+        { "statistics/filegen", same_statistics(old, new) },
+        { "keys", same_str(old->keys, new->keys) },
+        { "trustedkey", same_keyrefs(old, new) },
+        { "controlkey", old->controlkey == new->controlkey },
+        { "requestkey", old->requestkey == new->requestkey },
+        { "local stratum", old->local_stratum == new->local_stratum },
+        { "tos", same_tos(&old->tos, &new->tos) },
+        { "tinker", same_tinker(&old->tinker, &new->tinker) },
+        { "enable/disable", old->enable_flags == new->enable_flags &&
+                            old->disable_flags == new->disable_flags },
+        { "leapsecmode", old->leapsecmode == new->leapsecmode },
+        { "leapsmearinterval", same_double(old->leapsmearinterval, new->leapsmearinterval) &&
+                               old->leapsmear_cosine == new->leapsmear_cosine },
+    };
+    int n = 0;
+
+    for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
+        if (s[i].same)
+            continue;
+        log_warnx("main", "reload: %s changed: restart chimed to apply", s[i].name);
+        n++;
+    }
+    return n;
+}
+
+int engine_reload(struct engine *e, struct engine_reload_counts *rc, char *msg, size_t cap)
+{
+    struct config *cfg = NULL;
+    char err[CONF_ERR_LEN];
+    int rules;
+
+    memset(rc, 0, sizeof(*rc));
+    if (!e->opts.config_path) {
+        snprintf(msg, cap, "no configuration file to reload");
+        log_warnx("main", "reload failed: %s", msg);
+        return -1;
+    }
+    if (conf_load_file(e->opts.config_path, &cfg, err, sizeof(err)) < 0) {
+        snprintf(msg, cap, "%s", err);
+        log_warnx("main", "reload failed: %s; keeping the running configuration", err);
+        return -1;
+    }
+    restart_only(e->cfg, cfg);
+    rules = engine_access_reload(e, cfg);
+    if (rules < 0) {
+        conf_free(cfg);
+        snprintf(msg, cap, "out of memory for the restrict table");
+        log_warnx("main", "reload failed: %s; keeping the running configuration", msg);
+        return -1;
+    }
+    (void)rules;
+    rc->rules = (int)cfg->n_restricts;
+    engine_client_reload(e, cfg, rc);
+    /* Nothing points into the previous reloaded config any more. */
+    conf_free(e->reloaded);
+    e->reloaded = cfg;
+    snprintf(msg, cap, "reload: %d sources kept, %d added, %d removed; restrict rules: %d",
+             rc->kept, rc->added, rc->removed, rc->rules);
+    log_info("main", "%s", msg);
+    return 0;
+}
