@@ -54,6 +54,10 @@ check '[ "$(count ignore "$s")" -eq 1 ]' "ignore: counted (ignore=1)"
 check '[ "$(count noserve "$s")" -eq 1 ]' "noserve: counted (noserve=1)"
 check '[ "$(count noquery "$s")" -eq 1 ] && grep -q "^reply: mode6 op1 12 " "$D/amp5.out"' \
     "noquery: mode 6 from 127.0.0.4 refused as noquery, answered where allowed (127.0.0.5)"
+# Queries allowed from a non-local address: every answer, mode 6 included,
+# fits in one datagram no larger than its request (issue 7: no amplification).
+check 'tail -n 1 "$D/amp5.out" | grep -q "oversized=0 mode7_replies=0"' \
+    "mode 6 to a non-local address allowed to query: no reply larger than its request"
 check '[ "$(count nomodify "$s")" -eq 8 ]' "nomodify: mode 6 opcodes 3, 5, 8, 9 refused (nomodify=8)"
 check '[ "$(count notrap "$s")" -eq 6 ]' "notrap: mode 6 opcodes 6, 7, 31 refused (notrap=6)"
 check '[ "$(count nomrulist "$s")" -eq 2 ]' "nomrulist: mode 6 opcode 10 refused (nomrulist=2)"
