@@ -439,16 +439,6 @@ static void text_reference(struct out *o, const struct ctl_tracking *t)
     out_str(o, "\n");
 }
 
-/* A UTC date "YYYY-MM-DD" of Unix seconds. */
-#define DATE_LEN 24
-static void utc_date(int64_t unix_s, char buf[DATE_LEN])
-{
-    int y, m, d;
-
-    leap_civil(unix_s, &y, &m, &d);
-    snprintf(buf, DATE_LEN, "%04d-%02d-%02d", y, m, d);
-}
-
 static const char *leap_dir_name(int dir)
 {
     return dir > 0 ? "insert" : dir < 0 ? "delete" : "none";
@@ -457,11 +447,11 @@ static const char *leap_dir_name(int dir)
 /* The leap is at the end of the day before the midnight `next_leap`. */
 static void text_leap(struct out *o, const struct ctl_tracking *t)
 {
-    char day[DATE_LEN];
+    char day[LEAP_DATE_LEN];
 
     out_printf(o, "Leap mode       : %s\n", t->leap_mode ? t->leap_mode : "system");
     if (t->next_leap > 0) {
-        utc_date(t->next_leap - 1, day);
+        leap_format_date(t->next_leap - 1, day, sizeof(day));
         out_printf(o, "Next leap       : %s 23:59:%s (%s, from %s)\n", day,
                    t->next_leap_dir > 0 ? "60" : "59", leap_dir_name(t->next_leap_dir),
                    t->leap_source ? t->leap_source : "none");
@@ -472,7 +462,7 @@ static void text_leap(struct out *o, const struct ctl_tracking *t)
         out_str(o, "Leap file       : none\n");
         return;
     }
-    utc_date(t->leapfile_expires, day);
+    leap_format_date(t->leapfile_expires, day, sizeof(day));
     out_printf(o, "Leap file       : expires %s%s\n", day,
                t->leapfile_expired ? " (EXPIRED: update tzdata)"
                : t->leapfile_expires_soon ? " (expires within 28 days)" : "");
@@ -480,12 +470,12 @@ static void text_leap(struct out *o, const struct ctl_tracking *t)
 
 static void json_leap(struct out *o, const struct ctl_tracking *t)
 {
-    char day[DATE_LEN];
+    char day[LEAP_DATE_LEN];
 
     out_str(o, ",\"leap_mode\":");
     out_json_str(o, t->leap_mode ? t->leap_mode : "system", 16);
     if (t->next_leap > 0) {
-        utc_date(t->next_leap - 1, day);
+        leap_format_date(t->next_leap - 1, day, sizeof(day));
         out_printf(o, ",\"next_leap\":\"%s\",\"next_leap_type\":\"%s\"", day,
                    leap_dir_name(t->next_leap_dir));
     } else {
@@ -494,7 +484,7 @@ static void json_leap(struct out *o, const struct ctl_tracking *t)
     out_str(o, ",\"leap_source\":");
     out_json_str(o, t->leap_source ? t->leap_source : "none", 16);
     if (t->have_leapfile) {
-        utc_date(t->leapfile_expires, day);
+        leap_format_date(t->leapfile_expires, day, sizeof(day));
         out_printf(o, ",\"leapfile_expires\":\"%s\"", day);
     } else {
         out_str(o, ",\"leapfile_expires\":null");

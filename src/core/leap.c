@@ -2,6 +2,7 @@
 #include "core/leap.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/time.h"
@@ -380,4 +381,12 @@ double leap_smear_fraction(int64_t at, double interval_s, enum leap_smear_shape 
     if (x >= 1.0)
         return 1.0;
     return shape == LEAP_SMEAR_COSINE ? (1.0 - cos(M_PI * x)) / 2.0 : x;
+}
+
+void leap_format_date(int64_t unix_s, char *buf, size_t cap)
+{
+    int y, m, d;
+
+    leap_civil(unix_s, &y, &m, &d);
+    snprintf(buf, cap, "%04d-%02d-%02d", y, m, d);
 }

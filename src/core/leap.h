@@ -89,6 +89,9 @@ bool leap_table_last(const struct leap_table *t, int64_t *when, int *dir);
 
 /* Civil date of a Unix second (proleptic Gregorian, UTC). */
 void leap_civil(int64_t unix_s, int *year, int *month, int *day);
+/* "YYYY-MM-DD" (UTC) of a Unix second into buf (LEAP_DATE_LEN is enough). */
+#define LEAP_DATE_LEN 24
+void leap_format_date(int64_t unix_s, char *buf, size_t cap);
 /* The midnight (Unix s) ending the UTC day that contains `unix_s`. */
 int64_t leap_day_end(int64_t unix_s);
 /* True on 30 June and 31 December UTC: the days a leap can end (the days

@@ -153,7 +153,8 @@ static int check_leapfile(const char *path)
 {
     struct leap_table *t = malloc(sizeof(*t));
     int64_t when, now_s = clock_read_real().ns / NS_PER_S;
-    int line = 0, dir, r, y, m, d;
+    char day[LEAP_DATE_LEN];
+    int line = 0, dir, r;
 
     if (!t)
         abort();
@@ -171,12 +172,12 @@ static int check_leapfile(const char *path)
     }
     printf("%s: OK (%d entries, hash verified)", path, t->n);
     if (leap_table_last(t, &when, &dir)) {
-        leap_civil(when - 1, &y, &m, &d);
-        printf(", last leap %04d-%02d-%02d 23:59:%s UTC (TAI-UTC %d)", y, m, d,
+        leap_format_date(when - 1, day, sizeof(day));
+        printf(", last leap %s 23:59:%s UTC (TAI-UTC %d)", day,
                dir > 0 ? "60" : "59 skipped", t->e[t->n - 1].tai);
     }
-    leap_civil(t->expires, &y, &m, &d);
-    printf(", expires %04d-%02d-%02d%s\n", y, m, d,
+    leap_format_date(t->expires, day, sizeof(day));
+    printf(", expires %s%s\n", day,
            leap_table_expired(t, now_s) ? " (EXPIRED: update it)" :
            leap_table_expires_soon(t, now_s) ? " (within 28 days)" : "");
     free(t);

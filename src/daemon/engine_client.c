@@ -115,14 +115,6 @@ enum client_step engine_makestep(struct engine *e, const struct now *now, double
 
 #define LEAP_FILE_CHECK_NS (86400 * NS_PER_S)
 
-static void fmt_utc(int64_t unix_s, char *buf, size_t len)
-{
-    int y, m, d;
-
-    leap_civil(unix_s, &y, &m, &d);
-    snprintf(buf, len, "%04d-%02d-%02d", y, m, d);
-}
-
 void engine_leap_reload(struct engine *e, bool force)
 {
     const char *path = e->cfg->leapfile;
@@ -154,9 +146,9 @@ void engine_leap_reload(struct engine *e, bool force)
     }
     e->leap_mtime = mtime;
     client_set_leap_table(&e->client, t);
-    fmt_utc(t->expires, b, sizeof(b));
+    leap_format_date(t->expires, b, sizeof(b));
     if (leap_table_last(t, &when, &dir)) {
-        fmt_utc(when - 1, a, sizeof(a));
+        leap_format_date(when - 1, a, sizeof(a));
         log_info("leap", "leapfile %s: %d entries, last leap %s (%s), TAI-UTC %d, expires %s",
                  path, t->n, a, dir > 0 ? "insert" : "delete", leap_table_tai(t, now_s), b);
     }
@@ -191,13 +183,13 @@ static void leap_tick(struct engine *e, const struct now *now)
     char day[16];
 
     if (ev & CLIENT_LEAP_DONE) {
-        fmt_utc(L->done_at - 1, day, sizeof(day));
+        leap_format_date(L->done_at - 1, day, sizeof(day));
         log_info("leap", "leap second (%s) at the end of %s, leapsecmode %s",
                  L->done_dir > 0 ? "inserted" : "deleted", day,
                  leap_mode_name(e->client.conf.leap_mode));
     }
     if (ev & CLIENT_LEAP_ARMED) {
-        fmt_utc(L->at - 1, day, sizeof(day));
+        leap_format_date(L->at - 1, day, sizeof(day));
         log_info("leap", "leap second %s at the end of %s (known from %s, leapsecmode %s)",
                  L->dir > 0 ? "insertion" : "deletion", day, leap_origin_name(L->origin),
                  leap_mode_name(e->client.conf.leap_mode));
