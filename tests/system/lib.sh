@@ -91,9 +91,9 @@ _lib_exit() {
         ip netns del "$_n" 2>/dev/null
     done
     if [ -n "${KEEP_TMP:-}" ]; then
-        echo "# kept $LIB_TMP"
+        echo "# kept $LIB_TMP $_lib_shared_tmp"
     else
-        rm -rf "$LIB_TMP"
+        rm -rf "$LIB_TMP" $_lib_shared_tmp
     fi
     echo "1..$_tap_n"
     [ "$_tap_fail" -gt 0 ] && [ "$_rc" -eq 0 ] && _rc=1
@@ -115,6 +115,17 @@ mkdir -p "$B/tmp"
 LIB_TMP=$(mktemp -d "$B/tmp/$(basename "$0" .sh).XXXXXX") || exit 1
 
 # tmpdir: a fresh directory under build/tmp, removed at exit.
+# shared_tmpdir: a directory an unprivileged user (chimed -u nobody) can
+# write, outside the checkout (whose parents may be private, e.g. a
+# mktemp -d clone); removed at exit like tmpdir's. Sets SHARED_TMP (call
+# it directly, not in $(...), so the exit trap learns the path).
+_lib_shared_tmp=""
+shared_tmpdir() {
+    SHARED_TMP=$(mktemp -d "${TMPDIR:-/tmp}/chime-test.XXXXXX") || return 1
+    chmod 0777 "$SHARED_TMP"
+    _lib_shared_tmp="$_lib_shared_tmp $SHARED_TMP"
+}
+
 tmpdir() {
     mktemp -d "$LIB_TMP/d.XXXXXX"
 }

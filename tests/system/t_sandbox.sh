@@ -8,9 +8,8 @@
 . "$(dirname "$0")/lib.sh"
 
 # The unprivileged daemon writes its driftfile and the shim its state file.
-chmod 0711 "$LIB_TMP"
-D=$(tmpdir)
-chmod 0777 "$D"
+shared_tmpdir
+D=$SHARED_TMP
 SPORT=11481
 CPORT=11482
 # LeakSanitizer cannot ptrace a process that changed uid: no leak check here.
