@@ -681,6 +681,61 @@ static int h_path(struct parser *p, const struct line *l)
     return *field ? 0 : oom(p, &l->loc);
 }
 
+/* controlgroup NAME: only the name is checked here (a group database is
+ * the daemon's business, and --check reports an unknown group). */
+static int h_controlgroup(struct parser *p, const struct line *l)
+{
+    const char *s = l->arg[0].s;
+
+    if (!*s || strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                         "0123456789_-.$") != strlen(s))
+        return fail(p, &l->arg[0].loc, "bad group name '%s'", s);
+    p->cfg->controlgroup = dup_str(p, s);
+    p->cfg->controlgroup_loc = l->loc;
+    return p->cfg->controlgroup ? 0 : oom(p, &l->loc);
+}
+
+/* metrics-listen ADDR:PORT or [IPV6]:PORT; a numeric address only, so the
+ * listener never depends on DNS at start-up. */
+static int h_metrics_listen(struct parser *p, const struct line *l)
+{
+    const char *s = l->arg[0].s, *colon, *host = s;
+    char buf[INET6_ADDRSTRLEN + 1];
+    struct sockaddr_storage ss;
+    unsigned prefix;
+    bool has_prefix;
+    size_t n;
+    long port;
+
+    colon = strrchr(s, ':');
+    if (colon == NULL)
+        return fail(p, &l->arg[0].loc, "metrics-listen needs ADDRESS:PORT, got '%s'", s);
+    n = (size_t)(colon - s);
+    if (s[0] == '[') {
+        if (n < 2 || s[n - 1] != ']')
+            return fail(p, &l->arg[0].loc, "bad metrics-listen address '%s'", s);
+        host = s + 1;
+        n -= 2;
+    }
+    if (n == 0 || n >= sizeof(buf))
+        return fail(p, &l->arg[0].loc, "bad metrics-listen address '%s'", s);
+    if (host == s && memchr(s, ':', n) != NULL)
+        return fail(p, &l->arg[0].loc, "metrics-listen: write an IPv6 address as [%.*s]:PORT",
+                    (int)n, s);
+    memcpy(buf, host, n);
+    buf[n] = '\0';
+    if (strchr(buf, '/') != NULL || parse_addr(buf, AF_UNSPEC, &ss, &prefix, &has_prefix) < 0)
+        return fail(p, &l->arg[0].loc, "bad metrics-listen address '%s' (numeric only)", buf);
+    if (!parse_long(colon + 1, 1, 65535, &port))
+        return fail(p, &l->arg[0].loc, "bad metrics-listen port '%s' (1-65535)", colon + 1);
+    if (ss.ss_family == AF_INET)
+        ((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
+    else
+        ((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
+    p->cfg->metrics_listen = (struct conf_listen){ .set = true, .addr = ss, .loc = l->loc };
+    return 0;
+}
+
 /* ---- statistics / filegen -------------------------------------------------------- */
 
 static const char *const stat_names[] = {
@@ -1110,6 +1165,10 @@ static const struct directive directives[] = {
     PATHD("keys", "keys PATH: symmetric key file"),
     PATHD("controlsocket", "controlsocket PATH: chimectl socket (chime extension)"),
     PATHD("ntsdir", "ntsdir DIR: NTS state (chime extension, later release)"),
+    { "controlgroup", h_controlgroup, 1, 1, "a group name",
+      "controlgroup NAME: group that may use the control socket (chime extension)" },
+    { "metrics-listen", h_metrics_listen, 1, 1, "ADDRESS:PORT",
+      "metrics-listen ADDRESS:PORT: Prometheus metrics over HTTP (chime extension)" },
     { "statistics", h_statistics, 1, ARGS_MANY, "a statistics name", "statistics NAME..." },
     { "filegen", h_filegen, 1, ARGS_MANY, "a statistics name",
       "filegen NAME [file F] [type T] [enable|disable] [link|nolink]" },

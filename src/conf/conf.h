@@ -139,6 +139,11 @@ struct config {
     /* files */
     const char *driftfile, *leapfile, *logfile, *pidfile, *statsdir;
     const char *keys, *controlsocket;
+    const char *controlgroup;      /* "controlgroup NAME": the socket's group */
+    struct conf_loc controlgroup_loc;
+    /* "metrics-listen ADDR:PORT": Prometheus over HTTP (off when !set) */
+    struct conf_listen { bool set; struct sockaddr_storage addr; struct conf_loc loc; }
+        metrics_listen;
     const char *ntsdir;            /* stored for the NTS issue */
     /* statistics: names enabled by "statistics ...", and filegen lines */
     const char **statistics;       size_t n_statistics;

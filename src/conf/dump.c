@@ -165,6 +165,33 @@ static void dump_paths(const struct config *c, emit_fn emit, void *arg)
     }
 }
 
+/* controlgroup and metrics-listen: where chimed can be watched from. */
+static void dump_control(const struct config *c, emit_fn emit, void *arg)
+{
+    struct out o;
+
+    if (c->controlgroup) {
+        start(&o);
+        add(&o, "controlgroup %s", c->controlgroup);
+        finish(&o, &c->controlgroup_loc, emit, arg);
+    }
+    if (c->metrics_listen.set) {
+        const struct sockaddr_storage *ss = &c->metrics_listen.addr;
+        char a[INET6_ADDRSTRLEN];
+        bool v4 = ss->ss_family == AF_INET;
+        const void *src = v4 ? (const void *)&((const struct sockaddr_in *)ss)->sin_addr :
+                               (const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr;
+        unsigned port = ntohs(v4 ? ((const struct sockaddr_in *)ss)->sin_port :
+                                   ((const struct sockaddr_in6 *)ss)->sin6_port);
+
+        if (!inet_ntop(ss->ss_family, src, a, sizeof a))
+            snprintf(a, sizeof a, "?");
+        start(&o);
+        add(&o, v4 ? "metrics-listen %s:%u" : "metrics-listen [%s]:%u", a, port);
+        finish(&o, &c->metrics_listen.loc, emit, arg);
+    }
+}
+
 static void dump_stats(const struct config *c, emit_fn emit, void *arg)
 {
     struct out o;
@@ -295,6 +322,7 @@ void conf_dump(const struct config *cfg, void (*emit)(void *arg, const char *lin
     dump_ifaces(cfg, emit, arg);
     dump_misc(cfg, emit, arg);
     dump_paths(cfg, emit, arg);
+    dump_control(cfg, emit, arg);
     dump_stats(cfg, emit, arg);
     dump_keys(cfg, emit, arg);
     dump_knobs("tos", conf_tos_knobs, &cfg->tos, emit, arg);

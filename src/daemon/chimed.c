@@ -11,6 +11,7 @@
  * makes chimed rewrite its drift file that often, so that
  * tests/system/t_lifecycle.sh can kill -9 it in the middle of writes. */
 #include <errno.h>
+#include <grp.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
@@ -274,10 +275,32 @@ static int security_findings(const struct config *cfg)
     return n;
 }
 
+/* controlgroup NAME -> its gid, or exit naming the line; (gid_t)-1 when
+ * the config has none. Resolved at start-up, while /etc/group is readable. */
+static gid_t control_gid(const struct config *cfg)
+{
+    struct group gr, *found = NULL;
+    char buf[4096];
+    int err;
+
+    if (cfg->controlgroup == NULL)
+        return (gid_t)-1;
+    err = getgrnam_r(cfg->controlgroup, &gr, buf, sizeof(buf), &found);
+    if (found == NULL) {
+        fprintf(stderr, "chimed: %s:%d: controlgroup '%s': %s\n",
+                cfg->controlgroup_loc.file, cfg->controlgroup_loc.line, cfg->controlgroup,
+                err != 0 ? strerror(err) : "no such group");
+        exit(EXIT_CONFIG);
+    }
+    return gr.gr_gid;
+}
+
 static int run_check(const struct options *o)
 {
     struct config *cfg = load_config(o);
     int findings;
+
+    (void)control_gid(cfg);
 
     if (o->debug)
         conf_dump(cfg, print_line, stdout);
@@ -470,6 +493,7 @@ int main(int argc, char **argv)
     eo.once = o.once;
     eo.once_timeout_s = ONCE_TIMEOUT_S;
     eo.config_path = o.config;
+    eo.control_gid = control_gid(cfg);
     if (engine_init(&engine, cfg, &eo, loop) < 0) {
         log_warnx("main", "start-up failed");
         engine_free(&engine);

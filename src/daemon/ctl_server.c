@@ -1,4 +1,8 @@
-/* daemon/ctl_server: one request line in, one reply out, close.
+/* daemon/ctl_server: one request in, one reply out, close.
+ *
+ * Two framings share the connection machinery: the control socket's
+ * request line (CTL_LINE) and an HTTP request head for metrics-listen
+ * (CTL_HTTP, core/http.h).
  *
  * The loop must never block on a control client, so every socket is
  * non-blocking, each connection has a deadline (one loop timer), and the
@@ -16,6 +20,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <netinet/in.h>
+
+#include "core/http.h"
 #include "daemon/ctl_server.h"
 #include "sys/log.h"
 
@@ -26,17 +33,22 @@ struct ctl_client {
     struct ctl_server *srv;
     int fd;                     /* -1: free slot */
     uint64_t timer;
-    char req[CTL_MAX_REQUEST];
+    char req[HTTP_MAX_REQUEST];     /* the larger of the two framings */
     size_t req_len;
     char *out;                  /* unsent rest of the reply, or NULL */
     size_t out_len, out_off;
 };
 
+enum ctl_framing { CTL_LINE, CTL_HTTP };
+
 struct ctl_server {
     struct loop *loop;
     int fd;
-    char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    enum ctl_framing framing;
+    size_t req_cap;             /* CTL_MAX_REQUEST or HTTP_MAX_REQUEST */
+    char path[sizeof(((struct sockaddr_un *)0)->sun_path)];  /* "" for TCP */
     ctl_handler_fn fn;
+    ctl_admit_fn admit;         /* CTL_HTTP: may this peer ask? */
     void *arg;
     int64_t timeout_ns;
     int sndbuf;
@@ -179,18 +191,64 @@ static void client_oversize(struct ctl_client *c)
     client_close(c);
 }
 
-/* Read what is there; act on a full line, on EOF after some bytes (a
- * client may shut down its write side instead of sending "\n"), or drop. */
+/* CTL_LINE: act on a full line, on EOF after some bytes (a client may
+ * shut down its write side instead of sending "\n"), or drop. */
+static void line_input(struct ctl_client *c, bool eof)
+{
+    char *nl = memchr(c->req, '\n', c->req_len);
+
+    if (nl != NULL || eof)
+        client_request(c, nl != NULL ? (size_t)(nl - c->req) : c->req_len);
+    else if (c->req_len >= c->srv->req_cap)
+        client_oversize(c);
+}
+
+/* CTL_HTTP: answer a whole request head; a parse failure gets its status
+ * code and an empty body. Only GET/HEAD /metrics reach the handler. */
+static void http_input(struct ctl_client *c, bool eof)
+{
+    struct ctl_server *srv = c->srv;
+    struct http_request hr;
+    enum http_parse pr = http_parse_request(c->req, c->req_len, &hr);
+    char head[HTTP_MAX_HEAD];
+    size_t body = 0, hl;
+    int status;
+
+    if (pr == HTTP_INCOMPLETE && !eof && c->req_len < srv->req_cap)
+        return;
+    if (pr == HTTP_INCOMPLETE)
+        pr = eof ? HTTP_BAD : HTTP_TOO_LONG;
+    status = pr == HTTP_OK ? http_status_for(&hr) : http_status_for_error(pr);
+    if (status == 200) {
+        /* the body goes after room for the head, which is moved in front */
+        body = srv->fn(srv->arg, CTL_REQ_METRICS, CTL_TEXT, srv->reply + HTTP_MAX_HEAD,
+                       sizeof(srv->reply) - HTTP_MAX_HEAD);
+        if (body >= sizeof(srv->reply) - HTTP_MAX_HEAD)
+            body = sizeof(srv->reply) - HTTP_MAX_HEAD - 1;
+    }
+    hl = http_format_head(status, "text/plain; version=0.0.4; charset=utf-8", body,
+                          head, sizeof(head));
+    if (hr.method == HTTP_HEAD)
+        body = 0;
+    memmove(srv->reply + hl, srv->reply + HTTP_MAX_HEAD, body);
+    memcpy(srv->reply, head, hl);
+    client_reply(c, srv->reply, hl + body);
+}
+
 static void on_client_in(void *arg, int fd, short revents, const struct now *now)
 {
     struct ctl_client *c = arg;
+    size_t room = c->srv->req_cap - c->req_len;
     ssize_t n;
-    char *nl;
 
     (void)fd;
     (void)now;
     (void)revents;
-    n = recv(c->fd, c->req + c->req_len, sizeof(c->req) - c->req_len, 0);
+    if (room == 0) {            /* a full request waits for POLLOUT: ignore */
+        client_close(c);
+        return;
+    }
+    n = recv(c->fd, c->req + c->req_len, room, 0);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
         return;
     if (n < 0 || (n == 0 && c->req_len == 0)) {
@@ -198,11 +256,10 @@ static void on_client_in(void *arg, int fd, short revents, const struct now *now
         return;
     }
     c->req_len += (size_t)n;
-    nl = memchr(c->req, '\n', c->req_len);
-    if (nl != NULL || n == 0)
-        client_request(c, nl != NULL ? (size_t)(nl - c->req) : c->req_len);
-    else if (c->req_len == sizeof(c->req))
-        client_oversize(c);
+    if (c->srv->framing == CTL_HTTP)
+        http_input(c, n == 0);
+    else
+        line_input(c, n == 0);
 }
 
 static struct ctl_client *free_slot(struct ctl_server *srv)
@@ -213,10 +270,16 @@ static struct ctl_client *free_slot(struct ctl_server *srv)
     return NULL;
 }
 
-static void client_start(struct ctl_server *srv, int fd, const struct now *now)
+static void client_start(struct ctl_server *srv, int fd,
+                         const struct sockaddr_storage *peer, const struct now *now)
 {
-    struct ctl_client *c = free_slot(srv);
+    struct ctl_client *c;
 
+    if (srv->admit != NULL && !srv->admit(srv->arg, peer)) {
+        close(fd);              /* refused by restrict: not a word back */
+        return;
+    }
+    c = free_slot(srv);
     if (c == NULL) {
         /* full: closing at once costs nothing and tells the client */
         if (log_ratelimit(&srv->rl, now->mono))
@@ -266,10 +329,14 @@ static void on_listen(void *arg, int fd, short revents, const struct now *now)
 
     (void)revents;
     for (int i = 0; i < CTL_MAX_CLIENTS + 1; i++) {
-        int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        struct sockaddr_storage peer;
+        socklen_t plen = sizeof(peer);
+        int cfd;
 
+        memset(&peer, 0, sizeof(peer));
+        cfd = accept4(fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (cfd >= 0) {
-            client_start(srv, cfd, now);
+            client_start(srv, cfd, &peer, now);
             continue;
         }
         if (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -277,7 +344,8 @@ static void on_listen(void *arg, int fd, short revents, const struct now *now)
         if (errno == EINTR || errno == ECONNABORTED)
             continue;
         if (log_ratelimit(&srv->rl, now->mono))
-            log_warn(TAG, "accept on the control socket");
+            log_warn(TAG, "accept on the %s socket",
+                     srv->framing == CTL_HTTP ? "metrics" : "control");
         if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
             errno == ENOMEM)
             pause_accept(srv, now);
@@ -358,7 +426,7 @@ static int remove_stale(const struct sockaddr_un *sa)
     return 0;
 }
 
-static int bind_listen(const struct sockaddr_un *sa)
+static int bind_listen(const struct sockaddr_un *sa, gid_t group)
 {
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int saved;
@@ -367,8 +435,10 @@ static int bind_listen(const struct sockaddr_un *sa)
         return -1;
     if (bind(fd, (const struct sockaddr *)sa, sizeof(*sa)) < 0)
         goto fail;
-    /* after bind: the umask decided the initial mode, we decide the final */
-    if (chmod(sa->sun_path, 0660) < 0 || listen(fd, 16) < 0) {
+    /* after bind: the umask decided the initial mode, we decide the final;
+     * the group (controlgroup) is who besides root may connect */
+    if ((group != (gid_t)-1 && chown(sa->sun_path, (uid_t)-1, group) < 0) ||
+        chmod(sa->sun_path, 0660) < 0 || listen(fd, 16) < 0) {
         saved = errno;
         unlink(sa->sun_path);
         errno = saved;
@@ -382,7 +452,30 @@ fail:
     return -1;
 }
 
-struct ctl_server *ctl_server_open(struct loop *loop, const char *path,
+static struct ctl_server *server_new(struct loop *loop, int fd, enum ctl_framing framing,
+                                     ctl_handler_fn fn, ctl_admit_fn admit, void *arg)
+{
+    struct ctl_server *srv = xcalloc(1, sizeof(*srv));
+
+    *srv = (struct ctl_server){ .loop = loop, .fd = fd, .framing = framing,
+                                .req_cap = framing == CTL_HTTP ? HTTP_MAX_REQUEST
+                                                               : CTL_MAX_REQUEST,
+                                .fn = fn, .admit = admit, .arg = arg,
+                                .timeout_ns = CTL_CLIENT_TIMEOUT_NS,
+                                .rl = { .burst = 5, .interval_ns = 60000000000LL } };
+    for (int i = 0; i < CTL_MAX_CLIENTS; i++)
+        srv->clients[i] = (struct ctl_client){ .srv = srv, .fd = -1 };
+    if (loop_add_fd(loop, fd, POLLIN, on_listen, srv) < 0) {
+        int saved = errno;
+
+        free(srv);
+        errno = saved;
+        return NULL;
+    }
+    return srv;
+}
+
+struct ctl_server *ctl_server_open(struct loop *loop, const char *path, gid_t group,
                                    ctl_handler_fn fn, void *arg)
 {
     struct sockaddr_un sa;
@@ -394,22 +487,60 @@ struct ctl_server *ctl_server_open(struct loop *loop, const char *path,
         return NULL;
     }
     if (make_addr(&sa, path) < 0 || make_parent(path) < 0 ||
-        remove_stale(&sa) < 0 || (fd = bind_listen(&sa)) < 0)
+        remove_stale(&sa) < 0 || (fd = bind_listen(&sa, group)) < 0)
         return NULL;
-    srv = xcalloc(1, sizeof(*srv));
-    *srv = (struct ctl_server){ .loop = loop, .fd = fd, .fn = fn, .arg = arg,
-                                .timeout_ns = CTL_CLIENT_TIMEOUT_NS,
-                                .rl = { .burst = 5, .interval_ns = 60000000000LL } };
-    memcpy(srv->path, sa.sun_path, sizeof(srv->path));
-    for (int i = 0; i < CTL_MAX_CLIENTS; i++)
-        srv->clients[i] = (struct ctl_client){ .srv = srv, .fd = -1 };
-    if (loop_add_fd(loop, fd, POLLIN, on_listen, srv) < 0) {
+    srv = server_new(loop, fd, CTL_LINE, fn, NULL, arg);
+    if (srv == NULL) {
         saved = errno;
-        free(srv);
         close(fd);
         unlink(sa.sun_path);
         errno = saved;
         return NULL;
+    }
+    memcpy(srv->path, sa.sun_path, sizeof(srv->path));
+    return srv;
+}
+
+static int tcp_listen(const struct sockaddr_storage *addr)
+{
+    socklen_t len = addr->ss_family == AF_INET ? sizeof(struct sockaddr_in)
+                                               : sizeof(struct sockaddr_in6);
+    int fd = socket(addr->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1, saved;
+
+    if (fd < 0)
+        return -1;
+    /* a restart must not wait out TIME_WAIT of the last scrape */
+    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (addr->ss_family == AF_INET6)
+        (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    if (bind(fd, (const struct sockaddr *)addr, len) < 0 || listen(fd, 16) < 0) {
+        saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+struct ctl_server *ctl_server_open_http(struct loop *loop, const struct sockaddr_storage *addr,
+                                        ctl_handler_fn fn, ctl_admit_fn admit, void *arg)
+{
+    struct ctl_server *srv;
+    int fd, saved;
+
+    if (loop == NULL || addr == NULL || fn == NULL ||
+        (addr->ss_family != AF_INET && addr->ss_family != AF_INET6)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if ((fd = tcp_listen(addr)) < 0)
+        return NULL;
+    srv = server_new(loop, fd, CTL_HTTP, fn, admit, arg);
+    if (srv == NULL) {
+        saved = errno;
+        close(fd);
+        errno = saved;
     }
     return srv;
 }
@@ -424,8 +555,21 @@ void ctl_server_close(struct ctl_server *srv)
     loop_timer_cancel(srv->loop, srv->pause_timer);
     loop_del_fd(srv->loop, srv->fd);
     close(srv->fd);
-    unlink(srv->path);
+    if (srv->path[0] != '\0')
+        unlink(srv->path);
     free(srv);
+}
+
+uint16_t ctl_server_port(const struct ctl_server *srv)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+
+    if (srv->framing != CTL_HTTP ||
+        getsockname(srv->fd, (struct sockaddr *)&ss, &len) < 0)
+        return 0;
+    return ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+                                         : ((struct sockaddr_in6 *)&ss)->sin6_port);
 }
 
 void ctl_server_set_timeout(struct ctl_server *srv, int64_t ns)

@@ -1,15 +1,22 @@
-/* daemon/ctl_server: the control socket chimectl talks to.
+/* daemon/ctl_server: the control socket chimectl talks to, and the
+ * metrics-listen HTTP endpoint.
  *
  * A Unix stream socket; each connection sends one request line ("sources",
- * "tracking", optionally " json"), gets one reply and is closed. All I/O is
+ * "tracking", optionally " json"), gets one reply and is closed. The HTTP
+ * endpoint is the same machinery on a TCP socket, framed by core/http: GET
+ * or HEAD /metrics gets the Prometheus text, anything else an error
+ * status, and the connection is closed after the response. All I/O is
  * non-blocking through the loop: a slow or silent client is dropped after a
  * short deadline and can never stall the daemon.
  */
 #ifndef CHIME_DAEMON_CTL_SERVER_H
 #define CHIME_DAEMON_CTL_SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
 
 #include "core/control.h"
 #include "sys/loop.h"
@@ -22,17 +29,31 @@
 typedef size_t (*ctl_handler_fn)(void *arg, enum ctl_request req,
                                  enum ctl_format fmt, char *buf, size_t cap);
 
+/* May the TCP peer at `peer` be served? false closes the connection at
+ * once, without a byte (restrict's ignore/noquery apply to metrics). */
+typedef bool (*ctl_admit_fn)(void *arg, const struct sockaddr_storage *peer);
+
 struct ctl_server;
 
 /* Create the parent directory (0755) if missing, replace a stale socket
  * (never any other kind of file, nor a socket some process still listens
- * on), bind with mode 0660, listen, and watch it in `loop`. NULL with errno
- * on failure: ENAMETOOLONG, EEXIST (not a socket), EADDRINUSE (in use), or
- * whatever a syscall reported. */
-struct ctl_server *ctl_server_open(struct loop *loop, const char *path,
+ * on), bind with mode 0660 and group `group` ((gid_t)-1: the process's),
+ * listen, and watch it in `loop`. NULL with errno on failure:
+ * ENAMETOOLONG, EEXIST (not a socket), EADDRINUSE (in use), or whatever a
+ * syscall reported. */
+struct ctl_server *ctl_server_open(struct loop *loop, const char *path, gid_t group,
                                    ctl_handler_fn fn, void *arg);
-/* Drop every client, stop listening and unlink the path. NULL is fine. */
+/* Listen for HTTP on a numeric TCP address (IPv6 sockets are v6-only);
+ * each admitted request for /metrics calls fn with CTL_REQ_METRICS. */
+struct ctl_server *ctl_server_open_http(struct loop *loop, const struct sockaddr_storage *addr,
+                                        ctl_handler_fn fn, ctl_admit_fn admit, void *arg);
+/* Drop every client, stop listening and unlink the path (Unix socket).
+ * NULL is fine. */
 void ctl_server_close(struct ctl_server *srv);
+
+/* The TCP port an HTTP server listens on (0 for a Unix socket): tests
+ * bind port 0 and ask. */
+uint16_t ctl_server_port(const struct ctl_server *srv);
 
 /* Per-connection deadline from accept to the last reply byte. */
 void ctl_server_set_timeout(struct ctl_server *srv, int64_t ns);

@@ -8,6 +8,7 @@
 #define CHIME_DAEMON_ENGINE_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "conf/conf.h"
 #include "core/client.h"
@@ -22,6 +23,7 @@ struct engine_opts {
     bool once;          /* -q: set the clock once (or print, with -x) and exit */
     int once_timeout_s;
     const char *config_path;    /* re-read by engine_reload(); NULL: no reload */
+    gid_t control_gid;          /* controlgroup, resolved; (gid_t)-1 none */
 };
 
 struct resolve_req;
@@ -92,6 +94,8 @@ struct engine {
     uint64_t resolve_timer;
     mono_ns last_drift_write;
     struct ctl_server *ctl;     /* chimectl's socket, NULL if unavailable */
+    struct ctl_server *metrics; /* metrics-listen HTTP, NULL when off */
+    uint64_t metrics_refused;   /* scrapers closed on by restrict */
     struct stats_files *statsf; /* loopstats/peerstats (daemon/stats.c), NULL off */
     struct engine_mode6 *m6;    /* mode 6 state, allocated on first use */
     int last_sys_peer;          /* client index, for change logging */

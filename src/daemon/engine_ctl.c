@@ -419,19 +419,59 @@ static size_t handle_request(void *arg, enum ctl_request req, enum ctl_format fm
     }
 }
 
+/* metrics-listen follows restrict as mode 6 does: ignore or noquery for
+ * the scraper's address closes the connection without a byte. */
+static bool metrics_admit(void *arg, const struct sockaddr_storage *peer)
+{
+    struct engine *e = arg;
+    struct net_addr a = { .ss = *peer };
+    struct res_addr from;
+    uint32_t flags;
+
+    engine_res_addr(&a, &from);
+    flags = e->server.rt != NULL ? restrict_match(e->server.rt, &from) : 0;
+    if (flags & (RF_IGNORE | RF_NOQUERY)) {
+        e->metrics_refused++;
+        return false;
+    }
+    return true;
+}
+
+static void metrics_open(struct engine *e)
+{
+    const struct conf_listen *ml = &e->cfg->metrics_listen;
+    struct net_addr a = { .ss = ml->addr };
+    char where[80];
+
+    if (!ml->set)
+        return;
+    net_addr_format(&a, where, sizeof(where));
+    e->metrics = ctl_server_open_http(e->loop, &ml->addr, handle_request, metrics_admit, e);
+    if (e->metrics == NULL)
+        log_warn("ctl", "%s:%d: metrics-listen %s unavailable", ml->loc.file, ml->loc.line,
+                 where);
+    else
+        log_info("ctl", "metrics on http://%s/metrics", where);
+}
+
 void engine_ctl_open(struct engine *e)
 {
     const char *path = e->cfg->controlsocket ? e->cfg->controlsocket : CTL_DEFAULT_SOCKET;
 
-    e->ctl = ctl_server_open(e->loop, path, handle_request, e);
+    e->ctl = ctl_server_open(e->loop, path, e->opts.control_gid, handle_request, e);
     if (!e->ctl)
         log_warn("ctl", "control socket %s unavailable; chimectl will not work", path);
+    else if (e->cfg->controlgroup != NULL)
+        log_info("ctl", "control socket %s (group %s)", path, e->cfg->controlgroup);
     else
         log_info("ctl", "control socket %s", path);
+    metrics_open(e);
 }
 
 void engine_ctl_close(struct engine *e)
 {
     ctl_server_close(e->ctl);
     e->ctl = NULL;
+    ctl_server_close(e->metrics);
+    e->metrics = NULL;
 }

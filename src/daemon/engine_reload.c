@@ -105,6 +105,10 @@ static int restart_only(const struct config *old, const struct config *new)
         { "port", old->port == new->port },
         { "interface", same_ifaces(old, new) },
         { "controlsocket", same_str(old->controlsocket, new->controlsocket) },
+        { "controlgroup", same_str(old->controlgroup, new->controlgroup) },
+        { "metrics-listen", old->metrics_listen.set == new->metrics_listen.set &&
+                            memcmp(&old->metrics_listen.addr, &new->metrics_listen.addr,
+                                   sizeof(old->metrics_listen.addr)) == 0 },
         { "driftfile", same_str(old->driftfile, new->driftfile) },
         { "leapfile", same_str(old->leapfile, new->leapfile) },
         { "logfile", same_str(old->logfile, new->logfile) },

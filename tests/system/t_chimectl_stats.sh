@@ -17,6 +17,9 @@ if ! start_chronyd_server 11831; then
     exit 1
 fi
 D=$(tmpdir)
+# controlgroup: as root, a group that is not ours (chown needs no more)
+G=$(id -gn)
+if [ "$(id -u)" -eq 0 ] && getent group daemon >/dev/null; then G=daemon; fi
 cat >"$D/chimed.conf" <<CONF
 port 11832
 server 127.0.0.1 port 11831 iburst minpoll 3 maxpoll 4
@@ -24,6 +27,8 @@ server 127.0.0.1 port 11839 minpoll 3 maxpoll 4
 tos minclock 1 minsane 1
 interface listen 127.0.0.1
 controlsocket $D/chimed.sock
+controlgroup $G
+metrics-listen 127.0.0.1:11834
 CONF
 if ! start_chimed "$D/chimed.conf"; then
     not_ok "chimed starts"
@@ -120,6 +125,55 @@ PYEOF
 rc=$?
 diag_file "$D/prom.out"
 check '[ $rc -eq 0 ]' "metrics parse as Prometheus text format with every expected family"
+
+# the control socket carries controlgroup's group, mode 0660
+check '[ "$(stat -c %G:%a "$S")" = "$G:660" ]' \
+    "controlgroup: the socket is group $G, mode 660 ($(stat -c %G:%a "$S"))"
+printf 'server 127.0.0.1\ncontrolgroup no-such-group-chime\n' >"$D/badgroup.conf"
+"$B/chimed" -c "$D/badgroup.conf" --check >"$D/badgroup.out" 2>&1
+rc=$?
+diag_file "$D/badgroup.out"
+check '[ $rc -eq 2 ] && grep -q "badgroup.conf:2: controlgroup .no-such-group-chime.: no such group" "$D/badgroup.out"' \
+    "an unknown controlgroup is a config error naming file:line (rc=$rc)"
+
+# metrics-listen: the same metrics over HTTP, for Prometheus to scrape
+$PY - "$D/metrics.txt" >"$D/http.out" 2>&1 <<'PYEOF'
+import socket, sys, urllib.request, urllib.error
+from prometheus_client.parser import text_string_to_metric_families
+url = "http://127.0.0.1:11834/metrics"
+r = urllib.request.urlopen(url, timeout=5)
+assert r.status == 200, r.status
+assert r.headers["Content-Type"].startswith("text/plain; version=0.0.4"), r.headers["Content-Type"]
+body = r.read().decode()
+assert int(r.headers["Content-Length"]) == len(body.encode())
+http = {f.name for f in text_string_to_metric_families(body)}
+ctl = {f.name for f in text_string_to_metric_families(open(sys.argv[1]).read())}
+assert http == ctl and "chime_offset_seconds" in http, (http ^ ctl)
+print("http families:", len(http))
+r = urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=5)
+assert r.status == 200 and r.read() == b""
+for path, code in (("/", 404), ("/metrics/x", 404)):
+    try:
+        urllib.request.urlopen("http://127.0.0.1:11834" + path, timeout=5)
+        raise AssertionError(path + " answered 200")
+    except urllib.error.HTTPError as e:
+        assert e.code == code, (path, e.code)
+try:
+    urllib.request.urlopen(urllib.request.Request(url, data=b"x", method="POST"), timeout=5)
+    raise AssertionError("POST answered 200")
+except urllib.error.HTTPError as e:
+    assert e.code == 405, e.code
+# restrict: 127.0.0.2 is not localhost to the default rules (noquery),
+# so the connection is closed without a byte
+s = socket.create_connection(("127.0.0.1", 11834), timeout=5, source_address=("127.0.0.2", 0))
+s.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+got = s.recv(100)
+assert got == b"", got
+print("127.0.0.2 refused without a byte")
+PYEOF
+rc=$?
+diag_file "$D/http.out"
+check '[ $rc -eq 0 ]' "metrics-listen serves /metrics (GET, HEAD; 404, 405) and refuses noquery addresses"
 
 # waitsync exit codes when it cannot succeed
 cat >"$D/nosync.conf" <<CONF

@@ -247,6 +247,42 @@ static void test_quoted_paths(void **state)
     load_bad("driftfile /a /b\n", "t.conf:1: too many arguments for 'driftfile' at '/b'");
 }
 
+static void test_control_and_metrics(void **state)
+{
+    struct config *c = load_ok("controlgroup chime-ctl\nmetrics-listen 127.0.0.1:9123\n");
+    const struct sockaddr_in *sin = (const struct sockaddr_in *)&c->metrics_listen.addr;
+    const struct sockaddr_in6 *sin6;
+    (void)state;
+
+    assert_string_equal(c->controlgroup, "chime-ctl");
+    assert_int_equal(c->controlgroup_loc.line, 1);
+    assert_true(c->metrics_listen.set);
+    assert_int_equal(c->metrics_listen.loc.line, 2);
+    assert_int_equal(sin->sin_family, AF_INET);
+    assert_int_equal(ntohs(sin->sin_port), 9123);
+    assert_int_equal(ntohl(sin->sin_addr.s_addr), 0x7f000001);
+    conf_free(c);
+    c = load_ok("metrics-listen [::1]:80\n");
+    sin6 = (const struct sockaddr_in6 *)&c->metrics_listen.addr;
+    assert_int_equal(sin6->sin6_family, AF_INET6);
+    assert_int_equal(ntohs(sin6->sin6_port), 80);
+    assert_true(IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr));
+    conf_free(c);
+    c = load_ok("server a\n");
+    assert_false(c->metrics_listen.set);
+    assert_null(c->controlgroup);
+    conf_free(c);
+    load_bad("controlgroup a:b\n", "t.conf:1: bad group name 'a:b'");
+    load_bad("metrics-listen 9123\n", "t.conf:1: metrics-listen needs ADDRESS:PORT, got '9123'");
+    load_bad("metrics-listen localhost:9123\n",
+             "t.conf:1: bad metrics-listen address 'localhost' (numeric only)");
+    load_bad("metrics-listen 127.0.0.1:0\n",
+             "t.conf:1: bad metrics-listen port '0' (1-65535)");
+    load_bad("metrics-listen ::1:80\n",
+             "t.conf:1: metrics-listen: write an IPv6 address as [::1]:PORT");
+    load_bad("metrics-listen [::1:80\n", "t.conf:1: bad metrics-listen address '[::1:80'");
+}
+
 static void test_nul_and_control_bytes(void **state)
 {
     struct config *c = NULL;
@@ -773,6 +809,7 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_comments_blank_crlf),
         cmocka_unit_test(test_quoted_paths),
+        cmocka_unit_test(test_control_and_metrics),
         cmocka_unit_test(test_nul_and_control_bytes),
         cmocka_unit_test(test_unknown_directive),
         cmocka_unit_test(test_source_options),

@@ -16,8 +16,12 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <arpa/inet.h>
+#include <grp.h>
+#include <netinet/in.h>
 #include <unistd.h>
 
+#include "core/http.h"
 #include "daemon/ctl_server.h"
 #include "sys/clock.h"
 #include "sys/loop.h"
@@ -35,6 +39,8 @@ struct fix {
     bool big;               /* handler answers with a full-size reply */
     int pending;            /* clients still waiting for EOF */
     bool timed_out;
+    bool refuse;            /* the HTTP admit hook says no */
+    int admitted;
 };
 
 struct client {
@@ -61,7 +67,8 @@ static size_t stub(void *arg, enum ctl_request req, enum ctl_format fmt,
         return cap - 1;
     }
     n = snprintf(buf, cap, "stub %s %s\n",
-                 req == CTL_REQ_SOURCES ? "sources" : "tracking",
+                 req == CTL_REQ_SOURCES ? "sources" :
+                 req == CTL_REQ_METRICS ? "metrics" : "tracking",
                  fmt == CTL_JSON ? "json" : "text");
     return (size_t)n;
 }
@@ -76,7 +83,7 @@ static int setup(void **state)
     snprintf(fx->sub, sizeof(fx->sub), "%s/run", fx->dir);
     snprintf(fx->path, sizeof(fx->path), "%s/chimed.sock", fx->sub);
     fx->loop = loop_new();
-    fx->srv = ctl_server_open(fx->loop, fx->path, stub, fx);
+    fx->srv = ctl_server_open(fx->loop, fx->path, (gid_t)-1, stub, fx);
     assert_non_null(fx->srv);
     *state = fx;
     return 0;
@@ -148,6 +155,45 @@ static void client_connect(struct fix *fx, struct client *c)
     fx->pending++;
 }
 
+static bool admit(void *arg, const struct sockaddr_storage *peer)
+{
+    struct fix *fx = arg;
+
+    assert_int_equal(peer->ss_family, AF_INET);
+    fx->admitted++;
+    return !fx->refuse;
+}
+
+static struct ctl_server *http_open(struct fix *fx)
+{
+    struct sockaddr_storage ss = { 0 };
+    struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+    struct ctl_server *h;
+
+    sin->sin_family = AF_INET;
+    sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    h = ctl_server_open_http(fx->loop, &ss, stub, admit, fx);
+    assert_non_null(h);
+    assert_true(ctl_server_port(h) > 0);
+    return h;
+}
+
+static void http_connect(struct fix *fx, struct ctl_server *h, struct client *c)
+{
+    struct sockaddr_in sin = { .sin_family = AF_INET };
+
+    memset(c, 0, sizeof(*c));
+    c->fx = fx;
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sin.sin_port = htons(ctl_server_port(h));
+    c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(c->fd >= 0);
+    assert_int_equal(connect(c->fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+    assert_int_equal(fcntl(c->fd, F_SETFL, O_NONBLOCK), 0);
+    assert_int_equal(loop_add_fd(fx->loop, c->fd, POLLIN, on_client, c), 0);
+    fx->pending++;
+}
+
 static void client_send(struct client *c, const char *data, size_t len)
 {
     assert_int_equal(send(c->fd, data, len, MSG_NOSIGNAL), (ssize_t)len);
@@ -175,6 +221,32 @@ static void exchange(struct fix *fx, struct client *c, const char *req)
     client_send(c, req, strlen(req));
     run_clients(fx);
     client_close(c);
+}
+
+static void http_exchange(struct fix *fx, struct ctl_server *h, struct client *c,
+                          const char *req)
+{
+    http_connect(fx, h, c);
+    client_send(c, req, strlen(req));
+    run_clients(fx);
+    client_close(c);
+}
+
+/* The status line of an HTTP reply, e.g. "HTTP/1.0 200 OK". */
+static void assert_status(const struct client *c, const char *line)
+{
+    size_t n = strlen(line);
+
+    if (strncmp(c->buf, line, n) != 0 || strncmp(c->buf + n, "\r\n", 2) != 0)
+        fail_msg("status: expected '%s', got '%.60s'", line, c->buf);
+}
+
+static const char *http_body(const struct client *c)
+{
+    const char *b = strstr(c->buf, "\r\n\r\n");
+
+    assert_non_null(b);
+    return b + 4;
 }
 
 /* ---- tests ------------------------------------------------------------- */
@@ -342,7 +414,7 @@ static void test_open_errors(void **state)
 
     /* a live socket is not taken over */
     errno = 0;
-    assert_null(ctl_server_open(fx->loop, fx->path, stub, fx));
+    assert_null(ctl_server_open(fx->loop, fx->path, (gid_t)-1, stub, fx));
     assert_int_equal(errno, EADDRINUSE);
 
     /* a regular file is never removed */
@@ -350,7 +422,7 @@ static void test_open_errors(void **state)
     fd = open(path, O_CREAT | O_WRONLY, 0600);
     assert_true(fd >= 0);
     close(fd);
-    assert_null(ctl_server_open(fx->loop, path, stub, fx));
+    assert_null(ctl_server_open(fx->loop, path, (gid_t)-1, stub, fx));
     assert_int_equal(errno, EEXIST);
     assert_int_equal(lstat(path, &st), 0);
     unlink(path);
@@ -358,7 +430,7 @@ static void test_open_errors(void **state)
     memset(longpath, 'x', sizeof(longpath) - 1);
     longpath[0] = '/';
     longpath[sizeof(longpath) - 1] = '\0';
-    assert_null(ctl_server_open(fx->loop, longpath, stub, fx));
+    assert_null(ctl_server_open(fx->loop, longpath, (gid_t)-1, stub, fx));
     assert_int_equal(errno, ENAMETOOLONG);
 
     /* a stale socket (nobody listening) is replaced */
@@ -371,10 +443,111 @@ static void test_open_errors(void **state)
         assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
         close(fd);
     }
-    s2 = ctl_server_open(fx->loop, path, stub, fx);
+    s2 = ctl_server_open(fx->loop, path, (gid_t)-1, stub, fx);
     assert_non_null(s2);
     ctl_server_close(s2);
     assert_int_equal(lstat(path, &st), -1);
+}
+
+/* controlgroup: the socket belongs to the group given, mode 0660. */
+static void test_group(void **state)
+{
+    struct fix *fx = *state;
+    gid_t groups[64];
+    int n = getgroups(64, groups);
+    gid_t want = n > 0 ? groups[n - 1] : getegid();
+    char path[256];
+    struct ctl_server *s2;
+    struct stat st;
+
+    snprintf(path, sizeof(path), "%s/group.sock", fx->dir);
+    s2 = ctl_server_open(fx->loop, path, want, stub, fx);
+    assert_non_null(s2);
+    assert_int_equal(lstat(path, &st), 0);
+    assert_int_equal(st.st_gid, want);
+    assert_int_equal(st.st_mode & 0777, 0660);
+    ctl_server_close(s2);
+}
+
+static void test_http_metrics(void **state)
+{
+    struct fix *fx = *state;
+    struct ctl_server *h = http_open(fx);
+    struct client c;
+
+    http_exchange(fx, h, &c, "GET /metrics HTTP/1.1\r\nHost: x\r\n"
+                              "Accept: text/plain;version=0.0.4\r\n\r\n");
+    assert_status(&c, "HTTP/1.0 200 OK");
+    assert_non_null(strstr(c.buf, "\r\nContent-Type: text/plain; version=0.0.4"));
+    assert_non_null(strstr(c.buf, "\r\nContent-Length: 18\r\n"));
+    assert_non_null(strstr(c.buf, "\r\nConnection: close\r\n"));
+    assert_string_equal(http_body(&c), "stub metrics text\n");
+    assert_int_equal(fx->calls, 1);
+
+    /* HEAD: the same head, no body; a query string is ignored */
+    http_exchange(fx, h, &c, "HEAD /metrics?x=1 HTTP/1.0\n\n");
+    assert_status(&c, "HTTP/1.0 200 OK");
+    assert_non_null(strstr(c.buf, "Content-Length: 18\r\n"));
+    assert_string_equal(http_body(&c), "");
+
+    /* a request in pieces */
+    http_connect(fx, h, &c);
+    client_send(&c, "GET /met", 8);
+    assert_true(loop_timer_at(fx->loop, mono_add(clock_read_mono(), 20 * MS),
+                              on_safety, fx) > 0);
+    assert_int_equal(loop_run(fx->loop), 0);
+    fx->timed_out = false;
+    client_send(&c, "rics HTTP/1.1\r\n\r\n", 19);
+    run_clients(fx);
+    client_close(&c);
+    assert_status(&c, "HTTP/1.0 200 OK");
+    ctl_server_close(h);
+}
+
+static void test_http_errors(void **state)
+{
+    struct fix *fx = *state;
+    struct ctl_server *h = http_open(fx);
+    struct client c;
+    char big[HTTP_MAX_REQUEST + 10];
+
+    http_exchange(fx, h, &c, "GET / HTTP/1.1\r\n\r\n");
+    assert_status(&c, "HTTP/1.0 404 Not Found");
+    http_exchange(fx, h, &c, "POST /metrics HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+    assert_status(&c, "HTTP/1.0 405 Method Not Allowed");
+    assert_non_null(strstr(c.buf, "\r\nAllow: GET, HEAD\r\n"));
+    http_exchange(fx, h, &c, "GET /metrics HTTP/2.0\r\n\r\n");
+    assert_status(&c, "HTTP/1.0 505 HTTP Version Not Supported");
+    http_exchange(fx, h, &c, "GET\x01/metrics HTTP/1.1\r\n\r\n");
+    assert_status(&c, "HTTP/1.0 400 Bad Request");
+    http_exchange(fx, h, &c, "\r\n\r\n");
+    assert_status(&c, "HTTP/1.0 400 Bad Request");
+
+    /* EOF before the blank line */
+    http_connect(fx, h, &c);
+    client_send(&c, "GET /metrics HTTP/1.1\r\n", 23);
+    shutdown(c.fd, SHUT_WR);
+    run_clients(fx);
+    client_close(&c);
+    assert_status(&c, "HTTP/1.0 400 Bad Request");
+
+    /* headers that never end */
+    memset(big, 'a', sizeof(big));
+    memcpy(big, "GET /metrics HTTP/1.1\r\nX: ", 26);
+    http_connect(fx, h, &c);
+    client_send(&c, big, sizeof(big));
+    run_clients(fx);
+    client_close(&c);
+    assert_status(&c, "HTTP/1.0 431 Request Header Fields Too Large");
+    assert_int_equal(fx->calls, 0);     /* no error ever reached the handler */
+
+    /* refused by restrict: closed without a byte */
+    fx->refuse = true;
+    http_exchange(fx, h, &c, "GET /metrics HTTP/1.1\r\n\r\n");
+    assert_int_equal(c.len, 0);
+    assert_int_equal(fx->calls, 0);
+    assert_true(fx->admitted >= 8);
+    ctl_server_close(h);
 }
 
 int main(void)
@@ -389,6 +562,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_too_many, setup, teardown),
         cmocka_unit_test_setup_teardown(test_client_gone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_group, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_http_metrics, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_http_errors, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
