@@ -215,7 +215,10 @@ int keys_load(const char *path, struct auth_keytab *out, char *err, size_t errle
     out->keys = NULL;
     out->n = 0;
     if (f == NULL) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        int saved = errno;
+
+        snprintf(err, errlen, "%s: %s", path, strerror(saved));
+        errno = saved;
         return -1;
     }
     buf = malloc(KEYS_MAX_FILE + 1);
@@ -234,5 +237,7 @@ int keys_load(const char *path, struct auth_keytab *out, char *err, size_t errle
     fclose(f);
     explicit_bzero(buf, n);
     free(buf);
+    if (rc < 0)
+        errno = EINVAL;
     return rc;
 }

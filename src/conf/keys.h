@@ -26,7 +26,8 @@
 #define KEYS_MAX_FILE (1 << 20) /* octets */
 
 /* 0 and *out filled (sorted by id; free with keys_free()), or -1 with
- * err set. name is used in messages only. */
+ * err set (keys_load: errno from a failed open, EINVAL for a bad file).
+ * name is used in messages only. */
 int keys_parse(const char *name, const char *buf, size_t len, struct auth_keytab *out,
                char *err, size_t errlen);
 int keys_load(const char *path, struct auth_keytab *out, char *err, size_t errlen);

@@ -72,6 +72,7 @@ struct engine {
     struct restrict_table rt;   /* compiled restrict lines + built-ins */
     struct ratelimit rl;        /* client table for "limited" */
     struct auth_keytab keys;    /* the "keys" file, trustedkey applied */
+    const char *keys_path;      /* where they came from (in the newest config) */
     int fds[ENGINE_MAX_SOCKETS];
     struct net_addr bound[ENGINE_MAX_SOCKETS];
     int n_fds;
@@ -165,6 +166,13 @@ int engine_auth_init(struct engine *e);
 void engine_auth_source(struct engine *e, const struct engine_source *es);
 void engine_auth_log_stats(const struct engine *e);
 void engine_auth_free(struct engine *e);
+/* Reload: the keys of cfg with its trustedkey lines, every source's key
+ * checked (0), or -1 with msg set and nothing changed. engine_auth_swap()
+ * then installs the table (taking it over) and re-points every source. */
+struct auth_keytab;
+int engine_auth_prepare(struct engine *e, const struct config *cfg,
+                        struct auth_keytab *out, char *msg, size_t cap);
+void engine_auth_swap(struct engine *e, const struct config *cfg, struct auth_keytab *t);
 /* --check: the keys file parses, every "key N" is there and trusted, MD5
  * is flagged; prints findings, returns their number. */
 int engine_auth_check(const struct config *cfg);

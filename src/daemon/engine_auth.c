@@ -1,9 +1,13 @@
 /* daemon/engine_auth: the "keys" file, "trustedkey" and "server ... key N"
  * -> the core's key table, attached to the server and to client sources.
- * Loaded once in engine_init(), before privileges are dropped (the keys
- * file is root's, mode 600) and before the sandbox (OpenSSL loads its
- * providers on first use). */
+ * Loaded in engine_init(), before privileges are dropped (the keys file
+ * may be root's, mode 600) and before the sandbox (OpenSSL loads its
+ * providers on first use); loaded again by every reload. A reload that
+ * cannot read the file any more (EACCES after -u) keeps the keys loaded
+ * at start and says so; a broken file fails the whole reload. */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "conf/keys.h"
@@ -60,6 +64,7 @@ int engine_auth_init(struct engine *e)
         }
     }
     server_set_auth(&e->server, &e->keys, &authcrypto_openssl);
+    e->keys_path = cfg->keys;
     log_info("auth", "%zu keys from %s, %zu trusted", e->keys.n, cfg->keys, trusted);
     return 0;
 }
@@ -131,6 +136,82 @@ int engine_auth_check(const struct config *cfg)
     }
     keys_free(&t);
     return n;
+}
+
+static void copy_table(const struct auth_keytab *from, struct auth_keytab *to)
+{
+    to->n = from->n;
+    to->keys = NULL;
+    if (from->n == 0)
+        return;
+    to->keys = xcalloc(from->n, sizeof(*to->keys));
+    memcpy(to->keys, from->keys, from->n * sizeof(*to->keys));
+}
+
+/* Every source's key, checked against table t. 0, or -1 with msg set. */
+static int check_source_keys(const struct config *cfg, const struct auth_keytab *t,
+                             char *msg, size_t cap)
+{
+    for (size_t i = 0; i < cfg->n_sources; i++) {
+        const struct conf_source *cs = &cfg->sources[i];
+        const struct auth_key *k = cs->key ? auth_find(t, cs->key) : NULL;
+
+        if (cs->key && (k == NULL || !k->trusted)) {
+            snprintf(msg, cap, "%s:%d: key %u of '%s' is %s", cs->loc.file, cs->loc.line,
+                     cs->key, cs->host, cfg->keys == NULL ? "unusable: no keys file" :
+                     k == NULL ? "not in the keys file" : "not a trustedkey");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int engine_auth_prepare(struct engine *e, const struct config *cfg,
+                        struct auth_keytab *out, char *msg, size_t cap)
+{
+    char err[300];
+
+    out->keys = NULL;
+    out->n = 0;
+    if (cfg->keys != NULL && cfg->keys[0] != '\0' &&
+        keys_load(cfg->keys, out, err, sizeof(err)) < 0) {
+        if ((errno != EACCES && errno != EPERM) || e->keys_path == NULL ||
+            strcmp(e->keys_path, cfg->keys) != 0) {
+            snprintf(msg, cap, "%s", err);
+            return -1;
+        }
+        log_warnx("auth", "%s; keeping the %zu keys read at start (give chimed's "
+                  "user read access to reload them)", err, e->keys.n);
+        copy_table(&e->keys, out);
+    }
+    for (size_t i = 0; i < out->n; i++)
+        out->keys[i].trusted = false;
+    for (size_t i = 0; i < cfg->n_trustedkeys; i++)
+        (void)auth_trust_range(out, cfg->trustedkeys[i].lo, cfg->trustedkeys[i].hi);
+    if (check_source_keys(cfg, out, msg, cap) < 0) {
+        keys_free(out);
+        return -1;
+    }
+    return 0;
+}
+
+void engine_auth_swap(struct engine *e, const struct config *cfg, struct auth_keytab *t)
+{
+    keys_free(&e->keys);
+    e->keys = *t;
+    t->keys = NULL;
+    t->n = 0;
+    e->keys_path = cfg->keys;
+    server_set_auth(&e->server, e->keys.n > 0 ? &e->keys : NULL, &authcrypto_openssl);
+    /* the sources pointed into the old table */
+    for (int i = 0; i < e->n_es; i++) {
+        struct engine_source *es = &e->es[i];
+
+        if (es->idx < 0)
+            continue;
+        source_set_auth(&e->client.src[es->idx], NULL, NULL);
+        engine_auth_source(e, es);
+    }
 }
 
 void engine_auth_free(struct engine *e)

@@ -8,6 +8,11 @@
  * reach), a line that is gone is dropped, a new line is resolved and
  * polled as at start.
  *
+ * The keys file is read again (trustedkey, controlkey and every source's
+ * key apply; see engine_auth.c), and the statistics files are closed and
+ * reopened with the new statsdir/statistics/filegen lines, which is also
+ * how a rotated statistics file is let go.
+ *
  * Settings bound at start (sockets, files, the clock's knobs) are not
  * applied: each one that differs is logged once per reload with "restart
  * chimed to apply", and the value chimed started with stays in force
@@ -21,7 +26,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "conf/keys.h"
 #include "daemon/engine.h"
+#include "daemon/stats.h"
 #include "sys/log.h"
 
 static bool same_str(const char *a, const char *b)
@@ -69,34 +76,6 @@ static bool same_tinker(const struct conf_tinker *a, const struct conf_tinker *b
            same_double(a->stepfwd, b->stepfwd);
 }
 
-static bool same_keyrefs(const struct config *a, const struct config *b)
-{
-    if (a->n_trustedkeys != b->n_trustedkeys)
-        return false;
-    for (size_t i = 0; i < a->n_trustedkeys; i++)
-        if (a->trustedkeys[i].lo != b->trustedkeys[i].lo ||
-            a->trustedkeys[i].hi != b->trustedkeys[i].hi)
-            return false;
-    return true;
-}
-
-static bool same_statistics(const struct config *a, const struct config *b)
-{
-    if (a->n_statistics != b->n_statistics || a->n_filegens != b->n_filegens)
-        return false;
-    for (size_t i = 0; i < a->n_statistics; i++)
-        if (!same_str(a->statistics[i], b->statistics[i]))
-            return false;
-    for (size_t i = 0; i < a->n_filegens; i++) {
-        const struct conf_filegen *x = &a->filegens[i], *y = &b->filegens[i];
-
-        if (!same_str(x->name, y->name) || !same_str(x->file, y->file) ||
-            !same_str(x->type, y->type) || x->enable != y->enable || x->link != y->link)
-            return false;
-    }
-    return true;
-}
-
 /* Settings only a restart applies: say which differ from the start-up
  * config. Returns how many. */
 static int restart_only(const struct config *old, const struct config *new)
@@ -113,12 +92,6 @@ static int restart_only(const struct config *old, const struct config *new)
         { "leapfile", same_str(old->leapfile, new->leapfile) },
         { "logfile", same_str(old->logfile, new->logfile) },
         { "pidfile", same_str(old->pidfile, new->pidfile) },
-        { "statsdir", same_str(old->statsdir, new->statsdir) },
-        { "statistics/filegen", same_statistics(old, new) },
-        { "keys", same_str(old->keys, new->keys) },
-        { "trustedkey", same_keyrefs(old, new) },
-        { "controlkey", old->controlkey == new->controlkey },
-        { "requestkey", old->requestkey == new->requestkey },
         { "local stratum", old->local_stratum == new->local_stratum },
         { "tos", same_tos(&old->tos, &new->tos) },
         { "tinker", same_tinker(&old->tinker, &new->tinker) },
@@ -143,6 +116,7 @@ int engine_reload(struct engine *e, struct engine_reload_counts *rc, char *msg, 
 {
     struct config *cfg = NULL;
     char err[CONF_ERR_LEN];
+    struct auth_keytab keys;
     int rules;
 
     memset(rc, 0, sizeof(*rc));
@@ -156,9 +130,16 @@ int engine_reload(struct engine *e, struct engine_reload_counts *rc, char *msg, 
         log_warnx("main", "reload failed: %s; keeping the running configuration", err);
         return -1;
     }
+    if (engine_auth_prepare(e, cfg, &keys, err, sizeof(err)) < 0) {
+        conf_free(cfg);
+        snprintf(msg, cap, "%s", err);
+        log_warnx("main", "reload failed: %s; keeping the running configuration", err);
+        return -1;
+    }
     restart_only(e->cfg, cfg);
     rules = engine_access_reload(e, cfg);
     if (rules < 0) {
+        keys_free(&keys);
         conf_free(cfg);
         snprintf(msg, cap, "out of memory for the restrict table");
         log_warnx("main", "reload failed: %s; keeping the running configuration", msg);
@@ -167,6 +148,11 @@ int engine_reload(struct engine *e, struct engine_reload_counts *rc, char *msg, 
     (void)rules;
     rc->rules = (int)cfg->n_restricts;
     engine_client_reload(e, cfg, rc);
+    engine_auth_swap(e, cfg, &keys);
+    /* statistics files: closed and opened again, so a rotated file is
+     * recreated and statsdir/statistics/filegen changes apply */
+    if (!e->opts.once)
+        engine_stats_reopen(e, cfg);
     /* Nothing points into the previous reloaded config any more. */
     conf_free(e->reloaded);
     e->reloaded = cfg;

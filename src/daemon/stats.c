@@ -352,6 +352,14 @@ static void loop_line(struct engine *e, const struct now *now)
     stats_write_loop(e->statsf, now->real.ns, now->mono.ns, &l);
 }
 
+void engine_stats_reopen(struct engine *e, const struct config *cfg)
+{
+    stats_close(e->statsf);
+    e->statsf = stats_open(cfg);
+    if (e->statsf)      /* the updates so far are in the files already */
+        e->statsf->last_updates = e->client.disc.updates;
+}
+
 void engine_stats_after_reply(struct engine *e, const struct engine_source *es,
                               int r, const struct now *now)
 {

@@ -45,6 +45,9 @@ uint64_t stats_errors(const struct stats_files *sf, enum stats_kind k);
 struct engine;
 struct engine_source;
 struct now;
+/* Reload: close the files and open them as cfg says (a rotated file is
+ * let go; statsdir, statistics and filegen changes apply). */
+void engine_stats_reopen(struct engine *e, const struct config *cfg);
 void engine_stats_after_reply(struct engine *e, const struct engine_source *es,
                               int r, const struct now *now);
 

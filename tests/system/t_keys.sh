@@ -114,7 +114,21 @@ check 'grep -q "auth: ok=[1-9][0-9]* crypto_nak=[1-9][0-9]* auth_unknown_key=0 a
     "a: the server signs good requests and counts the bad ones as auth_bad (crypto-NAK)"
 check 'grep -q "auth key 1: sent=[1-9][0-9]* received=[1-9][0-9]* dropped_auth=0" "$cmac_LOG"' \
     "a: the right-key client dropped nothing for auth"
+
+# reload re-reads the keys file: a broken file is refused as a whole (the
+# old keys stay), then the right key value makes the wrong client select
+cp "$D/wrong.keys" "$D/wrong.keys.orig"
+printf '1 AES128CMAC 0011\n' >"$D/wrong.keys"
+kill -HUP "$wrong_PID"
+check 'wait_log "$wrong_LOG" "reload failed: .*wrong.keys:1: " 5 && alive "$wrong_PID"' \
+    "a: reload with a broken keys file fails naming file:line, chimed keeps running"
+printf '1 AES128CMAC %s\n' "$CMAC_HEX" >"$D/wrong.keys"
+kill -HUP "$wrong_PID"
+check 'wait_log "$wrong_LOG" "reload: 1 sources kept" 5' "a: reload with the fixed keys file succeeds"
+check 'wait_selected "$D/wrong.sock" 30' \
+    "a: after the reload the client holds the right key and selects the server"
 stop_pid "$cmac_PID"; stop_pid "$sha1_PID"; stop_pid "$wrong_PID"
+cp "$D/wrong.keys.orig" "$D/wrong.keys"     # part c needs the wrong value again
 
 if ! need_peers; then
     not_ok "reference peers unpacked"

@@ -92,6 +92,20 @@ check 'grep -q " 127.0.0.1 96[0-9a-f][0-9a-f] " "$SD/peers.$TODAY"' \
 # one line per sample: the peer lines track the samples chimectl reports
 nl=$(wc -l <"$SD/peers.$TODAY")
 check '[ "$nl" -ge 3 ]' "several peerstats lines after the iburst ($nl)"
+
+# SIGHUP reopens the files: one moved away (logrotate without
+# copytruncate) is let go and a new one is started under the old name
+mv "$SD/peers.$TODAY" "$D/peers.rotated"
+kill -HUP "$CLIENT_PID"
+i=0
+while [ $i -lt 100 ] && ! [ -s "$SD/peers.$TODAY" ]; do sleep 0.2; i=$((i + 1)); done
+check '[ -s "$SD/peers.$TODAY" ] && [ -s "$D/peers.rotated" ]' \
+    "SIGHUP reopens the statistics files: a rotated peerstats file is started anew"
+n_rot=$(wc -l <"$D/peers.rotated")
+sleep 1
+check '[ "$(wc -l <"$D/peers.rotated")" -eq "$n_rot" ]' \
+    "nothing more is written into the rotated file ($n_rot lines)"
+check 'grep -q "reload: 1 sources kept" "$CLIENT_LOG"' "the reload kept the source"
 stop_pid "$CLIENT_PID"
 
 # type none: one file, no date, no link; nolink honoured
