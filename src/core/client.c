@@ -167,6 +167,8 @@ void client_tick(struct client *c, mono_ns now, struct clock_cmd *cmd)
     if (!c->sel.synced || c->last_sample.ns == 0 ||
         (double)mono_sub(now, c->last_sample) / NS_PER_S > stale_s)
         discipline_no_estimate(&c->disc, now, cmd);
+    else
+        discipline_tick(&c->disc, now, cmd);
 }
 
 enum client_step client_makestep(struct client *c, mono_ns now, struct clock_cmd *cmd,

@@ -17,6 +17,14 @@
  * days ago, maybe at another temperature, is good to about 1 ppm. */
 #define INITIAL_FREQ_VAR_PPM2 1.0
 
+/* Without a driftfile the first slope is fused with a prior 0 +/- this
+ * (ppm) rather than taken at face value: a slope from a 4-sample iburst
+ * over a noisy path can be hundreds of ppm off while claiming far less
+ * (simulated jittery WAN at poll 10: 350 ppm off, 370 ms error; with the
+ * prior 81 ppm, 99 ms). Crystals are rarely beyond it, and a good slope
+ * (LAN: sd ~1 ppm) overrides it at once. */
+#define FREQ_PRIOR_SD_PPM 30.0
+
 /* Floor of a slope's standard error (ppm): no regression is better than
  * this, and it keeps the filter gain away from exactly 1. */
 #define MIN_FREQ_SD_PPM 1e-3
@@ -25,7 +33,9 @@
  * chrony's corrtimeratio): each update removes 1/ratio of the offset,
  * so the phase loop decays geometrically by (1 - 1/ratio) per update
  * and measurement noise reaches the clock divided by the ratio. */
+
 #define SLEW_TIME_RATIO 4.0
+
 
 /* Without estimates, the kernel is told we are unsynchronised after this
  * many update intervals: a few missed polls are normal. */
@@ -163,17 +173,18 @@ static void update_base_freq(struct discipline *d, mono_ns now,
     double m = clamp_freq(d, est->freq * 1e6);
     double sd = fmax(est->freq_sd * 1e6, MIN_FREQ_SD_PPM);
     double r = sd * sd;
+    double p;
     if (!d->have_base) {
-        d->base_freq_ppm = m;
-        d->base_var = r;
+        d->base_freq_ppm = 0.0;
+        p = FREQ_PRIOR_SD_PPM * FREQ_PRIOR_SD_PPM;
         d->have_base = true;
     } else {
         double dt = fmax(0.0, seconds_between(now, d->base_when));
-        double p = d->base_var + FREQ_WANDER_PPM2_PER_S * dt;
-        double k = p / (p + r);
-        d->base_freq_ppm = clamp_freq(d, d->base_freq_ppm + k * (m - d->base_freq_ppm));
-        d->base_var = (1.0 - k) * p;
+        p = d->base_var + FREQ_WANDER_PPM2_PER_S * dt;
     }
+    double k = p / (p + r);
+    d->base_freq_ppm = clamp_freq(d, d->base_freq_ppm + k * (m - d->base_freq_ppm));
+    d->base_var = (1.0 - k) * p;
     d->base_when = now;
 }
 
@@ -200,10 +211,9 @@ static void enter_panic(struct discipline *d, mono_ns now, struct clock_cmd *cmd
     command_status(d, false, UNSYNC_ERROR_S, UNSYNC_ERROR_S, cmd);
 }
 
-static double slew_ppm(double offset, double interval_s)
+static double slew_tau(double interval_s)
 {
-    double tau = SLEW_TIME_RATIO * (interval_s >= 1.0 ? interval_s : 1.0);
-    return 1e6 * offset / tau;
+    return SLEW_TIME_RATIO * (interval_s >= 1.0 ? interval_s : 1.0);
 }
 
 static void track(struct discipline *d, mono_ns now,
@@ -219,8 +229,10 @@ static void track(struct discipline *d, mono_ns now,
         command_freq(d, now, d->base_freq_ppm, cmd);
         residual = 0.0;
     } else {
-        command_freq(d, now, clamp_freq(d, d->base_freq_ppm +
-                                           slew_ppm(est->offset, interval_s)), cmd);
+        double tau = slew_tau(interval_s);
+        command_freq(d, now, clamp_freq(d, d->base_freq_ppm + 1e6 * est->offset / tau),
+                     cmd);
+        d->slew_end = mono_add(now, (int64_t)(tau * NS_PER_S));
     }
     d->state = DISC_SYNC;
     d->alarm = false;
@@ -249,6 +261,19 @@ void discipline_update(struct discipline *d, mono_ns now,
         track(d, now, est, interval_s, cmd);
     d->updates++;
     d->last_update = now;
+}
+
+/* The slew term removes offset/tau per second; each update normally
+ * replaces it after 1/SLEW_TIME_RATIO of the offset is gone. When updates
+ * stop coming (replies lost) the term must not run past tau, where the
+ * whole offset is gone: beyond, it would steer the clock away at the same
+ * rate (simulated 50% loss: a 1.6 ms offset became -5.7 ms). */
+void discipline_tick(struct discipline *d, mono_ns now, struct clock_cmd *cmd)
+{
+    memset(cmd, 0, sizeof *cmd);
+    if (d->state == DISC_SYNC && d->freq_ppm != d->base_freq_ppm &&
+        mono_sub(now, d->slew_end) >= 0)
+        hold_base_freq(d, now, cmd);
 }
 
 void discipline_no_estimate(struct discipline *d, mono_ns now, struct clock_cmd *cmd)

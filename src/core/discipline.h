@@ -83,6 +83,8 @@ struct discipline {
     mono_ns since;
     double corr_at_since;   /* s */
     double last_interval_s; /* interval_s of the last update */
+    mono_ns slew_end;       /* when the slew term has removed the whole
+                               offset it was set for (see discipline_tick) */
     bool status_synced;     /* what the last status command said */
     double leap_ppm;        /* a leap slew on top of freq_ppm (leapsecmode slew) */
     double leap_slewed;     /* s, integral of leap_ppm up to `since` */
@@ -115,6 +117,11 @@ void discipline_update(struct discipline *d, mono_ns now,
 /* No usable estimate (all sources lost): hold the frequency, stop the slew
  * term, report unsynchronised after a while. */
 void discipline_no_estimate(struct discipline *d, mono_ns now, struct clock_cmd *cmd);
+
+/* Once a second between updates: ends the slew term once it has slewed
+ * out the whole offset it was set for, so a late update (lost replies)
+ * cannot make it overshoot. Fills *cmd (cleared first). */
+void discipline_tick(struct discipline *d, mono_ns now, struct clock_cmd *cmd);
 
 /* A leap second moved the reference time scale by -s (insert: s = +1):
  * add s to the correction so that raw offsets (measured + correction)

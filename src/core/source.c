@@ -18,7 +18,12 @@
  *    Wald-Wolfowitz runs test, one-sided at about 1%) the line does not
  *    describe the data, usually because the frequency wandered; the
  *    oldest eighth of the samples is then discarded for good and the fit
- *    repeated, down to SOURCE_RUNS_MIN samples.
+ *    repeated, down to SOURCE_RUNS_MIN samples. The same happens while
+ *    the assumed oscillator wander over the window's span exceeds twice
+ *    the noise its samples average (too_long()).
+ *  - Poll: rises only when the sample ring is full and the noise still
+ *    dominates the wander; falls when the wander dominates (poll_vote()).
+ *    A back-off for an unreachable server is undone by its next reply.
  *  - Popcorn spikes: a new sample further than ~4 predictive standard
  *    deviations from the current line (widened by Student's t while the
  *    fit has few samples) is stored but flagged (weight 0). Needs a fit
@@ -57,6 +62,10 @@
 #define SOURCE_DELAY_DIV      3.0
 #define SOURCE_POLL_WANDER    1e-9  /* s/s per sqrt(s): assumed oscillator */
 #define SOURCE_POLL_WANDER_K  3.0   /* see poll_vote() */
+/* too_long(): wander may reach this many times the fit's endpoint noise.
+ * Simulated (24 h, 3 seeds): 1 -> LAN 4.2 us but jittery WAN 451 us;
+ * 2 -> 4.6 / 403; 4 -> 6.0 / 363 (with a 64-sample ring). */
+#define SOURCE_WINDOW_BALANCE 2.0
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -182,8 +191,25 @@ static void age_silent_estimate(struct source *s)
  * moves the poll again. */
 static void back_off_if_unreachable(struct source *s)
 {
-    if (s->unreach_polls >= SOURCE_UNREACH_POLLS && s->poll < s->conf.maxpoll)
+    if (s->unreach_polls < SOURCE_UNREACH_POLLS)
+        return;
+    if (s->unreach_polls == SOURCE_UNREACH_POLLS)
+        s->poll_before_backoff = s->poll;
+    if (s->poll < s->conf.maxpoll)
         s->poll++;
+}
+
+/* A reply after a back-off: the server was not dead after all, only
+ * silent for a while (a lossy path loses 8 exchanges in a row now and
+ * then: 10% of the time at 75% loss). Return to the poll adaptation
+ * had chosen; keeping the backed-off poll made every such run ratchet
+ * the poll up for good (simulated 50% loss: poll 6 -> 10). */
+static void end_back_off(struct source *s)
+{
+    if (s->unreach_polls > SOURCE_UNREACH_POLLS && s->poll_before_backoff != 0)
+        s->poll = s->poll_before_backoff;
+    s->poll_before_backoff = 0;
+    s->unreach_polls = 0;
 }
 
 /* Should the poll starting now be a burst? iburst: the first poll while
@@ -344,6 +370,20 @@ static void on_wire_math(const struct source *s, const struct ntp_header *h,
 
 /* ---- the estimate --------------------------------------------------------- */
 
+/* How far a random-walk frequency (the assumed oscillator) takes the
+ * phase away from a line fitted over `span` seconds, at the window's
+ * end; and the fit's endpoint noise from n samples of this jitter. The
+ * window and the poll both balance these two (choose_window, poll_vote). */
+static double window_wander(double span)
+{
+    return SOURCE_POLL_WANDER * pow(fmax(span, 0.0), 1.5) / SOURCE_POLL_WANDER_K;
+}
+
+static double window_noise(double jitter, int n)
+{
+    return 2.0 * jitter / sqrt((double)n);
+}
+
 /* Working arrays for one refresh, oldest first; `idx` maps back into the
  * sample ring. On the stack: no allocation, no statics. */
 struct fit_input {
@@ -445,6 +485,19 @@ static bool too_few_runs(const struct fit_input *in, int from,
     return var > 0 && (runs - mean) / sqrt(var) < SOURCE_RUNS_Z;
 }
 
+/* A window so long that the oscillator's wander over it exceeds the
+ * noise its samples average: older samples then cost more (they pull the
+ * line towards a frequency that has moved on) than they bring. The runs
+ * test sees this too, but only once the residuals are clearly bent; with
+ * sparse samples (heavy loss: 64 samples over 4.5 h) it let the window
+ * run far past the balance. */
+static bool too_long(const struct fit_input *in, int from, const struct fit *f)
+{
+    double span = in->x[in->n - 1] - in->x[from];
+    return window_wander(span) > SOURCE_WINDOW_BALANCE *
+                                     window_noise(f->jitter, in->n - from);
+}
+
 /* Shrink the window from the old end while the runs test fails. Returns
  * the first index of in[] to keep. */
 static int choose_window(const struct fit_input *in)
@@ -453,7 +506,7 @@ static int choose_window(const struct fit_input *in)
     struct fit f;
     while (in->n - from > SOURCE_RUNS_MIN) {
         fit_line(in, from, &f);
-        if (!too_few_runs(in, from, &f))
+        if (!too_few_runs(in, from, &f) && !too_long(in, from, &f))
             break;
         int cut = (in->n - from) / 8;
         from += cut > 0 ? cut : 1;
@@ -578,6 +631,9 @@ static void screen_new_sample(struct source *s, struct source_sample *x)
  * the RFC rule (+1 for every sample within the gate) takes a LAN client
  * to 1024 s, where the wander alone costs ~200 us; at 64 s it stays near
  * 10 us. A popcorn spike still counts -2: something changed. */
+/* The vote to rise waits for a full ring: until then the window grows at
+ * the current poll, with twice the samples a doubled poll would give
+ * (simulated jittery WAN: 735 -> 363 us RMS). */
 static int poll_vote(const struct source *s, bool outlier)
 {
     const struct source_estimate *e = &s->est;
@@ -586,10 +642,12 @@ static int poll_vote(const struct source *s, bool outlier)
     if (!e->valid || e->n < SOURCE_SPIKE_MIN_N || s->n_samples == 0)
         return 0;
     double span = ns_to_s(mono_sub(e->when, sample_at_c(s, 0)->when));
-    double noise = 2.0 * e->jitter / sqrt((double)e->n);
-    double wander = SOURCE_POLL_WANDER * pow(fmax(span, 0.0), 1.5) / SOURCE_POLL_WANDER_K;
+    double noise = window_noise(e->jitter, e->n);
+    double wander = window_wander(span);
     if (wander > 2.0 * noise)
         return -2;
+    if (s->n_samples < SOURCE_MAX_SAMPLES)
+        return 0;
     return wander * 2.0 * M_SQRT2 < noise ? 1 : 0;
 }
 
@@ -699,7 +757,7 @@ enum source_rx source_receive(struct source *s, const uint8_t *buf, size_t len,
     };
     store_server_header(s, h);
     s->reach |= 1;
-    s->unreach_polls = 0;
+    end_back_off(s);
     s->iburst_armed = true;
     add_sample(s, &x, our_precision);
     return SRC_RX_SAMPLE;

@@ -26,7 +26,10 @@
 #include "core/packet.h"
 #include "core/time.h"
 
-#define SOURCE_MAX_SAMPLES 64
+/* The ring bounds the window: 128 samples (~8 h at poll 6) let a noisy
+ * path average twice as long before the poll must rise (simulated
+ * jittery WAN 363 -> 283 us); the wander bound trims it on quiet paths. */
+#define SOURCE_MAX_SAMPLES 128
 #define NTP_PHI 15e-6           /* s/s: dispersion growth (RFC 5905) */
 #define NTP_MAXDISP 16.0        /* s */
 #define NTP_MAXDIST 1.5         /* s: root distance limit (ntpd/NTPsec) */
@@ -99,6 +102,7 @@ struct source {
     int burst_left;         /* packets still to send in this burst */
     uint8_t reach;          /* 8-bit reachability register */
     int unreach_polls;      /* polls since the last valid reply */
+    int8_t poll_before_backoff; /* poll when the back-off began; 0 = none */
     int poll_hyst;          /* hysteresis counter: a sample within the
                                spike gate (~4 predictive sd) of the
                                prediction counts +1, others -2; at +/-8

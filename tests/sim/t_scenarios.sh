@@ -3,7 +3,9 @@
 # scenario in sim/scenarios/, run with a fixed seed through the real core,
 # with numeric bounds near 1.5x what the current discipline achieves, so a
 # regression in accuracy fails here. Every failure prints the command that
-# replays it. Bounds were measured with seed 1 (docs/simulator.md).
+# replays it. Bounds were measured with seed 1 (docs/simulator.md); the
+# outage bound is wider than 1.5x because seed 1's short run is an unlucky
+# draw for it (seeds 1-6: 42-79 us, 68 us mean).
 # SPDX-License-Identifier: BSD-2-Clause
 set -u
 TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -38,64 +40,64 @@ check() {
 
 # LAN: RMS and max of the true error, and converged below 1 ms early.
 run lan 1
-check "$(field "$J" rms_offset_s) <= 22e-6" "lan: rms $(field "$J" rms_offset_s) s <= 22 us"
-check "$(field "$J" max_offset_s) <= 70e-6" "lan: max $(field "$J" max_offset_s) s <= 70 us"
+check "$(field "$J" rms_offset_s) <= 7e-6" "lan: rms $(field "$J" rms_offset_s) s <= 7 us"
+check "$(field "$J" max_offset_s) <= 20e-6" "lan: max $(field "$J" max_offset_s) s <= 20 us"
 c=$(field "$J" converge_s)
 check "$c >= 0 && $c <= 800" "lan: below 1 ms from $c s on (<= 800 s)"
 
 run wan 1
-check "$(field "$J" rms_offset_s) <= 140e-6" "wan: rms $(field "$J" rms_offset_s) s <= 140 us"
-check "$(field "$J" max_offset_s) <= 350e-6" "wan: max $(field "$J" max_offset_s) s <= 350 us"
+check "$(field "$J" rms_offset_s) <= 130e-6" "wan: rms $(field "$J" rms_offset_s) s <= 130 us"
+check "$(field "$J" max_offset_s) <= 300e-6" "wan: max $(field "$J" max_offset_s) s <= 300 us"
 run wan 2
-check "$(field "$J" rms_offset_s) <= 190e-6" "wan seed 2: rms $(field "$J" rms_offset_s) s <= 190 us"
+check "$(field "$J" rms_offset_s) <= 100e-6" "wan seed 2: rms $(field "$J" rms_offset_s) s <= 100 us"
 
 run cold-start 1
 c=$(field "$J" converge_s)
 check "$c >= 0 && $c <= 10" "cold start: below 1 ms from $c s on (<= 10 s)"
 check "$(field "$J" steps) == 1" "cold start: exactly one step ($(field "$J" steps))"
-check "$(field "$J" rms_offset_s) <= 22e-6" "cold start: rms $(field "$J" rms_offset_s) s <= 22 us"
+check "$(field "$J" rms_offset_s) <= 7e-6" "cold start: rms $(field "$J" rms_offset_s) s <= 7 us"
 
 for seed in 1 2; do
     run four-servers-one-falseticker $seed
     check "$(sfield "$J" D survivor) == 0 && $(sfield "$J" D falseticker) >= 0.99" \
         "falseticker seed $seed: D rejected ($(sfield "$J" D falseticker) of the window)"
-    check "$(field "$J" rms_offset_s) <= 140e-6" \
-        "falseticker seed $seed: rms $(field "$J" rms_offset_s) s <= 140 us"
+    check "$(field "$J" rms_offset_s) <= 75e-6" \
+        "falseticker seed $seed: rms $(field "$J" rms_offset_s) s <= 75 us"
 done
 
 run five-servers-two-falsetickers 1
 check "$(sfield "$J" D survivor) == 0 && $(sfield "$J" E survivor) == 0" \
     "two falsetickers: D and E never survive"
-check "$(field "$J" rms_offset_s) <= 75e-6" "two falsetickers: rms $(field "$J" rms_offset_s) s <= 75 us"
+check "$(field "$J" rms_offset_s) <= 65e-6" "two falsetickers: rms $(field "$J" rms_offset_s) s <= 65 us"
 
 run asym-wan 1
 m=$(field "$J" mean_offset_s)
 check "$m >= 0.9e-3 && $m <= 1.15e-3" "asymmetric WAN: mean error $m s is half the 2 ms asymmetry"
 
 run jittery-wan 1
-check "$(field "$J" rms_offset_s) <= 2e-3" "jittery WAN: rms $(field "$J" rms_offset_s) s <= 2 ms"
+check "$(field "$J" rms_offset_s) <= 450e-6" "jittery WAN: rms $(field "$J" rms_offset_s) s <= 450 us"
 
 run loss-20 1
-check "$(field "$J" rms_offset_s) <= 125e-6" "loss 20%: rms $(field "$J" rms_offset_s) s <= 125 us"
+check "$(field "$J" rms_offset_s) <= 105e-6" "loss 20%: rms $(field "$J" rms_offset_s) s <= 105 us"
 run loss-50 1
-check "$(field "$J" rms_offset_s) <= 800e-6" "loss 50%: rms $(field "$J" rms_offset_s) s <= 800 us"
+check "$(field "$J" rms_offset_s) <= 300e-6" "loss 50%: rms $(field "$J" rms_offset_s) s <= 300 us"
 
 run outage-return 1
-check "$(field "$J" rms_offset_s) <= 65e-6" "outage: rms $(field "$J" rms_offset_s) s <= 65 us"
+check "$(field "$J" rms_offset_s) <= 110e-6" "outage: rms $(field "$J" rms_offset_s) s <= 110 us"
 check "$(sfield "$J" A survivor) >= 0.15" "outage: A is taken back ($(sfield "$J" A survivor) of the window)"
 
 for s in server-step-1s server-step-1h; do
     run $s 1
-    check "$(field "$J" rms_offset_s) <= 20e-6 && $(field "$J" steps) == 0" \
+    check "$(field "$J" rms_offset_s) <= 6e-6 && $(field "$J" steps) == 0" \
         "$s: not followed (rms $(field "$J" rms_offset_s) s, $(field "$J" steps) steps)"
     check "$(sfield "$J" C falseticker) >= 0.45" "$s: C a falseticker after its step"
 done
 
 run temperature-1ppm-daily 1
-check "$(field "$J" rms_offset_s) <= 35e-6" "temperature: rms $(field "$J" rms_offset_s) s <= 35 us"
+check "$(field "$J" rms_offset_s) <= 12e-6" "temperature: rms $(field "$J" rms_offset_s) s <= 12 us"
 
 run network-down-most-of-day 1
-check "$(field "$J" max_offset_s) <= 2.5e-3" "network down: max $(field "$J" max_offset_s) s <= 2.5 ms"
+check "$(field "$J" max_offset_s) <= 1.6e-3" "network down: max $(field "$J" max_offset_s) s <= 1.6 ms"
 
 # Determinism: a seed replays a run exactly; another seed differs.
 strip() { printf '%s\n' "$1" | sed 's/"cpu_s":[0-9.]*,//'; }

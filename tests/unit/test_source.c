@@ -340,9 +340,10 @@ static void test_unreachable_backoff(void **state)
     send_request(&w);
     assert_int_equal(w.s.poll, 10);
     assert_int_equal(w.s.sent, sent + 8 + 4 + 4);
-    /* a reply ends the outage */
+    /* a reply ends the outage, and the back-off with it */
     assert_int_equal(exchange(&w), SRC_RX_SAMPLE);
     assert_int_equal(w.s.unreach_polls, 0);
+    assert_int_equal(w.s.poll, 6);
     assert_true(source_is_fit(&w.s, w.mono));
 }
 
@@ -861,8 +862,28 @@ static void test_poll_climbs_when_noise_dominates(void **state)
     (void)state;
     struct world w;
     world_init(&w, 6, 10, false);
+    /* the poll only rises once the sample ring is full: before that
+     * the window grows at the same poll, with more samples */
+    run_samples(&w, SOURCE_MAX_SAMPLES - 1, 0.001, 0, 20e-3);
+    assert_int_equal(w.s.poll, 6);
     run_samples(&w, 120, 0.001, 0, 20e-3);
     assert_true(w.s.poll >= 8);
+}
+
+/* Samples 1024 s apart with 5 us noise: over hours, the wander the
+ * assumed oscillator could have (1e-9 per sqrt(s)) exceeds what averaging
+ * more samples gains, so the window stays short even on a straight line,
+ * where the runs test finds nothing to cut. */
+static void test_window_bounded_by_wander(void **state)
+{
+    (void)state;
+    struct world w;
+    world_init(&w, 10, 10, false);
+    run_samples(&w, 100, 0.001, 0, 5e-6);
+    /* 1e-9 span^1.5 / 3 against 2 x 2 x 5 us / sqrt(n): ~5 samples, so
+     * the runs test's floor of 8 */
+    assert_true(w.s.est.n < 20);
+    assert_true(w.s.est.n >= 8);
 }
 
 /* A quiet LAN: at 1024 s the wander alone would cost ~100 us, so the
@@ -930,6 +951,7 @@ int main(void)
         cmocka_unit_test(test_correction_consistent),
         cmocka_unit_test(test_runs_test_trims_wander),
         cmocka_unit_test(test_poll_climbs_when_noise_dominates),
+        cmocka_unit_test(test_window_bounded_by_wander),
         cmocka_unit_test(test_poll_stays_short_when_quiet),
         cmocka_unit_test(test_poll_drops_when_noisy),
     };
