@@ -700,11 +700,13 @@ size_t ctl_format_serverstats(const struct ctl_serverstats *s, enum ctl_format f
         json_counters(&o, s->dropped, s->n_dropped);
         out_printf(&o, ",\"truncated\":%llu,\"send_errors\":%llu,"
                    "\"mode6\":{\"requests\":%llu,\"answered\":%llu,\"errors\":%llu,"
-                   "\"dropped\":",
+                   "\"authenticated\":%llu,\"auth_failed\":%llu,\"dropped\":",
                    (unsigned long long)s->truncated, (unsigned long long)s->send_errors,
                    (unsigned long long)s->mode6_requests,
                    (unsigned long long)s->mode6_answered,
-                   (unsigned long long)s->mode6_errors);
+                   (unsigned long long)s->mode6_errors,
+                   (unsigned long long)s->mode6_authenticated,
+                   (unsigned long long)s->mode6_auth_failed);
         json_counters(&o, s->mode6_dropped, s->n_mode6_dropped);
         out_str(&o, "}}\n");
         return o.len;
@@ -719,6 +721,10 @@ size_t ctl_format_serverstats(const struct ctl_serverstats *s, enum ctl_format f
     out_printf(&o, "%-32s: %llu\n", "Mode 6 requests", (unsigned long long)s->mode6_requests);
     out_printf(&o, "%-32s: %llu\n", "Mode 6 answered", (unsigned long long)s->mode6_answered);
     out_printf(&o, "%-32s: %llu\n", "Mode 6 error replies", (unsigned long long)s->mode6_errors);
+    out_printf(&o, "%-32s: %llu\n", "Mode 6 authenticated",
+               (unsigned long long)s->mode6_authenticated);
+    out_printf(&o, "%-32s: %llu\n", "Mode 6 authentication failed",
+               (unsigned long long)s->mode6_auth_failed);
     for (int i = 0; i < clamp_n(s->n_mode6_dropped); i++) {
         text_counter(&o, "Mode 6 dropped ", &s->mode6_dropped[i]);
     }
@@ -968,5 +974,11 @@ size_t ctl_format_metrics(const struct ctl_tracking *t, const struct ctl_source 
                (unsigned long long)ss->mode6_requests);
     prom_counters(&o, "chime_mode6_dropped_total", "Mode 6 requests dropped, by reason",
                   ss->mode6_dropped, ss->n_mode6_dropped);
+    prom_head(&o, "chime_mode6_auth_total", "counter",
+              "Mode 6 requests with a MAC, by outcome (controlkey)");
+    out_printf(&o, "chime_mode6_auth_total{result=\"ok\"} %llu\n",
+               (unsigned long long)ss->mode6_authenticated);
+    out_printf(&o, "chime_mode6_auth_total{result=\"failed\"} %llu\n",
+               (unsigned long long)ss->mode6_auth_failed);
     return o.len;
 }

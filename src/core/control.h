@@ -112,6 +112,7 @@ struct ctl_serverstats {
     int n_dropped;
     uint64_t truncated, send_errors;
     uint64_t mode6_requests, mode6_answered, mode6_errors;
+    uint64_t mode6_authenticated, mode6_auth_failed;   /* controlkey MACs */
     struct ctl_counter mode6_dropped[CTL_MAX_COUNTERS];
     int n_mode6_dropped;
 };

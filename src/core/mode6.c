@@ -71,6 +71,10 @@ int mode6_parse(const uint8_t *buf, size_t len, struct mode6_request *out)
     if (out->count > len - MODE6_HDR_LEN)
         return M6_DROP_BAD_COUNT;
     out->data = buf + MODE6_HDR_LEN;
+    out->mac_off = (MODE6_HDR_LEN + (size_t)out->count + 7) & ~(size_t)7;
+    out->mac_len = 0;
+    if (len % 4 == 0 && len >= out->mac_off + 4 + 16 && len <= out->mac_off + 4 + 20)
+        out->mac_len = len - out->mac_off;
     return M6_PARSE_OK;
 }
 
@@ -421,11 +425,41 @@ static bool write_op(uint8_t op)
            op == M6_OP_UNSETTRAP || op == M6_OP_CONFIGURE || op == M6_OP_SAVECONFIG;
 }
 
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* A trailer: true when it verifies with the controlkey (sign the answer),
+ * false (*bad set) when it does not; no trailer: false, *bad clear. */
+static bool authenticated(const struct mode6_request *q, const uint8_t *req,
+                          const struct mode6_auth *auth, bool *bad)
+{
+    *bad = false;
+    if (q->mac_len == 0)
+        return false;
+    if (auth != NULL && auth->controlkey != NULL && auth->crypto != NULL &&
+        auth_verify_key(auth->crypto, auth->controlkey, req, q->mac_off,
+                        get32(req + q->mac_off), req + q->mac_off + 4,
+                        q->mac_len - 4) == AUTH_OK)
+        return true;
+    *bad = true;
+    return false;
+}
+
 int mode6_handle(const uint8_t *req, size_t len, bool local,
                  const struct mode6_view *v, struct mode6_reply *r,
                  struct mode6_stats *st, enum mode6_drop *why)
 {
+    return mode6_handle_auth(req, len, local, NULL, v, r, st, why);
+}
+
+int mode6_handle_auth(const uint8_t *req, size_t len, bool local,
+                      const struct mode6_auth *auth, const struct mode6_view *v,
+                      struct mode6_reply *r, struct mode6_stats *st, enum mode6_drop *why)
+{
     struct mode6_request q;
+    bool bad_mac;
     struct out o = { .buf = r->data, .cap = sizeof(r->data) };
     size_t frag_max;
     int pr, err = 0;
@@ -444,6 +478,16 @@ int mode6_handle(const uint8_t *req, size_t len, bool local,
     r->status = 0;
     r->error = false;
     r->data_len = 0;
+    r->key = NULL;
+    r->crypto = NULL;
+    if (authenticated(&q, req, auth, &bad_mac)) {
+        r->key = auth->controlkey;
+        r->crypto = auth->crypto;
+        st->authenticated++;
+    } else if (bad_mac) {
+        st->auth_failed++;
+        return set_error(r, M6_ERR_PERMISSION, st);
+    }
 
     if (q.opcode == M6_OP_READSTAT || q.opcode == M6_OP_READVAR) {
         const struct mode6_peer *p = NULL;
@@ -479,6 +523,16 @@ int mode6_handle(const uint8_t *req, size_t len, bool local,
     /* The size policy: see mode6.h. */
     if (local) {
         frag_max = MODE6_MAX_DATA;
+    } else if (r->key != NULL) {
+        /* a signed fragment is its data padded to 8, then the trailer the
+         * request also had: fit the padded part in the request's */
+        frag_max = (q.mac_off - MODE6_HDR_LEN) & ~(size_t)3;
+        if (frag_max > MODE6_MAX_DATA)
+            frag_max = MODE6_MAX_DATA;
+        if (r->data_len > frag_max) {
+            st->too_big++;
+            return set_error(r, M6_ERR_UNSPEC, st);
+        }
     } else {
         frag_max = (len - MODE6_HDR_LEN) & ~(size_t)3;
         if (frag_max > MODE6_MAX_DATA)
@@ -522,5 +576,14 @@ size_t mode6_fragment(const struct mode6_reply *r, int i, uint8_t *out, size_t c
     put16(out + 10, (uint16_t)count);
     if (count > 0)
         memcpy(out + MODE6_HDR_LEN, r->data + off, count);
-    return total;
+    if (r->key == NULL)
+        return total;
+    /* signed: pad to 8 octets, then key id and digest over all before */
+    if (total % 8 != 0) {
+        if (cap < total + 4)
+            return 0;
+        memset(out + total, 0, 4);
+        total += 4;
+    }
+    return auth_append(r->crypto, r->key, out, total, cap);
 }

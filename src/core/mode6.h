@@ -34,8 +34,16 @@
  * 12-octet error 0 (unspecified) instead. So a remote query can never
  * draw more octets or more datagrams than it sent.
  *
- * Authentication (controlkey) is not implemented: a MAC after the data is
- * ignored, which is harmless because nothing here writes.
+ * Authentication (controlkey, RFC 9327 §4 / ntpq's layout): a request may
+ * carry a MAC trailer (key id + digest) after its data padded to a
+ * multiple of 8 octets. A trailer whose key is the controlkey and whose
+ * digest verifies makes the request authenticated: every fragment of the
+ * answer then carries a trailer in the same key (over the fragment padded
+ * to 8 octets), so ntpq can tell the answer is genuine. A trailer with any
+ * other key or a bad digest gets error 1 (permission denied), unsigned.
+ * No trailer: answered as before, unsigned. Writes stay refused either
+ * way; a signed answer to a remote client still fits its request (the
+ * request carried a trailer of the same length).
  */
 #ifndef CHIME_CORE_MODE6_H
 #define CHIME_CORE_MODE6_H
@@ -44,6 +52,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/auth.h"
 #include "core/control.h"
 #include "core/time.h"
 
@@ -89,6 +98,8 @@ struct mode6_stats {
     uint64_t errors;        /* requests answered with an error response */
     uint64_t too_big;       /* of those: answer larger than a remote
                                client's request (sent as error 0) */
+    uint64_t authenticated; /* requests whose controlkey MAC verified */
+    uint64_t auth_failed;   /* a MAC with another key or a bad digest */
     uint64_t dropped[M6_DROP__COUNT];
 };
 
@@ -97,6 +108,9 @@ struct mode6_request {
     uint8_t opcode;         /* 5 bits */
     uint16_t sequence, status, assoc, offset, count;
     const uint8_t *data;    /* count octets inside the datagram */
+    /* MAC trailer after the data padded to 8 octets, when one fits there
+     * (4-octet key id + 16 or 20 octets of digest); mac_len 0 = none */
+    size_t mac_off, mac_len;
 };
 
 /* Parse the 12-octet header and bounds of a mode 6 request. */
@@ -140,7 +154,17 @@ struct mode6_view {
 
 /* ---- answering ------------------------------------------------------------ */
 
+/* controlkey: the key (from the keys file, NULL when none is configured
+ * or it is not there) and the crypto that computes its MACs. */
+struct mode6_auth {
+    const struct auth_crypto *crypto;
+    const struct auth_key *controlkey;
+};
+
 struct mode6_reply {
+    /* set by mode6_handle() for an authenticated request: sign fragments */
+    const struct auth_crypto *crypto;
+    const struct auth_key *key;
     uint8_t version, opcode;
     uint16_t sequence, status, assoc;
     bool error;                 /* error response: status = code << 8 */
@@ -156,9 +180,14 @@ struct mode6_reply {
 int mode6_handle(const uint8_t *req, size_t len, bool local,
                  const struct mode6_view *v, struct mode6_reply *r,
                  struct mode6_stats *st, enum mode6_drop *why);
+/* The same with controlkey authentication (auth may be NULL: no key). */
+int mode6_handle_auth(const uint8_t *req, size_t len, bool local,
+                      const struct mode6_auth *auth, const struct mode6_view *v,
+                      struct mode6_reply *r, struct mode6_stats *st, enum mode6_drop *why);
 
 /* Build datagram i (0-based) of a reply into out; returns its length
- * (a multiple of 4), or 0 when i is out of range or cap too small. */
+ * (a multiple of 4, or of 8 plus the trailer when signed), or 0 when i is
+ * out of range, cap is too small or the MAC could not be computed. */
 size_t mode6_fragment(const struct mode6_reply *r, int i, uint8_t *out, size_t cap);
 
 /* Status words. */

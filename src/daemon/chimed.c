@@ -71,8 +71,9 @@ static void usage(FILE *out)
         "\n"
         "Signals: SIGTERM/SIGINT save the drift file and exit; SIGHUP reloads the\n"
         "configuration like 'chimectl reload' (sources, pools, restrict and rate\n"
-        "limits; a config with errors is logged and the running one kept), re-reads\n"
-        "the leap file and logs the counters; SIGUSR1 logs the counters. Under\n"
+        "limits, keys; a config with errors is logged and the running one kept),\n"
+        "reopens the statistics files, re-reads the leap file and logs the\n"
+        "counters; SIGUSR1 logs the counters. Under\n"
         "systemd (NOTIFY_SOCKET) chimed reports READY=1 once its sockets are bound.\n");
 }
 

@@ -150,6 +150,8 @@ bool engine_mode6_input(struct engine *e, int fd, const struct net_msg *in);
 void engine_mode6_free(struct engine *e);
 struct mode6_stats;
 /* NULL until the first mode 6 datagram. */
+struct mode6_auth;
+const struct mode6_auth *engine_mode6_auth(const struct engine *e, struct mode6_auth *out);
 const struct mode6_stats *engine_mode6_stats(const struct engine *e);
 
 /* Log counters (at exit and on SIGHUP/SIGUSR1). */

@@ -63,6 +63,9 @@ int engine_auth_init(struct engine *e)
             return -1;
         }
     }
+    if (cfg->controlkey && auth_find(&e->keys, cfg->controlkey) == NULL)
+        log_warnx("auth", "controlkey %u is not in %s: authenticated ntpq requests will be "
+                  "refused", cfg->controlkey, cfg->keys);
     server_set_auth(&e->server, &e->keys, &authcrypto_openssl);
     e->keys_path = cfg->keys;
     log_info("auth", "%zu keys from %s, %zu trusted", e->keys.n, cfg->keys, trusted);
@@ -120,6 +123,10 @@ int engine_auth_check(const struct config *cfg)
     }
     for (size_t i = 0; i < cfg->n_trustedkeys; i++)
         (void)auth_trust_range(&t, cfg->trustedkeys[i].lo, cfg->trustedkeys[i].hi);
+    if (cfg->controlkey && auth_find(&t, cfg->controlkey) == NULL) {
+        printf("controlkey %u is not in %s\n", cfg->controlkey, cfg->keys);
+        n++;
+    }
     for (size_t i = 0; i < cfg->n_sources; i++) {
         const struct conf_source *cs = &cfg->sources[i];
         const struct auth_key *k = cs->key ? auth_find(&t, cs->key) : NULL;

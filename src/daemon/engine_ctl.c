@@ -228,6 +228,8 @@ static void fill_serverstats(const struct engine *e, struct ctl_serverstats *o)
         o->mode6_requests = m->requests;
         o->mode6_answered = m->answered;
         o->mode6_errors = m->errors;
+        o->mode6_authenticated = m->authenticated;
+        o->mode6_auth_failed = m->auth_failed;
     }
 }
 

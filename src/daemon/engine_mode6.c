@@ -10,6 +10,8 @@
  * core/mode6 builds the answer from the same snapshots chimectl shows; fragments go out with one sendmsg each (at most
  * MODE6_MAX_FRAGS, only to local clients; a remote one gets one datagram
  * no larger than its request).
+ * controlkey: a request signed with it gets signed fragments; one signed
+ * with anything else gets error 1 (core/mode6.h).
  */
 #include "daemon/engine.h"
 
@@ -22,6 +24,7 @@
 
 #include "core/control.h"
 #include "core/mode6.h"
+#include "sys/authcrypto.h"
 #include "sys/clock.h"
 #include "sys/log.h"
 
@@ -149,8 +152,20 @@ static void fill_view(struct engine *e, struct engine_mode6 *m, struct mode6_vie
     *v = (struct mode6_view){ .sys = &m->sys, .peers = m->peers, .n_peers = n };
 }
 
+/* controlkey of the running config, looked up in the keys in force; a
+ * controlkey is trusted by naming it, as ntpq's key. */
+const struct mode6_auth *engine_mode6_auth(const struct engine *e, struct mode6_auth *out)
+{
+    const struct config *cfg = e->reloaded ? e->reloaded : e->cfg;
+
+    out->crypto = &authcrypto_openssl;
+    out->controlkey = cfg->controlkey ? auth_find(&e->keys, cfg->controlkey) : NULL;
+    return out;
+}
+
 bool engine_mode6_input(struct engine *e, int fd, const struct net_msg *in)
 {
+    struct mode6_auth auth;
     struct engine_mode6 *m;
     struct res_addr from;
     struct mode6_view v;
@@ -169,8 +184,8 @@ bool engine_mode6_input(struct engine *e, int fd, const struct net_msg *in)
         return true;
     }
     fill_view(e, m, &v);
-    n = mode6_handle(in->buf, in->len, is_loopback(&in->peer), &v, &m->reply,
-                     &m->stats, &why);
+    n = mode6_handle_auth(in->buf, in->len, is_loopback(&in->peer), engine_mode6_auth(e, &auth),
+                          &v, &m->reply, &m->stats, &why);
     for (int i = 0; i < n; i++) {
         m->msg.len = mode6_fragment(&m->reply, i, m->msg.buf, sizeof(m->msg.buf));
         if (m->msg.len == 0)

@@ -32,7 +32,18 @@ if ! start_chronyd_server 11801 "$NS_A"; then
 fi
 
 D=$(tmpdir)
+# controlkey 1 (SHA1) and 2 (AES128CMAC): ntpq -k/-a sign their requests
+SHA1_HEX=0123456789abcdef0123456789abcdef01234567
+CMAC_HEX=00112233445566778899aabbccddeeff
+printf '1 SHA1 %s\n2 AES128CMAC %s\n' "$SHA1_HEX" "$CMAC_HEX" >"$D/chimed.keys"
+printf '1 SHA1 %s\n' "$SHA1_HEX" >"$D/ntpq1.keys"
+printf '2 AES128CMAC %s\n' "$CMAC_HEX" >"$D/ntpq2.keys"
+printf '1 SHA1 %s\n' fedcba9876543210fedcba9876543210fedcba98 >"$D/wrong.keys"
+chmod 600 "$D"/*.keys
 cat >"$D/chimed.conf" <<CONF
+keys $D/chimed.keys
+trustedkey 1 2
+controlkey 1
 server 127.0.0.1 port 11801 iburst minpoll 3 maxpoll 4
 server ::1 port 11801 iburst minpoll 3 maxpoll 4
 server 127.0.0.2 port 11809 minpoll 3 maxpoll 4
@@ -109,6 +120,35 @@ check 'grep -qi "unknown" "$D/rv99.txt"' "ntpq -c \"rv 99\": unknown association
 ntpq -c "writevar 0 leap=1" 127.0.0.1 >"$D/wv.txt"
 diag_file "$D/wv.txt"
 check '! grep -q "^leap=1" "$D/wv.txt"' "writevar is refused"
+
+# controlkey: a signed request gets a signed answer ntpq verifies; a
+# request signed with a wrong key value or another key is refused
+ntpq -k "$D/ntpq1.keys" -a 1 -c "authenticate yes" -c passwd -c rv 127.0.0.1 >"$D/auth.txt"
+diag_file "$D/auth.txt" 12
+check 'grep -q "stratum=2" "$D/auth.txt" && ! grep -qi "AUTH[: -]\|untrusted\|disallowed" "$D/auth.txt"' \
+    "ntpq signing with controlkey 1 (SHA1) gets signed answers it verifies"
+# the check above can fail: ntpq holding the key but sending unsigned
+# requests gets unsigned answers, and says so
+ntpq -k "$D/ntpq1.keys" -a 1 -c rv 127.0.0.1 >"$D/auth-unsigned.txt"
+diag_file "$D/auth-unsigned.txt" 2
+check 'grep -qi "AUTH[: -]\|untrusted" "$D/auth-unsigned.txt"' \
+    "an unsigned request gets an unsigned answer (ntpq with the key notices)"
+ntpq -k "$D/wrong.keys" -a 1 -c "authenticate yes" -c passwd -c rv 127.0.0.1 >"$D/auth-bad.txt"
+diag_file "$D/auth-bad.txt" 3
+check '! grep -q "stratum=" "$D/auth-bad.txt" && grep -qi "disallowed\|permission" "$D/auth-bad.txt"' \
+    "a request signed with the wrong key value is refused (permission)"
+ntpq -k "$D/ntpq2.keys" -a 2 -c "authenticate yes" -c passwd -c rv 127.0.0.1 >"$D/auth-2.txt"
+check '! grep -q "stratum=" "$D/auth-2.txt" && grep -qi "disallowed\|permission" "$D/auth-2.txt"' \
+    "a request signed with a trusted key that is not the controlkey is refused"
+check 'chimectl_json "$D/chimed.sock" serverstats | grep -q "\"authenticated\":[1-9][0-9]*,\"auth_failed\":[2-9]"' \
+    "serverstats counts authenticated and failed mode 6 requests"
+# a reload applies a new controlkey: now key 2, AES-128-CMAC
+sed -i 's/^controlkey 1$/controlkey 2/' "$D/chimed.conf"
+"$B/chimectl" -s "$D/chimed.sock" reload >"$D/reload.txt" 2>&1
+ntpq -k "$D/ntpq2.keys" -a 2 -c "authenticate yes" -c passwd -c rv 127.0.0.1 >"$D/auth-cmac.txt"
+diag_file "$D/auth-cmac.txt" 2
+check 'grep -q "stratum=2" "$D/auth-cmac.txt" && ! grep -qi "AUTH[: -]\|untrusted\|disallowed" "$D/auth-cmac.txt"' \
+    "after a reload to controlkey 2, ntpq signing with AES-128-CMAC gets verified answers"
 
 # IPv6 loopback works too
 ntpq -p -n ::1 >"$D/p6.txt"

@@ -381,6 +381,129 @@ static void test_remote_size_limit(void **state)
     }
 }
 
+/* ---- controlkey authentication ---------------------------------------- */
+
+/* A toy MAC, enough to tell keys and messages apart: digest octet i mixes
+ * the key, the length and every message octet. */
+static int toy_mac(enum auth_alg alg, const uint8_t *key, size_t key_len,
+                   const uint8_t *msg, size_t len, uint8_t *out)
+{
+    uint32_t h = 2166136261u ^ (uint32_t)len;
+
+    for (size_t i = 0; i < key_len; i++)
+        h = (h ^ key[i]) * 16777619u;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ msg[i]) * 16777619u;
+    for (size_t i = 0; i < auth_digest_len(alg); i++) {
+        h = (h ^ (uint32_t)i) * 16777619u;
+        out[i] = (uint8_t)(h >> 24);
+    }
+    return 0;
+}
+
+static int toy_equal(const void *a, const void *b, size_t n)
+{
+    return memcmp(a, b, n) == 0;
+}
+
+static const struct auth_crypto toy = { .mac = toy_mac, .equal = toy_equal };
+static const struct auth_key key7 = { .id = 7, .alg = AUTH_SHA1, .key = "secret7",
+                                      .key_len = 7, .trusted = true };
+static const struct auth_key key8 = { .id = 8, .alg = AUTH_SHA1, .key = "secret8",
+                                      .key_len = 7, .trusted = true };
+
+/* Sign a request as ntpq does: data padded to 8 octets, then the MAC. */
+static size_t sign(uint8_t *b, size_t len, const struct auth_key *k)
+{
+    size_t padded = (len + 7) & ~(size_t)7;
+
+    memset(b + len, 0, padded - len);
+    return auth_append(&toy, k, b, padded, 512);
+}
+
+/* A signed fragment: the trailer sits after the padded data, its key id
+ * is 7 and its digest verifies. */
+static void assert_signed(const uint8_t *out, size_t n)
+{
+    size_t count = (size_t)(out[10] << 8 | out[11]);
+    size_t mac_off = (12 + count + 7) & ~(size_t)7;
+
+    assert_int_equal(n, mac_off + 4 + 20);
+    assert_int_equal(auth_verify_key(&toy, &key7, out, mac_off,
+                                     (uint32_t)out[mac_off] << 24 | out[mac_off + 1] << 16 |
+                                     out[mac_off + 2] << 8 | out[mac_off + 3],
+                                     out + mac_off + 4, 20), AUTH_OK);
+}
+
+static void test_auth(void **state)
+{
+    struct mode6_auth auth = { .crypto = &toy, .controlkey = &key7 };
+    struct mode6_auth none = { .crypto = &toy, .controlkey = NULL };
+    uint8_t b[512], out[MODE6_MAX_DGRAM + 32];
+    enum mode6_drop why;
+    size_t n, m;
+    int frags;
+
+    (void)state;
+    /* signed with the controlkey: every fragment signed */
+    n = sign(b, req(b, 2, 5, 0, NULL), &key7);
+    assert_int_equal(n, 16 + 24);
+    frags = mode6_handle_auth(b, n, true, &auth, &view, &reply, &stats, &why);
+    assert_true(frags >= 1);
+    assert_false(reply.error);
+    assert_int_equal(stats.authenticated, 1);
+    for (int i = 0; i < frags; i++) {
+        m = mode6_fragment(&reply, i, out, sizeof(out));
+        assert_signed(out, m);
+    }
+    /* an error answer to a signed request is signed too */
+    n = sign(b, req(b, 2, 6, 99, NULL), &key7);
+    assert_int_equal(mode6_handle_auth(b, n, true, &auth, &view, &reply, &stats, &why), 1);
+    assert_true(reply.error);
+    m = mode6_fragment(&reply, 0, out, sizeof(out));
+    assert_signed(out, m);
+    assert_int_equal(out[4], M6_ERR_BADASSOC);
+
+    /* another key, a bad digest, or no controlkey at all: error 1, unsigned */
+    n = sign(b, req(b, 2, 7, 0, NULL), &key8);
+    assert_int_equal(mode6_handle_auth(b, n, true, &auth, &view, &reply, &stats, &why), 1);
+    assert_int_equal(mode6_fragment(&reply, 0, out, sizeof(out)), 12);
+    assert_int_equal(out[1] & 0x40, 0x40);
+    assert_int_equal(out[4], M6_ERR_PERMISSION);
+    n = sign(b, req(b, 2, 8, 0, NULL), &key7);
+    b[n - 1] ^= 1;
+    assert_int_equal(mode6_handle_auth(b, n, true, &auth, &view, &reply, &stats, &why), 1);
+    assert_int_equal(mode6_fragment(&reply, 0, out, sizeof(out)), 12);
+    assert_int_equal(out[4], M6_ERR_PERMISSION);
+    n = sign(b, req(b, 2, 9, 0, NULL), &key7);
+    assert_int_equal(mode6_handle_auth(b, n, true, &none, &view, &reply, &stats, &why), 1);
+    memset(out, 0, sizeof(out));
+    assert_int_equal(mode6_fragment(&reply, 0, out, sizeof(out)), 12);
+    assert_int_equal(out[4], M6_ERR_PERMISSION);
+    assert_int_equal(stats.auth_failed, 3);
+    assert_int_equal(stats.authenticated, 2);
+
+    /* unsigned requests are answered unsigned, controlkey or not */
+    n = req(b, 1, 10, 0, NULL);
+    assert_int_equal(mode6_handle_auth(b, n, true, &auth, &view, &reply, &stats, &why), 1);
+    assert_int_equal(mode6_fragment(&reply, 0, out, sizeof(out)), 24);
+
+    /* remote: a signed answer never exceeds the signed request */
+    n = sign(b, req(b, 1, 11, 0, "padding-to-make-room-for-the-list"), &key7);
+    frags = mode6_handle_auth(b, n, false, &auth, &view, &reply, &stats, &why);
+    assert_int_equal(frags, 1);
+    m = mode6_fragment(&reply, 0, out, sizeof(out));
+    assert_signed(out, m);
+    assert_true(m <= n);
+    assert_false(reply.error);
+    n = sign(b, req(b, 2, 12, 0, NULL), &key7);    /* all system variables */
+    assert_int_equal(mode6_handle_auth(b, n, false, &auth, &view, &reply, &stats, &why), 1);
+    m = mode6_fragment(&reply, 0, out, sizeof(out));
+    assert_true(reply.error);
+    assert_signed(out, m);
+    assert_true(m <= n);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -393,6 +516,7 @@ int main(void)
         cmocka_unit_test_setup(test_errors, setup),
         cmocka_unit_test_setup(test_fragments, setup),
         cmocka_unit_test_setup(test_remote_size_limit, setup),
+        cmocka_unit_test_setup(test_auth, setup),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
