@@ -794,7 +794,7 @@ void engine_client_free(struct engine *e)
         loop_timer_cancel(e->loop, e->resolve_timer);
     if (e->leap_timer)
         loop_timer_cancel(e->loop, e->leap_timer);
-    stats_close(e->statsf);
+    stats_close(e->statsf, STATS_EXIT_WAIT_NS);
     e->statsf = NULL;
 }
 

@@ -6,14 +6,19 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/mode6.h"
 #include "daemon/engine.h"
+#include "sys/clock.h"
 #include "sys/log.h"
 
 #define TAG "stats"
@@ -22,6 +27,9 @@
 #define STATS_PATH_MAX (PATH_MAX + STATS_FILE_MAX + 16)
 #define STATS_LOG_BURST 3
 #define STATS_LOG_INTERVAL_NS (60 * NS_PER_S)
+/* Lines waiting for the writer: a few minutes' worth with many sources,
+ * so a disk that stalls for that long loses nothing. */
+#define STATS_QUEUE 128
 
 struct stats_gen {
     const char *name;           /* "loopstats", "peerstats" */
@@ -29,16 +37,36 @@ struct stats_gen {
     bool day;                   /* type day (else none: one file) */
     bool link;
     char file[STATS_FILE_MAX];  /* base name inside statsdir */
-    int fd;
+    int fd;                     /* the writer thread's */
     int64_t open_day;           /* day of the file open in fd */
-    uint64_t lines, errors;
-    struct log_ratelimit rl;
+    _Atomic uint64_t lines, errors;
+    struct log_ratelimit rl;    /* the writer thread's */
+};
+
+/* A formatted line on its way to the writer thread. */
+struct stats_job {
+    enum stats_kind kind;
+    int64_t unix_ns;
+    mono_ns mono;
+    size_t len;
+    char line[STATSLINE_MAX];
 };
 
 struct stats_files {
     char dir[PATH_MAX];
     struct stats_gen gen[STATS__COUNT];
     int last_updates;           /* discipline updates already in loopstats */
+    /* The writer thread, started with the first line (after privileges
+     * are dropped and the system-call filter is on, which it inherits).
+     * mu guards the queue and the flags below. */
+    pthread_mutex_t mu;
+    pthread_cond_t wake;
+    pthread_t thread;
+    bool started, stopping, finished, orphan;
+    unsigned head, n;
+    struct stats_job q[STATS_QUEUE];
+    _Atomic uint64_t dropped;   /* lines the full queue turned away */
+    struct log_ratelimit drop_rl;
 };
 
 static const char *const gen_names[STATS__COUNT] = {
@@ -127,6 +155,8 @@ struct stats_files *stats_open(const struct config *cfg)
     bool any = false;
 
     configure(sf, cfg);
+    sf->drop_rl = (struct log_ratelimit){ .burst = STATS_LOG_BURST,
+                                          .interval_ns = STATS_LOG_INTERVAL_NS };
     for (int k = 0; k < STATS__COUNT; k++)
         any |= sf->gen[k].on;
     if (!any)
@@ -151,26 +181,83 @@ struct stats_files *stats_open(const struct config *cfg)
             log_info(TAG, "%s to %s/%s%s%s", g->name, sf->dir, g->file,
                      g->day ? ".YYYYMMDD" : "", g->day && g->link ? " (linked)" : "");
     }
+    pthread_mutex_init(&sf->mu, NULL);
+    pthread_cond_init(&sf->wake, NULL);
     return sf;
 none:
     free(sf);
     return NULL;
 }
 
-void stats_close(struct stats_files *sf)
+/* Close the files and free: the last one to let go of sf does it. */
+static void stats_free(struct stats_files *sf)
 {
-    if (!sf)
-        return;
+    uint64_t dropped = atomic_load(&sf->dropped);
+
     for (int k = 0; k < STATS__COUNT; k++) {
         struct stats_gen *g = &sf->gen[k];
+        uint64_t errors = atomic_load(&g->errors);
 
         if (g->fd >= 0)
             close(g->fd);
-        if (g->errors)
+        if (errors)
             log_info(TAG, "%s: %llu lines, %llu failed", g->name,
-                     (unsigned long long)g->lines, (unsigned long long)g->errors);
+                     (unsigned long long)atomic_load(&g->lines),
+                     (unsigned long long)errors);
     }
+    if (dropped)
+        log_info(TAG, "%llu lines dropped while the disk was slow",
+                 (unsigned long long)dropped);
+    pthread_cond_destroy(&sf->wake);
+    pthread_mutex_destroy(&sf->mu);
     free(sf);
+}
+
+/* A writer stuck in a system call (a hung NFS mount, a FIFO nobody
+ * reads) cannot be cancelled safely: it is left to finish on its own and
+ * to free sf then, or to end with the process. */
+void stats_close(struct stats_files *sf, int64_t wait_ns)
+{
+    struct timespec until;
+    bool joined = false;
+
+    if (!sf)
+        return;
+    if (!sf->started) {
+        stats_free(sf);
+        return;
+    }
+    pthread_mutex_lock(&sf->mu);
+    sf->stopping = true;
+    pthread_cond_signal(&sf->wake);
+    pthread_mutex_unlock(&sf->mu);
+    if (wait_ns > 0) {
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += (time_t)(wait_ns / NS_PER_S);
+        until.tv_nsec += (long)(wait_ns % NS_PER_S);
+        if (until.tv_nsec >= NS_PER_S) {
+            until.tv_sec++;
+            until.tv_nsec -= NS_PER_S;
+        }
+        joined = pthread_timedjoin_np(sf->thread, NULL, &until) == 0;
+    }
+    if (joined) {
+        stats_free(sf);
+        return;
+    }
+    pthread_mutex_lock(&sf->mu);
+    if (sf->finished) {
+        pthread_mutex_unlock(&sf->mu);
+        pthread_join(sf->thread, NULL);
+        stats_free(sf);
+        return;
+    }
+    sf->orphan = true;
+    pthread_mutex_unlock(&sf->mu);
+    if (wait_ns > 0)
+        log_warnx(TAG, "the statistics writer is stuck on a slow disk (%u lines "
+                  "queued); leaving it behind", sf->n);
+    pthread_detach(sf->thread);
 }
 
 /* ---- files -------------------------------------------------------------------- */
@@ -217,7 +304,7 @@ static void gen_open(struct stats_files *sf, struct stats_gen *g, int64_t day, m
     g->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY,
                  0644);
     if (g->fd < 0) {
-        g->errors++;
+        atomic_fetch_add(&g->errors, 1);
         if (log_ratelimit(&g->rl, now))
             log_warn(TAG, "cannot open %s", path);
         return;
@@ -244,15 +331,95 @@ static void gen_write(struct stats_files *sf, enum stats_kind k, int64_t unix_ns
         n = write(g->fd, line, len);
     } while (n < 0 && errno == EINTR);
     if (n == (ssize_t)len) {
-        g->lines++;
+        atomic_fetch_add(&g->lines, 1);
         return;
     }
-    g->errors++;
+    atomic_fetch_add(&g->errors, 1);
     if (log_ratelimit(&g->rl, now)) {
         if (n < 0)
             log_warn(TAG, "%s: write", g->name);
         else
             log_warnx(TAG, "%s: short write (%zd of %zu bytes)", g->name, n, len);
+    }
+}
+
+/* ---- the writer thread ------------------------------------------------------------ */
+
+static void *writer_main(void *arg)
+{
+    struct stats_files *sf = arg;
+    struct stats_job job;
+    bool orphan;
+
+    pthread_mutex_lock(&sf->mu);
+    for (;;) {
+        while (sf->n == 0 && !sf->stopping)
+            pthread_cond_wait(&sf->wake, &sf->mu);
+        if (sf->n == 0)
+            break;                      /* stopping, and all written */
+        job = sf->q[sf->head];
+        sf->head = (sf->head + 1) % STATS_QUEUE;
+        sf->n--;
+        pthread_mutex_unlock(&sf->mu);
+        gen_write(sf, job.kind, job.unix_ns, job.mono, job.line, job.len);
+        pthread_mutex_lock(&sf->mu);
+    }
+    sf->finished = true;
+    orphan = sf->orphan;
+    pthread_mutex_unlock(&sf->mu);
+    if (orphan)
+        stats_free(sf);
+    return NULL;
+}
+
+/* Signals stay with the main thread (its self-pipe handlers). */
+static bool writer_start(struct stats_files *sf)
+{
+    sigset_t all, old;
+    int rc;
+
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    rc = pthread_create(&sf->thread, NULL, writer_main, sf);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        errno = rc;
+        if (log_ratelimit(&sf->drop_rl, clock_read_mono()))
+            log_warn(TAG, "cannot start the statistics writer");
+        return false;
+    }
+    sf->started = true;
+    return true;
+}
+
+/* Never blocks: a full queue (the writer is stuck) drops the line. */
+static void enqueue(struct stats_files *sf, enum stats_kind k, int64_t unix_ns, mono_ns mono,
+                    const char *line, size_t len)
+{
+    struct stats_job *j;
+    bool full;
+
+    if (!sf->gen[k].on || len == 0 || len > sizeof(j->line))
+        return;
+    if (!sf->started && !writer_start(sf)) {
+        atomic_fetch_add(&sf->dropped, 1);
+        return;
+    }
+    pthread_mutex_lock(&sf->mu);
+    full = sf->n == STATS_QUEUE;
+    if (!full) {
+        j = &sf->q[(sf->head + sf->n) % STATS_QUEUE];
+        *j = (struct stats_job){ .kind = k, .unix_ns = unix_ns, .mono = mono, .len = len };
+        memcpy(j->line, line, len);
+        sf->n++;
+        pthread_cond_signal(&sf->wake);
+    }
+    pthread_mutex_unlock(&sf->mu);
+    if (full) {
+        atomic_fetch_add(&sf->dropped, 1);
+        if (log_ratelimit(&sf->drop_rl, mono))
+            log_warnx(TAG, "%s: line dropped: the writer is %d lines behind (slow disk?)",
+                      sf->gen[k].name, STATS_QUEUE);
     }
 }
 
@@ -262,8 +429,8 @@ void stats_write_loop(struct stats_files *sf, int64_t unix_ns, int64_t mono,
     char line[STATSLINE_MAX];
 
     if (sf)
-        gen_write(sf, STATS_LOOP, unix_ns, (mono_ns){ mono }, line,
-                  statsline_loop(line, sizeof(line), unix_ns, l));
+        enqueue(sf, STATS_LOOP, unix_ns, (mono_ns){ mono }, line,
+                statsline_loop(line, sizeof(line), unix_ns, l));
 }
 
 void stats_write_peer(struct stats_files *sf, int64_t unix_ns, int64_t mono,
@@ -272,18 +439,23 @@ void stats_write_peer(struct stats_files *sf, int64_t unix_ns, int64_t mono,
     char line[STATSLINE_MAX];
 
     if (sf)
-        gen_write(sf, STATS_PEER, unix_ns, (mono_ns){ mono }, line,
-                  statsline_peer(line, sizeof(line), unix_ns, p));
+        enqueue(sf, STATS_PEER, unix_ns, (mono_ns){ mono }, line,
+                statsline_peer(line, sizeof(line), unix_ns, p));
 }
 
 uint64_t stats_lines(const struct stats_files *sf, enum stats_kind k)
 {
-    return sf && (unsigned)k < STATS__COUNT ? sf->gen[k].lines : 0;
+    return sf && (unsigned)k < STATS__COUNT ? atomic_load(&sf->gen[k].lines) : 0;
 }
 
 uint64_t stats_errors(const struct stats_files *sf, enum stats_kind k)
 {
-    return sf && (unsigned)k < STATS__COUNT ? sf->gen[k].errors : 0;
+    return sf && (unsigned)k < STATS__COUNT ? atomic_load(&sf->gen[k].errors) : 0;
+}
+
+uint64_t stats_dropped(const struct stats_files *sf)
+{
+    return sf ? atomic_load(&sf->dropped) : 0;
 }
 
 /* ---- engine glue ------------------------------------------------------------------ */
@@ -354,7 +526,7 @@ static void loop_line(struct engine *e, const struct now *now)
 
 void engine_stats_reopen(struct engine *e, const struct config *cfg)
 {
-    stats_close(e->statsf);
+    stats_close(e->statsf, 0);      /* the old writer finishes on its own */
     e->statsf = stats_open(cfg);
     if (e->statsf)      /* the updates so far are in the files already */
         e->statsf->last_updates = e->client.disc.updates;

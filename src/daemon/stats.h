@@ -6,12 +6,16 @@
  * at UTC midnight, with <statsdir>/<file> a symlink to the current one
  * (link, the default); type none writes <statsdir>/<file> alone.
  *
- * The event loop is never held up for long: a file is opened with
- * O_APPEND once per day and each line (< 256 bytes) goes out in one
- * write(2) that the kernel's page cache absorbs; a regular file cannot be
- * made non-blocking, so this is as good as it gets without a thread. A
- * failed open or write is counted and logged at most a few times a
- * minute, never fatal; the open is retried at the next line.
+ * The event loop never waits for the disk: a regular file cannot be made
+ * non-blocking, so lines go through a bounded queue (STATS_QUEUE lines)
+ * to a writer thread of their own, started with the first line - after
+ * privileges are dropped and the system-call filter is installed, which it
+ * inherits - with every signal blocked. A file is opened with O_APPEND
+ * once per day and each line (< 256 bytes) is one write(2). When the disk
+ * stalls so long that the queue fills, further lines are dropped and
+ * counted; nothing waits. A failed open or write is counted and logged at
+ * most a few times a minute, never fatal; the open is retried at the next
+ * line.
  */
 #ifndef CHIME_DAEMON_STATS_H
 #define CHIME_DAEMON_STATS_H
@@ -25,10 +29,16 @@ enum stats_kind { STATS_LOOP, STATS_PEER, STATS__COUNT };
 
 struct stats_files;
 
+/* How long exit waits for queued lines to reach the disk. */
+#define STATS_EXIT_WAIT_NS (2 * 1000000000LL)
+
 /* NULL when no generation is enabled (or no statsdir): every call below
  * then does nothing. Problems with the configuration are logged. */
 struct stats_files *stats_open(const struct config *cfg);
-void stats_close(struct stats_files *sf);
+/* Stop the writer once it has written what is queued. wait_ns > 0: wait
+ * that long for it (at exit); otherwise, or when it is stuck, it finishes
+ * and frees on its own. NULL is fine. */
+void stats_close(struct stats_files *sf, int64_t wait_ns);
 
 void stats_write_loop(struct stats_files *sf, int64_t unix_ns, int64_t mono_ns,
                       const struct statsline_loop *l);
@@ -38,6 +48,8 @@ void stats_write_peer(struct stats_files *sf, int64_t unix_ns, int64_t mono_ns,
 /* Lines written and failures, per kind (for logs and tests). */
 uint64_t stats_lines(const struct stats_files *sf, enum stats_kind k);
 uint64_t stats_errors(const struct stats_files *sf, enum stats_kind k);
+/* Lines the full queue turned away. */
+uint64_t stats_dropped(const struct stats_files *sf);
 
 /* Engine glue: after client_receive() returned r for source es, write
  * the peerstats line for a new sample and the loopstats line when the

@@ -208,6 +208,14 @@ int sandbox_seccomp(enum sandbox_filter mode)
             return -1;
         }
     }
+    /* Every thread, not only this one: the resolver's helper threads may
+     * already run (getaddrinfo_a), and must not escape the filter. */
+    rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
+    if (rc < 0) {
+        log_warnx("sandbox", "seccomp: cannot filter every thread: %s", strerror(-rc));
+        seccomp_release(ctx);
+        return -1;
+    }
     rc = seccomp_load(ctx);
     seccomp_release(ctx);
     if (rc < 0) {

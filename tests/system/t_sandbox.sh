@@ -56,7 +56,10 @@ port $CPORT
 interface listen 127.0.0.1
 controlsocket $D/client.sock
 driftfile $D/drift
+statsdir $D/stats
+statistics loopstats peerstats
 EOF
+mkdir -p "$D/stats" && chmod 0777 "$D/stats"
 FAKE_STATE="$D/fakeclock.state"
 start_bg "$D/client.log" - env LD_PRELOAD="$B/libfakeclock.so" \
     ASAN_OPTIONS="$ASAN_OPTIONS:verify_asan_link_order=0" \
@@ -78,6 +81,13 @@ sleep 6
 off=$(fake_offset_s)
 check 'abs_lt "$off" 0.005' "client keeps disciplining under the filter (|offset| $off s < 5 ms)"
 check '"$B/ntpprobe" 127.0.0.1 $CPORT >/dev/null' "client serves time too"
+# the statistics writer thread runs as nobody, under the same filter
+check '[ -s "$D/stats/peerstats" ] && [ -s "$D/stats/loopstats" ]' \
+    "statistics written by the writer thread (as nobody, filtered)"
+tsec=""
+for t in /proc/$CPID/task/*; do tsec="$tsec$(awk '/^Seccomp:/ { print $2 }' "$t/status")"; done
+check 'case "$tsec" in *[01]*) false ;; 22*) true ;; *) false ;; esac' \
+    "every thread of the client is under the filter, the writer too (Seccomp per task: $tsec)"
 stop_pid "$CPID"
 check '[ -s "$D/drift" ]' "driftfile written by the unprivileged daemon at exit"
 check 'alive "$SPID"' "server still alive (no filter violation)"

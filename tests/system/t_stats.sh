@@ -131,6 +131,35 @@ else
     not_ok "second chimed client starts"
 fi
 
+# a disk that never answers (here: a FIFO nobody reads, where open(2)
+# blocks for ever) holds up the writer thread, never the daemon
+SD4=$D/stats4
+mkdir -p "$SD4"
+mkfifo "$SD4/loop"
+cat >"$D/client4.conf" <<CONF
+port $((SPORT + 2))
+interface listen 127.0.0.1
+server 127.0.0.1 port $SPORT iburst minpoll 3 maxpoll 3
+tos minclock 1 minsane 1
+statsdir $SD4
+filegen loopstats file loop type none enable
+controlsocket $D/client4.sock
+CONF
+if start_chimed "$D/client4.conf"; then
+    sleep 3
+    check '"$B/ntpprobe" -c 5 -i 100 -t 500 127.0.0.1 $((SPORT + 2)) >/dev/null' \
+        "with the statistics file stuck, chimed still answers NTP"
+    check 'timeout 5 "$B/chimectl" -s "$D/client4.sock" tracking | grep -q "^Synchronised *: yes"' \
+        "with the statistics file stuck, chimectl still answers and chimed synchronised"
+    t0=$(date +%s)
+    stop_pid "$CHIMED_PID"
+    dt=$(( $(date +%s) - t0 ))
+    check '[ "$dt" -le 4 ] && grep -q "statistics writer is stuck" "$CHIMED_LOG"' \
+        "SIGTERM still exits promptly (${dt} s) and says the writer was left behind"
+else
+    not_ok "the chimed with a stuck statistics file starts"
+fi
+
 # an unwritable statsdir is logged, never fatal
 cat >"$D/client3.conf" <<CONF
 port $((SPORT + 2))
