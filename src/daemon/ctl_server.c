@@ -436,9 +436,13 @@ static int bind_listen(const struct sockaddr_un *sa, gid_t group)
     if (bind(fd, (const struct sockaddr *)sa, sizeof(*sa)) < 0)
         goto fail;
     /* after bind: the umask decided the initial mode, we decide the final;
-     * the group (controlgroup) is who besides root may connect */
-    if ((group != (gid_t)-1 && chown(sa->sun_path, (uid_t)-1, group) < 0) ||
-        chmod(sa->sun_path, 0660) < 0 || listen(fd, 16) < 0) {
+     * the group (controlgroup) is who besides root may connect. Without
+     * CAP_CHOWN (systemd's User=) only a group we belong to can be given:
+     * say so, and keep the socket - with our own group - rather than none. */
+    if (group != (gid_t)-1 && chown(sa->sun_path, (uid_t)-1, group) < 0)
+        log_warn(TAG, "cannot give %s to group %u (is chimed's user a member? under "
+                 "systemd: SupplementaryGroups=)", sa->sun_path, (unsigned)group);
+    if (chmod(sa->sun_path, 0660) < 0 || listen(fd, 16) < 0) {
         saved = errno;
         unlink(sa->sun_path);
         errno = saved;

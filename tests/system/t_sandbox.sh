@@ -25,6 +25,28 @@ check '[ $rc -eq 2 ] && printf "%s\n" "$out" | grep -q refusing' "-u root is ref
 out=$("$B/chimed" -n -x -u no-such-user-chime -c "$D/empty.conf" 2>&1); rc=$?
 check '[ $rc -eq 2 ]' "-u with an unknown user is refused"
 
+# Started unprivileged (as systemd's User= does), chimed cannot give its
+# control socket to a group it is not in: it says so and keeps the socket.
+cat >"$D/nobody.conf" <<EOF
+port 11483
+interface listen 127.0.0.1
+local stratum 2
+controlsocket $D/nobody.sock
+controlgroup daemon
+EOF
+start_bg "$D/nobody.log" - setpriv --reuid=65534 --regid=65534 --clear-groups \
+    "$B/chimed" -n -x -c "$D/nobody.conf" -p "$D/nobody.pid"
+NPID=$BG_PID
+if wait_ntp 127.0.0.1 11483 10 - "$NPID"; then
+    check 'grep -q "cannot give .*nobody.sock to group .*SupplementaryGroups" "$D/nobody.log" &&
+           [ -S "$D/nobody.sock" ] && "$B/chimectl" -s "$D/nobody.sock" tracking >/dev/null' \
+        "controlgroup it may not give: a clear warning, and the socket still works"
+else
+    not_ok "chimed started as nobody serves"
+    diag_file "$D/nobody.log"
+fi
+stop_pid "$NPID"
+
 cat >"$D/server.conf" <<EOF
 port $SPORT
 local stratum 2
