@@ -497,7 +497,7 @@ static void test_http_metrics(void **state)
                               on_safety, fx) > 0);
     assert_int_equal(loop_run(fx->loop), 0);
     fx->timed_out = false;
-    client_send(&c, "rics HTTP/1.1\r\n\r\n", 19);
+    client_send(&c, "rics HTTP/1.1\r\n\r\n", 17);
     run_clients(fx);
     client_close(&c);
     assert_status(&c, "HTTP/1.0 200 OK");
