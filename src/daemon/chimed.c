@@ -495,6 +495,14 @@ int main(int argc, char **argv)
     eo.once_timeout_s = ONCE_TIMEOUT_S;
     eo.config_path = o.config;
     eo.control_gid = control_gid(cfg);
+    {
+        char kerr[CONF_ERR_LEN];
+
+        if (engine_auth_validate(cfg, kerr, sizeof(kerr)) < 0) {
+            fprintf(stderr, "chimed: %s\n", kerr);
+            exit(EXIT_CONFIG);
+        }
+    }
     if (engine_init(&engine, cfg, &eo, loop) < 0) {
         log_warnx("main", "start-up failed");
         engine_free(&engine);

@@ -175,6 +175,9 @@ struct auth_keytab;
 int engine_auth_prepare(struct engine *e, const struct config *cfg,
                         struct auth_keytab *out, char *msg, size_t cap);
 void engine_auth_swap(struct engine *e, const struct config *cfg, struct auth_keytab *t);
+/* At start-up, before anything is opened: the keys file reads and every
+ * "key N" is a trusted key in it (0), or -1 with msg set (a config error). */
+int engine_auth_validate(const struct config *cfg, char *msg, size_t cap);
 /* --check: the keys file parses, every "key N" is there and trusted, MD5
  * is flagged; prints findings, returns their number. */
 int engine_auth_check(const struct config *cfg);

@@ -202,6 +202,21 @@ int engine_auth_prepare(struct engine *e, const struct config *cfg,
     return 0;
 }
 
+int engine_auth_validate(const struct config *cfg, char *msg, size_t cap)
+{
+    struct auth_keytab t = { 0 };
+    int rc;
+
+    if (cfg->keys != NULL && cfg->keys[0] != '\0' &&
+        keys_load(cfg->keys, &t, msg, cap) < 0)
+        return -1;
+    for (size_t i = 0; i < cfg->n_trustedkeys; i++)
+        (void)auth_trust_range(&t, cfg->trustedkeys[i].lo, cfg->trustedkeys[i].hi);
+    rc = check_source_keys(cfg, &t, msg, cap);
+    keys_free(&t);
+    return rc;
+}
+
 void engine_auth_swap(struct engine *e, const struct config *cfg, struct auth_keytab *t)
 {
     keys_free(&e->keys);

@@ -426,7 +426,7 @@ static size_t handle_request(void *arg, enum ctl_request req, enum ctl_format fm
 static bool metrics_admit(void *arg, const struct sockaddr_storage *peer)
 {
     struct engine *e = arg;
-    struct net_addr a = { .ss = *peer };
+    struct net_addr a = { .ss = *peer, .len = sizeof(*peer) };
     struct res_addr from;
     uint32_t flags;
 
@@ -442,7 +442,9 @@ static bool metrics_admit(void *arg, const struct sockaddr_storage *peer)
 static void metrics_open(struct engine *e)
 {
     const struct conf_listen *ml = &e->cfg->metrics_listen;
-    struct net_addr a = { .ss = ml->addr };
+    struct net_addr a = { .ss = ml->addr,
+                          .len = ml->addr.ss_family == AF_INET ? sizeof(struct sockaddr_in)
+                                                               : sizeof(struct sockaddr_in6) };
     char where[80];
 
     if (!ml->set)

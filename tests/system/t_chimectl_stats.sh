@@ -35,6 +35,7 @@ if ! start_chimed "$D/chimed.conf"; then
     exit 1
 fi
 S=$D/chimed.sock
+CHIMED_LOG_MAIN=$CHIMED_LOG
 ctl() { "$B/chimectl" -s "$S" "$@"; }
 
 # waitsync: chimed reaches sync within 30 s
@@ -177,6 +178,8 @@ PYEOF
 rc=$?
 diag_file "$D/http.out"
 check '[ $rc -eq 0 ]' "metrics-listen serves /metrics (GET, HEAD; 404, 405) and refuses noquery addresses"
+check 'grep -q "metrics on http://127.0.0.1:11834/metrics" "$CHIMED_LOG_MAIN"' \
+    "the log names the metrics URL"
 
 # waitsync exit codes when it cannot succeed
 cat >"$D/nosync.conf" <<CONF

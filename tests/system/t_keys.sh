@@ -57,9 +57,10 @@ check 'printf "%s\n" "$out" | grep -q "check.conf:3: key 2 of .127.0.0.1. is not
 check 'printf "%s\n" "$out" | grep -q "check.conf:5: key 9 of .127.0.0.3. is not in the keys file"' \
     "--check: a missing key N is reported"
 echo "port 11611" >>"$D/check.conf"
-if ! timeout 10 "$B/chimed" -n -x -c "$D/check.conf" -p "$D/x.pid" >"$D/refuse.log" 2>&1 &&
-    grep -q "key 2 is not a trustedkey" "$D/refuse.log"; then
-    ok "chimed refuses to start with a 'key N' that is not trusted"
+timeout 10 "$B/chimed" -n -x -c "$D/check.conf" -p "$D/x.pid" >"$D/refuse.log" 2>&1
+rc=$?
+if [ $rc -eq 2 ] && grep -q "check.conf:3: key 2 of .127.0.0.1. is not a trustedkey" "$D/refuse.log"; then
+    ok "chimed refuses to start with a 'key N' that is not trusted (exit 2, file:line)"
 else
     not_ok "chimed refuses to start with a 'key N' that is not trusted"
     diag_file "$D/refuse.log"
