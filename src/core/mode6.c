@@ -8,6 +8,8 @@
  */
 #include "core/mode6.h"
 
+#include <stddef.h>
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -194,6 +196,54 @@ static void out_num(struct out *o, const char *name, double v)
 
 /* ---- variables ----------------------------------------------------------------------- */
 
+/* ntpq -c sysinfo's variables beyond the default list. */
+static bool sysinfo_var(struct out *o, const struct mode6_sys *s, const char *name)
+{
+    if (strcmp(name, "peeradr") == 0) {
+        out_printf(o, "peeradr=");
+        out_safe(o, s->peeradr, sizeof(s->peeradr));
+    } else if (strcmp(name, "peermode") == 0) {
+        out_printf(o, "peermode=%d", s->peer_assoc != 0 ? 3 : 0);
+    } else if (strcmp(name, "rootdist") == 0) {
+        out_ms(o, name, s->rootdist_s);
+    } else if (strcmp(name, "authdelay") == 0) {
+        out_ms(o, name, 0);
+    } else {
+        return false;
+    }
+    return true;
+}
+
+/* ntpq -c sysstats: "ss_NAME" and its since-reset twin "ss_NAME_r",
+ * which are the same here (counters are never reset but by a restart). */
+static bool sysstats_var(struct out *o, const struct mode6_sysstats *ss, const char *name)
+{
+    static const struct { const char *name; size_t off; } vars[] = {
+#define SS(n, f) { "ss_" n, offsetof(struct mode6_sysstats, f) }
+        SS("uptime", uptime_s), SS("reset", uptime_s), SS("numctlreq", ctlreq),
+        SS("received", received), SS("thisver", thisver), SS("oldver", oldver),
+        SS("ver1", ver1), SS("ver1client", ver1), SS("badformat", badformat),
+        SS("badauth", badauth), SS("declined", declined), SS("restricted", restricted),
+        SS("limited", limited), SS("kodsent", kodsent), SS("processed", processed),
+        /* NTPv1 mode 0 and symmetric requests: never answered */
+        SS("ver1zero", never), SS("ver1symm", never),
+#undef SS
+    };
+    size_t n = strlen(name);
+    bool since_reset = n > 2 && strcmp(name + n - 2, "_r") == 0;
+
+    if (since_reset)
+        n -= 2;
+    for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+        if (strlen(vars[i].name) != n || strncmp(vars[i].name, name, n) != 0)
+            continue;
+        out_printf(o, "%s=%llu", name, (unsigned long long)*(const uint64_t *)
+                   ((const char *)ss + vars[i].off));
+        return true;
+    }
+    return false;
+}
+
 /* One variable by name into o; false when the name is unknown. Names that
  * a snapshot cannot fill (system with no system string) are still known
  * and print an empty string. */
@@ -239,7 +289,7 @@ static bool sys_var(struct out *o, const struct mode6_sys *s, const char *name)
     } else if (strcmp(name, "clk_wander") == 0) {
         out_num(o, name, s->wander_ppm);
     } else {
-        return false;
+        return sysinfo_var(o, s, name) || sysstats_var(o, &s->ss, name);
     }
     return true;
 }

@@ -12,7 +12,11 @@
  *   READVAR  (2), association 0   system variables
  *   READVAR  (2), association N   peer variables
  *   READVAR with a variable list  only those variables; an unknown name
- *                                 is error 5 (unknown variable), as ntpd
+ *                                 is error 5 (unknown variable), as ntpd;
+ *                                 besides the default list, the system
+ *                                 knows what `ntpq -c sysinfo` and
+ *                                 `ntpq -c sysstats` ask for (peeradr,
+ *                                 rootdist, ss_uptime, ss_received, ...)
  * What is refused with an error response (12 octets, never larger than
  * the request):
  *   WRITEVAR, WRITECLOCK, SETTRAP, UNSETTRAP, CONFIGURE, SAVECONFIG
@@ -144,6 +148,24 @@ struct mode6_sys {
     double wander_ppm;          /* clk_wander */
     const char *version;        /* "chimed 0.1.0" */
     const char *system;         /* "Linux/6.1.0" or NULL */
+    /* ntpq -c sysinfo */
+    char peeradr[64];           /* system peer "address:port", "" none */
+    double rootdist_s;          /* root distance */
+    /* ntpq -c sysstats: counters since start (ss_X and ss_X_r alike) */
+    struct mode6_sysstats {
+        uint64_t uptime_s;
+        uint64_t ctlreq;        /* mode 6 requests */
+        uint64_t received;      /* NTP packets received */
+        uint64_t thisver, oldver, ver1;     /* well-formed, by version */
+        uint64_t badformat;     /* too short, bad length/version/extension */
+        uint64_t badauth;       /* MAC with a bad digest or unknown key */
+        uint64_t declined;      /* modes not served (7, symmetric, 4/5) */
+        uint64_t restricted;    /* refused by restrict */
+        uint64_t limited;       /* over the rate limit (incl. KoD sent) */
+        uint64_t kodsent;
+        uint64_t processed;     /* answered */
+        uint64_t never;         /* 0: kinds of request never answered */
+    } ss;
 };
 
 struct mode6_view {

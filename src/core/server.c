@@ -193,6 +193,7 @@ enum srv_verdict server_handle_from(struct server *s, const srv_from *from, mono
     pr = ntp_packet_parse(req, len, &pkt);
     if (pr != PARSE_OK)
         return drop(s, drop_for_parse(pr));
+    s->stats.by_version[pkt.h.version & 7u]++;
     if (!classify_mode(pkt.h.mode, &why)) {
         if (why == SRV_DROP_SYMMETRIC && (flags & RF_NOPEER))
             why = SRV_DROP_NOPEER;

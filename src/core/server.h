@@ -69,6 +69,7 @@ struct server_stats {
     uint64_t leaked;        /* excess answered anyway (ratelimit leak) */
     uint64_t auth_ok;       /* requests whose MAC verified (reply has a MAC) */
     uint64_t crypto_nak;    /* crypto-NAKs sent (auth_* refusals) */
+    uint64_t by_version[8]; /* well-formed NTP packets by version number */
     uint64_t dropped[SRV_DROP__COUNT];
 };
 

@@ -94,6 +94,7 @@ struct engine {
     mono_ns poll_timer_at;
     uint64_t resolve_timer;
     mono_ns last_drift_write;
+    mono_ns started;            /* for uptime (ntpq -c sysstats) */
     struct ctl_server *ctl;     /* chimectl's socket, NULL if unavailable */
     struct ctl_server *metrics; /* metrics-listen HTTP, NULL when off */
     uint64_t metrics_refused;   /* scrapers closed on by restrict */

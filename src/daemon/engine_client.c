@@ -747,6 +747,7 @@ int engine_client_init(struct engine *e, const struct now *now)
                       once_timeout, e);
     }
     e->last_drift_write = now->mono;
+    e->started = now->mono;
     if (!e->opts.once)
         e->statsf = stats_open(e->cfg);
     arm_poll_timer(e, now->mono);

@@ -119,6 +119,49 @@ static void fill_peer(const struct engine *e, const struct engine_source *es, in
     }
 }
 
+static uint64_t sum_drops(const struct server_stats *st, const enum srv_drop *which, size_t n)
+{
+    uint64_t sum = 0;
+
+    for (size_t i = 0; i < n; i++)
+        sum += st->dropped[which[i]];
+    return sum;
+}
+
+/* The server's counters in ntpd's sysstats categories. */
+static void fill_sysstats(const struct engine *e, const struct now *now,
+                          struct mode6_sysstats *ss)
+{
+    static const enum srv_drop badformat[] = {
+        SRV_DROP_TOO_SHORT, SRV_DROP_BAD_LENGTH, SRV_DROP_BAD_VERSION,
+        SRV_DROP_BAD_EXTENSION, SRV_DROP_BAD_MAC,
+    };
+    static const enum srv_drop declined[] = {
+        SRV_DROP_BAD_MODE, SRV_DROP_MODE7, SRV_DROP_SYMMETRIC, SRV_DROP_NOT_REQUEST,
+    };
+    static const enum srv_drop restricted[] = {
+        SRV_DROP_IGNORE, SRV_DROP_NOSERVE, SRV_DROP_NOQUERY, SRV_DROP_NOMODIFY,
+        SRV_DROP_NOTRAP, SRV_DROP_NOMRULIST, SRV_DROP_NOPEER,
+    };
+    const struct server_stats *st = &e->server.stats;
+    const struct mode6_stats *m6 = engine_mode6_stats(e);
+
+    memset(ss, 0, sizeof(*ss));
+    ss->uptime_s = (uint64_t)((now->mono.ns - e->started.ns) / NS_PER_S);
+    ss->ctlreq = m6 != NULL ? m6->requests : 0;
+    ss->received = st->received;
+    ss->thisver = st->by_version[4];
+    ss->oldver = st->by_version[1] + st->by_version[2] + st->by_version[3];
+    ss->ver1 = st->by_version[1];
+    ss->badformat = sum_drops(st, badformat, sizeof(badformat) / sizeof(badformat[0]));
+    ss->badauth = st->dropped[SRV_DROP_AUTH_BAD] + st->dropped[SRV_DROP_AUTH_UNKNOWN_KEY];
+    ss->declined = sum_drops(st, declined, sizeof(declined) / sizeof(declined[0]));
+    ss->restricted = sum_drops(st, restricted, sizeof(restricted) / sizeof(restricted[0]));
+    ss->limited = st->dropped[SRV_DROP_RATE] + st->kod;
+    ss->kodsent = st->kod;
+    ss->processed = st->replied;
+}
+
 /* Build the view; association ids are the engine source index + 1, so
  * they stay put while sources come and go. */
 static void fill_view(struct engine *e, struct engine_mode6 *m, struct mode6_view *v)
@@ -137,6 +180,8 @@ static void fill_view(struct engine *e, struct engine_mode6 *m, struct mode6_vie
     m->sys.wander_ppm = d->base_var > 0 ? sqrt(d->base_var) : 0;
     m->sys.version = "chimed " CHIME_VERSION;
     m->sys.system = "Linux";
+    m->sys.rootdist_s = m->sys.t.root_delay_s / 2 + m->sys.t.root_dispersion_s;
+    fill_sysstats(e, &now, &m->sys.ss);
     for (int i = 0; i < e->n_es && n < CLIENT_MAX_SOURCES; i++) {
         const struct engine_source *es = &e->es[i];
 
@@ -146,6 +191,7 @@ static void fill_view(struct engine *e, struct engine_mode6 *m, struct mode6_vie
         if (es->idx >= 0 && es->idx == e->client.sel.sys_peer) {
             m->sys.peer_assoc = (uint16_t)(i + 1);
             m->sys.tc = e->client.src[es->idx].poll;
+            net_addr_format(&es->addr, m->sys.peeradr, sizeof(m->sys.peeradr));
         }
         n++;
     }

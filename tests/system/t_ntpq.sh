@@ -121,6 +121,19 @@ ntpq -c "writevar 0 leap=1" 127.0.0.1 >"$D/wv.txt"
 diag_file "$D/wv.txt"
 check '! grep -q "^leap=1" "$D/wv.txt"' "writevar is refused"
 
+# ntpq's summary commands: every variable they ask for is known
+ntpq -c sysinfo 127.0.0.1 >"$D/sysinfo.txt"
+diag_file "$D/sysinfo.txt" 14
+check 'grep -Eq "^system peer: +(127.0.0.1|localhost|ip6-localhost|\[?::1)" "$D/sysinfo.txt" &&
+       grep -q "^root distance" "$D/sysinfo.txt" && ! grep -qi "unknown\|???" "$D/sysinfo.txt"' \
+    "ntpq -c sysinfo: system peer and root distance, no unknown variable"
+ntpq -c sysstats 127.0.0.1 >"$D/sysstats.txt"
+diag_file "$D/sysstats.txt" 18
+check 'grep -Eq "^packets received: +[1-9]" "$D/sysstats.txt" &&
+       grep -Eq "^control requests: +[1-9]" "$D/sysstats.txt" &&
+       grep -q "^KoD responses:" "$D/sysstats.txt" && ! grep -qi "unknown\|???" "$D/sysstats.txt"' \
+    "ntpq -c sysstats: uptime and packet counts, no unknown variable"
+
 # controlkey: a signed request gets a signed answer ntpq verifies; a
 # request signed with a wrong key value or another key is refused
 ntpq -k "$D/ntpq1.keys" -a 1 -c "authenticate yes" -c passwd -c rv 127.0.0.1 >"$D/auth.txt"

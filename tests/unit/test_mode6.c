@@ -259,6 +259,45 @@ static void test_varlist(void **state)
     assert_int_equal(reply.status, M6_ERR_UNKNOWNVAR << 8);
 }
 
+/* What ntpq -c sysinfo and -c sysstats ask for. */
+static void test_sysinfo_sysstats(void **state)
+{
+    uint8_t b[256];
+    enum mode6_drop why;
+    size_t n;
+
+    (void)state;
+    snprintf(sys.peeradr, sizeof(sys.peeradr), "192.0.2.1:123");
+    sys.rootdist_s = 0.0125;
+    sys.ss.uptime_s = 3600;
+    sys.ss.received = 1000;
+    sys.ss.kodsent = 7;
+    sys.ss.ver1 = 2;
+    n = req(b, 2, 1, 0, "peeradr,peermode,rootdist,authdelay");
+    assert_int_equal(handle(b, n, true, &why), 1);
+    assert_string_equal(text(), "peeradr=192.0.2.1:123, peermode=3, rootdist=12.500000, "
+                                "authdelay=0.000000\r\n");
+    n = req(b, 2, 2, 0, "ss_uptime,ss_reset_r,ss_received,ss_received_r,ss_kodsent,"
+                        "ss_ver1client,ss_ver1zero_r");
+    assert_int_equal(handle(b, n, true, &why), 1);
+    assert_false(reply.error);
+    assert_string_equal(text(), "ss_uptime=3600, ss_reset_r=3600, ss_received=1000, "
+                                "ss_received_r=1000, ss_kodsent=7, ss_ver1client=2, "
+                                "ss_ver1zero_r=0\r\n");
+    /* near misses are unknown: no prefix matching, one "_r" at most */
+    static const char *const bad[] = { "ss_ver1z", "ss_", "ss_received_r_r", "ss_uptimex",
+                                       "_r", "ss_r" };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        n = req(b, 2, 3, 0, bad[i]);
+        assert_int_equal(handle(b, n, true, &why), 1);
+        assert_int_equal(reply.status, M6_ERR_UNKNOWNVAR << 8);
+    }
+    /* not in the default list: "rv" stays as ntpd's */
+    n = req(b, 2, 4, 0, NULL);
+    assert_int_equal(handle(b, n, true, &why), 1);
+    assert_null(strstr(text(), "ss_"));
+}
+
 static void test_errors(void **state)
 {
     static const int prohibited[] = { 3, 5, 6, 8, 9, 31 };
@@ -513,6 +552,7 @@ int main(void)
         cmocka_unit_test_setup(test_readvar_sys, setup),
         cmocka_unit_test_setup(test_readvar_peer, setup),
         cmocka_unit_test_setup(test_varlist, setup),
+        cmocka_unit_test_setup(test_sysinfo_sysstats, setup),
         cmocka_unit_test_setup(test_errors, setup),
         cmocka_unit_test_setup(test_fragments, setup),
         cmocka_unit_test_setup(test_remote_size_limit, setup),
