@@ -212,6 +212,24 @@ static void end_back_off(struct source *s)
     s->unreach_polls = 0;
 }
 
+/* A reply after a back-off (called once end_back_off() restored the
+ * poll): the next request is still scheduled at the backed-off interval,
+ * up to maxpoll. Send it at the restored interval from now instead: after
+ * an outage the estimate needs fresh samples soon. Simulated (link down
+ * 6 h of 8): the second sample came ~1024 s after the first, the clock
+ * ~1 ms off meanwhile; at 50% loss the same wait followed every run of
+ * 8+ misses. A burst here too (with iburst) gained nothing more over 30
+ * seeds, and its samples, 2 s apart, soon filled the minimum window on
+ * their own (a poor slope: see docs/simulator.md). */
+static void resume_after_back_off(struct source *s, mono_ns now)
+{
+    if (s->burst_left > 0)
+        return;
+    mono_ns soon = mono_add(now, poll_interval_ns(s->poll));
+    if (mono_sub(soon, s->next_poll) < 0)
+        s->next_poll = soon;
+}
+
 /* Should the poll starting now be a burst? iburst: the first poll while
  * unreachable (at start and once per outage); burst: every poll while
  * reachable. `was_reachable` is reach before this poll's shift. */
@@ -757,7 +775,10 @@ enum source_rx source_receive(struct source *s, const uint8_t *buf, size_t len,
     };
     store_server_header(s, h);
     s->reach |= 1;
+    bool backed_off = s->unreach_polls > SOURCE_UNREACH_POLLS;
     end_back_off(s);
+    if (backed_off)
+        resume_after_back_off(s, now);
     s->iburst_armed = true;
     add_sample(s, &x, our_precision);
     return SRC_RX_SAMPLE;

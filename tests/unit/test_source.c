@@ -340,11 +340,14 @@ static void test_unreachable_backoff(void **state)
     send_request(&w);
     assert_int_equal(w.s.poll, 10);
     assert_int_equal(w.s.sent, sent + 8 + 4 + 4);
-    /* a reply ends the outage, and the back-off with it */
+    /* a reply ends the outage, and the back-off with it: the next poll
+     * comes at the restored interval, not the backed-off one */
     assert_int_equal(exchange(&w), SRC_RX_SAMPLE);
     assert_int_equal(w.s.unreach_polls, 0);
     assert_int_equal(w.s.poll, 6);
     assert_true(source_is_fit(&w.s, w.mono));
+    int64_t wait = mono_sub(w.s.next_poll, w.mono);
+    assert_true(wait > 0 && wait <= 64 * NS_PER_S);
 }
 
 static void test_silent_polls_age_estimate(void **state)
