@@ -132,11 +132,21 @@ static const struct source_sample *sample_at_c(const struct source *s, int i)
     return &s->samples[(s->first + i) % SOURCE_MAX_SAMPLES];
 }
 
-/* Forget the k oldest samples. */
+/* Forget the k oldest samples. The estimate made when the newest of
+ * them was the newest sample (it used no later sample) becomes the
+ * frequency prior for the samples that remain. */
 static void drop_oldest(struct source *s, int k)
 {
     if (k > s->n_samples)
         k = s->n_samples;
+    if (k > 0) {
+        const struct source_sample *x = sample_at_c(s, k - 1);
+        if (x->est_freq_var > 0.0)
+            s->prior = (struct source_freq_prior){
+                .valid = true, .freq = x->est_freq, .var = x->est_freq_var,
+                .when = x->est_freq_when, .last = x->when,
+            };
+    }
     s->first = (s->first + k) % SOURCE_MAX_SAMPLES;
     s->n_samples -= k;
 }
@@ -418,6 +428,8 @@ struct fit_input {
 
 struct fit {
     double a, b, a_sd, b_sd, jitter;
+    double xm;          /* weighted centre of the x (s, <= 0) */
+    double ym_var;      /* variance of the fitted value at xm */
 };
 
 static void collect_samples(const struct source *s, double sigma0,
@@ -477,6 +489,52 @@ static void fit_line(const struct fit_input *in, int from, struct fit *f)
     f->jitter = n > 2 ? sqrt(ssr / W * n / (n - 2)) : 0.0;
     f->b_sd = sxx > 0 ? sqrt(scale / sxx) : SOURCE_FREQ_SD_NONE;
     f->a_sd = sqrt(scale * (1.0 / W + (sxx > 0 ? sq(xm) / sxx : 0.0)));
+    f->xm = xm;
+    f->ym_var = scale / W;
+}
+
+/* After a gap the window soon holds only the few fresh samples (the
+ * wander bound cuts the older ones), and their slope is poor: on the
+ * simulated outage 1-1.5 ppm off while claiming 0.3-0.5 ppm, and the
+ * phase extrapolated with it. The samples from
+ * before the gap still say what the frequency was; s->prior holds that
+ * estimate (it covers only dropped samples, so nothing counts twice).
+ *
+ * One Kalman step for a random-walk frequency: the prior, aged to the
+ * window's weighted centre by the assumed wander (variance + POLL_WANDER^2
+ * per second), and the window's slope (the frequency at that centre) are
+ * independent estimates of the same frequency; the posterior is their
+ * inverse-variance mean. In a weighted fit the value at the centre, ym,
+ * is uncorrelated with the slope, so ym stays and the line turns about
+ * it: the end point moves by (b - b') xm, its variance becomes var(ym) +
+ * xm^2 var(b').
+ *
+ * Only across a gap at least as long as the window itself. Within a
+ * steady run of samples the window ends where the wander within it
+ * balances the noise, its residuals then include that wander and
+ * overstate the slope's error, and the prior (one window older) drags
+ * the slope into the past: fused on every fit, simulated LAN went 4.6 ->
+ * 5.0 us, temperature 7.3 -> 8.6, falseticker 52 -> 55. A fresh
+ * window after a gap is short, its residuals are noise. */
+static void apply_freq_prior(const struct source *s, mono_ns t_ref,
+                             double span, struct fit *f)
+{
+    const struct source_freq_prior *p = &s->prior;
+    if (!p->valid)
+        return;
+    double gap = ns_to_s(mono_sub(t_ref, p->last)) - span;
+    if (gap < span)
+        return;
+    mono_ns centre = mono_add(t_ref, (int64_t)llround(f->xm * NS_PER_S));
+    double age = fmax(0.0, ns_to_s(mono_sub(centre, p->when)));
+    double pv = p->var + sq(SOURCE_POLL_WANDER) * age;
+    double fv = sq(f->b_sd);
+    double b = (f->b * pv + p->freq * fv) / (pv + fv);
+    double bv = pv * fv / (pv + fv);
+    f->a += (f->b - b) * f->xm;
+    f->b = b;
+    f->b_sd = sqrt(bv);
+    f->a_sd = sqrt(f->ym_var + sq(f->xm) * bv);
 }
 
 /* Wald-Wolfowitz runs test on the residual signs: true when there are
@@ -560,15 +618,22 @@ static void refresh_estimate(struct source *s, int8_t our_precision)
         drop_oldest(s, in.idx[from]);   /* they will never fit again */
     struct fit f;
     fit_line(&in, from, &f);
+    apply_freq_prior(s, in.t_ref, -in.x[from], &f);
     double min_delay = INFINITY;
     for (int k = from; k < in.n; k++)
         min_delay = fmin(min_delay, in.delay[k]);
     s->est = (struct source_estimate){
         .valid = true, .when = in.t_ref, .raw = f.a, .freq = f.b,
         .raw_sd = fmax(f.a_sd, floor_s), .freq_sd = f.b_sd,
+        .freq_when = mono_add(in.t_ref, (int64_t)llround(f.xm * NS_PER_S)),
         .delay = min_delay, .disp = window_dispersion(&in, from),
         .jitter = fmax(f.jitter, floor_s), .n = in.n - from,
     };
+    /* Kept with the newest sample: the prior once it is dropped. */
+    struct source_sample *x = sample_at(s, s->n_samples - 1);
+    x->est_freq = f.b;
+    x->est_freq_var = sq(f.b_sd);
+    x->est_freq_when = s->est.freq_when;
 }
 
 /* Predicted raw offset at `when` and its standard deviation for a sample

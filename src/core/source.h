@@ -76,6 +76,23 @@ struct source_sample {
     double delay;           /* s, round trip (delta), >= 2^precision */
     double disp;            /* s, dispersion at arrival (epsilon_0) */
     bool spike;             /* popcorn suspect: stored, weight 0 */
+    /* The frequency estimate made when this sample was the newest
+     * (source_estimate freq, freq_sd^2, freq_when): once the sample is
+     * dropped it becomes the source's frequency prior (see `prior`). */
+    double est_freq, est_freq_var;
+    mono_ns est_freq_when;
+};
+
+/* What the samples no longer in the ring said about the frequency: the
+ * estimate made when the newest of them was the newest sample. It covers
+ * only dropped samples, so fusing it with the current window's slope
+ * counts no sample twice. */
+struct source_freq_prior {
+    bool valid;
+    double freq;            /* s/s */
+    double var;             /* (s/s)^2, at `when` */
+    mono_ns when;           /* the time the frequency refers to */
+    mono_ns last;           /* arrival of the newest sample it covers */
 };
 
 /* The per-source estimate, refreshed on each new sample. */
@@ -87,6 +104,8 @@ struct source_estimate {
                                frequency this source says we need */
     double raw_sd;          /* s, standard error of `raw` */
     double freq_sd;         /* s/s, standard error of `freq` */
+    mono_ns freq_when;      /* the time `freq` refers to: the window's
+                               weighted centre */
     double delay;           /* s, delay of the best (least-delay) sample */
     double disp;            /* s, dispersion of the estimate at `when` */
     double jitter;          /* s, RMS of the fit's residuals (psi) */
@@ -128,6 +147,7 @@ struct source {
     struct source_sample samples[SOURCE_MAX_SAMPLES];
     int n_samples, first;
     struct source_estimate est;
+    struct source_freq_prior prior;
     int spike_run;          /* newest samples flagged as spikes in a row */
 
     /* symmetric key ("server ... key N"), NULL = none; owned by the shell */

@@ -60,6 +60,11 @@ static double rng_gauss(struct world *w)
     return sqrt(-2 * log(u)) * cos(2 * M_PI * v);
 }
 
+static double sq_(double x)
+{
+    return x * x;
+}
+
 static int64_t s_to_ns(double s)
 {
     return (int64_t)llround(s * 1e9);
@@ -856,6 +861,36 @@ static void test_runs_test_trims_wander(void **state)
     assert_near(w.s.est.freq, -20e-6, 3e-6);
 }
 
+/* After a long gap the wander bound cuts the window to the 8 fresh
+ * samples, whose slope alone is poor on a noisy path (here 200 us of
+ * noise over 8 x 64 s: ~0.5 ppm sd). The frequency known before the gap,
+ * aged by 4 h of the assumed wander (~0.12 ppm), keeps the fresh
+ * window's slope, and its extrapolated phase, close to the truth. */
+static void test_prior_across_gap(void **state)
+{
+    (void)state;
+    struct world w;
+    world_init(&w, 6, 6, false);
+    const double ppm = 20, noise = 200e-6;
+    double ferr2 = 0, perr2 = 0;
+    int cycles = 10;
+    run_samples(&w, 40, 0.001, ppm, noise);
+    for (int c = 0; c < cycles; c++) {
+        advance(&w, 4 * 3600);
+        run_samples(&w, 8, 0.001, ppm, noise);
+        assert_int_equal(w.s.est.n, 8);         /* only fresh samples */
+        double truth = 0.001 + ppm * 1e-6 * (double)w.mono.ns / 1e9;
+        ferr2 += sq_(w.s.est.freq - ppm * 1e-6);
+        perr2 += sq_(source_offset(&w.s, w.mono, 0) - truth);
+        run_samples(&w, 40, 0.001, ppm, noise);
+    }
+    /* with the prior 0.09 ppm and 72 us RMS; without it 0.70 and 173 */
+    double frms = sqrt(ferr2 / cycles), prms = sqrt(perr2 / cycles);
+    if (!(frms < 0.25e-6 && prms < 100e-6))
+        fail_msg("after a gap: frequency %.3f ppm, phase %.1f us RMS",
+                 frms * 1e6, prms * 1e6);
+}
+
 /* ---- poll adaptation -------------------------------------------------------------- */
 
 /* A longer poll only saves packets; it pays off while the noise the fit
@@ -953,6 +988,7 @@ int main(void)
         cmocka_unit_test(test_noise_growth_not_a_step),
         cmocka_unit_test(test_correction_consistent),
         cmocka_unit_test(test_runs_test_trims_wander),
+        cmocka_unit_test(test_prior_across_gap),
         cmocka_unit_test(test_poll_climbs_when_noise_dominates),
         cmocka_unit_test(test_window_bounded_by_wander),
         cmocka_unit_test(test_poll_stays_short_when_quiet),
