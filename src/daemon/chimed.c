@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -281,19 +282,31 @@ static int security_findings(const struct config *cfg)
 static gid_t control_gid(const struct config *cfg)
 {
     struct group gr, *found = NULL;
-    char buf[4096];
+    long hint = sysconf(_SC_GETGR_R_SIZE_MAX);
+    size_t cap = hint > 0 ? (size_t)hint : 4096;
+    char *buf = NULL;
+    gid_t gid;
     int err;
 
     if (cfg->controlgroup == NULL)
         return (gid_t)-1;
-    err = getgrnam_r(cfg->controlgroup, &gr, buf, sizeof(buf), &found);
+    /* a group with many members (LDAP, sssd) needs more room: grow */
+    do {
+        free(buf);
+        buf = xcalloc(1, cap);
+        err = getgrnam_r(cfg->controlgroup, &gr, buf, cap, &found);
+        cap *= 2;
+    } while (err == ERANGE && cap <= (1u << 24));
     if (found == NULL) {
         fprintf(stderr, "chimed: %s:%d: controlgroup '%s': %s\n",
                 cfg->controlgroup_loc.file, cfg->controlgroup_loc.line, cfg->controlgroup,
                 err != 0 ? strerror(err) : "no such group");
+        free(buf);
         exit(EXIT_CONFIG);
     }
-    return gr.gr_gid;
+    gid = gr.gr_gid;
+    free(buf);
+    return gid;
 }
 
 static int run_check(const struct options *o)
@@ -456,15 +469,21 @@ int main(int argc, char **argv)
 {
     struct options o;
     struct config *cfg;
-    struct engine engine;
+    struct engine *engine;
     struct engine_opts eo;
-    struct drift_hook hook = { .engine = &engine };
+    struct drift_hook hook = { 0 };
     struct loop *loop;
     const char *pidfile, *hook_ms;
     char pidpath[PATH_MAX];
     struct sandbox_user su;
     int pid_fd = -1, rc;
 
+    /* A fixed mmap threshold: glibc would otherwise raise it when the 1 MB
+     * config read buffer is freed, and the large, mostly empty tables that
+     * follow (source slots, rate-limit buckets) would come from the heap
+     * and be written through, instead of lazily zeroed pages that cost
+     * memory only once used. */
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
     parse_options(argc, argv, &o);
     if (o.check)
         return run_check(&o);
@@ -503,17 +522,23 @@ int main(int argc, char **argv)
             exit(EXIT_CONFIG);
         }
     }
-    if (engine_init(&engine, cfg, &eo, loop) < 0) {
+    /* Zeroed by calloc from its own mapping (see mallopt above): the
+     * engine is mostly empty source slots, whose pages cost nothing until
+     * a source uses them. */
+    engine = xcalloc(1, sizeof(*engine));
+    hook.engine = engine;
+    if (engine_init(engine, cfg, &eo, loop) < 0) {
         log_warnx("main", "start-up failed");
-        engine_free(&engine);
+        engine_free(engine);
+        free(engine);
         loop_free(loop);
         conf_free(cfg);
         return 1;
     }
     loop_on_signal(loop, SIGTERM, on_stop, loop);
     loop_on_signal(loop, SIGINT, on_stop, loop);
-    loop_on_signal(loop, SIGHUP, on_hup, &engine);
-    loop_on_signal(loop, SIGUSR1, on_hup, &engine);
+    loop_on_signal(loop, SIGHUP, on_hup, engine);
+    loop_on_signal(loop, SIGUSR1, on_hup, engine);
     hook_ms = getenv("CHIME_TEST_DRIFT_INTERVAL_MS");
     if (hook_ms && atoi(hook_ms) > 0 && !o.once) {
         hook.interval_ns = (int64_t)atoi(hook_ms) * 1000000;
@@ -544,13 +569,14 @@ int main(int argc, char **argv)
     if (rc < 0)
         log_warn("main", "event loop");
     if (o.once) {
-        rc = engine.exit_code ? -2 : 0;
+        rc = engine->exit_code ? -2 : 0;
     } else {
-        engine_write_drift(&engine);
-        engine_log_stats(&engine);
+        engine_write_drift(engine);
+        engine_log_stats(engine);
     }
     notify_send("STOPPING=1");
-    engine_free(&engine);
+    engine_free(engine);
+    free(engine);
     loop_free(loop);
     if (pidfile) {
         unlink(pidfile);    /* still locked: no newcomer can own it yet */

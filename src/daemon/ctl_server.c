@@ -46,6 +46,7 @@ struct ctl_server {
     int fd;
     enum ctl_framing framing;
     size_t req_cap;             /* CTL_MAX_REQUEST or HTTP_MAX_REQUEST */
+    int max_clients;            /* CTL_MAX_CLIENTS or CTL_MAX_HTTP_CLIENTS */
     char path[sizeof(((struct sockaddr_un *)0)->sun_path)];  /* "" for TCP */
     ctl_handler_fn fn;
     ctl_admit_fn admit;         /* CTL_HTTP: may this peer ask? */
@@ -62,6 +63,18 @@ static void on_listen(void *arg, int fd, short revents, const struct now *now);
 
 /* ---- clients ------------------------------------------------------------- */
 
+/* A free slot. Field by field: the request buffer is left alone, so a
+ * slot never used never costs a resident page. */
+static void client_reset(struct ctl_client *c, struct ctl_server *srv)
+{
+    c->srv = srv;
+    c->fd = -1;
+    c->timer = 0;
+    c->req_len = 0;
+    c->out = NULL;
+    c->out_len = c->out_off = 0;
+}
+
 static void client_close(struct ctl_client *c)
 {
     struct ctl_server *srv = c->srv;
@@ -70,7 +83,7 @@ static void client_close(struct ctl_client *c)
     loop_timer_cancel(srv->loop, c->timer);
     close(c->fd);
     free(c->out);
-    *c = (struct ctl_client){ .srv = srv, .fd = -1 };
+    client_reset(c, srv);
 }
 
 static void client_timeout(void *arg, const struct now *now)
@@ -264,7 +277,7 @@ static void on_client_in(void *arg, int fd, short revents, const struct now *now
 
 static struct ctl_client *free_slot(struct ctl_server *srv)
 {
-    for (int i = 0; i < CTL_MAX_CLIENTS; i++)
+    for (int i = 0; i < srv->max_clients; i++)
         if (srv->clients[i].fd < 0)
             return &srv->clients[i];
     return NULL;
@@ -283,8 +296,8 @@ static void client_start(struct ctl_server *srv, int fd,
     if (c == NULL) {
         /* full: closing at once costs nothing and tells the client */
         if (log_ratelimit(&srv->rl, now->mono))
-            log_warnx(TAG, "too many control clients (%d), refusing one",
-                      CTL_MAX_CLIENTS);
+            log_warnx(TAG, "too many %s clients (%d), refusing one",
+                      srv->framing == CTL_HTTP ? "metrics" : "control", srv->max_clients);
         close(fd);
         return;
     }
@@ -459,16 +472,22 @@ fail:
 static struct ctl_server *server_new(struct loop *loop, int fd, enum ctl_framing framing,
                                      ctl_handler_fn fn, ctl_admit_fn admit, void *arg)
 {
+    /* calloc'd and set field by field, never by assigning a whole struct:
+     * the reply and request buffers are only touched when used */
     struct ctl_server *srv = xcalloc(1, sizeof(*srv));
 
-    *srv = (struct ctl_server){ .loop = loop, .fd = fd, .framing = framing,
-                                .req_cap = framing == CTL_HTTP ? HTTP_MAX_REQUEST
-                                                               : CTL_MAX_REQUEST,
-                                .fn = fn, .admit = admit, .arg = arg,
-                                .timeout_ns = CTL_CLIENT_TIMEOUT_NS,
-                                .rl = { .burst = 5, .interval_ns = 60000000000LL } };
+    srv->loop = loop;
+    srv->fd = fd;
+    srv->framing = framing;
+    srv->req_cap = framing == CTL_HTTP ? HTTP_MAX_REQUEST : CTL_MAX_REQUEST;
+    srv->max_clients = framing == CTL_HTTP ? CTL_MAX_HTTP_CLIENTS : CTL_MAX_CLIENTS;
+    srv->fn = fn;
+    srv->admit = admit;
+    srv->arg = arg;
+    srv->timeout_ns = CTL_CLIENT_TIMEOUT_NS;
+    srv->rl = (struct log_ratelimit){ .burst = 5, .interval_ns = 60000000000LL };
     for (int i = 0; i < CTL_MAX_CLIENTS; i++)
-        srv->clients[i] = (struct ctl_client){ .srv = srv, .fd = -1 };
+        client_reset(&srv->clients[i], srv);
     if (loop_add_fd(loop, fd, POLLIN, on_listen, srv) < 0) {
         int saved = errno;
 

@@ -21,7 +21,8 @@
 #include "core/control.h"
 #include "sys/loop.h"
 
-#define CTL_MAX_CLIENTS 8
+#define CTL_MAX_CLIENTS 8       /* control socket clients at once */
+#define CTL_MAX_HTTP_CLIENTS 4  /* metrics scrapers at once (remote peers) */
 #define CTL_CLIENT_TIMEOUT_NS (2 * 1000000000LL)
 
 /* Fill snapshots and format them into buf (cap bytes, NUL-terminated);

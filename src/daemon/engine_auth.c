@@ -191,6 +191,14 @@ int engine_auth_prepare(struct engine *e, const struct config *cfg,
                   "user read access to reload them)", err, e->keys.n);
         copy_table(&e->keys, out);
     }
+    if (out->n > 0 && authcrypto_init() < 0) {
+        snprintf(msg, cap, "OpenSSL lacks MD5, SHA-1 or AES-128-CMAC");
+        keys_free(out);
+        return -1;
+    }
+    if (cfg->controlkey && auth_find(out, cfg->controlkey) == NULL)
+        log_warnx("auth", "controlkey %u is not in %s: authenticated ntpq requests will be "
+                  "refused", cfg->controlkey, cfg->keys ? cfg->keys : "(no keys file)");
     for (size_t i = 0; i < out->n; i++)
         out->keys[i].trusted = false;
     for (size_t i = 0; i < cfg->n_trustedkeys; i++)

@@ -220,6 +220,7 @@ void stats_close(struct stats_files *sf, int64_t wait_ns)
 {
     struct timespec until;
     bool joined = false;
+    unsigned queued;
 
     if (!sf)
         return;
@@ -252,12 +253,18 @@ void stats_close(struct stats_files *sf, int64_t wait_ns)
         stats_free(sf);
         return;
     }
+    /* From the unlock on, the writer may free sf at any moment: take what
+     * the log needs and detach while the lock still holds it off. */
+    queued = sf->n;
+    pthread_detach(sf->thread);
     sf->orphan = true;
     pthread_mutex_unlock(&sf->mu);
     if (wait_ns > 0)
-        log_warnx(TAG, "the statistics writer is stuck on a slow disk (%u lines "
-                  "queued); leaving it behind", sf->n);
-    pthread_detach(sf->thread);
+        log_warnx(TAG, "the statistics writer is stuck on a slow disk (%u more lines "
+                  "queued); leaving it behind", queued);
+    else if (queued > 0)
+        log_warnx(TAG, "the statistics writer is %u lines behind (slow disk?); it "
+                  "finishes them on its own", queued);
 }
 
 /* ---- files -------------------------------------------------------------------- */
@@ -345,6 +352,13 @@ static void gen_write(struct stats_files *sf, enum stats_kind k, int64_t unix_ns
 
 /* ---- the writer thread ------------------------------------------------------------ */
 
+/* Writers alive in the process, the current one and any left behind by a
+ * reload while stuck on a hung disk. Process-wide by nature (threads
+ * outlive the stats_files that started them); bounded so that reloads
+ * against a dead NFS mount cannot pile up threads without end. */
+#define STATS_MAX_WRITERS 2
+static atomic_int live_writers;
+
 static void *writer_main(void *arg)
 {
     struct stats_files *sf = arg;
@@ -369,6 +383,7 @@ static void *writer_main(void *arg)
     pthread_mutex_unlock(&sf->mu);
     if (orphan)
         stats_free(sf);
+    atomic_fetch_sub(&live_writers, 1);
     return NULL;
 }
 
@@ -378,11 +393,19 @@ static bool writer_start(struct stats_files *sf)
     sigset_t all, old;
     int rc;
 
+    if (atomic_fetch_add(&live_writers, 1) >= STATS_MAX_WRITERS) {
+        atomic_fetch_sub(&live_writers, 1);
+        if (log_ratelimit(&sf->drop_rl, clock_read_mono()))
+            log_warnx(TAG, "earlier statistics writers are still stuck on the disk: "
+                      "not starting another; lines are dropped");
+        return false;
+    }
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     rc = pthread_create(&sf->thread, NULL, writer_main, sf);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0) {
+        atomic_fetch_sub(&live_writers, 1);
         errno = rc;
         if (log_ratelimit(&sf->drop_rl, clock_read_mono()))
             log_warn(TAG, "cannot start the statistics writer");

@@ -16,7 +16,10 @@
 #include "sys/log.h"
 #include "sys/loop.h"
 
-#define LOOP_MAX_FDS     32  /* chime watches a handful of sockets */
+/* The sockets chime watches: the server's, one per source poll in flight
+ * (up to CLIENT_MAX_SOURCES at once), the control socket and its clients,
+ * the metrics listener and its clients, the signal pipe; with room. */
+#define LOOP_MAX_FDS    128
 #define LOOP_MAX_SIGNALS 8
 
 struct fd_entry {

@@ -449,6 +449,28 @@ static void test_open_errors(void **state)
     assert_int_equal(lstat(path, &st), -1);
 }
 
+/* Scrapers get fewer slots than the control socket: they are remote. */
+static void test_http_too_many(void **state)
+{
+    struct fix *fx = *state;
+    struct ctl_server *h = http_open(fx);
+    static struct client c[CTL_MAX_HTTP_CLIENTS + 1];
+    mono_ns t0 = clock_read_mono();
+
+    ctl_server_set_timeout(h, 300 * MS);
+    for (int i = 0; i <= CTL_MAX_HTTP_CLIENTS; i++)
+        http_connect(fx, h, &c[i]);
+    run_clients(fx);
+    for (int i = 0; i <= CTL_MAX_HTTP_CLIENTS; i++) {
+        client_close(&c[i]);
+        assert_int_equal(c[i].len, 0);
+    }
+    assert_true(mono_sub(c[CTL_MAX_HTTP_CLIENTS].done_at, t0) < 250 * MS);
+    for (int i = 0; i < CTL_MAX_HTTP_CLIENTS; i++)
+        assert_true(mono_sub(c[i].done_at, t0) >= 300 * MS);
+    ctl_server_close(h);
+}
+
 /* controlgroup: the socket belongs to the group given, mode 0660. */
 static void test_group(void **state)
 {
@@ -565,6 +587,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_group, setup, teardown),
         cmocka_unit_test_setup_teardown(test_http_metrics, setup, teardown),
         cmocka_unit_test_setup_teardown(test_http_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_http_too_many, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
