@@ -189,8 +189,13 @@ static int run(const char *path, const char *req)
     clock_gettime(CLOCK_MONOTONIC, &x.deadline);
     x.deadline.tv_sec += EXCHANGE_TIMEOUT_MS / 1000;
     if (do_connect(&x) < 0) {
-        fprintf(stderr, "chimectl: cannot connect to %s: %s (is chimed running?)\n",
-                path, strerror(errno));
+        int err = errno;
+
+        fprintf(stderr, "chimectl: cannot connect to %s: %s (%s)\n", path, strerror(err),
+                err == EACCES || err == EPERM
+                    ? "run it as root, or as a member of the socket's group: "
+                      "controlgroup in chime.conf(5)"
+                    : "is chimed running?");
         if (x.fd >= 0)
             close(x.fd);
         return 1;

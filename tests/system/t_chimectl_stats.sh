@@ -130,6 +130,10 @@ check '[ $rc -eq 0 ]' "metrics parse as Prometheus text format with every expect
 # the control socket carries controlgroup's group, mode 0660
 check '[ "$(stat -c %G:%a "$S")" = "$G:660" ]' \
     "controlgroup: the socket is group $G, mode 660 ($(stat -c %G:%a "$S"))"
+out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$B/chimectl" -s "$S" tracking 2>&1)
+rc=$?
+check '[ $rc -eq 1 ] && printf "%s" "$out" | grep -q "Permission denied (run it as root, or as a member of the socket.s group: controlgroup"' \
+    "chimectl without the right group says how to get access (rc=$rc)"
 printf 'server 127.0.0.1\ncontrolgroup no-such-group-chime\n' >"$D/badgroup.conf"
 "$B/chimed" -c "$D/badgroup.conf" --check >"$D/badgroup.out" 2>&1
 rc=$?
