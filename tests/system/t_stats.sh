@@ -154,7 +154,7 @@ if start_chimed "$D/client4.conf"; then
     t0=$(date +%s)
     stop_pid "$CHIMED_PID"
     dt=$(( $(date +%s) - t0 ))
-    check '[ "$dt" -le 4 ] && grep -q "statistics writer is stuck" "$CHIMED_LOG"' \
+    check '[ "$dt" -le 5 ] && grep -q "statistics writer is stuck" "$CHIMED_LOG"' \
         "SIGTERM still exits promptly (${dt} s) and says the writer was left behind"
 else
     not_ok "the chimed with a stuck statistics file starts"
