@@ -117,6 +117,40 @@ static int send_some(int fd, const char *data, size_t len, size_t *sent)
     return 1;
 }
 
+/* After an HTTP answer: read and discard until the peer closes (or the
+ * deadline), so that bytes it sent beyond the request head (a body, a
+ * pipelined request) do not make our close a reset that could destroy the
+ * answer still in flight ("lingering close"). */
+static void on_client_drain(void *arg, int fd, short revents, const struct now *now)
+{
+    struct ctl_client *c = arg;
+    char scratch[512];
+    ssize_t n;
+
+    (void)fd;
+    (void)now;
+    (void)revents;
+    n = recv(c->fd, scratch, sizeof(scratch), 0);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return;
+    if (n <= 0)
+        client_close(c);
+}
+
+/* The whole reply is out: close, or for HTTP half-close and drain. */
+static void client_done(struct ctl_client *c)
+{
+    struct ctl_server *srv = c->srv;
+
+    if (srv->framing != CTL_HTTP || shutdown(c->fd, SHUT_WR) < 0) {
+        client_close(c);
+        return;
+    }
+    loop_del_fd(srv->loop, c->fd);
+    if (loop_add_fd(srv->loop, c->fd, POLLIN, on_client_drain, c) < 0)
+        client_close(c);
+}
+
 static void on_client_out(void *arg, int fd, short revents, const struct now *now)
 {
     struct ctl_client *c = arg;
@@ -131,8 +165,10 @@ static void on_client_out(void *arg, int fd, short revents, const struct now *no
     }
     r = send_some(c->fd, c->out + c->out_off, c->out_len - c->out_off, &sent);
     c->out_off += sent;
-    if (r != 0)
-        client_close(c);        /* done, or the peer went away */
+    if (r > 0)
+        client_done(c);
+    else if (r < 0)
+        client_close(c);        /* the peer went away */
 }
 
 /* Send the reply; keep what the socket would not take for POLLOUT. */
@@ -143,7 +179,10 @@ static void client_reply(struct ctl_client *c, const char *data, size_t len)
     int r = send_some(c->fd, data, len, &sent);
 
     if (r != 0) {
-        client_close(c);
+        if (r > 0)
+            client_done(c);
+        else
+            client_close(c);
         return;
     }
     c->out_len = len - sent;

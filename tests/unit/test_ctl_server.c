@@ -538,6 +538,26 @@ static void test_http_errors(void **state)
     http_exchange(fx, h, &c, "POST /metrics HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
     assert_status(&c, "HTTP/1.0 405 Method Not Allowed");
     assert_non_null(strstr(c.buf, "\r\nAllow: GET, HEAD\r\n"));
+    /* a body we never read must not turn our close into a reset that
+     * destroys the answer: half-close, then drain */
+    {
+        static char post[100100];
+        int hl = snprintf(post, sizeof(post),
+                          "POST /metrics HTTP/1.1\r\nContent-Length: 100000\r\n\r\n");
+
+        memset(post + hl, 'x', sizeof(post) - (size_t)hl);
+        http_connect(fx, h, &c);
+        client_send(&c, post, sizeof(post));
+        run_clients(fx);
+        client_close(&c);
+        assert_int_equal(c.err, 0);     /* a FIN, not ECONNRESET */
+        assert_status(&c, "HTTP/1.0 405 Method Not Allowed");
+    }
+    http_exchange(fx, h, &c, "GET /metrics HTTP/1.1\r\n\r\nGET /metrics HTTP/1.1\r\n\r\n");
+    assert_int_equal(c.err, 0);
+    assert_status(&c, "HTTP/1.0 200 OK");
+    assert_null(strstr(http_body(&c), "HTTP/1.0"));     /* one answer only */
+    fx->calls = 0;
     http_exchange(fx, h, &c, "GET /metrics HTTP/2.0\r\n\r\n");
     assert_status(&c, "HTTP/1.0 505 HTTP Version Not Supported");
     http_exchange(fx, h, &c, "GET\x01/metrics HTTP/1.1\r\n\r\n");
