@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "conf/conf.h"
+#include "conf/keys.h"
 #include "daemon/engine.h"
 #include "sys/clock.h"
 #include "sys/leapfile.h"
@@ -470,6 +471,8 @@ int main(int argc, char **argv)
     struct options o;
     struct config *cfg;
     struct engine *engine;
+    struct auth_keytab keys;
+    char kerr[CONF_ERR_LEN];
     struct engine_opts eo;
     struct drift_hook hook = { 0 };
     struct loop *loop;
@@ -514,13 +517,10 @@ int main(int argc, char **argv)
     eo.once_timeout_s = ONCE_TIMEOUT_S;
     eo.config_path = o.config;
     eo.control_gid = control_gid(cfg);
-    {
-        char kerr[CONF_ERR_LEN];
-
-        if (engine_auth_validate(cfg, kerr, sizeof(kerr)) < 0) {
-            fprintf(stderr, "chimed: %s\n", kerr);
-            exit(EXIT_CONFIG);
-        }
+    eo.keys = &keys;
+    if (engine_auth_prepare(NULL, cfg, &keys, kerr, sizeof(kerr)) < 0) {
+        fprintf(stderr, "chimed: %s\n", kerr);
+        exit(EXIT_CONFIG);
     }
     /* Zeroed by calloc from its own mapping (see mallopt above): the
      * engine is mostly empty source slots, whose pages cost nothing until
@@ -531,6 +531,7 @@ int main(int argc, char **argv)
         log_warnx("main", "start-up failed");
         engine_free(engine);
         free(engine);
+        keys_free(&keys);       /* when start-up failed before taking them */
         loop_free(loop);
         conf_free(cfg);
         return 1;

@@ -24,6 +24,7 @@ struct engine_opts {
     int once_timeout_s;
     const char *config_path;    /* re-read by engine_reload(); NULL: no reload */
     gid_t control_gid;          /* controlgroup, resolved; (gid_t)-1 none */
+    struct auth_keytab *keys;   /* engine_auth_prepare()d by main; taken over */
 };
 
 struct resolve_req;
@@ -169,16 +170,16 @@ int engine_auth_init(struct engine *e);
 void engine_auth_source(struct engine *e, const struct engine_source *es);
 void engine_auth_log_stats(const struct engine *e);
 void engine_auth_free(struct engine *e);
-/* Reload: the keys of cfg with its trustedkey lines, every source's key
- * checked (0), or -1 with msg set and nothing changed. engine_auth_swap()
- * then installs the table (taking it over) and re-points every source. */
+/* The keys of cfg with its trustedkey lines, every source's key checked
+ * (0), or -1 with msg set and nothing changed: at start-up (e NULL; main
+ * passes the table in engine_opts, a failure is a config error) and at
+ * every reload (e: a file unreadable after -u keeps e's keys).
+ * engine_auth_swap() then installs the table (taking it over) and
+ * re-points every source. */
 struct auth_keytab;
-int engine_auth_prepare(struct engine *e, const struct config *cfg,
+int engine_auth_prepare(const struct engine *e, const struct config *cfg,
                         struct auth_keytab *out, char *msg, size_t cap);
 void engine_auth_swap(struct engine *e, const struct config *cfg, struct auth_keytab *t);
-/* At start-up, before anything is opened: the keys file reads and every
- * "key N" is a trusted key in it (0), or -1 with msg set (a config error). */
-int engine_auth_validate(const struct config *cfg, char *msg, size_t cap);
 /* --check: the keys file parses, every "key N" is there and trusted, MD5
  * is flagged; prints findings, returns their number. */
 int engine_auth_check(const struct config *cfg);

@@ -18,56 +18,14 @@
 int engine_auth_init(struct engine *e)
 {
     const struct config *cfg = e->cfg;
-    char err[300];
     size_t trusted = 0;
 
-    if (cfg->keys == NULL || cfg->keys[0] == '\0') {
-        for (size_t i = 0; i < cfg->n_sources; i++) {
-            if (cfg->sources[i].key) {
-                log_warnx("auth", "server %s: key %u but no keys file",
-                          cfg->sources[i].host, cfg->sources[i].key);
-                return -1;
-            }
-        }
-        /* No table: every MAC is an unknown key (crypto-NAK). */
-        server_set_auth(&e->server, NULL, &authcrypto_openssl);
+    /* main read and checked the keys already (engine_auth_prepare) */
+    engine_auth_swap(e, cfg, e->opts.keys);
+    if (cfg->keys == NULL || cfg->keys[0] == '\0')
         return 0;
-    }
-    if (keys_load(cfg->keys, &e->keys, err, sizeof(err)) < 0) {
-        log_warnx("auth", "%s", err);
-        return -1;
-    }
-    if (authcrypto_init() < 0) {
-        log_warnx("auth", "OpenSSL lacks MD5, SHA-1 or AES-128-CMAC");
-        return -1;
-    }
-    for (size_t i = 0; i < cfg->n_trustedkeys; i++) {
-        const struct conf_keyref *r = &cfg->trustedkeys[i];
-
-        if (auth_trust_range(&e->keys, r->lo, r->hi) == 0)
-            log_warnx("auth", "trustedkey %u..%u: no such key in %s", r->lo, r->hi,
-                      cfg->keys);
-    }
     for (size_t i = 0; i < e->keys.n; i++)
         trusted += e->keys.keys[i].trusted;
-    for (size_t i = 0; i < cfg->n_sources; i++) {
-        const struct conf_source *cs = &cfg->sources[i];
-        const struct auth_key *k;
-
-        if (cs->key == 0)
-            continue;
-        k = auth_find(&e->keys, cs->key);
-        if (k == NULL || !k->trusted) {
-            log_warnx("auth", "server %s: key %u is %s", cs->host, cs->key,
-                      k == NULL ? "not in the keys file" : "not a trustedkey");
-            return -1;
-        }
-    }
-    if (cfg->controlkey && auth_find(&e->keys, cfg->controlkey) == NULL)
-        log_warnx("auth", "controlkey %u is not in %s: authenticated ntpq requests will be "
-                  "refused", cfg->controlkey, cfg->keys);
-    server_set_auth(&e->server, &e->keys, &authcrypto_openssl);
-    e->keys_path = cfg->keys;
     log_info("auth", "%zu keys from %s, %zu trusted", e->keys.n, cfg->keys, trusted);
     return 0;
 }
@@ -80,7 +38,7 @@ void engine_auth_source(struct engine *e, const struct engine_source *es)
         return;
     k = auth_find(&e->keys, es->cs->key);
     if (k == NULL || !k->trusted)
-        return;     /* refused in engine_auth_init() */
+        return;     /* refused in engine_auth_prepare() */
     source_set_auth(&e->client.src[es->idx], k, &authcrypto_openssl);
     log_info("auth", "%s: key %u (%s)", es->name, k->id, auth_alg_name(k->alg));
 }
@@ -173,7 +131,24 @@ static int check_source_keys(const struct config *cfg, const struct auth_keytab 
     return 0;
 }
 
-int engine_auth_prepare(struct engine *e, const struct config *cfg,
+/* trustedkey over a freshly read (or kept) table, then every source's key
+ * checked against it. 0, or -1 with msg set. */
+static int trust_and_check(const struct config *cfg, struct auth_keytab *t,
+                           char *msg, size_t cap)
+{
+    for (size_t i = 0; i < t->n; i++)
+        t->keys[i].trusted = false;
+    for (size_t i = 0; i < cfg->n_trustedkeys; i++) {
+        const struct conf_keyref *r = &cfg->trustedkeys[i];
+
+        if (auth_trust_range(t, r->lo, r->hi) == 0)
+            log_warnx("auth", "trustedkey %u..%u: no such key in %s", r->lo, r->hi,
+                      cfg->keys ? cfg->keys : "(no keys file)");
+    }
+    return check_source_keys(cfg, t, msg, cap);
+}
+
+int engine_auth_prepare(const struct engine *e, const struct config *cfg,
                         struct auth_keytab *out, char *msg, size_t cap)
 {
     char err[300];
@@ -182,7 +157,7 @@ int engine_auth_prepare(struct engine *e, const struct config *cfg,
     out->n = 0;
     if (cfg->keys != NULL && cfg->keys[0] != '\0' &&
         keys_load(cfg->keys, out, err, sizeof(err)) < 0) {
-        if ((errno != EACCES && errno != EPERM) || e->keys_path == NULL ||
+        if ((errno != EACCES && errno != EPERM) || e == NULL || e->keys_path == NULL ||
             strcmp(e->keys_path, cfg->keys) != 0) {
             snprintf(msg, cap, "%s", err);
             return -1;
@@ -199,30 +174,11 @@ int engine_auth_prepare(struct engine *e, const struct config *cfg,
     if (cfg->controlkey && auth_find(out, cfg->controlkey) == NULL)
         log_warnx("auth", "controlkey %u is not in %s: authenticated ntpq requests will be "
                   "refused", cfg->controlkey, cfg->keys ? cfg->keys : "(no keys file)");
-    for (size_t i = 0; i < out->n; i++)
-        out->keys[i].trusted = false;
-    for (size_t i = 0; i < cfg->n_trustedkeys; i++)
-        (void)auth_trust_range(out, cfg->trustedkeys[i].lo, cfg->trustedkeys[i].hi);
-    if (check_source_keys(cfg, out, msg, cap) < 0) {
+    if (trust_and_check(cfg, out, msg, cap) < 0) {
         keys_free(out);
         return -1;
     }
     return 0;
-}
-
-int engine_auth_validate(const struct config *cfg, char *msg, size_t cap)
-{
-    struct auth_keytab t = { 0 };
-    int rc;
-
-    if (cfg->keys != NULL && cfg->keys[0] != '\0' &&
-        keys_load(cfg->keys, &t, msg, cap) < 0)
-        return -1;
-    for (size_t i = 0; i < cfg->n_trustedkeys; i++)
-        (void)auth_trust_range(&t, cfg->trustedkeys[i].lo, cfg->trustedkeys[i].hi);
-    rc = check_source_keys(cfg, &t, msg, cap);
-    keys_free(&t);
-    return rc;
 }
 
 void engine_auth_swap(struct engine *e, const struct config *cfg, struct auth_keytab *t)
