@@ -11,7 +11,6 @@
  * makes chimed rewrite its drift file that often, so that
  * tests/system/t_lifecycle.sh can kill -9 it in the middle of writes. */
 #include <errno.h>
-#include <grp.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
@@ -282,31 +281,16 @@ static int security_findings(const struct config *cfg)
  * the config has none. Resolved at start-up, while /etc/group is readable. */
 static gid_t control_gid(const struct config *cfg)
 {
-    struct group gr, *found = NULL;
-    long hint = sysconf(_SC_GETGR_R_SIZE_MAX);
-    size_t cap = hint > 0 ? (size_t)hint : 4096;
-    char *buf = NULL;
     gid_t gid;
-    int err;
 
     if (cfg->controlgroup == NULL)
         return (gid_t)-1;
-    /* a group with many members (LDAP, sssd) needs more room: grow */
-    do {
-        free(buf);
-        buf = xcalloc(1, cap);
-        err = getgrnam_r(cfg->controlgroup, &gr, buf, cap, &found);
-        cap *= 2;
-    } while (err == ERANGE && cap <= (1u << 24));
-    if (found == NULL) {
+    if (sandbox_lookup_group(cfg->controlgroup, &gid) < 0) {
         fprintf(stderr, "chimed: %s:%d: controlgroup '%s': %s\n",
                 cfg->controlgroup_loc.file, cfg->controlgroup_loc.line, cfg->controlgroup,
-                err != 0 ? strerror(err) : "no such group");
-        free(buf);
+                errno == ENOENT ? "no such group" : strerror(errno));
         exit(EXIT_CONFIG);
     }
-    gid = gr.gr_gid;
-    free(buf);
     return gid;
 }
 

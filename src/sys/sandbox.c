@@ -25,6 +25,35 @@ static int parse_id(const char *s, unsigned long *out)
     return (errno || *end) ? -1 : 0;
 }
 
+int sandbox_lookup_group(const char *name, gid_t *out)
+{
+    long hint = sysconf(_SC_GETGR_R_SIZE_MAX);
+    size_t cap = hint > 0 ? (size_t)hint : 4096;
+    struct group gr, *found = NULL;
+    unsigned long id;
+    char *buf = NULL;
+    int err;
+
+    /* a group with many members (LDAP, sssd) needs more room: grow */
+    do {
+        free(buf);
+        buf = xcalloc(1, cap);
+        err = getgrnam_r(name, &gr, buf, cap, &found);
+        cap *= 2;
+    } while (err == ERANGE && cap <= (1u << 24));
+    if (found != NULL)
+        *out = gr.gr_gid;
+    free(buf);
+    if (found != NULL)
+        return 0;
+    if (parse_id(name, &id) == 0) {
+        *out = (gid_t)id;
+        return 0;
+    }
+    errno = err != 0 ? err : ENOENT;
+    return -1;
+}
+
 int sandbox_lookup_user(const char *spec, struct sandbox_user *out, char *err, size_t errlen)
 {
     char user[64], group[64] = "";
@@ -53,17 +82,9 @@ int sandbox_lookup_user(const char *spec, struct sandbox_user *out, char *err, s
         snprintf(err, errlen, "unknown user '%s'", user);
         return -1;
     }
-    if (*group) {
-        struct group *gr = getgrnam(group);
-
-        if (gr)
-            out->gid = gr->gr_gid;
-        else if (parse_id(group, &id) == 0)
-            out->gid = (gid_t)id;
-        else {
-            snprintf(err, errlen, "unknown group '%s'", group);
-            return -1;
-        }
+    if (*group && sandbox_lookup_group(group, &out->gid) < 0) {
+        snprintf(err, errlen, "unknown group '%s'", group);
+        return -1;
     }
     if (out->uid == 0 || out->gid == 0) {
         snprintf(err, errlen, "refusing to run as '%s': -u must name an unprivileged "

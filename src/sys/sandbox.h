@@ -31,6 +31,9 @@ struct sandbox_user {
 /* "USER" or "USER:GROUP" (names or numbers) -> ids. Refuses uid 0.
  * Returns 0, or -1 with a message in err. */
 int sandbox_lookup_user(const char *spec, struct sandbox_user *out, char *err, size_t errlen);
+/* A group by name (or number): 0 and *out, or -1 with errno (ENOENT: no
+ * such group). */
+int sandbox_lookup_group(const char *name, gid_t *out);
 /* Drop to u. keep_sys_time: keep CAP_SYS_TIME if we have it. *kept is
  * set to whether it was kept. Returns 0 or -1 (logged). */
 int sandbox_drop_user(const struct sandbox_user *u, bool keep_sys_time, bool *kept);
