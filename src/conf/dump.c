@@ -45,16 +45,23 @@ static void finish(struct out *o, const struct conf_loc *loc, emit_fn emit, void
     emit(arg, o->buf);
 }
 
-static void add_addr(struct out *o, const struct sockaddr_storage *ss, unsigned prefix)
+/* The numeric address of ss (no port) into a[INET6_ADDRSTRLEN]. */
+static const char *addr_text(const struct sockaddr_storage *ss, char *a)
 {
-    char a[INET6_ADDRSTRLEN];
     const void *src = ss->ss_family == AF_INET ?
         (const void *)&((const struct sockaddr_in *)ss)->sin_addr :
         (const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr;
 
-    if (!inet_ntop(ss->ss_family, src, a, sizeof a))
-        snprintf(a, sizeof a, "?");
-    add(o, " %s/%u", a, prefix);
+    if (!inet_ntop(ss->ss_family, src, a, INET6_ADDRSTRLEN))
+        snprintf(a, INET6_ADDRSTRLEN, "?");
+    return a;
+}
+
+static void add_addr(struct out *o, const struct sockaddr_storage *ss, unsigned prefix)
+{
+    char a[INET6_ADDRSTRLEN];
+
+    add(o, " %s/%u", addr_text(ss, a), prefix);
 }
 
 static const char *family_name(int family)
@@ -179,15 +186,11 @@ static void dump_control(const struct config *c, emit_fn emit, void *arg)
         const struct sockaddr_storage *ss = &c->metrics_listen.addr;
         char a[INET6_ADDRSTRLEN];
         bool v4 = ss->ss_family == AF_INET;
-        const void *src = v4 ? (const void *)&((const struct sockaddr_in *)ss)->sin_addr :
-                               (const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr;
         unsigned port = ntohs(v4 ? ((const struct sockaddr_in *)ss)->sin_port :
                                    ((const struct sockaddr_in6 *)ss)->sin6_port);
 
-        if (!inet_ntop(ss->ss_family, src, a, sizeof a))
-            snprintf(a, sizeof a, "?");
         start(&o);
-        add(&o, v4 ? "metrics-listen %s:%u" : "metrics-listen [%s]:%u", a, port);
+        add(&o, v4 ? "metrics-listen %s:%u" : "metrics-listen [%s]:%u", addr_text(ss, a), port);
         finish(&o, &c->metrics_listen.loc, emit, arg);
     }
 }
