@@ -375,6 +375,16 @@ start_chimed() {
     fi
 }
 
+# start_chimed_server PORT SOCKET: chimed -x serving its own clock at
+# stratum 1 on 127.0.0.1 PORT, control socket SOCKET: the time source most
+# suites poll. Sets CHIMED_PID and CHIMED_LOG like start_chimed.
+start_chimed_server() {
+    _sd=$(tmpdir)
+    printf 'port %s\ninterface listen 127.0.0.1\nlocal stratum 1\ncontrolsocket %s\n' \
+        "$1" "$2" >"$_sd/server.conf"
+    start_chimed "$_sd/server.conf"
+}
+
 # start_chimed_fake CONF OFFSET_S FREQ_PPM [NETNS]: chimed WITH clock
 # control (the real linux driver) on the fake kernel clock, so steps and
 # frequency changes land on a per-process virtual clock. Sets CHIMED_PID,

@@ -13,13 +13,7 @@
 
 SPORT=11711
 D=$(tmpdir)
-cat >"$D/server.conf" <<CONF
-port $SPORT
-interface listen 127.0.0.1
-local stratum 1
-controlsocket $D/server.sock
-CONF
-if ! start_chimed "$D/server.conf"; then
+if ! start_chimed_server $SPORT "$D/server.sock"; then
     not_ok "chimed server starts"
     exit 1
 fi

@@ -30,13 +30,7 @@ clean() {
 }
 
 D=$(tmpdir)
-cat >"$D/server.conf" <<CONF
-port 11901
-interface listen 127.0.0.1
-local stratum 1
-controlsocket $D/server.sock
-CONF
-if ! start_chimed "$D/server.conf"; then
+if ! start_chimed_server 11901 "$D/server.sock"; then
     not_ok "chimed server starts"
     exit 1
 fi
