@@ -1,7 +1,7 @@
 /* chime-sim: run a scenario through chime's real client core on virtual
  * time and report how well the clock would be kept.
  *
- *   chime-sim [-s SEED] [-j] [--short] [-d DURATION] [-t FILE [-T SECONDS]] SCENARIO
+ *   chime-sim [-s SEED] [-j] [-l] [--short] [-d DURATION] [-t FILE [-T SECONDS]] SCENARIO
  *
  * See docs/chime-sim.1 for the scenario language and the output.
  */
@@ -22,14 +22,17 @@ struct opts {
     bool have_seed, json, short_run;
     int64_t duration;           /* 0 = the scenario's */
     const char *trace_path;
+    bool log;                   /* -l: the node's log lines on stderr */
     int trace_every;
     const char *path;
 };
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: chime-sim [-s SEED] [-j] [--short] [-d DURATION] "
-               "[-t TRACE [-T SECONDS]] SCENARIO\n");
+    fprintf(f, "usage: chime-sim [-s SEED] [-j] [-l] [--short] [-d DURATION] "
+               "[-t TRACE [-T SECONDS]] SCENARIO\n"
+               "  -l  the client's log lines on stderr, stamped with simulated seconds\n"
+               "  exit status 3: an 'expect' line of the scenario failed\n");
 }
 
 static double cpu_seconds(void)
@@ -64,7 +67,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
     char *end;
     memset(o, 0, sizeof *o);
     o->trace_every = 60;
-    while ((ch = getopt_long(argc, argv, "s:jd:t:T:h", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "s:jd:t:T:lh", longopts, NULL)) != -1) {
         switch (ch) {
         case 's':
             errno = 0;
@@ -76,6 +79,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
             o->have_seed = true;
             break;
         case 'j': o->json = true; break;
+        case 'l': o->log = true; break;
         case 'S': o->short_run = true; break;
         case 'd':
             if (parse_duration_arg(optarg, &o->duration) < 0)
@@ -120,6 +124,12 @@ static void print_text(const struct scenario *sc, const struct sim_result *r)
     printf("packets      %" PRIu64 " sent, %" PRIu64 " replies used or dropped by the core\n",
            r->packets_sent, r->replies);
     printf("steps        %" PRIu64 "\n", r->steps);
+    if (r->replaced)
+        printf("pools        %" PRIu64 " members replaced\n", r->replaced);
+    if (sc->once)
+        printf("once         %s at %.3f s (exit %d), error then %+.6f s\n",
+               r->once_exit < 0 ? "undecided" : "decided", r->once_done_s, r->once_exit,
+               r->final_offset);
     printf("cpu          %.3f s\n", r->cpu_s);
     if (sc->leap_at || r->li_served_s || r->leap_armed) {
         printf("leap         %s, clock jump %+.0f s at %+.9f s, max error after %.6f s,"
@@ -169,7 +179,42 @@ static void print_json(const struct scenario *sc, const struct sim_result *r)
                r->leap_armed, isnan(r->leap_jump_at_s) ? -1e9 : r->leap_jump_at_s,
                r->leap_jump_s, r->leap_max_err_s, r->leap_recover_s, r->li_served_s,
                r->smear_max_err_s, r->smear_li, r->smear_samples);
-    printf("}\n");
+    printf(",\"replaced\":%" PRIu64 ",\"once_exit\":%d,\"once_done_s\":%.3f}\n",
+           r->replaced, r->once_exit, r->once_done_s);
+}
+
+/* A scenario's own bounds: "expect rms <= 30us" and friends. */
+static double metric(const struct scenario *sc, const struct sim_result *r, const char *m)
+{
+    double days = (double)r->duration * 1e-9 / 86400.0;
+    int configured = 0;
+    for (int i = 0; i < sc->n_servers; i++)
+        configured += sc->srv[i].configured;
+    if (strcmp(m, "rms") == 0) return r->rms;
+    if (strcmp(m, "max") == 0) return r->max_abs;
+    if (strcmp(m, "mean") == 0) return r->mean;
+    if (strcmp(m, "converge") == 0) return r->converge_s < 0 ? INFINITY : r->converge_s;
+    if (strcmp(m, "packets_day") == 0)   /* per source line's host */
+        return (double)r->packets_sent / days / (configured ? configured : 1);
+    if (strcmp(m, "replaced") == 0) return (double)r->replaced;
+    if (strcmp(m, "exit") == 0) return r->once_exit;
+    if (strcmp(m, "done_s") == 0) return r->once_exit < 0 ? INFINITY : r->once_done_s;
+    return fabs(r->final_offset);       /* "error": at the end (after -q's step) */
+}
+
+static int check_expectations(const struct scenario *sc, const struct sim_result *r)
+{
+    int failed = 0;
+    for (int i = 0; i < sc->n_expect; i++) {
+        const struct sim_expect *x = &sc->expect[i];
+        double v = metric(sc, r, x->metric);
+        bool ok = strcmp(x->op, "<=") == 0 ? v <= x->value :
+                  strcmp(x->op, ">=") == 0 ? v >= x->value : v == x->value;
+        fprintf(ok ? stdout : stderr, "expect       %s:%d: %s %s %g: %s (%g)\n", sc->path,
+                x->line, x->metric, x->op, x->value, ok ? "ok" : "FAILED", v);
+        failed += !ok;
+    }
+    return failed;
 }
 
 int main(int argc, char **argv)
@@ -197,7 +242,14 @@ int main(int argc, char **argv)
     int64_t duration = o.duration ? o.duration :
                        o.short_run ? sc->short_duration : sc->duration;
     double cpu0 = cpu_seconds();
-    sim_run(sc, o.have_seed ? o.seed : sc->seed, duration, trace, o.trace_every, &r);
+    if (sim_run(sc, o.have_seed ? o.seed : sc->seed, duration, trace, o.trace_every,
+                o.log ? stderr : NULL, &r, err, sizeof err) < 0) {
+        fprintf(stderr, "chime-sim: %s\n", err);
+        if (trace)
+            fclose(trace);
+        free(sc);
+        return 2;
+    }
     r.cpu_s = cpu_seconds() - cpu0;
     if (trace)
         fclose(trace);
@@ -205,6 +257,7 @@ int main(int argc, char **argv)
         print_json(sc, &r);
     else
         print_text(sc, &r);
+    int failed = o.json ? 0 : check_expectations(sc, &r);
     free(sc);
-    return 0;
+    return failed ? 3 : 0;
 }

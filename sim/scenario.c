@@ -340,17 +340,59 @@ static int d_client(struct ctx *c, const struct words *ws)
     return 0;
 }
 
+/* Append a chime.conf line at the scenario's line number, so that the
+ * config parser's "FILE:LINE" names the scenario's own line. */
+static int conf_add(struct ctx *c, const struct words *ws, int first, const char *head)
+{
+    struct scenario *sc = c->sc;
+    char line[MAX_LINE];
+    size_t n = 0;
+    int w;
+
+    while (sc->conf_lines < c->line - 1 && sc->conf_len + 1 < sizeof sc->conf) {
+        sc->conf[sc->conf_len++] = '\n';
+        sc->conf_lines++;
+    }
+    w = snprintf(line, sizeof line, "%s", head ? head : "");
+    n = w > 0 ? (size_t)w : 0;
+    for (int i = first; i < ws->n && n < sizeof line; i++) {
+        w = snprintf(line + n, sizeof line - n, "%s%s", n ? " " : "", ws->w[i]);
+        n += w > 0 ? (size_t)w : 0;
+    }
+    if (n >= sizeof line || sc->conf_len + n + 2 > sizeof sc->conf)
+        return fail(c, "client configuration too long");
+    memcpy(sc->conf + sc->conf_len, line, n);
+    sc->conf_len += n;
+    sc->conf[sc->conf_len++] = '\n';
+    sc->conf[sc->conf_len] = '\0';
+    sc->conf_lines++;
+    return 0;
+}
+
+static int d_conf(struct ctx *c, const struct words *ws)
+{
+    return ws->n < 2 ? fail(c, "'conf' needs a chime.conf line") : conf_add(c, ws, 1, NULL);
+}
+
 static bool server_flag(struct sim_server *s, const char *k)
 {
-    bool *f = strcmp(k, "iburst") == 0 ? &s->iburst :
-              strcmp(k, "burst") == 0 ? &s->burst :
-              strcmp(k, "prefer") == 0 ? &s->prefer :
-              strcmp(k, "noselect") == 0 ? &s->noselect :
-              strcmp(k, "noleap") == 0 ? &s->noleap :
+    bool *f = strcmp(k, "noleap") == 0 ? &s->noleap :
               strcmp(k, "bogusleap") == 0 ? &s->bogusleap : NULL;
     if (f)
         *f = true;
     return f != NULL;
+}
+
+/* The words of a server line that configure the client, not the host. */
+static bool client_flag(const char *k)
+{
+    return strcmp(k, "iburst") == 0 || strcmp(k, "burst") == 0 ||
+           strcmp(k, "prefer") == 0 || strcmp(k, "noselect") == 0;
+}
+
+static bool client_valued(const char *k)
+{
+    return strcmp(k, "minpoll") == 0 || strcmp(k, "maxpoll") == 0;
 }
 
 static int server_value(struct ctx *c, struct sim_server *s, const char *k,
@@ -362,10 +404,6 @@ static int server_value(struct ctx *c, struct sim_server *s, const char *k,
         return get_int(c, v, 1, 15, &s->stratum);
     if (strcmp(k, "precision") == 0)
         return get_int(c, v, -30, 0, &s->precision);
-    if (strcmp(k, "minpoll") == 0)
-        return get_int(c, v, 0, 17, &s->minpoll);
-    if (strcmp(k, "maxpoll") == 0)
-        return get_int(c, v, 0, 17, &s->maxpoll);
     double *d = strcmp(k, "rootdelay") == 0 ? &s->root_delay :
                 strcmp(k, "rootdisp") == 0 ? &s->root_disp :
                 strcmp(k, "processing") == 0 ? &s->processing : NULL;
@@ -382,15 +420,45 @@ static void server_defaults(struct sim_server *s)
     s->stratum = 1;
     s->precision = -20;
     s->processing = 20e-6;
-    s->minpoll = 6;         /* ntp.conf defaults */
-    s->maxpoll = 10;
 }
 
+static int host_options(struct ctx *c, const struct words *ws, struct sim_server *s,
+                        struct words *client)
+{
+    for (int i = 2; i < ws->n; i++) {
+        int r = link_option(c, ws, &i, &s->link);
+        if (r < 0)
+            return -1;
+        if (r > 0 || server_flag(s, ws->w[i]))
+            continue;
+        if (client && client_flag(ws->w[i])) {
+            client->w[client->n++] = ws->w[i];
+            continue;
+        }
+        if (client && client_valued(ws->w[i])) {
+            client->w[client->n++] = ws->w[i];
+            const char *v = value(c, ws, &i);
+            if (!v)
+                return -1;
+            client->w[client->n++] = ws->w[i];
+            continue;
+        }
+        const char *v = value(c, ws, &i);
+        if (!v || server_value(c, s, ws->w[i - 1], v) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* "server NAME ..." and "host NAME ...": a simulated host; a server line
+ * also becomes the client's "server NAME <client options>". */
 static int d_server(struct ctx *c, const struct words *ws)
 {
     struct scenario *sc = c->sc;
+    bool configured = strcmp(ws->w[0], "server") == 0;
+    struct words client = { .n = 2, .w = { "server", ws->n > 1 ? ws->w[1] : "" } };
     if (ws->n < 2)
-        return fail(c, "'server' needs a name");
+        return fail(c, "'%s' needs a name", ws->w[0]);
     if (sc->n_servers == SIM_MAX_SERVERS)
         return fail(c, "at most %d servers", SIM_MAX_SERVERS);
     if (strlen(ws->w[1]) >= SIM_NAME_LEN || strcmp(ws->w[1], "all") == 0)
@@ -402,23 +470,73 @@ static int d_server(struct ctx *c, const struct words *ws)
     server_defaults(s);
     snprintf(s->name, sizeof s->name, "%s", ws->w[1]);
     s->line = c->line;
-    for (int i = 2; i < ws->n; i++) {
-        int r = link_option(c, ws, &i, &s->link);
-        if (r < 0)
-            return -1;
-        if (r > 0 || server_flag(s, ws->w[i]))
-            continue;
-        const char *v = value(c, ws, &i);
-        if (!v || server_value(c, s, ws->w[i - 1], v) < 0)
-            return -1;
-    }
-    if (s->maxpoll < s->minpoll)
-        return fail(c, "maxpoll below minpoll for '%s'", s->name);
+    s->configured = configured;
+    if (host_options(c, ws, s, configured ? &client : NULL) < 0)
+        return -1;
     sc->n_servers++;
+    return configured ? conf_add(c, &client, 0, NULL) : 0;
+}
+
+static int d_dns(struct ctx *c, const struct words *ws)
+{
+    struct scenario *sc = c->sc;
+    if (ws->n < 3)
+        return fail(c, "dns NAME HOST...");
+    if (sc->n_dns == SIM_MAX_DNS || strlen(ws->w[1]) >= sizeof sc->dns[0].name)
+        return fail(c, "too many dns names, or a name too long");
+    struct sim_dns *d = &sc->dns[sc->n_dns++];
+    snprintf(d->name, sizeof d->name, "%s", ws->w[1]);
+    for (int i = 2; i < ws->n && d->n < SIM_MAX_SERVERS; i++) {
+        struct sim_server *h = find_server(c, ws->w[i]);
+        if (!h)
+            return -1;
+        d->srv[d->n++] = (int)(h - sc->srv);
+    }
     return 0;
 }
 
-/* step NAME T at D */
+static int d_once(struct ctx *c, const struct words *ws)
+{
+    c->sc->once = true;
+    c->sc->once_timeout = 60 * 1000000000LL;
+    if (ws->n == 1)
+        return 0;
+    if (ws->n != 3 || strcmp(ws->w[1], "timeout") != 0)
+        return fail(c, "once [timeout D]");
+    return get_duration(c, ws->w[2], &c->sc->once_timeout);
+}
+
+static int d_expect(struct ctx *c, const struct words *ws)
+{
+    static const char *const metrics[] = {
+        "rms", "max", "mean", "converge", "packets_day", "replaced", "exit", "done_s",
+        "error", NULL,
+    };
+    struct scenario *sc = c->sc;
+    int k;
+    if (ws->n != 4)
+        return fail(c, "expect METRIC <=|>=|== VALUE");
+    for (k = 0; metrics[k] && strcmp(metrics[k], ws->w[1]) != 0; k++)
+        ;
+    if (!metrics[k])
+        return fail(c, "unknown metric '%s'", ws->w[1]);
+    if (strcmp(ws->w[2], "<=") && strcmp(ws->w[2], ">=") && strcmp(ws->w[2], "=="))
+        return fail(c, "expect: <=, >= or ==, not '%s'", ws->w[2]);
+    if (sc->n_expect == SIM_MAX_EXPECT)
+        return fail(c, "at most %d expectations", SIM_MAX_EXPECT);
+    struct sim_expect *x = &sc->expect[sc->n_expect];
+    double v;
+    /* durations and counts: "30us", "2ms", "1s" or a bare number */
+    if (!parse_unit(ws->w[3], time_units, &v) && get_real(c, ws->w[3], -1e18, 1e18, &v) < 0)
+        return -1;
+    snprintf(x->metric, sizeof x->metric, "%s", ws->w[1]);
+    snprintf(x->op, sizeof x->op, "%s", ws->w[2]);
+    x->value = v;
+    x->line = c->line;
+    sc->n_expect++;
+    return 0;
+}
+
 static int d_step(struct ctx *c, const struct words *ws)
 {
     struct sim_server *s;
@@ -480,37 +598,10 @@ static int d_linkdown(struct ctx *c, const struct words *ws)
     return add_period(c, ws, 2, l->down, &l->n_down);
 }
 
-static int d_tinker(struct ctx *c, const struct words *ws)
+/* tinker, tos: chime.conf lines, checked by the config parser. */
+static int d_conf_verbatim(struct ctx *c, const struct words *ws)
 {
-    for (int i = 1; i < ws->n; i++) {
-        const char *k = ws->w[i], *v = value(c, ws, &i);
-        double *d = strcmp(k, "step") == 0 ? &c->sc->tinker_step :
-                    strcmp(k, "panic") == 0 ? &c->sc->tinker_panic : NULL;
-        if (!v)
-            return -1;
-        if (!d)
-            return fail(c, "unknown tinker option '%s'", k);
-        if (get_real(c, v, 0, 1e9, d) < 0)
-            return -1;
-    }
-    return 0;
-}
-
-static int d_tos(struct ctx *c, const struct words *ws)
-{
-    for (int i = 1; i < ws->n; i++) {
-        const char *k = ws->w[i], *v = value(c, ws, &i);
-        int *d = strcmp(k, "minsane") == 0 ? &c->sc->minsane :
-                 strcmp(k, "minclock") == 0 ? &c->sc->minclock :
-                 strcmp(k, "maxclock") == 0 ? &c->sc->maxclock : NULL;
-        if (!v)
-            return -1;
-        if (!d)
-            return fail(c, "unknown tos option '%s'", k);
-        if (get_int(c, v, 0, SIM_MAX_SERVERS * 4, d) < 0)
-            return -1;
-    }
-    return 0;
+    return conf_add(c, ws, 0, NULL);
 }
 
 static int d_simple(struct ctx *c, const struct words *ws)
@@ -594,7 +685,7 @@ static int d_leap(struct ctx *c, const struct words *ws)
     if (strcmp(k, "leapsecmode") == 0) {
         if (ws->n != 2 || (sc->leap_mode = leap_mode_parse(ws->w[1])) < 0)
             return fail(c, "leapsecmode system|step|slew|ignore");
-        return 0;
+        return conf_add(c, ws, 0, NULL);
     }
     /* leapsmear INTERVAL [linear|cosine] */
     if (ws->n < 2 || ws->n > 3 || get_seconds(c, ws->w[1], &sc->smear_s) < 0)
@@ -604,7 +695,7 @@ static int d_leap(struct ctx *c, const struct words *ws)
         sc->smear_shape = LEAP_SMEAR_COSINE;
     else if (ws->n == 3 && strcmp(ws->w[2], "linear") != 0)
         return fail(c, "leapsmear: linear or cosine, not '%s'", ws->w[2]);
-    return 0;
+    return conf_add(c, ws, 0, NULL);    /* the client smears what it serves */
 }
 
 struct directive {
@@ -616,8 +707,10 @@ static const struct directive directives[] = {
     { "name", d_simple }, { "duration", d_simple }, { "short", d_simple },
     { "seed", d_simple }, { "measure", d_simple }, { "client", d_client },
     { "network", d_network }, { "server", d_server }, { "step", d_step },
-    { "outage", d_outage }, { "linkdown", d_linkdown }, { "tinker", d_tinker },
-    { "tos", d_tos }, { "start", d_leap }, { "leap", d_leap },
+    { "outage", d_outage }, { "linkdown", d_linkdown }, { "tinker", d_conf_verbatim },
+    { "tos", d_conf_verbatim }, { "start", d_leap }, { "leap", d_leap },
+    { "host", d_server }, { "dns", d_dns }, { "conf", d_conf }, { "once", d_once },
+    { "expect", d_expect },
     { "leapsecmode", d_leap }, { "leapsmear", d_leap }, { NULL, NULL },
 };
 
@@ -668,9 +761,6 @@ static void defaults(struct scenario *sc, const char *path)
     /* A link nobody described: a quiet LAN. */
     sc->net.request = (struct delay_model){ 1, { { DIST_CONST, 100e-6, 0 } } };
     sc->net.reply = sc->net.request;
-    sc->tinker_step = NAN;
-    sc->tinker_panic = NAN;
-    sc->minsane = sc->minclock = sc->maxclock = -1;
     sc->start_unix = 1735689600;        /* 2025-01-01T00:00:00Z */
 }
 

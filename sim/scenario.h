@@ -16,12 +16,18 @@
  *   server NAME [offset T] [stratum N] [precision N] [rootdelay D]
  *          [rootdisp D] [processing D] [delay X] [request X] [reply X]
  *          [loss P] [minpoll N] [maxpoll N] [iburst] [burst] [prefer]
- *          [noselect]
+ *          [noselect]     a simulated host the client has a server line for
+ *   host NAME [options as server, but no client options]
+ *                                     a host reachable only through dns
+ *   dns NAME HOST...                  what a lookup of NAME returns
+ *   conf LINE...                      a chime.conf line for the client
+ *   once [timeout D]                  run as chimed -q
+ *   expect METRIC <=|>=|== VALUE      rms, max, mean, converge, packets_day,
+ *                                     replaced, exit, done_s, error
  *   step NAME T at D                  the server's clock jumps by T
  *   outage NAME FROM-TO [every D]     the server does not answer
  *   linkdown NAME|all FROM-TO [every D]  its link drops every packet
- *   tinker [step S] [panic S]         as ntp.conf
- *   tos [minsane N] [minclock N] [maxclock N]
+ *   tinker ..., tos ...               chime.conf lines, as written
  *
  * A delay X is a sum of terms joined by '+': a constant duration,
  * exp(MEAN), normal(SD) or normal(MEAN,SD) (redrawn until >= 0),
@@ -40,6 +46,9 @@
 #define SIM_MAX_STEPS 8
 #define SIM_NAME_LEN 24
 #define SIM_ERR_LEN 512
+#define SIM_CONF_LEN 8192
+#define SIM_MAX_DNS 4
+#define SIM_MAX_EXPECT 8
 
 enum dist_kind { DIST_CONST, DIST_EXP, DIST_NORMAL, DIST_UNIFORM };
 
@@ -87,9 +96,8 @@ struct sim_server {
     int n_outages;
     struct period outages[SIM_MAX_PERIODS];
     struct link_model link;
-    /* the client's configuration of it, as in ntp.conf */
-    int minpoll, maxpoll;
-    bool iburst, burst, prefer, noselect;
+    bool configured;        /* a "server" line (the client polls it); "host"
+                               lines are only reachable through "dns" names */
     /* leap bits: a true-time server announces the scenario's leap on the
      * leap day; "noleap" never announces, "bogusleap" announces an insert
      * on the leap day whatever the truth (for vote tests) */
@@ -117,9 +125,23 @@ struct scenario {
     struct link_model net;              /* defaults for every link */
     int n_servers;
     struct sim_server srv[SIM_MAX_SERVERS];
-    /* ntp.conf-like client options; NAN = the daemon's default */
-    double tinker_step, tinker_panic;
-    int minsane, minclock, maxclock;    /* -1 = default */
+    /* The client's chime.conf, parsed by src/conf like chimed's: each
+     * "server" line's client options (iburst, burst, prefer, noselect,
+     * minpoll, maxpoll), "tinker", "tos", "leapsecmode", "leapsmear" and
+     * every "conf LINE", each at its scenario line number. */
+    char conf[SIM_CONF_LEN];
+    size_t conf_len;
+    int conf_lines;
+    /* "dns NAME HOST..." answers for pool lines */
+    int n_dns;
+    struct sim_dns { char name[64]; int n; int srv[SIM_MAX_SERVERS]; } dns[SIM_MAX_DNS];
+    /* "once [timeout D]": run as chimed -q */
+    bool once;
+    int64_t once_timeout;
+    /* "expect METRIC <=|>=|== VALUE" checked by chime-sim */
+    int n_expect;
+    struct sim_expect { char metric[24]; char op[3]; double value; int line; }
+        expect[SIM_MAX_EXPECT];
     /* leap seconds: "start ISO", "leap ISO insert|delete",
      * "leapsecmode MODE", "leapsmear INTERVAL [linear|cosine]" */
     int64_t start_unix;                 /* true UTC at t = 0 (Unix s) */

@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/client.h"
+#include "conf/conf.h"
+#include "conf/nodeconf.h"
+#include "core/node.h"
 #include "core/server.h"
 #include "core/leap.h"
 #include "rng.h"
@@ -13,25 +15,22 @@
 /* The monotonic clock starts well above 0: the core reads a zero
  * timestamp as "never". Real time starts at 2025-01-01T00:00:00Z. */
 #define MONO0_NS (1000 * NS_PER_S)
-#define TICK_NS NS_PER_S
+#define SAMPLE_NS NS_PER_S       /* the error is measured once a second */
 #define CONVERGED_S 1e-3
-/* Mirrors of daemon/engine_client.c, so the core sees the same calls. */
-#define REQUEST_LIFETIME_NS (8 * NS_PER_S)
-#define START_SPREAD_NS (NS_PER_S / 4)
-#define DEFAULT_STEP_LIMIT 3
-#define MAX_SLEW_PPM 500.0
+#define LOOKUP_NS (2 * 1000 * 1000LL)    /* a simulated name lookup takes 2 ms */
 
 enum { RNG_OSC = 1, RNG_IDS = 2, RNG_LINK = 100 };
 
 /* ---- the event heap ------------------------------------------------------ */
 
-enum ev_kind { EV_AT_SERVER, EV_AT_CLIENT };
+enum ev_kind { EV_AT_SERVER, EV_AT_CLIENT, EV_RESOLVED };
 
 struct event {
     int64_t t;
     uint64_t seq;           /* ties resolve in scheduling order */
     enum ev_kind kind;
-    int srv;
+    int srv;                /* the host (EV_RESOLVED: the node's lookup number) */
+    int slot;               /* the client's slot that sent the request */
     uint64_t gen;           /* the request this packet belongs to */
     uint8_t buf[NTP_HEADER_LEN];
 };
@@ -104,12 +103,15 @@ struct sim_clock {
 struct sim_srv {
     const struct sim_server *conf;
     struct server core;
-    int idx;                /* the client's source index */
-    uint64_t gen;           /* generation of the newest request */
-    bool open;              /* its "socket" still listens */
-    int64_t open_until;
+    struct node_addr addr;  /* how the client knows it */
     struct rng net;
-    uint64_t replies;
+    uint64_t sent, replies, samples;
+};
+
+/* The client's request "socket" of one slot. */
+struct sim_sock {
+    uint64_t gen;           /* generation of the newest request */
+    bool open;              /* it still listens */
 };
 
 struct stats {
@@ -139,7 +141,12 @@ struct sim {
     const struct scenario *sc;
     struct leap_meas lp;
     int64_t now, duration, win_from, win_to;
-    struct client client;
+    struct node node;
+    struct node_out out;
+    struct sim_sock sock[NODE_MAX_SLOTS];
+    const char *pending_host[NODE_MAX_SLOTS + NODE_MAX_POOLS];  /* lookups under way */
+    bool done;              /* once: the node decided */
+    FILE *log;              /* the node's log lines, NULL: none */
     struct sim_clock clk;
     struct rng osc, ids;
     struct heap heap;
@@ -266,15 +273,6 @@ static int64_t kernel_leap_time(const struct sim *s)
     return ti <= s->now ? s->now + 1 : ti;
 }
 
-static void leap_tick(struct sim *s)
-{
-    struct clock_cmd cmd;
-    client_leap_tick(&s->client, local_real(s), mono_at(s->now), &cmd);
-    apply_cmd(s, &cmd);
-    if (s->client.leap.dir)
-        s->lp.armed_seen = true;
-}
-
 /* ---- servers and links ---------------------------------------------------------- */
 
 static double server_offset(const struct sim_server *c, int64_t t)
@@ -328,11 +326,13 @@ static bool link_passes(struct sim_srv *v, int64_t t)
     return !(l->loss > 0 && rng_uniform(&v->net) < l->loss);
 }
 
-static void schedule(struct sim *s, int64_t t, enum ev_kind kind, int srv,
+static void schedule(struct sim *s, int64_t t, enum ev_kind kind, int srv, int slot,
                      uint64_t gen, const uint8_t *buf)
 {
-    struct event e = { .t = t, .seq = s->seq++, .kind = kind, .srv = srv, .gen = gen };
-    memcpy(e.buf, buf, NTP_HEADER_LEN);
+    struct event e = { .t = t, .seq = s->seq++, .kind = kind, .srv = srv, .slot = slot,
+                       .gen = gen };
+    if (buf)
+        memcpy(e.buf, buf, NTP_HEADER_LEN);
     heap_push(&s->heap, &e);
 }
 
@@ -378,52 +378,130 @@ static void at_server(struct sim *s, const struct event *e)
     server_stamp_xmt(reply, server_real(s, c, t3));
     if (link_passes(v, t3))
         schedule(s, t3 + draw_delay(&v->net, &c->link.reply), EV_AT_CLIENT,
-                 e->srv, e->gen, reply);
+                 e->srv, e->slot, e->gen, reply);
 }
 
-/* ---- the client side: as daemon/engine_client.c ----------------------------------- */
+/* ---- the client side: the second interpreter of core/node's actions ---- */
+
+static void carry_out(struct sim *s);
+
+static const struct now *sim_now(const struct sim *s, struct now *n)
+{
+    n->mono = mono_at(s->now);
+    n->real = local_real(s);
+    return n;
+}
+
+static int host_of(const struct sim *s, const struct node_addr *a)
+{
+    return a->len == 2 && a->bytes[0] == 0x5a && a->bytes[1] < s->sc->n_servers
+               ? a->bytes[1] : -1;
+}
 
 static void at_client(struct sim *s, const struct event *e)
 {
-    struct sim_srv *v = &s->srv[e->srv];
-    struct clock_cmd cmd;
-    /* The engine reads only the socket of the newest request, and
-     * closes it after REQUEST_LIFETIME_NS or a used reply. */
-    if (!v->open || e->gen != v->gen || s->now > v->open_until)
+    struct now now;
+    /* The shell reads only the socket of the newest request; the node
+     * closes it after NODE_REQUEST_LIFETIME_NS or a used reply. */
+    if (!s->sock[e->slot].open || e->gen != s->sock[e->slot].gen)
         return;
-    v->replies++;
-    enum source_rx r = client_receive(&s->client, v->idx, e->buf, NTP_HEADER_LEN,
-                                      local_real(s), mono_at(s->now), &cmd);
-    apply_cmd(s, &cmd);
-    if (r != SRC_RX_DROP)
-        v->open = false;
+    s->srv[e->srv].replies++;
+    node_reply(&s->node, e->slot, e->buf, NTP_HEADER_LEN, local_real(s), sim_now(s, &now),
+               &s->out);
+    carry_out(s);
 }
 
-static void send_request(struct sim *s, int i)
+static void do_send(struct sim *s, const struct node_action *a)
 {
-    struct sim_srv *v = &s->srv[i];
-    struct source *src = &s->client.src[v->idx];
-    uint8_t buf[NTP_HEADER_LEN];
-    uint64_t nonce = rng_next(&s->ids);
-    uint32_t rnd = (uint32_t)(rng_next(&s->ids) >> 32);
-    v->open = false;
-    if (source_make_request(src, mono_at(s->now), nonce, rnd, buf, sizeof buf) == 0)
+    struct sim_sock *k = &s->sock[a->slot];
+    int i = host_of(s, a->u.send.addr);
+    k->open = false;
+    if (i < 0) {
+        node_send_failed(&s->node, a->slot);
         return;
-    source_sent(src, local_real(s));    /* T1 right before the send */
-    v->gen++;
-    v->open = true;
-    v->open_until = s->now + REQUEST_LIFETIME_NS;
+    }
+    struct sim_srv *v = &s->srv[i];
+    node_sent(&s->node, a->slot, local_real(s));     /* T1 right before the send */
+    k->gen++;
+    k->open = true;
+    v->sent++;
     s->res->packets_sent++;
     if (link_passes(v, s->now))
         schedule(s, s->now + draw_delay(&v->net, &v->conf->link.request),
-                 EV_AT_SERVER, i, v->gen, buf);
+                 EV_AT_SERVER, i, a->slot, k->gen, a->u.send.data);
 }
 
-static void poll_due(struct sim *s)
+/* A lookup: the scenario's "dns" answer, or a host's own name. */
+static void at_resolved(struct sim *s, const struct event *e, const char *host)
 {
-    for (int i = 0; i < s->sc->n_servers; i++)
-        if (source_poll_due(&s->client.src[s->srv[i].idx], mono_at(s->now)))
-            send_request(s, i);
+    struct node_addr addrs[SIM_MAX_SERVERS];
+    struct now now;
+    int n = 0;
+    for (int d = 0; d < s->sc->n_dns; d++) {
+        const struct sim_dns *x = &s->sc->dns[d];
+        if (strcmp(x->name, host) == 0)
+            for (int k = 0; k < x->n; k++)
+                addrs[n++] = s->srv[x->srv[k]].addr;
+    }
+    node_resolved(&s->node, e->srv, addrs, n, NULL, sim_now(s, &now), &s->out);
+    carry_out(s);
+}
+
+static void once_done(struct sim *s, const struct node_action *a)
+{
+    s->done = true;
+    s->res->once_exit = a->u.done.code;
+    s->res->once_done_s = (double)s->now * 1e-9;
+    if (a->u.done.code == 0 && a->u.done.step) {
+        struct clock_cmd cmd = { .step = true, .step_s = a->u.done.offset_s };
+        apply_cmd(s, &cmd);
+    }
+}
+
+static void note_slot(struct sim *s, const struct node_action *a)
+{
+    const struct node_addr *na = node_slot_addr(&s->node, a->slot);
+    int i = na ? host_of(s, na) : -1;
+    if (i >= 0)
+        s->srv[i].samples++;
+}
+
+static void carry_out_one(struct sim *s, const struct node_action *a)
+{
+    switch (a->kind) {
+    case NODE_SEND: do_send(s, a); break;
+    case NODE_CLOSE: s->sock[a->slot].open = false; break;
+    case NODE_RESOLVE:
+        s->pending_host[a->req] = a->u.resolve.host;
+        schedule(s, s->now + LOOKUP_NS, EV_RESOLVED, a->req, -1, 0, NULL);
+        break;
+    case NODE_CANCEL_RESOLVE: s->pending_host[a->req] = NULL; break;
+    case NODE_CLOCK: apply_cmd(s, &a->u.clock); break;
+    case NODE_SAMPLE: note_slot(s, a); break;
+    case NODE_DONE: once_done(s, a); break;
+    case NODE_LOG:
+        if (s->log)
+            fprintf(s->log, "%.3f %s: %s\n", (double)s->now * 1e-9, a->u.log.subsys,
+                    a->u.log.text);
+        break;
+    case NODE_WRITE_DRIFT: case NODE_CHECK_LEAPFILE: case NODE_DISC_UPDATE:
+        break;      /* no files in the simulator */
+    }
+}
+
+static void carry_out(struct sim *s)
+{
+    for (int i = 0; i < s->out.n; i++)
+        carry_out_one(s, &s->out.a[i]);
+    if (s->node.client.leap.dir)
+        s->lp.armed_seen = true;
+}
+
+static void node_due(struct sim *s)
+{
+    struct now now;
+    node_tick(&s->node, sim_now(s, &now), &s->out);
+    carry_out(s);
 }
 
 /* ---- measurement ---------------------------------------------------------------- */
@@ -439,14 +517,19 @@ static void count_mark(struct sim_server_result *r, enum select_mark m)
     }
 }
 
+/* The host a slot polls, or -1. */
+static int host_of_slot(const struct sim *s, int slot)
+{
+    const struct node_addr *na = slot >= 0 ? node_slot_addr(&s->node, slot) : NULL;
+    return na && !node_slot_retired(&s->node, slot) ? host_of(s, na) : -1;
+}
+
 static void write_trace(struct sim *s, double err, double ferr)
 {
-    const struct client *c = &s->client;
+    const struct client *c = &s->node.client;
+    int slot = node_sys_peer_slot(&s->node), h = host_of_slot(s, slot);
     int p = c->sel.synced ? c->sel.sys_peer : -1;
-    const char *peer = "-";
-    for (int i = 0; i < s->sc->n_servers; i++)
-        if (s->srv[i].idx == p)
-            peer = s->sc->srv[i].name;
+    const char *peer = h >= 0 ? s->sc->srv[h].name : "-";
     fprintf(s->trace, "%.0f %.3f %.5f %d %s %d %s %.3f %.5f %d %.3f\n",
             (double)s->now * 1e-9, err * 1e6, ferr,
             p >= 0 ? c->src[p].poll : 0, peer, c->sel.n_survivors,
@@ -464,7 +547,7 @@ static void sample(struct sim *s)
     if (fabs(err) >= CONVERGED_S)
         st->last_bad = s->now;
     st->last_sample = s->now;
-    if (s->trace && (s->now / TICK_NS) % s->trace_every == 0)
+    if (s->trace && (s->now / SAMPLE_NS) % s->trace_every == 0)
         write_trace(s, err, ferr);
     if (s->now < s->win_from || s->now >= s->win_to)
         return;
@@ -473,8 +556,11 @@ static void sample(struct sim *s)
     st->sum2 += err * err;
     st->sumf2 += ferr * ferr;
     st->max_abs = fmax(st->max_abs, fabs(err));
-    for (int i = 0; i < s->sc->n_servers; i++)
-        count_mark(&s->res->srv[i], s->client.marks[s->srv[i].idx]);
+    for (int i = 0; i < s->node.n_slots; i++) {
+        int h = host_of_slot(s, i);
+        if (h >= 0)
+            count_mark(&s->res->srv[h], node_slot_mark(&s->node, i));
+    }
 }
 
 /* Once a second: the error after the leap, what the client serves (LI,
@@ -493,7 +579,7 @@ static void leap_sample(struct sim *s)
             m->last_bad_after = s->now;
     }
     struct sys_state sys;
-    client_sys_state(&s->client, local_real(s), mono_at(s->now), &sys);
+    client_sys_state(&s->node.client, local_real(s), mono_at(s->now), &sys);
     if (sys.stratum < 16 && sys.leap != LEAP_NONE && sys.leap != LEAP_UNSYNC)
         m->li_served_s++;
     if (!(sc->smear_s > 0) || sys.stratum >= 16 || s->now < s->win_from)
@@ -518,12 +604,10 @@ static void leap_sample(struct sim *s)
         m->smear_li++;
 }
 
-static void tick(struct sim *s)
+/* Once a second, after the node's housekeeping: the measurements, then
+ * the oscillator's next second. */
+static void measure(struct sim *s)
 {
-    struct clock_cmd cmd;
-    client_tick(&s->client, mono_at(s->now), &cmd);
-    apply_cmd(s, &cmd);
-    leap_tick(s);
     sample(s);
     leap_sample(s);
     oscillator_second(s, s->now);
@@ -531,55 +615,69 @@ static void tick(struct sim *s)
 
 /* ---- set-up and the loop ------------------------------------------------------- */
 
-/* The daemon's client_conf_from() with the scenario's ntp.conf options. */
-static void client_conf(const struct scenario *sc, struct client_conf *cc)
+static void host_addr(int i, struct node_addr *a)
 {
-    memset(cc, 0, sizeof *cc);
-    discipline_conf_default(&cc->disc);
-    if (!isnan(sc->tinker_step))
-        cc->disc.step_threshold = sc->tinker_step;
-    if (!isnan(sc->tinker_panic))
-        cc->disc.panic = sc->tinker_panic;
-    cc->disc.step_limit = DEFAULT_STEP_LIMIT;
-    cc->disc.max_freq_ppm = MAX_SLEW_PPM;
-    cc->disc.initial_freq_ppm = sc->client.drift_ppm;
-    cc->disc.have_initial_freq = sc->client.have_drift;
-    cc->disc.clock_control = true;
-    select_params_default(&cc->select);
-    if (sc->minsane >= 0)
-        cc->select.min_sane = sc->minsane;
-    if (sc->minclock >= 0)
-        cc->select.min_survivors = sc->minclock;
-    if (sc->maxclock >= 0)
-        cc->select.max_clock = sc->maxclock;
-    cc->precision = (int8_t)sc->client.precision;
-    cc->leap_mode = (enum leap_mode)sc->leap_mode;
-    cc->smear_interval_s = sc->smear_s;
-    cc->smear_shape = (enum leap_smear_shape)sc->smear_shape;
+    memset(a, 0, sizeof *a);
+    a->len = 2;
+    a->bytes[0] = 0x5a;
+    a->bytes[1] = (uint8_t)i;
+    snprintf(a->ip, sizeof a->ip, "10.0.0.%d", i + 1);
+    snprintf(a->text, sizeof a->text, "10.0.0.%d:123", i + 1);
+    a->refid = 0xc0000200u + (uint32_t)i;
 }
 
-static void add_servers(struct sim *s, uint64_t seed)
+/* A host's own name needs no lookup, as a numeric address in chimed. */
+static bool parse_host(void *ctx, const char *host, uint16_t port, struct node_addr *out)
 {
-    for (int i = 0; i < s->sc->n_servers; i++) {
-        const struct sim_server *c = &s->sc->srv[i];
-        struct sim_srv *v = &s->srv[i];
-        struct source_conf sc = {
-            .version = 4, .minpoll = (int8_t)c->minpoll, .maxpoll = (int8_t)c->maxpoll,
-            .iburst = c->iburst, .burst = c->burst, .prefer = c->prefer,
-            .noselect = c->noselect, .addr_refid = 0xc0000200u + (uint32_t)i,
-        };
-        v->conf = c;
-        rng_init(&v->net, seed, RNG_LINK + (uint64_t)i);
-        server_init(&v->core, (int8_t)c->precision);
-        v->idx = client_add_source(&s->client, &sc, mono_at(0),
-                                   (int64_t)(rng_next(&s->ids) % START_SPREAD_NS));
-    }
+    const struct scenario *sc = ctx;
+    (void)port;
+    for (int i = 0; i < sc->n_servers; i++)
+        if (strcmp(sc->srv[i].name, host) == 0) {
+            host_addr(i, out);
+            return true;
+        }
+    return false;
 }
 
-static void setup(struct sim *s, const struct scenario *sc, uint64_t seed,
-                  int64_t duration, struct sim_result *out)
+static uint64_t sim_random(void *ctx)
 {
-    struct client_conf cc;
+    uint64_t v;
+    while ((v = rng_next(ctx)) == 0)
+        ;
+    return v;
+}
+
+/* The client's chime.conf through src/conf and conf/nodeconf, as chimed. */
+static int start_node(struct sim *s, char *err, size_t errlen)
+{
+    const struct scenario *sc = s->sc;
+    struct nodeconf_shell sh = {
+        .max_freq_ppm = NODE_MAX_SLEW_PPM, .precision = (int8_t)sc->client.precision,
+        .once = sc->once, .once_timeout_s = (int)(sc->once_timeout / NS_PER_S),
+        .have_freq = sc->client.have_drift, .initial_freq_ppm = sc->client.drift_ppm,
+    };
+    struct node_deps deps = { .random64 = sim_random, .random_ctx = &s->ids,
+                              .parse = parse_host, .parse_ctx = (void *)sc };
+    struct config *cfg;
+    struct node_conf nc;
+    struct now now;
+    if (conf_load_string(sc->path, sc->conf, sc->conf_len, &cfg, err, errlen) < 0)
+        return -1;
+    struct node_source_conf *lines = calloc(cfg->n_sources + 1, sizeof *lines);
+    if (!lines)
+        abort();
+    nodeconf_conf(cfg, &sh, &nc);
+    nodeconf_lines(cfg, lines);
+    node_init(&s->node, &nc, &deps, lines, (int)cfg->n_sources, sim_now(s, &now), &s->out);
+    free(lines);
+    conf_free(cfg);
+    carry_out(s);
+    return 0;
+}
+
+static int setup(struct sim *s, const struct scenario *sc, uint64_t seed,
+                 int64_t duration, struct sim_result *out, char *err, size_t errlen)
+{
     s->sc = sc;
     s->res = out;
     s->duration = duration;
@@ -588,16 +686,21 @@ static void setup(struct sim *s, const struct scenario *sc, uint64_t seed,
                                                                  : duration + 1;
     rng_init(&s->osc, seed, RNG_OSC);
     rng_init(&s->ids, seed, RNG_IDS);
-    client_conf(sc, &cc);
-    client_init(&s->client, &cc, mono_at(0));
     s->clk.phase = sc->client.offset_s;
     /* Like chimed: the kernel runs at the driftfile's value, or at 0. */
     s->clk.cmd_ppm = sc->client.have_drift ? sc->client.drift_ppm : 0.0;
-    add_servers(s, seed);
+    for (int i = 0; i < sc->n_servers; i++) {
+        struct sim_srv *v = &s->srv[i];
+        v->conf = &sc->srv[i];
+        rng_init(&v->net, seed, RNG_LINK + (uint64_t)i);
+        server_init(&v->core, (int8_t)sc->srv[i].precision);
+        host_addr(i, &v->addr);
+    }
     s->st.last_bad = -1;
     s->lp.jump_at = -1;
     s->lp.last_bad_after = -1;
     server_init(&s->lp.core, (int8_t)sc->client.precision);
+    return start_node(s, err, errlen);
 }
 
 static void finish(struct sim *s, uint64_t seed)
@@ -615,7 +718,7 @@ static void finish(struct sim *s, uint64_t seed)
     r->freq_rms_ppm = st->n ? sqrt(st->sumf2 / (double)st->n) : 0;
     r->converge_s = st->last_bad < 0 ? 0.0 :
                     st->last_bad >= st->last_sample ? -1.0 :
-                    (double)(st->last_bad + TICK_NS) * 1e-9;
+                    (double)(st->last_bad + SAMPLE_NS) * 1e-9;
     r->final_offset = true_error(s);
     r->leap_armed = s->lp.armed_seen;
     r->leap_jump_at_s = s->lp.jump_at < 0 ? NAN :
@@ -630,81 +733,83 @@ static void finish(struct sim *s, uint64_t seed)
     r->smear_samples = s->lp.smear_samples;
     r->n_servers = s->sc->n_servers;
     for (int i = 0; i < s->sc->n_servers; i++) {
-        const struct source *src = &s->client.src[s->srv[i].idx];
-        r->srv[i].sent = src->sent;
+        r->srv[i].sent = s->srv[i].sent;
         r->srv[i].replies = s->srv[i].replies;
-        r->srv[i].samples = src->samples_total;
+        r->srv[i].samples = s->srv[i].samples;
         r->replies += s->srv[i].replies;
     }
+    r->replaced = node_pool_replacements(&s->node);
 }
 
-/* The earliest of: a packet event, a due poll, the next tick. */
-static int64_t next_time(const struct sim *s, int64_t next_tick)
+/* The earliest of: a packet or lookup event, the node's wake-up, the
+ * next measurement second, the virtual kernel's leap. */
+static int64_t next_time(const struct sim *s, int64_t next_sample)
 {
-    int64_t t = next_tick;
-    mono_ns p = client_next_poll(&s->client);
-    if (p.ns != INT64_MAX) {
-        int64_t tp = p.ns - MONO0_NS;
-        t = tp < t ? (tp < s->now ? s->now : tp) : t;
-    }
+    int64_t t = next_sample, w = s->out.wake.ns - MONO0_NS;
+    if (w < t)
+        t = w < s->now ? s->now : w;
     if (s->heap.n > 0 && s->heap.ev[0].t < t)
         t = s->heap.ev[0].t;
     int64_t k = kernel_leap_time(s);
-    if (k < t)
-        t = k;
-    mono_ns l = client_leap_next(&s->client);
-    if (l.ns != INT64_MAX) {
-        int64_t tl = l.ns - MONO0_NS;
-        tl = tl <= s->now ? s->now : tl;
-        if (tl < t)
-            t = tl;
+    return k < t ? k : t;
+}
+
+static void at_event(struct sim *s)
+{
+    struct event e;
+    heap_pop(&s->heap, &e);
+    if (e.kind == EV_AT_SERVER)
+        at_server(s, &e);
+    else if (e.kind == EV_AT_CLIENT)
+        at_client(s, &e);
+    else if (s->pending_host[e.srv]) {
+        const char *host = s->pending_host[e.srv];
+        s->pending_host[e.srv] = NULL;
+        at_resolved(s, &e, host);
     }
-    return t;
 }
 
 static void run_loop(struct sim *s)
 {
-    int64_t next_tick = 0;
-    for (;;) {
-        int64_t t = next_time(s, next_tick);
+    int64_t next_sample = 0;
+    while (!s->done) {
+        int64_t t = next_time(s, next_sample);
         if (t > s->duration)
             break;
         s->now = t;
         clock_advance(&s->clk, t);
         kernel_leap_check(s);
-        if (client_leap_next(&s->client).ns <= mono_at(t).ns) {
-            leap_tick(s);
+        if (s->heap.n > 0 && s->heap.ev[0].t == t) {
+            at_event(s);
             continue;
         }
-        if (s->heap.n > 0 && s->heap.ev[0].t == t) {
-            struct event e;
-            heap_pop(&s->heap, &e);
-            if (e.kind == EV_AT_SERVER)
-                at_server(s, &e);
-            else
-                at_client(s, &e);
-        } else if (t < next_tick) {
-            poll_due(s);
-        } else {
-            poll_due(s);
-            tick(s);
-            next_tick += TICK_NS;
+        if (s->out.wake.ns - MONO0_NS <= t)
+            node_due(s);
+        if (t == next_sample) {
+            measure(s);
+            next_sample += SAMPLE_NS;
         }
     }
 }
 
-void sim_run(const struct scenario *sc, uint64_t seed, int64_t duration,
-             FILE *trace, int trace_every_s, struct sim_result *out)
+int sim_run(const struct scenario *sc, uint64_t seed, int64_t duration,
+            FILE *trace, int trace_every_s, FILE *log, struct sim_result *out,
+            char *err, size_t errlen)
 {
     struct sim *s = calloc(1, sizeof *s);
     if (!s)
         abort();
     memset(out, 0, sizeof *out);
+    out->once_exit = -1;
     s->trace = trace;
+    s->log = log;
     s->trace_every = trace_every_s > 0 ? trace_every_s : 1;
-    setup(s, sc, seed, duration, out);
-    run_loop(s);
-    finish(s, seed);
+    int r = setup(s, sc, seed, duration, out, err, errlen);
+    if (r == 0) {
+        run_loop(s);
+        finish(s, seed);
+    }
     free(s->heap.ev);
     free(s);
+    return r;
 }

@@ -5,11 +5,12 @@
  * frequency error and the correction frequency the core commands, and
  * jumps when the core steps it. Servers answer through core/server with
  * their own (possibly wrong, stepping, absent) clocks over links with
- * random delays, loss and down times. The client side is driven exactly
- * as daemon/engine_client.c drives it: client_next_poll, then
- * source_make_request, T1 read right before the send, source_sent; a
- * reply goes to client_receive with T4 read at its arrival; a 1 s tick
- * calls client_tick; every clock_cmd is applied at once.
+ * random delays, loss and down times. The client is core/node, configured
+ * from the scenario's chime.conf lines by src/conf like chimed; this file
+ * is the second interpreter of the node's actions (daemon/engine_client.c
+ * is the first): a send leaves on a virtual link with T1 read right
+ * before it, a reply arrives with T4 read then, lookups answer from the
+ * scenario's "dns" lines, clock commands apply at once.
  */
 #ifndef CHIME_SIM_SIM_H
 #define CHIME_SIM_SIM_H
@@ -47,6 +48,10 @@ struct sim_result {
     uint64_t li_served_s;       /* seconds it served LI != 0 */
     double smear_max_err_s;     /* leapsmear: max |served - ideal smear| */
     uint64_t smear_li, smear_samples;
+    /* pools and -q */
+    uint64_t replaced;          /* pool members replaced */
+    int once_exit;              /* -q's exit code, -1 not decided */
+    double once_done_s;         /* when -q decided */
 };
 
 /* Run `sc` for `duration` ns with `seed`. With `trace`, one line every
@@ -54,7 +59,11 @@ struct sim_result {
  * (ppm), the system peer's poll, its name, survivors, discipline state,
  * the discipline's offset (us) and base frequency (ppm), the peer's
  * fit size and jitter (us). */
-void sim_run(const struct scenario *sc, uint64_t seed, int64_t duration,
-             FILE *trace, int trace_every_s, struct sim_result *out);
+/* With `log`, the node's log lines, stamped with simulated seconds.
+ * Returns 0, or -1 with "FILE:LINE: ..." in err when the scenario's
+ * client configuration does not parse. */
+int sim_run(const struct scenario *sc, uint64_t seed, int64_t duration,
+            FILE *trace, int trace_every_s, FILE *log, struct sim_result *out,
+            char *err, size_t errlen);
 
 #endif

@@ -57,4 +57,10 @@ static inline int64_t real_sub(real_ns a, real_ns b) { return a.ns - b.ns; }
  * smallest p with 2^p s >= ns, clamped to [-30, 0] (1000 ns -> -19). */
 int8_t ntp_precision_from_ns(int64_t ns);
 
+/* One wake-up's time: both clocks, read once by the shell and passed in. */
+struct now {
+    mono_ns mono;
+    real_ns real;
+};
+
 #endif

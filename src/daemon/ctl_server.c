@@ -207,7 +207,7 @@ static void quote_request(char *dst, size_t cap, const char *s, size_t n)
     dst[j] = '\0';
 }
 
-static void client_request(struct ctl_client *c, size_t line_len)
+static void client_request(struct ctl_client *c, size_t line_len, const struct now *now)
 {
     struct ctl_server *srv = c->srv;
     enum ctl_request req;
@@ -224,7 +224,7 @@ static void client_request(struct ctl_client *c, size_t line_len)
         len = (size_t)snprintf(srv->reply, sizeof(srv->reply),
                                "error: unknown request '%s'\n", q);
     } else {
-        len = srv->fn(srv->arg, req, fmt, srv->reply, sizeof(srv->reply));
+        len = srv->fn(srv->arg, now, req, fmt, srv->reply, sizeof(srv->reply));
         if (len >= sizeof(srv->reply))
             len = sizeof(srv->reply) - 1;   /* a handler that overreports */
     }
@@ -245,19 +245,19 @@ static void client_oversize(struct ctl_client *c)
 
 /* CTL_LINE: act on a full line, on EOF after some bytes (a client may
  * shut down its write side instead of sending "\n"), or drop. */
-static void line_input(struct ctl_client *c, bool eof)
+static void line_input(struct ctl_client *c, bool eof, const struct now *now)
 {
     char *nl = memchr(c->req, '\n', c->req_len);
 
     if (nl != NULL || eof)
-        client_request(c, nl != NULL ? (size_t)(nl - c->req) : c->req_len);
+        client_request(c, nl != NULL ? (size_t)(nl - c->req) : c->req_len, now);
     else if (c->req_len >= c->srv->req_cap)
         client_oversize(c);
 }
 
 /* CTL_HTTP: answer a whole request head; a parse failure gets its status
  * code and an empty body. Only GET/HEAD /metrics reach the handler. */
-static void http_input(struct ctl_client *c, bool eof)
+static void http_input(struct ctl_client *c, bool eof, const struct now *now)
 {
     struct ctl_server *srv = c->srv;
     struct http_request hr;
@@ -273,7 +273,7 @@ static void http_input(struct ctl_client *c, bool eof)
     status = pr == HTTP_OK ? http_status_for(&hr) : http_status_for_error(pr);
     if (status == 200) {
         /* the body goes after room for the head, which is moved in front */
-        body = srv->fn(srv->arg, CTL_REQ_METRICS, CTL_TEXT, srv->reply + HTTP_MAX_HEAD,
+        body = srv->fn(srv->arg, now, CTL_REQ_METRICS, CTL_TEXT, srv->reply + HTTP_MAX_HEAD,
                        sizeof(srv->reply) - HTTP_MAX_HEAD);
         if (body >= sizeof(srv->reply) - HTTP_MAX_HEAD)
             body = sizeof(srv->reply) - HTTP_MAX_HEAD - 1;
@@ -309,9 +309,9 @@ static void on_client_in(void *arg, int fd, short revents, const struct now *now
     }
     c->req_len += (size_t)n;
     if (c->srv->framing == CTL_HTTP)
-        http_input(c, n == 0);
+        http_input(c, n == 0, now);
     else
-        line_input(c, n == 0);
+        line_input(c, n == 0, now);
 }
 
 static struct ctl_client *free_slot(struct ctl_server *srv)

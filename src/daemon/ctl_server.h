@@ -26,8 +26,10 @@
 #define CTL_CLIENT_TIMEOUT_NS (2 * 1000000000LL)
 
 /* Fill snapshots and format them into buf (cap bytes, NUL-terminated);
- * returns the reply length. Called from the loop, once per request. */
-typedef size_t (*ctl_handler_fn)(void *arg, enum ctl_request req,
+ * returns the reply length. Called from the loop, once per request, with
+ * the loop's time of this wake-up. */
+struct now;
+typedef size_t (*ctl_handler_fn)(void *arg, const struct now *now, enum ctl_request req,
                                  enum ctl_format fmt, char *buf, size_t cap);
 
 /* May the TCP peer at `peer` be served? false closes the connection at

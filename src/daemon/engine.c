@@ -14,25 +14,10 @@
 /* Receive at most this many batches per wake-up so timers and other
  * sockets are not starved under a flood. */
 #define MAX_BATCHES_PER_WAKE 8
-/* Housekeeping period: lost sources, what the server announces, pools,
- * the driftfile. */
-#define TICK_NS (1 * NS_PER_S)
-
-/* ---- housekeeping ---------------------------------------------------------- */
-
-static void tick_timer_cb(void *arg, const struct now *now)
-{
-    struct engine *e = arg;
-
-    engine_client_tick(e, now);
-    e->refresh_timer = loop_timer_at(e->loop, mono_add(now->mono, TICK_NS),
-                                     tick_timer_cb, e);
-}
-
 /* ---- the server's packet path ------------------------------------------- */
 
 /* Build replies for one received batch into e->out; returns how many. */
-static int answer_batch(struct engine *e, int fd, struct net_batch *b, mono_ns now)
+static int answer_batch(struct engine *e, int fd, struct net_batch *b, const struct now *now)
 {
     real_ns fallback = { 0 };
     int n_out = 0;
@@ -53,10 +38,10 @@ static int answer_batch(struct engine *e, int fd, struct net_batch *b, mono_ns n
             in->rx_time = fallback;
             e->stats.no_kernel_ts++;
         }
-        if (engine_mode6_input(e, fd, in))
+        if (engine_mode6_input(e, fd, in, now))
             continue;       /* ntpq: answered or refused (engine_mode6.c) */
         engine_res_addr(&in->peer, &from);
-        if (server_handle_from(&e->server, &from, now, in->buf, in->len, in->rx_time,
+        if (server_handle_from(&e->server, &from, now->mono, in->buf, in->len, in->rx_time,
                                out->buf, sizeof(out->buf), &out->len) != SRV_REPLY)
             continue;
         out->peer = in->peer;
@@ -96,7 +81,7 @@ static void socket_readable(void *arg, int fd, short revents, const struct now *
                 log_warn("net", "receive");
             return;
         }
-        n = answer_batch(e, fd, e->batch, now->mono);
+        n = answer_batch(e, fd, e->batch, now);
         if (n > 0)
             send_replies(e, fd, n);
         if (got < NET_BATCH)
@@ -221,9 +206,6 @@ int engine_init(struct engine *e, const struct config *cfg,
         return -1;
     if (!opts->once)
         engine_ctl_open(e);
-    engine_refresh_sys(e, &now);
-    e->refresh_timer = loop_timer_at(e->loop, mono_add(now.mono, TICK_NS),
-                                     tick_timer_cb, e);
     return 0;
 }
 
@@ -273,8 +255,6 @@ void engine_free(struct engine *e)
         loop_del_fd(e->loop, e->fds[i]);
         close(e->fds[i]);
     }
-    if (e->refresh_timer)
-        loop_timer_cancel(e->loop, e->refresh_timer);
     net_batch_free(e->batch);
     free(e->out);
     engine_access_free(e);

@@ -11,7 +11,7 @@
 #include <sys/types.h>
 
 #include "conf/conf.h"
-#include "core/client.h"
+#include "core/node.h"
 #include "core/server.h"
 #include "sys/loop.h"
 #include "sys/net.h"
@@ -32,32 +32,14 @@ struct clock_driver;
 struct ctl_server;
 struct stats_files;
 
-/* One configured server, or one member of a pool, as the shell sees it. */
-struct engine_source {
+/* The socket of one slot's outstanding request. */
+struct engine_slot {
     struct engine *engine;      /* back-pointer for loop callbacks */
-    const struct conf_source *cs;
-    char name[256];             /* as configured */
-    struct net_addr addr;       /* resolved address in use */
-    bool resolved;
-    int idx;                    /* client source index, -1 when none */
-    int fd;                     /* socket of the outstanding request, -1 */
-    uint64_t close_timer;
-    int pool;                   /* index of the pool it came from, -1 */
-    mono_ns rejected_since;     /* falseticker since (0 = not one now) */
+    int slot;
+    int fd;                     /* -1 when none is open */
 };
 
-/* es->pool of a slot whose source a reload removed: free for reuse, like
- * a retired pool slot, and belonging to no pool. */
-#define ENGINE_POOL_GONE 0x7fffffff
-
-/* A pool line: resolved now and then, members added up to maxclock. */
-struct engine_pool {
-    const struct conf_source *cs;
-    struct resolve_req *res;
-    mono_ns next_resolve;
-};
-
-#define ENGINE_MAX_POOLS 8
+#define ENGINE_MAX_LOOKUPS (NODE_MAX_SLOTS + NODE_MAX_POOLS)
 
 struct engine_stats {
     uint64_t truncated;     /* datagrams larger than NTP_MAX_PACKET */
@@ -80,36 +62,26 @@ struct engine {
     struct net_batch *batch;
     struct net_msg *out;        /* NET_BATCH replies being built */
     struct engine_stats stats;
-    uint64_t refresh_timer;
 
-    /* client side */
-    struct client client;
+    /* client side: the node decides, engine_client.c carries it out */
+    struct node node;
+    bool node_ready;
+    struct node_out *nout;      /* the node's action list, reused */
     const struct clock_driver *drv;
-    struct engine_source es[CLIENT_MAX_SOURCES];
-    int n_es;
-    struct resolve_req *res[CLIENT_MAX_SOURCES];   /* per es, while resolving */
-    struct engine_pool pools[ENGINE_MAX_POOLS];
-    int n_pools;
-    int max_sources;            /* tos maxclock */
-    uint64_t poll_timer;
-    mono_ns poll_timer_at;
+    struct engine_slot slots[NODE_MAX_SLOTS];
+    struct resolve_req *res[ENGINE_MAX_LOOKUPS];   /* by node lookup number */
+    bool res_failed[ENGINE_MAX_LOOKUPS];           /* could not even start */
+    uint64_t wake_timer;        /* at the node's next wake-up */
+    mono_ns wake_at;
     uint64_t resolve_timer;
-    mono_ns last_drift_write;
     mono_ns started;            /* for uptime (ntpq -c sysstats) */
     struct ctl_server *ctl;     /* chimectl's socket, NULL if unavailable */
     struct ctl_server *metrics; /* metrics-listen HTTP, NULL when off */
     uint64_t metrics_refused;   /* scrapers closed on by restrict */
     struct stats_files *statsf; /* loopstats/peerstats (daemon/stats.c), NULL off */
     struct engine_mode6 *m6;    /* mode 6 state, allocated on first use */
-    int last_sys_peer;          /* client index, for change logging */
-    bool offline;               /* chimectl offline: polls advance, nothing sent */
     int exit_code;              /* for -q */
-    bool once_done;
-    /* leap seconds (engine_client.c) */
     int64_t leap_mtime;         /* of the leapfile loaded, -1 none */
-    mono_ns leap_checked;       /* last daily check of the leapfile */
-    uint64_t leap_timer;        /* at the armed leap's instant */
-    mono_ns leap_timer_at;
     /* reload (engine_reload.c): the config the sources point into once a
      * reload has succeeded (owned here); settings that need a restart
      * keep coming from cfg, the config chimed started with. */
@@ -121,8 +93,13 @@ int engine_init(struct engine *e, const struct config *cfg,
                 const struct engine_opts *opts, struct loop *loop);
 /* Client side (engine_client.c). */
 int engine_client_init(struct engine *e, const struct now *now);
-void engine_client_tick(struct engine *e, const struct now *now);
 void engine_client_free(struct engine *e);
+/* Log what the node said in a call that can only log (node_set_keys). */
+void engine_carry_out_logs(struct engine *e);
+/* chimectl offline / online. */
+void engine_set_offline(struct engine *e, bool offline);
+/* A node address as a socket address (false: not one of ours). */
+bool engine_addr_of(const struct node_addr *na, struct net_addr *out);
 void engine_write_drift(struct engine *e);
 /* chimectl makestep: step now by the current offset estimate; the
  * result, and *step_s the step made. */
@@ -140,15 +117,16 @@ void engine_ctl_close(struct engine *e);
 /* Snapshots for chimectl and mode 6 (engine_ctl.c). */
 struct ctl_source;
 struct ctl_tracking;
-void engine_fill_source(const struct engine *e, const struct engine_source *es,
-                        const struct now *now, struct ctl_source *o);
+void engine_fill_source(const struct engine *e, int slot, const struct now *now,
+                        struct ctl_source *o);
 void engine_fill_tracking(const struct engine *e, const struct now *now,
                           struct ctl_tracking *out);
 
 /* Mode 6 (engine_mode6.c): true when the datagram was a mode 6 request
  * and has been dealt with (answered on fd, or refused and counted). */
 struct engine_mode6;
-bool engine_mode6_input(struct engine *e, int fd, const struct net_msg *in);
+bool engine_mode6_input(struct engine *e, int fd, const struct net_msg *in,
+                        const struct now *now);
 void engine_mode6_free(struct engine *e);
 struct mode6_stats;
 /* NULL until the first mode 6 datagram. */
@@ -166,8 +144,6 @@ void engine_access_free(struct engine *e);
 /* Symmetric keys (engine_auth.c): load the keys file, apply trustedkey,
  * check every "server ... key N", attach the table to the server. */
 int engine_auth_init(struct engine *e);
-/* Give client source es its key, if configured (after client_add_source). */
-void engine_auth_source(struct engine *e, const struct engine_source *es);
 void engine_auth_log_stats(const struct engine *e);
 void engine_auth_free(struct engine *e);
 /* The keys of cfg with its trustedkey lines, every source's key checked

@@ -30,19 +30,6 @@ int engine_auth_init(struct engine *e)
     return 0;
 }
 
-void engine_auth_source(struct engine *e, const struct engine_source *es)
-{
-    const struct auth_key *k;
-
-    if (es->cs == NULL || es->cs->key == 0 || es->idx < 0)
-        return;
-    k = auth_find(&e->keys, es->cs->key);
-    if (k == NULL || !k->trusted)
-        return;     /* refused in engine_auth_prepare() */
-    source_set_auth(&e->client.src[es->idx], k, &authcrypto_openssl);
-    log_info("auth", "%s: key %u (%s)", es->name, k->id, auth_alg_name(k->alg));
-}
-
 void engine_auth_log_stats(const struct engine *e)
 {
     const struct server_stats *s = &e->server.stats;
@@ -52,16 +39,12 @@ void engine_auth_log_stats(const struct engine *e)
                  (unsigned long long)s->auth_ok, (unsigned long long)s->crypto_nak,
                  (unsigned long long)s->dropped[SRV_DROP_AUTH_UNKNOWN_KEY],
                  (unsigned long long)s->dropped[SRV_DROP_AUTH_BAD]);
-    for (int i = 0; i < e->n_es; i++) {
-        const struct engine_source *es = &e->es[i];
-        const struct source *src;
+    for (int i = 0; e->node_ready && i < e->node.n_slots; i++) {
+        const struct source *src = node_slot_source(&e->node, i);
 
-        if (es->idx < 0)
-            continue;
-        src = &e->client.src[es->idx];
-        if (src->key)
+        if (src && src->key)
             log_info("client", "%s: auth key %u: sent=%llu received=%llu dropped_auth=%llu",
-                     es->name, src->key->id, (unsigned long long)src->sent,
+                     e->node.slot[i].name, src->key->id, (unsigned long long)src->sent,
                      (unsigned long long)src->received,
                      (unsigned long long)src->dropped[SRC_DROP_AUTH]);
     }
@@ -190,13 +173,9 @@ void engine_auth_swap(struct engine *e, const struct config *cfg, struct auth_ke
     e->keys_path = cfg->keys;
     server_set_auth(&e->server, e->keys.n > 0 ? &e->keys : NULL, &authcrypto_openssl);
     /* the sources pointed into the old table */
-    for (int i = 0; i < e->n_es; i++) {
-        struct engine_source *es = &e->es[i];
-
-        if (es->idx < 0)
-            continue;
-        source_set_auth(&e->client.src[es->idx], NULL, NULL);
-        engine_auth_source(e, es);
+    if (e->node_ready) {
+        node_set_keys(&e->node, e->keys.n > 0 ? &e->keys : NULL, e->nout);
+        engine_carry_out_logs(e);
     }
 }
 

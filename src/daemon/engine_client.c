@@ -1,10 +1,11 @@
-/* daemon/engine_client: the shell around core/client.
+/* daemon/engine_client: the daemon's interpreter of core/node's actions.
  *
- * Resolves names without blocking (sys/resolve), opens a fresh connected
- * socket per request (RFC 9109), stamps T1 right before sending, hands
- * replies with their kernel RX stamps to the core, and applies the clock
- * commands that come back through the clock driver. Also: pools, the
- * driftfile, and chimed -q.
+ * The node decides; this file carries it out with real things: a fresh
+ * connected socket per request (RFC 9109) with T1 read right before the
+ * send, kernel RX stamps on replies, getaddrinfo_a lookups (sys/resolve),
+ * the clock driver, the driftfile and the leapfile, the log, and one loop
+ * timer at the node's next wake-up. chime-sim (sim/sim.c) is the other
+ * interpreter of the same actions.
  */
 #include "daemon/engine.h"
 
@@ -19,35 +20,26 @@
 
 #include <openssl/evp.h>
 
+#include "conf/nodeconf.h"
 #include "daemon/stats.h"
+#include "sys/authcrypto.h"
 #include "sys/clock.h"
 #include "sys/leapfile.h"
 #include "sys/log.h"
 #include "sys/resolve.h"
 #include "sys/statefile.h"
 
-#define TICK_NS (1 * NS_PER_S)
-#define RESOLVE_POLL_NS (100 * 1000 * 1000LL)
-#define REQUEST_LIFETIME_NS (8 * NS_PER_S)      /* wait this long for late replies */
-#define POOL_CHECK_NS (60 * NS_PER_S)
-#define POOL_RETRY_NS (300 * NS_PER_S)
-#define POOL_REJECTED_NS (900 * NS_PER_S)           /* falseticker this long: replace */
-#define DRIFT_WRITE_NS (3600 * NS_PER_S)
-#define MAX_SLEW_PPM 500.0                      /* ADJ_FREQUENCY's own range */
-#define DEFAULT_MAXCLOCK 10
-#define DEFAULT_STEP_LIMIT 3
-#define ONCE_MIN_SAMPLES 4
+#define RESOLVE_POLL_NS (100 * 1000 * 1000LL)   /* how often lookups are looked at */
 
-static void poll_timer_cb(void *arg, const struct now *now);
-static void resolve_timer_cb(void *arg, const struct now *now);
-static void add_conf_source(struct engine *e, const struct conf_source *cs, mono_ns now);
+static void carry_out(struct engine *e, const struct now *now);
 
-/* ---- randomness and refids ---------------------------------------------- */
+/* ---- what the node borrows: randomness, addresses ------------------------------ */
 
-static uint64_t random64(void)
+static uint64_t random64(void *ctx)
 {
     uint64_t v = 0;
 
+    (void)ctx;
     while (getrandom(&v, sizeof(v), 0) != (ssize_t)sizeof(v) || v == 0) {
         if (errno != EINTR && errno != 0)
             fatal("main", "getrandom");
@@ -68,6 +60,37 @@ static uint32_t refid_for_addr(const struct net_addr *a)
     if (!EVP_Digest(s6->sin6_addr.s6_addr, 16, md, &mdlen, EVP_md5(), NULL) || mdlen < 4)
         return 0;
     return (uint32_t)md[0] << 24 | (uint32_t)md[1] << 16 | (uint32_t)md[2] << 8 | md[3];
+}
+
+static void to_node_addr(const struct net_addr *a, struct node_addr *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->len = (uint8_t)(a->len < NODE_ADDR_MAX ? a->len : NODE_ADDR_MAX);
+    memcpy(out->bytes, &a->ss, out->len);
+    net_addr_format(a, out->text, sizeof(out->text));
+    net_addr_ip(a, out->ip, sizeof(out->ip));
+    out->refid = refid_for_addr(a);
+}
+
+bool engine_addr_of(const struct node_addr *na, struct net_addr *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (na->len == 0 || na->len > sizeof(out->ss))
+        return false;
+    memcpy(&out->ss, na->bytes, na->len);
+    out->len = na->len;
+    return true;
+}
+
+static bool parse_numeric(void *ctx, const char *host, uint16_t port, struct node_addr *out)
+{
+    struct net_addr a;
+
+    (void)ctx;
+    if (net_addr_parse(host, port, &a) < 0)
+        return false;
+    to_node_addr(&a, out);
+    return true;
 }
 
 /* ---- clock commands ---------------------------------------------------- */
@@ -100,24 +123,23 @@ static void apply_cmd(struct engine *e, const struct clock_cmd *cmd)
 
 enum client_step engine_makestep(struct engine *e, const struct now *now, double *step_s)
 {
-    struct clock_cmd cmd;
-    enum client_step r = client_makestep(&e->client, now->mono, &cmd, step_s);
+    enum client_step r = node_makestep(&e->node, now, step_s, e->nout);
 
-    if (r == CLIENT_STEP_OK) {
-        log_info("clock", "makestep requested (chimectl)");
-        apply_cmd(e, &cmd);
-        engine_refresh_sys(e, now);
-    }
+    carry_out(e, now);
     return r;
+}
+
+void engine_set_offline(struct engine *e, bool offline)
+{
+    node_set_offline(&e->node, offline);
 }
 
 /* ---- leap seconds ------------------------------------------------------------ */
 
-#define LEAP_FILE_CHECK_NS (86400 * NS_PER_S)
-
 void engine_leap_reload(struct engine *e, bool force)
 {
     const char *path = e->cfg->leapfile;
+    const struct client_leap *have = &e->node.client.leap;
     struct leap_table *t;
     int64_t mtime, when, now_s = clock_read_real().ns / NS_PER_S;
     int line = 0, dir, r;
@@ -134,18 +156,18 @@ void engine_leap_reload(struct engine *e, bool force)
     r = leapfile_load(path, t, &line, &mtime);
     if (r < 0)
         log_warn("leap", "cannot read leapfile %s%s", path,
-                 e->client.leap.have_table ? "; keeping the previous table" : "");
+                 have->have_table ? "; keeping the previous table" : "");
     else if (r != LEAPF_OK)
         log_warnx("leap", "leapfile %s rejected: %s (line %d)%s", path,
                   leap_file_result_name((enum leap_file_result)r), line,
-                  e->client.leap.have_table ? "; keeping the previous table" : "");
+                  have->have_table ? "; keeping the previous table" : "");
     if (r != LEAPF_OK) {
         e->leap_mtime = mtime;      /* do not complain every day about the same file */
         free(t);
         return;
     }
     e->leap_mtime = mtime;
-    client_set_leap_table(&e->client, t);
+    node_set_leap_table(&e->node, t);
     leap_format_date(t->expires, b, sizeof(b));
     if (leap_table_last(t, &when, &dir)) {
         leap_format_date(when - 1, a, sizeof(a));
@@ -159,63 +181,11 @@ void engine_leap_reload(struct engine *e, bool force)
     free(t);
 }
 
-static void leap_timer_cb(void *arg, const struct now *now);
-
-static void arm_leap_timer(struct engine *e)
-{
-    mono_ns at = client_leap_next(&e->client);
-
-    if (e->leap_timer && (at.ns == INT64_MAX || at.ns != e->leap_timer_at.ns)) {
-        loop_timer_cancel(e->loop, e->leap_timer);
-        e->leap_timer = 0;
-    }
-    if (at.ns != INT64_MAX && !e->leap_timer) {
-        e->leap_timer_at = at;
-        e->leap_timer = loop_timer_at(e->loop, at, leap_timer_cb, e);
-    }
-}
-
-static void leap_tick(struct engine *e, const struct now *now)
-{
-    struct clock_cmd cmd;
-    const struct client_leap *L = &e->client.leap;
-    int ev = client_leap_tick(&e->client, now->real, now->mono, &cmd);
-    char day[16];
-
-    if (ev & CLIENT_LEAP_DONE) {
-        leap_format_date(L->done_at - 1, day, sizeof(day));
-        log_info("leap", "leap second (%s) at the end of %s, leapsecmode %s",
-                 L->done_dir > 0 ? "inserted" : "deleted", day,
-                 leap_mode_name(e->client.conf.leap_mode));
-    }
-    if (ev & CLIENT_LEAP_ARMED) {
-        leap_format_date(L->at - 1, day, sizeof(day));
-        log_info("leap", "leap second %s at the end of %s (known from %s, leapsecmode %s)",
-                 L->dir > 0 ? "insertion" : "deletion", day, leap_origin_name(L->origin),
-                 leap_mode_name(e->client.conf.leap_mode));
-    }
-    if (ev & CLIENT_LEAP_DISARMED)
-        log_info("leap", "leap second withdrawn");
-    if (ev & CLIENT_LEAP_SLEW_DONE)
-        log_info("leap", "leap second slewed out");
-    apply_cmd(e, &cmd);
-    arm_leap_timer(e);
-}
-
-static void leap_timer_cb(void *arg, const struct now *now)
-{
-    struct engine *e = arg;
-
-    e->leap_timer = 0;
-    leap_tick(e, now);
-    engine_refresh_sys(e, now);
-}
-
 void engine_refresh_sys(struct engine *e, const struct now *now)
 {
     struct sys_state sys;
 
-    client_sys_state(&e->client, now->real, now->mono, &sys);
+    client_sys_state(&e->node.client, now->real, now->mono, &sys);
     server_set_sys(&e->server, &sys);
 }
 
@@ -229,7 +199,7 @@ static bool read_drift(const struct config *cfg, double *ppm)
     if (!cfg->driftfile || statefile_read(cfg->driftfile, buf, sizeof(buf)) <= 0)
         return false;
     v = strtod(buf, &end);
-    if (end == buf || !isfinite(v) || fabs(v) > MAX_SLEW_PPM) {
+    if (end == buf || !isfinite(v) || fabs(v) > NODE_MAX_SLEW_PPM) {
         log_warnx("clock", "%s: ignoring unreadable drift value", cfg->driftfile);
         return false;
     }
@@ -237,96 +207,39 @@ static bool read_drift(const struct config *cfg, double *ppm)
     return true;
 }
 
-void engine_write_drift(struct engine *e)
+static void write_drift_value(struct engine *e, double ppm)
 {
     char buf[64];
 
-    if (!e->cfg->driftfile || e->opts.no_clock || e->client.disc.updates == 0)
-        return;
-    snprintf(buf, sizeof(buf), "%.3f\n", discipline_drift_ppm(&e->client.disc));
+    snprintf(buf, sizeof(buf), "%.3f\n", ppm);
     if (statefile_write(e->cfg->driftfile, buf) < 0)
         log_warn("clock", "cannot write driftfile %s", e->cfg->driftfile);
 }
 
+void engine_write_drift(struct engine *e)
+{
+    double ppm;
+
+    if (e->node_ready && node_drift_ppm(&e->node, &ppm))
+        write_drift_value(e, ppm);
+}
+
 /* ---- requests and replies ------------------------------------------------ */
 
-static void close_request(struct engine *e, struct engine_source *es)
+static void close_socket(struct engine *e, int slot)
 {
+    struct engine_slot *es = &e->slots[slot];
+
     if (es->fd >= 0) {
         loop_del_fd(e->loop, es->fd);
         close(es->fd);
         es->fd = -1;
     }
-    if (es->close_timer) {
-        loop_timer_cancel(e->loop, es->close_timer);
-        es->close_timer = 0;
-    }
-}
-
-static void request_expired(void *arg, const struct now *now)
-{
-    struct engine_source *es = arg;
-
-    (void)now;
-    es->close_timer = 0;
-    close_request(es->engine, es);
-}
-
-static void once_check(struct engine *e);
-
-static const char *name_of_idx(const struct engine *e, int idx)
-{
-    for (int i = 0; i < e->n_es; i++) {
-        if (e->es[i].idx == idx)
-            return e->es[i].name;
-    }
-    return "?";
-}
-
-/* Administrators grep for this line: say when the system peer changes. */
-static void log_sys_peer_change(struct engine *e)
-{
-    int p = e->client.sel.synced ? e->client.sel.sys_peer : -1;
-
-    if (p == e->last_sys_peer)
-        return;
-    if (p >= 0)
-        log_info("client", "selected source %s (offset %+.6f s, %d survivors)",
-                 name_of_idx(e, p), e->client.sel.offset, e->client.sel.n_survivors);
-    else
-        log_warnx("client", "no selectable source");
-    e->last_sys_peer = p;
-}
-
-static void handle_reply(struct engine *e, struct engine_source *es, struct net_msg *m,
-                         const struct now *now)
-{
-    struct clock_cmd cmd;
-    enum source_rx r;
-
-    if (m->len == 0)
-        return;
-    if (!m->have_rx_time) {
-        m->rx_time = clock_read_real();
-        e->stats.no_kernel_ts++;
-    }
-    r = client_receive(&e->client, es->idx, m->buf, m->len, m->rx_time, now->mono, &cmd);
-    apply_cmd(e, &cmd);
-    engine_stats_after_reply(e, es, (int)r, now);  /* peerstats, loopstats */
-    if (r == SRC_RX_KOD_DENY)
-        log_warnx("client", "%s denied us service (KoD); no longer polling it", es->name);
-    else if (r == SRC_RX_KOD_RATE)
-        log_info("client", "%s asks us to slow down (KoD RATE)", es->name);
-    log_sys_peer_change(e);
-    if (r != SRC_RX_DROP)
-        close_request(e, es);   /* exchange done: the port is not reused */
-    if (r == SRC_RX_SAMPLE)
-        engine_refresh_sys(e, now);
 }
 
 static void client_readable(void *arg, int fd, short revents, const struct now *now)
 {
-    struct engine_source *es = arg;
+    struct engine_slot *es = arg;
     struct engine *e = es->engine;
     int got = net_recv_batch(fd, e->batch);
 
@@ -335,139 +248,62 @@ static void client_readable(void *arg, int fd, short revents, const struct now *
         /* ICMP port unreachable and friends land here: just give up on
          * this request; reach shows the rest. */
         if (errno != EAGAIN && errno != EINTR)
-            log_debug("client", "%s: %s", es->name, strerror(errno));
-        close_request(e, es);
+            log_debug("client", "%s: %s", e->node.slot[es->slot].name, strerror(errno));
+        close_socket(e, es->slot);
+        node_send_failed(&e->node, es->slot);
         return;
     }
-    for (int i = 0; i < got && es->fd == fd; i++)
-        handle_reply(e, es, &e->batch->msg[i], now);
-    if (e->opts.once)
-        once_check(e);
+    for (int i = 0; i < got && es->fd == fd; i++) {
+        struct net_msg *m = &e->batch->msg[i];
+
+        if (m->len == 0)
+            continue;
+        if (!m->have_rx_time) {
+            m->rx_time = clock_read_real();
+            e->stats.no_kernel_ts++;
+        }
+        node_reply(&e->node, es->slot, m->buf, m->len, m->rx_time, now, e->nout);
+        carry_out(e, now);
+    }
 }
 
-static void send_request(struct engine *e, int i, const struct now *now)
+static void send_failed(struct engine *e, int slot, const char *what)
 {
-    struct engine_source *es = &e->es[i];
-    struct source *s = &e->client.src[es->idx];
-    uint8_t buf[NTP_HEADER_LEN + 4 + AUTH_MAX_DIGEST];
-    size_t len;
+    log_debug("client", "%s: %s: %s", e->node.slot[slot].name, what, strerror(errno));
+    close_socket(e, slot);
+    node_send_failed(&e->node, slot);
+}
+
+static void do_send(struct engine *e, const struct node_action *a)
+{
+    struct engine_slot *es = &e->slots[a->slot];
+    struct net_addr addr;
     real_ns t1;
 
-    close_request(e, es);
-    len = source_make_request(s, now->mono, random64(), (uint32_t)random64(), buf,
-                              sizeof(buf));
-    if (e->offline || len == 0)
-        return;     /* chimectl offline: the poll passes unsent, reach decays */
-    es->fd = net_udp_connect(&es->addr);
+    close_socket(e, a->slot);
+    if (!engine_addr_of(a->u.send.addr, &addr)) {
+        errno = EAFNOSUPPORT;
+        send_failed(e, a->slot, "address");
+        return;
+    }
+    es->fd = net_udp_connect(&addr);
     if (es->fd < 0) {
-        log_debug("client", "%s: socket: %s", es->name, strerror(errno));
+        send_failed(e, a->slot, "socket");
         return;
     }
     t1 = clock_read_real();     /* as late as possible before the send */
-    if (send(es->fd, buf, len, 0) != (ssize_t)len) {
-        log_debug("client", "%s: send: %s", es->name, strerror(errno));
-        close_request(e, es);
+    if (send(es->fd, a->u.send.data, a->u.send.len, 0) != (ssize_t)a->u.send.len) {
+        send_failed(e, a->slot, "send");
         return;
     }
-    source_sent(s, t1);
-    if (loop_add_fd(e->loop, es->fd, POLLIN, client_readable, es) < 0) {
-        log_warn("client", "loop");
-        close_request(e, es);
-        return;
-    }
-    es->close_timer = loop_timer_at(e->loop, mono_add(now->mono, REQUEST_LIFETIME_NS),
-                                    request_expired, es);
+    node_sent(&e->node, a->slot, t1);
+    if (loop_add_fd(e->loop, es->fd, POLLIN, client_readable, es) < 0)
+        send_failed(e, a->slot, "loop");
 }
 
-static void arm_poll_timer(struct engine *e, mono_ns now)
-{
-    mono_ns next = client_next_poll(&e->client);
+/* ---- lookups ------------------------------------------------------------------ */
 
-    if (next.ns == INT64_MAX)
-        return;
-    if (next.ns < now.ns)
-        next = now;
-    if (e->poll_timer && e->poll_timer_at.ns == next.ns)
-        return;
-    if (e->poll_timer)
-        loop_timer_cancel(e->loop, e->poll_timer);
-    e->poll_timer_at = next;
-    e->poll_timer = loop_timer_at(e->loop, next, poll_timer_cb, e);
-}
-
-static void poll_timer_cb(void *arg, const struct now *now)
-{
-    struct engine *e = arg;
-
-    e->poll_timer = 0;
-    for (int i = 0; i < e->n_es; i++) {
-        struct engine_source *es = &e->es[i];
-
-        if (es->idx >= 0 && source_poll_due(&e->client.src[es->idx], now->mono))
-            send_request(e, i, now);
-    }
-    arm_poll_timer(e, now->mono);
-}
-
-/* ---- sources, pools, resolution -------------------------------------------- */
-
-static void activate(struct engine *e, int i, const struct net_addr *a, mono_ns now)
-{
-    struct engine_source *es = &e->es[i];
-    const struct conf_source *cs = es->cs;
-    struct source_conf sc = {
-        .version = (uint8_t)cs->version,
-        .minpoll = (int8_t)cs->minpoll,
-        .maxpoll = (int8_t)cs->maxpoll,
-        .iburst = cs->iburst || e->opts.once,
-        .burst = cs->burst,
-        .prefer = cs->prefer,
-        .noselect = cs->noselect,
-    };
-    char buf[80];
-
-    es->addr = *a;
-    es->resolved = true;
-    sc.addr_refid = refid_for_addr(a);
-    es->idx = client_add_source(&e->client, &sc, now,
-                                (int64_t)(random64() % (uint64_t)(NS_PER_S / 4)));
-    if (es->idx < 0) {
-        log_warnx("client", "too many sources; %s ignored", es->name);
-        return;
-    }
-    engine_auth_source(e, es);
-    log_info("client", "source %s (%s)", es->name, net_addr_format(a, buf, sizeof(buf)));
-}
-
-static int new_es(struct engine *e, const struct conf_source *cs, const char *name, int pool)
-{
-    struct engine_source *es;
-    int i;
-
-    for (i = 0; i < e->n_es; i++) {
-        if (e->es[i].idx < 0 && !e->res[i] && e->es[i].pool >= 0 && !e->es[i].resolved)
-            break;      /* a retired pool slot */
-    }
-    if (i == e->n_es) {
-        if (e->n_es >= CLIENT_MAX_SOURCES)
-            return -1;
-        e->n_es++;
-    }
-    es = &e->es[i];
-    memset(es, 0, sizeof(*es));
-    es->cs = cs;
-    es->idx = -1;
-    es->fd = -1;
-    es->pool = pool;
-    es->engine = e;
-    snprintf(es->name, sizeof(es->name), "%s", name);
-    return i;
-}
-
-static int family_of(const struct conf_source *cs)
-{
-    return cs->family == 4 ? AF_INET : cs->family == 6 ? AF_INET6 : cs->family;
-}
+static void resolve_timer_cb(void *arg, const struct now *now);
 
 static void arm_resolve_timer(struct engine *e, mono_ns now)
 {
@@ -476,88 +312,51 @@ static void arm_resolve_timer(struct engine *e, mono_ns now)
                                          resolve_timer_cb, e);
 }
 
-static void add_server(struct engine *e, const struct conf_source *cs, mono_ns now)
+static int family_of(int node_family)
 {
-    struct net_addr a;
-    int i = new_es(e, cs, cs->host, -1);
+    return node_family == 4 ? AF_INET : node_family == 6 ? AF_INET6 : AF_UNSPEC;
+}
 
-    if (i < 0) {
-        log_warnx("conf", "%s:%d: too many sources", cs->loc.file, cs->loc.line);
-        return;
-    }
-    if (net_addr_parse(cs->host, cs->port, &a) == 0) {
-        activate(e, i, &a, now);
-        return;
-    }
-    e->res[i] = resolve_start(cs->host, cs->port, family_of(cs));
-    if (!e->res[i])
-        log_warn("client", "cannot resolve %s", cs->host);
+static void start_lookup(struct engine *e, const struct node_action *a, mono_ns now)
+{
+    resolve_free(e->res[a->req]);
+    e->res[a->req] = resolve_start(a->u.resolve.host, a->u.resolve.port,
+                                   family_of(a->u.resolve.family));
+    /* a lookup that cannot even start is answered from the timer: the
+     * node is not called back while its list is being carried out */
+    e->res_failed[a->req] = e->res[a->req] == NULL;
+    if (e->res_failed[a->req])
+        log_warn("client", "cannot resolve %s", a->u.resolve.host);
     arm_resolve_timer(e, now);
 }
 
-static bool address_in_use(const struct engine *e, const struct net_addr *a)
+static void cancel_lookup(struct engine *e, int req)
 {
-    for (int i = 0; i < e->n_es; i++) {
-        if (e->es[i].idx >= 0 && e->es[i].addr.len == a->len &&
-            memcmp(&e->es[i].addr.ss, &a->ss, a->len) == 0)
-            return true;
-    }
-    return false;
+    resolve_free(e->res[req]);
+    e->res[req] = NULL;
+    e->res_failed[req] = false;
 }
 
-static int active_sources(const struct engine *e)
+/* One lookup's answer, if it is in: true when it was handed to the node. */
+static bool finish_lookup(struct engine *e, int req, const struct now *now)
 {
-    int n = 0;
+    struct net_addr addrs[NODE_MAX_ADDRS];
+    struct node_addr na[NODE_MAX_ADDRS];
+    const char *err = "cannot start the lookup";
+    int n = -1;
 
-    for (int i = 0; i < e->n_es; i++)
-        n += e->es[i].idx >= 0 || e->res[i] != NULL;
-    return n;
-}
-
-static void pool_resolved(struct engine *e, int p, const struct net_addr *addrs, int n,
-                          mono_ns now)
-{
-    struct engine_pool *pl = &e->pools[p];
-    int added = 0;
-
-    for (int k = 0; k < n && active_sources(e) < e->max_sources; k++) {
-        char buf[80];
-        int i;
-
-        if (address_in_use(e, &addrs[k]))
-            continue;
-        i = new_es(e, pl->cs, net_addr_format(&addrs[k], buf, sizeof(buf)), p);
-        if (i < 0)
-            break;
-        activate(e, i, &addrs[k], now);
-        added++;
+    if (!e->res_failed[req]) {
+        n = resolve_poll(e->res[req], addrs, NODE_MAX_ADDRS);
+        if (n < 0 && errno == EINPROGRESS)
+            return false;
+        err = resolve_error(e->res[req]);
     }
-    log_info("client", "pool %s: %d addresses, %d new sources", pl->cs->host, n, added);
-}
-
-static void poll_resolution(struct engine *e, struct resolve_req **slot, const char *host,
-                            int pool, int es_index, mono_ns now)
-{
-    struct net_addr addrs[16];
-    int n = resolve_poll(*slot, addrs, 16);
-
-    if (n < 0 && errno == EINPROGRESS)
-        return;
-    if (n < 0)
-        log_warnx("client", "cannot resolve %s: %s", host, resolve_error(*slot));
-    else if (n == 0)
-        log_warnx("client", "%s has no address", host);
-    resolve_free(*slot);
-    *slot = NULL;
-    if (n <= 0) {
-        if (pool >= 0)
-            e->pools[pool].next_resolve = mono_add(now, POOL_RETRY_NS);
-        return;
-    }
-    if (pool >= 0)
-        pool_resolved(e, pool, addrs, n, now);
-    else
-        activate(e, es_index, &addrs[0], now);
+    for (int k = 0; k < n; k++)
+        to_node_addr(&addrs[k], &na[k]);
+    node_resolved(&e->node, req, na, n, err, now, e->nout);
+    cancel_lookup(e, req);
+    carry_out(e, now);
+    return true;
 }
 
 static void resolve_timer_cb(void *arg, const struct now *now)
@@ -566,140 +365,127 @@ static void resolve_timer_cb(void *arg, const struct now *now)
     bool pending = false;
 
     e->resolve_timer = 0;
-    for (int i = 0; i < e->n_es; i++) {
-        if (e->res[i])
-            poll_resolution(e, &e->res[i], e->es[i].name, -1, i, now->mono);
-        pending |= e->res[i] != NULL;
-    }
-    for (int p = 0; p < e->n_pools; p++) {
-        if (e->pools[p].res)
-            poll_resolution(e, &e->pools[p].res, e->pools[p].cs->host, p, -1, now->mono);
-        pending |= e->pools[p].res != NULL;
+    for (int req = 0; req < ENGINE_MAX_LOOKUPS; req++) {
+        if (e->res[req] || e->res_failed[req])
+            pending |= !finish_lookup(e, req, now);
     }
     if (pending)
         arm_resolve_timer(e, now->mono);
-    arm_poll_timer(e, now->mono);
 }
 
-static void start_pool_resolution(struct engine *e, int p, mono_ns now)
-{
-    struct engine_pool *pl = &e->pools[p];
+/* ---- the interpreter ---------------------------------------------------------- */
 
-    pl->res = resolve_start(pl->cs->host, pl->cs->port, family_of(pl->cs));
-    if (!pl->res) {
-        log_warn("client", "cannot resolve pool %s", pl->cs->host);
-        pl->next_resolve = mono_add(now, POOL_RETRY_NS);
+static void wake_cb(void *arg, const struct now *now)
+{
+    struct engine *e = arg;
+
+    e->wake_timer = 0;
+    node_tick(&e->node, now, e->nout);
+    carry_out(e, now);
+}
+
+static void arm_wake(struct engine *e, mono_ns at)
+{
+    if (e->wake_timer && e->wake_at.ns == at.ns)
         return;
-    }
-    pl->next_resolve = mono_add(now, POOL_RETRY_NS);
-    arm_resolve_timer(e, now);
+    if (e->wake_timer)
+        loop_timer_cancel(e->loop, e->wake_timer);
+    e->wake_at = at;
+    e->wake_timer = loop_timer_at(e->loop, at, wake_cb, e);
 }
 
-/* Pool members that never answer, deny us, or stay falsetickers are
- * retired and the pool is asked for others. */
-static bool pool_member_useless(const struct engine *e, struct engine_source *es,
-                                mono_ns now)
+static void node_log_line(const struct node_action *a)
 {
-    const struct source *s = &e->client.src[es->idx];
-
-    if (e->client.marks[es->idx] != SEL_FALSETICKER)
-        es->rejected_since.ns = 0;
-    else if (es->rejected_since.ns == 0)
-        es->rejected_since = now;
-    return s->denied || (s->sent >= 8 && s->reach == 0) ||
-           (es->rejected_since.ns != 0 && mono_sub(now, es->rejected_since) > POOL_REJECTED_NS);
-}
-
-static void maintain_pools(struct engine *e, mono_ns now)
-{
-    for (int i = 0; i < e->n_es; i++) {
-        struct engine_source *es = &e->es[i];
-
-        if (es->pool < 0 || es->idx < 0 || !pool_member_useless(e, es, now))
-            continue;
-        log_info("client", "pool %s: replacing %s", es->cs->host, es->name);
-        close_request(e, es);
-        client_remove_source(&e->client, es->idx);
-        es->idx = -1;
-        es->resolved = false;
-    }
-    for (int p = 0; p < e->n_pools; p++) {
-        struct engine_pool *pl = &e->pools[p];
-
-        if (!pl->res && active_sources(e) < e->max_sources && now.ns >= pl->next_resolve.ns)
-            start_pool_resolution(e, p, now);
+    switch (a->u.log.level) {
+    case NODE_LOG_DEBUG:
+        log_debug(a->u.log.subsys, "%s", a->u.log.text);
+        break;
+    case NODE_LOG_INFO:
+        log_info(a->u.log.subsys, "%s", a->u.log.text);
+        break;
+    case NODE_LOG_WARN:
+        log_warnx(a->u.log.subsys, "%s", a->u.log.text);
+        break;
     }
 }
 
-/* ---- -q: set the clock once ------------------------------------------------ */
-
-static void once_check(struct engine *e)
+/* -q: step (or print, with -x) and stop. */
+static void once_done(struct engine *e, const struct node_action *a)
 {
-    const struct client *c = &e->client;
-    int p = c->sel.sys_peer;
-
-    if (e->once_done || !c->sel.synced || p < 0)
-        return;
-    if (c->src[p].est.n < ONCE_MIN_SAMPLES && c->src[p].burst_left > 0)
-        return;
-    e->once_done = true;
-    e->exit_code = 0;
-    if (e->opts.no_clock) {
-        printf("offset %+.6f s\n", c->sel.offset);
-    } else if (e->drv->step((int64_t)llround(c->sel.offset * 1e9)) < 0) {
-        log_warn("clock", "step by %+.6f s", c->sel.offset);
+    e->exit_code = a->u.done.code;
+    if (a->u.done.code != 0) {
+        /* the node logged why */
+    } else if (!a->u.done.step) {
+        printf("offset %+.6f s\n", a->u.done.offset_s);
+    } else if (e->drv->step((int64_t)llround(a->u.done.offset_s * 1e9)) < 0) {
+        log_warn("clock", "step by %+.6f s", a->u.done.offset_s);
         e->exit_code = 1;
     } else {
-        printf("stepped the clock by %+.6f s\n", c->sel.offset);
+        printf("stepped the clock by %+.6f s\n", a->u.done.offset_s);
     }
     fflush(stdout);
     loop_stop(e->loop);
 }
 
-static void once_timeout(void *arg, const struct now *now)
+static void carry_out_one(struct engine *e, const struct node_action *a,
+                          const struct now *now)
 {
-    struct engine *e = arg;
+    switch (a->kind) {
+    case NODE_SEND:
+        do_send(e, a);
+        break;
+    case NODE_CLOSE:
+        close_socket(e, a->slot);
+        break;
+    case NODE_RESOLVE:
+        start_lookup(e, a, now->mono);
+        break;
+    case NODE_CANCEL_RESOLVE:
+        cancel_lookup(e, a->req);
+        break;
+    case NODE_CLOCK:
+        apply_cmd(e, &a->u.clock);
+        break;
+    case NODE_WRITE_DRIFT:
+        write_drift_value(e, a->u.freq_ppm);
+        break;
+    case NODE_CHECK_LEAPFILE:
+        engine_leap_reload(e, a->u.force);
+        break;
+    case NODE_LOG:
+        node_log_line(a);
+        break;
+    case NODE_SAMPLE:
+        engine_stats_sample(e, a->slot, now);
+        break;
+    case NODE_DISC_UPDATE:
+        engine_stats_update(e, now);
+        break;
+    case NODE_DONE:
+        once_done(e, a);
+        break;
+    }
+}
 
-    (void)now;
-    if (e->once_done)
-        return;
-    log_warnx("client", "no usable time source within %d s", e->opts.once_timeout_s);
-    e->exit_code = 1;
-    loop_stop(e->loop);
+void engine_carry_out_logs(struct engine *e)
+{
+    for (int i = 0; i < e->nout->n; i++) {
+        if (e->nout->a[i].kind == NODE_LOG)
+            node_log_line(&e->nout->a[i]);
+    }
+}
+
+static void carry_out(struct engine *e, const struct now *now)
+{
+    const struct node_out *o = e->nout;
+
+    for (int i = 0; i < o->n; i++)
+        carry_out_one(e, &o->a[i], now);
+    server_set_sys(&e->server, &o->sys);
+    arm_wake(e, o->wake);
 }
 
 /* ---- set-up ---------------------------------------------------------------- */
-
-static double knob(double v, double dflt)
-{
-    return isnan(v) ? dflt : v;
-}
-
-static void client_conf_from(const struct engine *e, double initial_freq, bool have_freq,
-                             struct client_conf *cc)
-{
-    const struct config *cfg = e->cfg;
-
-    memset(cc, 0, sizeof(*cc));
-    discipline_conf_default(&cc->disc);
-    cc->disc.step_threshold = knob(cfg->tinker.step, cc->disc.step_threshold);
-    cc->disc.panic = knob(cfg->tinker.panic, cc->disc.panic);
-    cc->disc.step_limit = DEFAULT_STEP_LIMIT;
-    cc->disc.max_freq_ppm = fmin(e->drv->max_freq_ppm, MAX_SLEW_PPM);
-    cc->disc.initial_freq_ppm = initial_freq;
-    cc->disc.have_initial_freq = have_freq;
-    /* -q steps once itself, from the selection; the discipline only watches. */
-    cc->disc.clock_control = !e->opts.no_clock && !e->opts.once;
-    select_params_default(&cc->select);
-    cc->select.min_sane = (int)knob(cfg->tos.minsane, cc->select.min_sane);
-    cc->select.min_survivors = (int)knob(cfg->tos.minclock, cc->select.min_survivors);
-    cc->select.max_clock = (int)knob(cfg->tos.maxclock, cc->select.max_clock);
-    cc->precision = e->server.sys.precision;
-    cc->local_stratum = cfg->local_stratum;
-    cc->leap_mode = (enum leap_mode)cfg->leapsecmode;
-    cc->smear_interval_s = cfg->leapsmearinterval;
-    cc->smear_shape = cfg->leapsmear_cosine ? LEAP_SMEAR_COSINE : LEAP_SMEAR_LINEAR;
-}
 
 static int init_driver(struct engine *e, double *freq, bool *have_freq)
 {
@@ -724,226 +510,94 @@ static int init_driver(struct engine *e, double *freq, bool *have_freq)
     return 0;
 }
 
-int engine_client_init(struct engine *e, const struct now *now)
+static struct node_source_conf *lines_of(const struct config *cfg)
 {
-    struct client_conf cc;
-    double freq = 0;
-    bool have_freq = false;
+    struct node_source_conf *lines = xcalloc(cfg->n_sources + 1, sizeof(*lines));
 
-    if (init_driver(e, &freq, &have_freq) < 0)
-        return -1;
-    client_conf_from(e, freq, have_freq, &cc);
-    client_init(&e->client, &cc, now->mono);
-    e->last_sys_peer = -1;
-    e->leap_mtime = -1;
-    e->leap_checked = now->mono;
-    engine_leap_reload(e, true);
-    e->max_sources = (int)knob(e->cfg->tos.maxclock, DEFAULT_MAXCLOCK);
-    for (size_t k = 0; k < e->cfg->n_sources; k++)
-        add_conf_source(e, &e->cfg->sources[k], now->mono);
-    if (e->opts.once) {
-        e->exit_code = 1;
-        loop_timer_at(e->loop, mono_add(now->mono, (int64_t)e->opts.once_timeout_s * NS_PER_S),
-                      once_timeout, e);
-    }
-    e->last_drift_write = now->mono;
-    e->started = now->mono;
-    if (!e->opts.once)
-        e->statsf = stats_open(e->cfg);
-    arm_poll_timer(e, now->mono);
-    return 0;
+    nodeconf_lines(cfg, lines);
+    return lines;
 }
 
-void engine_client_tick(struct engine *e, const struct now *now)
+int engine_client_init(struct engine *e, const struct now *now)
 {
-    struct clock_cmd cmd;
-    static const int64_t pool_every = POOL_CHECK_NS / TICK_NS;
-    int64_t tick_no = now->mono.ns / TICK_NS;
+    struct nodeconf_shell sh = {
+        .precision = e->server.sys.precision,
+        .no_clock = e->opts.no_clock,
+        .once = e->opts.once,
+        .once_timeout_s = e->opts.once_timeout_s,
+    };
+    struct node_deps deps = { .random64 = random64, .crypto = &authcrypto_openssl,
+                              .parse = parse_numeric };
+    struct node_source_conf *lines;
+    struct node_conf nc;
 
-    client_tick(&e->client, now->mono, &cmd);
-    apply_cmd(e, &cmd);
-    leap_tick(e, now);
-    if (mono_sub(now->mono, e->leap_checked) >= LEAP_FILE_CHECK_NS) {
-        e->leap_checked = now->mono;
-        engine_leap_reload(e, false);
+    if (init_driver(e, &sh.initial_freq_ppm, &sh.have_freq) < 0)
+        return -1;
+    sh.max_freq_ppm = e->drv->max_freq_ppm;
+    nodeconf_conf(e->cfg, &sh, &nc);
+    for (int i = 0; i < NODE_MAX_SLOTS; i++) {
+        e->slots[i].engine = e;
+        e->slots[i].slot = i;
+        e->slots[i].fd = -1;
     }
-    log_sys_peer_change(e);
-    engine_refresh_sys(e, now);
-    if (tick_no % pool_every == 0 && !e->offline)     /* offline: none reach us */
-        maintain_pools(e, now->mono);
-    if (mono_sub(now->mono, e->last_drift_write) >= DRIFT_WRITE_NS) {
-        engine_write_drift(e);
-        e->last_drift_write = now->mono;
-    }
-    arm_poll_timer(e, now->mono);
+    e->nout = xcalloc(1, sizeof(*e->nout));
+    e->leap_mtime = -1;
+    e->started = now->mono;
+    e->exit_code = e->opts.once ? 1 : 0;
+    if (!e->opts.once)
+        e->statsf = stats_open(e->cfg);
+    lines = lines_of(e->cfg);
+    node_init(&e->node, &nc, &deps, lines, (int)e->cfg->n_sources, now, e->nout);
+    free(lines);
+    e->node_ready = true;
+    node_set_keys(&e->node, e->keys.n > 0 ? &e->keys : NULL, e->nout);
+    carry_out(e, now);
+    return 0;
 }
 
 void engine_client_free(struct engine *e)
 {
-    for (int i = 0; i < e->n_es; i++) {
-        close_request(e, &e->es[i]);
-        resolve_free(e->res[i]);
-        e->res[i] = NULL;
+    struct now now;
+
+    if (e->node_ready) {
+        clock_read_now(&now);
+        node_stop(&e->node, &now, e->nout);
+        for (int i = 0; i < e->nout->n; i++) {
+            const struct node_action *a = &e->nout->a[i];
+
+            if (a->kind == NODE_CLOSE)
+                close_socket(e, a->slot);
+        }
     }
-    for (int p = 0; p < e->n_pools; p++) {
-        resolve_free(e->pools[p].res);
-        e->pools[p].res = NULL;
-    }
-    if (e->poll_timer)
-        loop_timer_cancel(e->loop, e->poll_timer);
+    for (int req = 0; req < ENGINE_MAX_LOOKUPS; req++)
+        cancel_lookup(e, req);
+    if (e->wake_timer)
+        loop_timer_cancel(e->loop, e->wake_timer);
     if (e->resolve_timer)
         loop_timer_cancel(e->loop, e->resolve_timer);
-    if (e->leap_timer)
-        loop_timer_cancel(e->loop, e->leap_timer);
+    e->wake_timer = e->resolve_timer = 0;
     stats_close(e->statsf, STATS_EXIT_WAIT_NS);
     e->statsf = NULL;
+    free(e->nout);
+    e->nout = NULL;
+    e->node_ready = false;
 }
 
 /* ---- reload ------------------------------------------------------------------ */
 
-static bool same_str(const char *a, const char *b)
-{
-    return a == b || (a && b && strcmp(a, b) == 0);
-}
-
-/* The same association: everything but where it was written. */
-static bool same_source(const struct conf_source *a, const struct conf_source *b)
-{
-    return a->kind == b->kind && same_str(a->host, b->host) && a->family == b->family &&
-           a->port == b->port && a->iburst == b->iburst && a->burst == b->burst &&
-           a->prefer == b->prefer && a->noselect == b->noselect && a->true_ == b->true_ &&
-           a->xleave == b->xleave && a->minpoll == b->minpoll && a->maxpoll == b->maxpoll &&
-           a->key == b->key && a->version == b->version && a->nts == b->nts &&
-           a->preempt == b->preempt && a->mode == b->mode && a->ttl == b->ttl;
-}
-
-/* An unclaimed line of cfg for this association, or -1. */
-static int find_source(const struct config *cfg, const struct conf_source *cs, bool *claimed)
-{
-    for (size_t k = 0; k < cfg->n_sources; k++) {
-        if (!claimed[k] && same_source(cs, &cfg->sources[k])) {
-            claimed[k] = true;
-            return (int)k;
-        }
-    }
-    return -1;
-}
-
-/* Stop polling slot i for good: its socket, its lookup, its client state.
- * The slot becomes free for new_es(). */
-static void drop_slot(struct engine *e, int i)
-{
-    struct engine_source *es = &e->es[i];
-
-    close_request(e, es);
-    resolve_free(e->res[i]);
-    e->res[i] = NULL;
-    if (es->idx >= 0)
-        client_remove_source(&e->client, es->idx);
-    es->idx = -1;
-    es->resolved = false;
-    es->cs = NULL;
-    es->pool = ENGINE_POOL_GONE;
-}
-
-static bool slot_free(const struct engine *e, int i)
-{
-    const struct engine_source *es = &e->es[i];
-
-    return es->idx < 0 && es->pool >= 0 && !es->resolved && !e->res[i];
-}
-
-static void add_conf_source(struct engine *e, const struct conf_source *cs, mono_ns now)
-{
-    if (cs->kind == CONF_POOL) {
-        if (e->n_pools >= ENGINE_MAX_POOLS) {
-            log_warnx("conf", "%s:%d: too many pool lines", cs->loc.file, cs->loc.line);
-            return;
-        }
-        e->pools[e->n_pools].cs = cs;
-        e->pools[e->n_pools].res = NULL;
-        start_pool_resolution(e, e->n_pools++, now);
-        return;
-    }
-    if (cs->kind == CONF_PEER)
-        log_warnx("conf", "%s:%d: symmetric mode is not supported yet; "
-                  "polling %s as a server", cs->loc.file, cs->loc.line, cs->host);
-    add_server(e, cs, now);
-}
-
 void engine_client_reload(struct engine *e, const struct config *cfg,
                           struct engine_reload_counts *rc)
 {
-    bool *claimed = xcalloc(cfg->n_sources + 1, sizeof(*claimed));
-    struct engine_pool np[ENGINE_MAX_POOLS];
-    int pool_map[ENGINE_MAX_POOLS], n_np = 0;
+    struct node_source_conf *lines = lines_of(cfg);
+    struct node_reload_counts nrc = { 0 };
     struct now now;
 
     clock_read_now(&now);
-    /* Servers (and peers): kept when an identical line is still there. */
-    for (int i = 0; i < e->n_es; i++) {
-        struct engine_source *es = &e->es[i];
-        int k;
-
-        if (slot_free(e, i)) {
-            es->cs = NULL;      /* may point into the config about to go */
-            es->pool = ENGINE_POOL_GONE;
-            continue;
-        }
-        if (es->pool >= 0)
-            continue;           /* pool members follow their pool, below */
-        k = find_source(cfg, es->cs, claimed);
-        if (k >= 0) {
-            es->cs = &cfg->sources[k];
-            rc->kept++;
-            continue;
-        }
-        log_info("client", "reload: source %s removed", es->name);
-        drop_slot(e, i);
-        rc->removed++;
-    }
-    /* Pools: by name and options, members with them. */
-    for (int p = 0; p < e->n_pools; p++) {
-        int k = find_source(cfg, e->pools[p].cs, claimed);
-
-        if (k < 0) {
-            log_info("client", "reload: pool %s removed", e->pools[p].cs->host);
-            resolve_free(e->pools[p].res);
-            pool_map[p] = -1;
-            rc->removed++;
-            continue;
-        }
-        np[n_np] = e->pools[p];
-        np[n_np].cs = &cfg->sources[k];
-        pool_map[p] = n_np++;
-        rc->kept++;
-    }
-    for (int i = 0; i < e->n_es; i++) {
-        struct engine_source *es = &e->es[i];
-
-        if (es->pool < 0 || es->pool >= e->n_pools)
-            continue;
-        if (pool_map[es->pool] < 0) {
-            drop_slot(e, i);
-            continue;
-        }
-        es->pool = pool_map[es->pool];
-        es->cs = np[es->pool].cs;
-    }
-    memcpy(e->pools, np, sizeof(np[0]) * (size_t)n_np);
-    e->n_pools = n_np;
-    e->max_sources = (int)knob(cfg->tos.maxclock, DEFAULT_MAXCLOCK);
-    /* New lines: resolved and polled as at start. */
-    for (size_t k = 0; k < cfg->n_sources; k++) {
-        if (claimed[k])
-            continue;
-        log_info("client", "reload: %s %s added", cfg->sources[k].kind == CONF_POOL ?
-                 "pool" : "source", cfg->sources[k].host);
-        add_conf_source(e, &cfg->sources[k], now.mono);
-        rc->added++;
-    }
-    free(claimed);
-    log_sys_peer_change(e);
-    engine_refresh_sys(e, &now);
-    arm_poll_timer(e, now.mono);
+    node_reload(&e->node, lines, (int)cfg->n_sources, nodeconf_max_sources(cfg), &now,
+                e->nout, &nrc);
+    free(lines);
+    rc->kept += nrc.kept;
+    rc->added += nrc.added;
+    rc->removed += nrc.removed;
+    carry_out(e, &now);
 }

@@ -24,6 +24,7 @@
 
 #include "core/control.h"
 #include "core/mode6.h"
+#include "core/node_report.h"
 #include "sys/authcrypto.h"
 #include "sys/clock.h"
 #include "sys/log.h"
@@ -32,7 +33,7 @@ struct engine_mode6 {
     struct mode6_stats stats;
     struct mode6_reply reply;
     struct mode6_sys sys;
-    struct mode6_peer peers[CLIENT_MAX_SOURCES];
+    struct mode6_peer peers[NODE_MAX_SLOTS];
     struct net_msg msg;
 };
 
@@ -69,42 +70,28 @@ void engine_mode6_free(struct engine *e)
 }
 
 /* Numeric address without the port, and the port. */
-static void addr_parts(const struct net_addr *a, char *buf, size_t cap, uint16_t *port)
-{
-    buf[0] = '\0';
-    *port = 0;
-    if (a->ss.ss_family == AF_INET) {
-        const struct sockaddr_in *s = (const struct sockaddr_in *)&a->ss;
-
-        inet_ntop(AF_INET, &s->sin_addr, buf, (socklen_t)cap);
-        *port = ntohs(s->sin_port);
-    } else if (a->ss.ss_family == AF_INET6) {
-        const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)&a->ss;
-
-        inet_ntop(AF_INET6, &s->sin6_addr, buf, (socklen_t)cap);
-        *port = ntohs(s->sin6_port);
-    }
-}
-
 static double finite_or_0(double v)
 {
     return isfinite(v) ? v : 0;
 }
 
-static void fill_peer(const struct engine *e, const struct engine_source *es, int assoc,
-                      const struct now *now, struct mode6_peer *p)
+static void fill_peer(const struct engine *e, int slot, const struct now *now,
+                      struct mode6_peer *p)
 {
+    const struct node_addr *na = node_slot_addr(&e->node, slot);
+    const struct source *s = node_slot_source(&e->node, slot);
+    struct net_addr a;
+
     memset(p, 0, sizeof(*p));
-    p->assoc = (uint16_t)assoc;
-    engine_fill_source(e, es, now, &p->src);
+    p->assoc = (uint16_t)(slot + 1);
+    engine_fill_source(e, slot, now, &p->src);
     p->hmode = 3;
-    p->configured = es->pool < 0;
+    p->configured = e->node.slot[slot].pool < 0;
     p->ppoll = p->src.poll;
-    if (es->resolved)
-        addr_parts(&es->addr, p->srcadr, sizeof(p->srcadr), &p->srcport);
-    if (es->idx < 0)
+    if (na && engine_addr_of(na, &a))
+        p->srcport = net_addr_ip(&a, p->srcadr, sizeof(p->srcadr));
+    if (!s)
         return;
-    const struct source *s = &e->client.src[es->idx];
     p->precision = s->precision;
     p->leap = s->leap;
     p->rootdelay_s = s->root_delay;
@@ -164,36 +151,34 @@ static void fill_sysstats(const struct engine *e, const struct now *now,
 
 /* Build the view; association ids are the engine source index + 1, so
  * they stay put while sources come and go. */
-static void fill_view(struct engine *e, struct engine_mode6 *m, struct mode6_view *v)
+static void fill_view(struct engine *e, struct engine_mode6 *m, const struct now *now,
+                      struct mode6_view *v)
 {
     const struct sys_state *sys = &e->server.sys;
-    const struct discipline *d = &e->client.disc;
-    struct now now;
-    int n = 0;
+    struct node_report_loop loop;
+    int peer = node_sys_peer_slot(&e->node), n = 0;
 
-    clock_read_now(&now);
+    node_report_loop(&e->node, &loop);
     memset(&m->sys, 0, sizeof(m->sys));
-    engine_fill_tracking(e, &now, &m->sys.t);
+    engine_fill_tracking(e, now, &m->sys.t);
     m->sys.reftime = sys->reftime;
-    m->sys.clock = ntp64_from_real(now.real);
+    m->sys.clock = ntp64_from_real(now->real);
     m->sys.tc = 6;
-    m->sys.wander_ppm = d->base_var > 0 ? sqrt(d->base_var) : 0;
+    m->sys.wander_ppm = loop.wander_ppm;
     m->sys.version = "chimed " CHIME_VERSION;
     m->sys.system = "Linux";
     m->sys.rootdist_s = m->sys.t.root_delay_s / 2 + m->sys.t.root_dispersion_s;
-    fill_sysstats(e, &now, &m->sys.ss);
-    for (int i = 0; i < e->n_es && n < CLIENT_MAX_SOURCES; i++) {
-        const struct engine_source *es = &e->es[i];
-
-        if (es->idx < 0 && es->pool >= 0 && !es->resolved)
-            continue;   /* a retired pool slot */
-        fill_peer(e, es, i + 1, &now, &m->peers[n]);
-        if (es->idx >= 0 && es->idx == e->client.sel.sys_peer) {
-            m->sys.peer_assoc = (uint16_t)(i + 1);
-            m->sys.tc = e->client.src[es->idx].poll;
-            net_addr_format(&es->addr, m->sys.peeradr, sizeof(m->sys.peeradr));
+    fill_sysstats(e, now, &m->sys.ss);
+    for (int i = 0; i < e->node.n_slots && n < NODE_MAX_SLOTS; i++) {
+        if (node_slot_retired(&e->node, i))
+            continue;
+        fill_peer(e, i, now, &m->peers[n++]);
+        if (i == peer) {
+            m->sys.peer_assoc = (uint16_t)(peer + 1);
+            m->sys.tc = loop.tc;
+            snprintf(m->sys.peeradr, sizeof(m->sys.peeradr), "%s",
+                     e->node.slot[peer].addr.text);
         }
-        n++;
     }
     *v = (struct mode6_view){ .sys = &m->sys, .peers = m->peers, .n_peers = n };
 }
@@ -209,7 +194,8 @@ const struct mode6_auth *engine_mode6_auth(const struct engine *e, struct mode6_
     return out;
 }
 
-bool engine_mode6_input(struct engine *e, int fd, const struct net_msg *in)
+bool engine_mode6_input(struct engine *e, int fd, const struct net_msg *in,
+                        const struct now *now)
 {
     struct mode6_auth auth;
     struct engine_mode6 *m;
@@ -229,7 +215,7 @@ bool engine_mode6_input(struct engine *e, int fd, const struct net_msg *in)
         m->stats.dropped[M6_DROP_REFUSED]++;
         return true;
     }
-    fill_view(e, m, &v);
+    fill_view(e, m, now, &v);
     n = mode6_handle_auth(in->buf, in->len, is_loopback(&in->peer), engine_mode6_auth(e, &auth),
                           &v, &m->reply, &m->stats, &why);
     for (int i = 0; i < n; i++) {

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "core/mode6.h"
+#include "core/node_report.h"
 #include "daemon/engine.h"
 #include "sys/clock.h"
 #include "sys/log.h"
@@ -55,7 +56,6 @@ struct stats_job {
 struct stats_files {
     char dir[PATH_MAX];
     struct stats_gen gen[STATS__COUNT];
-    int last_updates;           /* discipline updates already in loopstats */
     /* The writer thread, started with the first line (after privileges
      * are dropped and the system-call filter is on, which it inherits).
      * mu guards the queue and the flags below. */
@@ -484,88 +484,52 @@ uint64_t stats_dropped(const struct stats_files *sf)
 /* ---- engine glue ------------------------------------------------------------------ */
 
 /* The address without the port, as ntpd writes it. */
-static void plain_address(const struct net_addr *a, char *buf, size_t cap)
+static void peer_line(struct engine *e, int slot, const struct now *now)
 {
-    const void *src = NULL;
-
-    buf[0] = '\0';
-    if (a->ss.ss_family == AF_INET)
-        src = &((const struct sockaddr_in *)&a->ss)->sin_addr;
-    else if (a->ss.ss_family == AF_INET6)
-        src = &((const struct sockaddr_in6 *)&a->ss)->sin6_addr;
-    if (src == NULL || inet_ntop(a->ss.ss_family, src, buf, (socklen_t)cap) == NULL)
-        buf[0] = '\0';
-}
-
-static void peer_line(struct engine *e, const struct engine_source *es,
-                      const struct now *now)
-{
-    const struct client *c = &e->client;
-    const struct source *s = &c->src[es->idx];
+    struct node_report_peer r;
     struct statsline_peer p;
     struct mode6_peer mp;
-    char addr[64];
 
-    plain_address(&es->addr, addr, sizeof(addr));
+    node_report_peer(&e->node, slot, now->mono, &r);
     memset(&mp, 0, sizeof(mp));
-    mp.configured = es->pool < 0;
-    mp.src.reach = s->reach;
-    mp.src.state = (char)c->marks[es->idx];
-    memset(&p, 0, sizeof(p));
-    p.address = addr;
-    p.status = mode6_peer_status(&mp);
-    if (s->est.valid) {
-        p.offset_s = source_offset(s, now->mono, client_correction(c, now->mono));
-        p.delay_s = s->est.delay;
-        p.disp_s = s->est.disp;
-        p.jitter_s = s->est.jitter;
-    } else if (s->n_samples > 0) {
-        const struct source_sample *x =
-            &s->samples[(s->first + s->n_samples - 1) % SOURCE_MAX_SAMPLES];
-
-        p.offset_s = x->offset;
-        p.delay_s = x->delay;
-        p.disp_s = x->disp;
-    }
+    mp.configured = r.configured;
+    mp.src.reach = r.reach;
+    mp.src.state = r.mark;
+    p = (struct statsline_peer){
+        .address = r.address, .status = mode6_peer_status(&mp),
+        .offset_s = r.offset_s, .delay_s = r.delay_s, .disp_s = r.disp_s,
+        .jitter_s = r.jitter_s,
+    };
     stats_write_peer(e->statsf, now->real.ns, now->mono.ns, &p);
 }
 
 static void loop_line(struct engine *e, const struct now *now)
 {
-    const struct client *c = &e->client;
-    const struct discipline *d = &c->disc;
-    struct statsline_loop l = {
-        .offset_s = d->offset,
-        .freq_ppm = d->conf.clock_control ? d->freq_ppm : d->base_freq_ppm,
-        .jitter_s = c->sel.jitter,
-        .wander_ppm = d->base_var > 0 ? sqrt(d->base_var) : 0,
-        .tc = 6,
-    };
+    struct node_report_loop r;
+    struct statsline_loop l;
 
-    if (c->sel.sys_peer >= 0 && c->sel.sys_peer < c->n)
-        l.tc = c->src[c->sel.sys_peer].poll;
+    node_report_loop(&e->node, &r);
+    l = (struct statsline_loop){
+        .offset_s = r.offset_s, .freq_ppm = r.freq_ppm, .jitter_s = r.jitter_s,
+        .wander_ppm = r.wander_ppm, .tc = r.tc,
+    };
     stats_write_loop(e->statsf, now->real.ns, now->mono.ns, &l);
 }
 
 void engine_stats_reopen(struct engine *e, const struct config *cfg)
 {
     stats_close(e->statsf, 0);      /* the old writer finishes on its own */
-    e->statsf = stats_open(cfg);
-    if (e->statsf)      /* the updates so far are in the files already */
-        e->statsf->last_updates = e->client.disc.updates;
+    e->statsf = stats_open(cfg);    /* the updates so far are in the files already */
 }
 
-void engine_stats_after_reply(struct engine *e, const struct engine_source *es,
-                              int r, const struct now *now)
+void engine_stats_sample(struct engine *e, int slot, const struct now *now)
 {
-    struct stats_files *sf = e->statsf;
+    if (e->statsf)
+        peer_line(e, slot, now);
+}
 
-    if (!sf)
-        return;
-    if (r == SRC_RX_SAMPLE && es->idx >= 0)
-        peer_line(e, es, now);
-    if (e->client.disc.updates != sf->last_updates) {
-        sf->last_updates = e->client.disc.updates;
+void engine_stats_update(struct engine *e, const struct now *now)
+{
+    if (e->statsf)
         loop_line(e, now);
-    }
 }

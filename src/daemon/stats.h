@@ -51,16 +51,15 @@ uint64_t stats_errors(const struct stats_files *sf, enum stats_kind k);
 /* Lines the full queue turned away. */
 uint64_t stats_dropped(const struct stats_files *sf);
 
-/* Engine glue: after client_receive() returned r for source es, write
- * the peerstats line for a new sample and the loopstats line when the
- * discipline ran. */
+/* Engine glue, for the node's actions: the peerstats line of a slot's
+ * new sample (NODE_SAMPLE) and the loopstats line of a discipline update
+ * (NODE_DISC_UPDATE). */
 struct engine;
-struct engine_source;
 struct now;
 /* Reload: close the files and open them as cfg says (a rotated file is
  * let go; statsdir, statistics and filegen changes apply). */
 void engine_stats_reopen(struct engine *e, const struct config *cfg);
-void engine_stats_after_reply(struct engine *e, const struct engine_source *es,
-                              int r, const struct now *now);
+void engine_stats_sample(struct engine *e, int slot, const struct now *now);
+void engine_stats_update(struct engine *e, const struct now *now);
 
 #endif

@@ -16,11 +16,6 @@
 
 #include "core/time.h"
 
-struct now {
-    mono_ns mono;
-    real_ns real;
-};
-
 void clock_read_now(struct now *n);
 real_ns clock_read_real(void);
 mono_ns clock_read_mono(void);

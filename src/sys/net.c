@@ -104,6 +104,26 @@ const char *net_addr_format(const struct net_addr *a, char *buf, size_t cap)
     return buf;
 }
 
+uint16_t net_addr_ip(const struct net_addr *a, char *buf, size_t cap)
+{
+    const void *src = NULL;
+    uint16_t port = 0;
+
+    if (cap == 0)
+        return 0;
+    buf[0] = '\0';
+    if (a->ss.ss_family == AF_INET) {
+        src = &((const struct sockaddr_in *)&a->ss)->sin_addr;
+        port = ntohs(((const struct sockaddr_in *)&a->ss)->sin_port);
+    } else if (a->ss.ss_family == AF_INET6) {
+        src = &((const struct sockaddr_in6 *)&a->ss)->sin6_addr;
+        port = ntohs(((const struct sockaddr_in6 *)&a->ss)->sin6_port);
+    }
+    if (src == NULL || inet_ntop(a->ss.ss_family, src, buf, (socklen_t)cap) == NULL)
+        buf[0] = '\0';
+    return port;
+}
+
 bool net_addr_is_v4(const struct net_addr *a)
 {
     return a->ss.ss_family == AF_INET;

@@ -21,6 +21,9 @@ int net_addr_parse(const char *host, uint16_t port, struct net_addr *out);
 /* "1.2.3.4:123" / "[::1]:123" into buf. Returns buf. */
 const char *net_addr_format(const struct net_addr *a, char *buf, size_t cap);
 bool net_addr_is_v4(const struct net_addr *a);
+/* The numeric address alone ("1.2.3.4", "::1"; "" when none) into buf;
+ * returns the port. */
+uint16_t net_addr_ip(const struct net_addr *a, char *buf, size_t cap);
 
 /* A bound, non-blocking UDP socket for serving: IPV6_V6ONLY on v6,
  * kernel RX timestamps (SO_TIMESTAMPING software, else SO_TIMESTAMPNS),

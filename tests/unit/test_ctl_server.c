@@ -53,9 +53,10 @@ struct client {
     mono_ns done_at;
 };
 
-static size_t stub(void *arg, enum ctl_request req, enum ctl_format fmt,
-                   char *buf, size_t cap)
+static size_t stub(void *arg, const struct now *now, enum ctl_request req,
+                   enum ctl_format fmt, char *buf, size_t cap)
 {
+    assert_non_null(now);
     struct fix *fx = arg;
     int n;
 

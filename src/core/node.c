@@ -1,0 +1,857 @@
+/* core/node: see node.h. */
+#include "core/node.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static void note_sys_peer(struct node *n);
+
+/* ---- the action list -------------------------------------------------------- */
+
+static struct node_action *act(struct node *n, enum node_action_kind kind)
+{
+    struct node_out *o = n->out;
+    struct node_action *a;
+
+    if (o->n >= NODE_MAX_ACTIONS) {
+        o->overflow++;
+        return NULL;
+    }
+    a = &o->a[o->n++];
+    memset(a, 0, offsetof(struct node_action, u));
+    a->kind = kind;
+    a->slot = -1;
+    a->req = -1;
+    return a;
+}
+
+__attribute__((format(printf, 4, 5)))
+static void nlog(struct node *n, enum node_log_level level, const char *subsys,
+                 const char *fmt, ...)
+{
+    struct node_action *a = act(n, NODE_LOG);
+    va_list ap;
+
+    if (!a)
+        return;
+    a->u.log.level = level;
+    a->u.log.subsys = subsys;
+    va_start(ap, fmt);
+    vsnprintf(a->u.log.text, sizeof(a->u.log.text), fmt, ap);
+    va_end(ap);
+}
+
+static void clock_action(struct node *n, const struct clock_cmd *cmd)
+{
+    struct node_action *a;
+
+    if (!cmd->step && !cmd->set_freq && !cmd->set_status && !cmd->set_leap && !cmd->set_tai)
+        return;
+    a = act(n, NODE_CLOCK);
+    if (a)
+        a->u.clock = *cmd;
+}
+
+static void begin(struct node *n, struct node_out *out)
+{
+    out->n = 0;
+    n->out = out;
+}
+
+static mono_ns earliest(mono_ns a, mono_ns b)
+{
+    return a.ns <= b.ns ? a : b;
+}
+
+/* Close the list: when to be called again, and what the server says. */
+static void finish(struct node *n, const struct now *now)
+{
+    struct node_out *o = n->out;
+    mono_ns wake = n->next_tick;
+
+    if (n->client.disc.updates != n->disc_updates_seen) {
+        n->disc_updates_seen = n->client.disc.updates;
+        act(n, NODE_DISC_UPDATE);
+    }
+    note_sys_peer(n);
+    wake = earliest(wake, client_next_poll(&n->client));
+    wake = earliest(wake, client_leap_next(&n->client));
+    for (int i = 0; i < n->n_slots; i++) {
+        if (n->slot[i].open)
+            wake = earliest(wake, n->slot[i].open_until);
+    }
+    if (n->conf.once && !n->done)
+        wake = earliest(wake, n->once_deadline);
+    o->wake = wake.ns < now->mono.ns ? now->mono : wake;
+    client_sys_state(&n->client, now->real, now->mono, &o->sys);
+    n->out = NULL;
+}
+
+/* ---- slots ------------------------------------------------------------------- */
+
+static uint64_t random64(struct node *n)
+{
+    return n->deps.random64(n->deps.random_ctx);
+}
+
+static void close_slot(struct node *n, int i)
+{
+    struct node_action *a;
+
+    if (!n->slot[i].open)
+        return;
+    n->slot[i].open = false;
+    a = act(n, NODE_CLOSE);
+    if (a)
+        a->slot = i;
+}
+
+static void give_key(struct node *n, int i)
+{
+    struct node_slot *sl = &n->slot[i];
+    const struct auth_key *k;
+
+    if (sl->idx < 0)
+        return;
+    source_set_auth(&n->client.src[sl->idx], NULL, NULL);
+    if (sl->conf.key == 0 || !n->keys || !n->deps.crypto)
+        return;
+    k = auth_find(n->keys, sl->conf.key);
+    if (k == NULL || !k->trusted)
+        return;     /* refused when the configuration was checked */
+    source_set_auth(&n->client.src[sl->idx], k, n->deps.crypto);
+    nlog(n, NODE_LOG_INFO, "auth", "%s: key %u (%s)", sl->name, k->id, auth_alg_name(k->alg));
+}
+
+static void activate(struct node *n, int i, const struct node_addr *addr, mono_ns now)
+{
+    struct node_slot *sl = &n->slot[i];
+    struct source_conf sc = sl->conf.sc;
+
+    sc.iburst = sc.iburst || n->conf.once;
+    sc.addr_refid = addr->refid;
+    sl->addr = *addr;
+    sl->resolved = true;
+    sl->idx = client_add_source(&n->client, &sc, now,
+                                (int64_t)(random64(n) % (uint64_t)NODE_START_SPREAD_NS));
+    if (sl->idx < 0) {
+        nlog(n, NODE_LOG_WARN, "client", "too many sources; %s ignored", sl->name);
+        return;
+    }
+    give_key(n, i);
+    nlog(n, NODE_LOG_INFO, "client", "source %s (%s)", sl->name, addr->text);
+}
+
+static bool slot_free(const struct node_slot *sl)
+{
+    return sl->idx < 0 && sl->pool >= 0 && !sl->resolved && !sl->resolving;
+}
+
+static int new_slot(struct node *n, const struct node_source_conf *c, const char *name,
+                    int pool)
+{
+    struct node_slot *sl;
+    int i;
+
+    for (i = 0; i < n->n_slots; i++) {
+        if (slot_free(&n->slot[i]))
+            break;      /* a retired pool slot */
+    }
+    if (i == n->n_slots) {
+        if (n->n_slots >= NODE_MAX_SLOTS)
+            return -1;
+        n->n_slots++;
+    }
+    sl = &n->slot[i];
+    memset(sl, 0, sizeof(*sl));
+    sl->conf = *c;
+    sl->idx = -1;
+    sl->pool = pool;
+    snprintf(sl->name, sizeof(sl->name), "%s", name);
+    return i;
+}
+
+static void resolve(struct node *n, int req, const struct node_source_conf *c)
+{
+    struct node_action *a = act(n, NODE_RESOLVE);
+
+    if (!a)
+        return;
+    a->req = req;
+    a->u.resolve.host = c->host;
+    a->u.resolve.port = c->port;
+    a->u.resolve.family = c->family;
+}
+
+static void cancel_resolve(struct node *n, int req)
+{
+    struct node_action *a = act(n, NODE_CANCEL_RESOLVE);
+
+    if (a)
+        a->req = req;
+}
+
+/* Stop polling slot i for good; the slot becomes free for new_slot(). */
+static void drop_slot(struct node *n, int i)
+{
+    struct node_slot *sl = &n->slot[i];
+
+    close_slot(n, i);
+    if (sl->resolving)
+        cancel_resolve(n, i);
+    sl->resolving = false;
+    if (sl->idx >= 0)
+        client_remove_source(&n->client, sl->idx);
+    sl->idx = -1;
+    sl->resolved = false;
+    sl->pool = NODE_POOL_GONE;
+}
+
+/* ---- lines: servers and pools -------------------------------------------------- */
+
+static void start_pool(struct node *n, int p, mono_ns now)
+{
+    n->pool[p].resolving = true;
+    n->pool[p].next_resolve = mono_add(now, NODE_POOL_RETRY_NS);
+    resolve(n, NODE_REQ_POOL(p), &n->pool[p].conf);
+}
+
+static void add_server(struct node *n, const struct node_source_conf *c,
+                       mono_ns now)
+{
+    struct node_addr a;
+    int i = new_slot(n, c, c->host, -1);
+
+    if (i < 0) {
+        nlog(n, NODE_LOG_WARN, "conf", "%s: too many sources", c->where);
+        return;
+    }
+    if (n->deps.parse && n->deps.parse(n->deps.parse_ctx, c->host, c->port, &a)) {
+        activate(n, i, &a, now);
+        return;
+    }
+    n->slot[i].resolving = true;
+    resolve(n, i, c);
+}
+
+static void add_line(struct node *n, const struct node_source_conf *c, mono_ns now)
+{
+    if (c->kind == NODE_POOL) {
+        if (n->n_pools >= NODE_MAX_POOLS) {
+            nlog(n, NODE_LOG_WARN, "conf", "%s: too many pool lines", c->where);
+            return;
+        }
+        memset(&n->pool[n->n_pools], 0, sizeof(n->pool[0]));
+        n->pool[n->n_pools].conf = *c;
+        start_pool(n, n->n_pools++, now);
+        return;
+    }
+    if (c->kind == NODE_PEER)
+        nlog(n, NODE_LOG_WARN, "conf", "%s: symmetric mode is not supported yet; "
+             "polling %s as a server", c->where, c->host);
+    add_server(n, c, now);
+}
+
+static int active_sources(const struct node *n)
+{
+    int k = 0;
+
+    for (int i = 0; i < n->n_slots; i++)
+        k += n->slot[i].idx >= 0 || n->slot[i].resolving;
+    return k;
+}
+
+static bool address_in_use(const struct node *n, const struct node_addr *a)
+{
+    for (int i = 0; i < n->n_slots; i++) {
+        const struct node_slot *sl = &n->slot[i];
+
+        if (sl->idx >= 0 && sl->addr.len == a->len &&
+            memcmp(sl->addr.bytes, a->bytes, a->len) == 0)
+            return true;
+    }
+    return false;
+}
+
+static void pool_resolved(struct node *n, int p, const struct node_addr *addrs, int k,
+                          mono_ns now)
+{
+    int added = 0;
+
+    for (int j = 0; j < k && active_sources(n) < n->conf.max_sources; j++) {
+        int i;
+
+        if (address_in_use(n, &addrs[j]))
+            continue;
+        i = new_slot(n, &n->pool[p].conf, addrs[j].text, p);
+        if (i < 0)
+            break;
+        activate(n, i, &addrs[j], now);
+        added++;
+    }
+    nlog(n, NODE_LOG_INFO, "client", "pool %s: %d addresses, %d new sources",
+         n->pool[p].conf.host, k, added);
+}
+
+/* Pool members that never answer, deny us, or stay falsetickers are
+ * retired and the pool is asked for others. */
+static bool pool_member_useless(struct node *n, struct node_slot *sl, mono_ns now)
+{
+    const struct source *s = &n->client.src[sl->idx];
+
+    if (n->client.marks[sl->idx] != SEL_FALSETICKER)
+        sl->rejected_since.ns = 0;
+    else if (sl->rejected_since.ns == 0)
+        sl->rejected_since = now;
+    return s->denied || (s->sent >= NODE_POOL_DEAD_POLLS && s->reach == 0) ||
+           (sl->rejected_since.ns != 0 &&
+            mono_sub(now, sl->rejected_since) > NODE_POOL_REJECTED_NS);
+}
+
+static void maintain_pools(struct node *n, mono_ns now)
+{
+    for (int i = 0; i < n->n_slots; i++) {
+        struct node_slot *sl = &n->slot[i];
+
+        if (sl->pool < 0 || sl->pool == NODE_POOL_GONE || sl->idx < 0 ||
+            !pool_member_useless(n, sl, now))
+            continue;
+        nlog(n, NODE_LOG_INFO, "client", "pool %s: replacing %s", sl->conf.host, sl->name);
+        n->pool_replacements++;
+        close_slot(n, i);
+        client_remove_source(&n->client, sl->idx);
+        sl->idx = -1;
+        sl->resolved = false;
+    }
+    for (int p = 0; p < n->n_pools; p++) {
+        struct node_pool *pl = &n->pool[p];
+
+        if (!pl->resolving && active_sources(n) < n->conf.max_sources &&
+            now.ns >= pl->next_resolve.ns)
+            start_pool(n, p, now);
+    }
+}
+
+/* ---- polls, requests, replies ------------------------------------------------------ */
+
+static void send_request(struct node *n, int i, mono_ns now)
+{
+    struct node_slot *sl = &n->slot[i];
+    struct source *s = &n->client.src[sl->idx];
+    uint8_t buf[NODE_MAX_PACKET];
+    uint64_t nonce = random64(n);
+    uint32_t rnd = (uint32_t)random64(n);
+    struct node_action *a;
+    size_t len;
+
+    close_slot(n, i);
+    len = source_make_request(s, now, nonce, rnd, buf, sizeof(buf));
+    if (n->offline || len == 0)
+        return;     /* chimectl offline: the poll passes unsent, reach decays */
+    a = act(n, NODE_SEND);
+    if (!a)
+        return;
+    a->slot = i;
+    a->u.send.addr = &sl->addr;
+    memcpy(a->u.send.data, buf, len);
+    a->u.send.len = len;
+    sl->open = true;
+    sl->open_until = mono_add(now, NODE_REQUEST_LIFETIME_NS);
+}
+
+static void polls_due(struct node *n, mono_ns now)
+{
+    for (int i = 0; i < n->n_slots; i++) {
+        struct node_slot *sl = &n->slot[i];
+
+        if (sl->idx >= 0 && source_poll_due(&n->client.src[sl->idx], now))
+            send_request(n, i, now);
+    }
+}
+
+static void expire_requests(struct node *n, mono_ns now)
+{
+    for (int i = 0; i < n->n_slots; i++) {
+        if (n->slot[i].open && now.ns >= n->slot[i].open_until.ns)
+            close_slot(n, i);
+    }
+}
+
+static int slot_of_idx(const struct node *n, int idx)
+{
+    for (int i = 0; idx >= 0 && i < n->n_slots; i++) {
+        if (n->slot[i].idx == idx)
+            return i;
+    }
+    return -1;
+}
+
+/* Administrators grep for this line: say when the system peer changes. */
+static void note_sys_peer(struct node *n)
+{
+    const struct select_result *sel = &n->client.sel;
+    int p = sel->synced ? sel->sys_peer : -1, i;
+
+    if (p == n->last_sys_peer)
+        return;
+    i = slot_of_idx(n, p);
+    if (p >= 0)
+        nlog(n, NODE_LOG_INFO, "client", "selected source %s (offset %+.6f s, %d survivors)",
+             i >= 0 ? n->slot[i].name : "?", sel->offset, sel->n_survivors);
+    else
+        nlog(n, NODE_LOG_WARN, "client", "no selectable source");
+    n->last_sys_peer = p;
+}
+
+/* -q: decide once the system peer has its samples (or its burst is over). */
+static void once_check(struct node *n)
+{
+    const struct client *c = &n->client;
+    int p = c->sel.sys_peer;
+    struct node_action *a;
+
+    if (!n->conf.once || n->done || !c->sel.synced || p < 0)
+        return;
+    if (c->src[p].est.n < NODE_ONCE_MIN_SAMPLES && c->src[p].burst_left > 0)
+        return;
+    n->done = true;
+    a = act(n, NODE_DONE);
+    if (!a)
+        return;
+    a->u.done.code = 0;
+    a->u.done.offset_s = c->sel.offset;
+    a->u.done.step = n->conf.once_step;
+}
+
+static void once_timeout(struct node *n, mono_ns now)
+{
+    struct node_action *a;
+
+    if (!n->conf.once || n->done || now.ns < n->once_deadline.ns)
+        return;
+    n->done = true;
+    nlog(n, NODE_LOG_WARN, "client", "no usable time source within %lld s",
+         (long long)(n->conf.once_timeout_ns / NS_PER_S));
+    a = act(n, NODE_DONE);
+    if (a)
+        a->u.done.code = 1;
+}
+
+void node_reply(struct node *n, int slot, const uint8_t *buf, size_t len, real_ns t4,
+                const struct now *now, struct node_out *out)
+{
+    struct node_slot *sl;
+    struct clock_cmd cmd;
+    enum source_rx r;
+
+    begin(n, out);
+    if (slot < 0 || slot >= n->n_slots || len == 0)
+        goto done;
+    sl = &n->slot[slot];
+    if (!sl->open || sl->idx < 0)
+        goto done;      /* the socket is closed: the kernel would drop it */
+    r = client_receive(&n->client, sl->idx, buf, len, t4, now->mono, &cmd);
+    clock_action(n, &cmd);
+    if (r == SRC_RX_SAMPLE) {
+        struct node_action *a = act(n, NODE_SAMPLE);
+
+        if (a)
+            a->slot = slot;
+    }
+    if (r == SRC_RX_KOD_DENY)
+        nlog(n, NODE_LOG_WARN, "client", "%s denied us service (KoD); no longer polling it",
+             sl->name);
+    else if (r == SRC_RX_KOD_RATE)
+        nlog(n, NODE_LOG_INFO, "client", "%s asks us to slow down (KoD RATE)", sl->name);
+    if (r != SRC_RX_DROP)
+        close_slot(n, slot);    /* exchange done: the port is not reused */
+    once_check(n);
+done:
+    finish(n, now);
+}
+
+void node_sent(struct node *n, int slot, real_ns t1)
+{
+    if (slot >= 0 && slot < n->n_slots && n->slot[slot].open && n->slot[slot].idx >= 0)
+        source_sent(&n->client.src[n->slot[slot].idx], t1);
+}
+
+void node_send_failed(struct node *n, int slot)
+{
+    if (slot >= 0 && slot < n->n_slots)
+        n->slot[slot].open = false;     /* the shell closed its socket */
+}
+
+/* ---- lookups ------------------------------------------------------------------------ */
+
+void node_resolved(struct node *n, int req, const struct node_addr *addrs, int n_addrs,
+                   const char *err, const struct now *now, struct node_out *out)
+{
+    bool pool = req >= NODE_MAX_SLOTS;
+    int p = req - NODE_MAX_SLOTS;
+    const char *host;
+
+    begin(n, out);
+    if (pool ? p >= n->n_pools || !n->pool[p].resolving
+             : req < 0 || req >= n->n_slots || !n->slot[req].resolving)
+        goto done;      /* nobody waits for it any more */
+    host = pool ? n->pool[p].conf.host : n->slot[req].conf.host;
+    if (pool)
+        n->pool[p].resolving = false;
+    else
+        n->slot[req].resolving = false;
+    if (n_addrs < 0)
+        nlog(n, NODE_LOG_WARN, "client", "cannot resolve %s: %s", host, err ? err : "error");
+    else if (n_addrs == 0)
+        nlog(n, NODE_LOG_WARN, "client", "%s has no address", host);
+    if (n_addrs <= 0) {
+        if (pool)
+            n->pool[p].next_resolve = mono_add(now->mono, NODE_POOL_RETRY_NS);
+        goto done;
+    }
+    if (n_addrs > NODE_MAX_ADDRS)
+        n_addrs = NODE_MAX_ADDRS;
+    if (pool)
+        pool_resolved(n, p, addrs, n_addrs, now->mono);
+    else
+        activate(n, req, &addrs[0], now->mono);
+done:
+    finish(n, now);
+}
+
+/* ---- housekeeping ----------------------------------------------------------------------- */
+
+static void leap_events(struct node *n, const struct now *now)
+{
+    const struct client_leap *L = &n->client.leap;
+    const char *mode = leap_mode_name(n->client.conf.leap_mode);
+    struct clock_cmd cmd;
+    int ev = client_leap_tick(&n->client, now->real, now->mono, &cmd);
+    char day[16];
+
+    if (ev & CLIENT_LEAP_DONE) {
+        leap_format_date(L->done_at - 1, day, sizeof(day));
+        nlog(n, NODE_LOG_INFO, "leap", "leap second (%s) at the end of %s, leapsecmode %s",
+             L->done_dir > 0 ? "inserted" : "deleted", day, mode);
+    }
+    if (ev & CLIENT_LEAP_ARMED) {
+        leap_format_date(L->at - 1, day, sizeof(day));
+        nlog(n, NODE_LOG_INFO, "leap",
+             "leap second %s at the end of %s (known from %s, leapsecmode %s)",
+             L->dir > 0 ? "insertion" : "deletion", day, leap_origin_name(L->origin), mode);
+    }
+    if (ev & CLIENT_LEAP_DISARMED)
+        nlog(n, NODE_LOG_INFO, "leap", "leap second withdrawn");
+    if (ev & CLIENT_LEAP_SLEW_DONE)
+        nlog(n, NODE_LOG_INFO, "leap", "leap second slewed out");
+    clock_action(n, &cmd);
+}
+
+static void write_drift(struct node *n)
+{
+    struct node_action *a;
+    double ppm;
+
+    if (!node_drift_ppm(n, &ppm))
+        return;
+    a = act(n, NODE_WRITE_DRIFT);
+    if (a)
+        a->u.freq_ppm = ppm;
+}
+
+static void check_leapfile(struct node *n, bool force)
+{
+    struct node_action *a;
+
+    if (!n->conf.check_leapfile)
+        return;
+    a = act(n, NODE_CHECK_LEAPFILE);
+    if (a)
+        a->u.force = force;
+}
+
+/* Once a second: lost sources, the discipline's hold, the leap state
+ * machine, and the slower cadences. */
+static void housekeeping(struct node *n, const struct now *now)
+{
+    struct clock_cmd cmd;
+    mono_ns t = now->mono;
+
+    client_tick(&n->client, t, &cmd);
+    clock_action(n, &cmd);
+    leap_events(n, now);
+    if (mono_sub(t, n->leap_checked) >= NODE_LEAPFILE_CHECK_NS) {
+        n->leap_checked = t;
+        check_leapfile(n, false);
+    }
+    if (t.ns >= n->next_pool_check.ns) {
+        n->next_pool_check = mono_add(t, NODE_POOL_CHECK_NS);
+        if (!n->offline)        /* offline: none reach us, none is useless */
+            maintain_pools(n, t);
+    }
+    if (mono_sub(t, n->last_drift_write) >= NODE_DRIFT_WRITE_NS) {
+        n->last_drift_write = t;
+        write_drift(n);
+    }
+    once_timeout(n, t);
+}
+
+void node_tick(struct node *n, const struct now *now, struct node_out *out)
+{
+    begin(n, out);
+    expire_requests(n, now->mono);
+    polls_due(n, now->mono);
+    if (client_leap_next(&n->client).ns <= now->mono.ns)
+        leap_events(n, now);    /* exactly at the leap instant */
+    if (now->mono.ns >= n->next_tick.ns) {
+        housekeeping(n, now);
+        while (n->next_tick.ns <= now->mono.ns)
+            n->next_tick = mono_add(n->next_tick, NODE_TICK_NS);
+    }
+    finish(n, now);
+}
+
+/* ---- set-up, administration ---------------------------------------------------------------- */
+
+void node_init(struct node *n, const struct node_conf *conf, const struct node_deps *deps,
+               const struct node_source_conf *lines, int n_lines, const struct now *now,
+               struct node_out *out)
+{
+    mono_ns t = now->mono;
+
+    /* n comes zeroed from the caller (calloc): unused slots stay untouched */
+    n->conf = *conf;
+    n->deps = *deps;
+    if (n->conf.max_sources <= 0)
+        n->conf.max_sources = NODE_DEFAULT_MAXCLOCK;
+    client_init(&n->client, &conf->client, t);
+    n->last_sys_peer = -1;
+    n->started = t;
+    n->next_tick = mono_add(t, NODE_TICK_NS);
+    n->next_pool_check = mono_add(t, NODE_POOL_CHECK_NS);
+    n->last_drift_write = t;
+    n->leap_checked = t;
+    n->once_deadline = mono_add(t, conf->once_timeout_ns);
+    begin(n, out);
+    check_leapfile(n, true);
+    for (int k = 0; k < n_lines; k++)
+        add_line(n, &lines[k], t);
+    finish(n, now);
+}
+
+void node_set_leap_table(struct node *n, const struct leap_table *t)
+{
+    client_set_leap_table(&n->client, t);
+}
+
+void node_set_keys(struct node *n, const struct auth_keytab *keys, struct node_out *out)
+{
+    struct node_out *saved = n->out;
+
+    n->keys = keys;
+    n->out = out;
+    out->n = 0;
+    for (int i = 0; i < n->n_slots; i++)
+        give_key(n, i);
+    n->out = saved;
+}
+
+void node_set_offline(struct node *n, bool offline)
+{
+    n->offline = offline;
+}
+
+enum client_step node_makestep(struct node *n, const struct now *now, double *step_s,
+                               struct node_out *out)
+{
+    struct clock_cmd cmd;
+    enum client_step r;
+
+    begin(n, out);
+    r = client_makestep(&n->client, now->mono, &cmd, step_s);
+    if (r == CLIENT_STEP_OK) {
+        nlog(n, NODE_LOG_INFO, "clock", "makestep requested (chimectl)");
+        clock_action(n, &cmd);
+    }
+    finish(n, now);
+    return r;
+}
+
+bool node_drift_ppm(const struct node *n, double *ppm)
+{
+    if (!n->conf.write_drift || n->client.disc.updates == 0)
+        return false;
+    *ppm = discipline_drift_ppm(&n->client.disc);
+    return true;
+}
+
+void node_stop(struct node *n, const struct now *now, struct node_out *out)
+{
+    begin(n, out);
+    for (int i = 0; i < n->n_slots; i++) {
+        close_slot(n, i);
+        if (n->slot[i].resolving)
+            cancel_resolve(n, i);
+        n->slot[i].resolving = false;
+    }
+    for (int p = 0; p < n->n_pools; p++) {
+        if (n->pool[p].resolving)
+            cancel_resolve(n, NODE_REQ_POOL(p));
+        n->pool[p].resolving = false;
+    }
+    finish(n, now);
+}
+
+/* ---- reload -------------------------------------------------------------------------------- */
+
+/* The same association: everything but where it was written. */
+static bool same_line(const struct node_source_conf *a, const struct node_source_conf *b)
+{
+    const struct source_conf *x = &a->sc, *y = &b->sc;
+
+    return a->kind == b->kind && strcmp(a->host, b->host) == 0 && a->family == b->family &&
+           a->port == b->port && x->iburst == y->iburst && x->burst == y->burst &&
+           x->prefer == y->prefer && x->noselect == y->noselect && a->true_ == b->true_ &&
+           a->xleave == b->xleave && x->minpoll == y->minpoll && x->maxpoll == y->maxpoll &&
+           a->key == b->key && x->version == y->version && a->nts == b->nts &&
+           a->preempt == b->preempt && a->mode == b->mode && a->ttl == b->ttl;
+}
+
+/* An unclaimed new line for this association, or -1. */
+static int claim_line(const struct node_source_conf *lines, int n_lines,
+                      const struct node_source_conf *c, bool *claimed)
+{
+    for (int k = 0; k < n_lines && k < NODE_MAX_LINES; k++) {
+        if (!claimed[k] && same_line(c, &lines[k])) {
+            claimed[k] = true;
+            return k;
+        }
+    }
+    return -1;
+}
+
+static void reload_servers(struct node *n, const struct node_source_conf *lines, int n_lines,
+                           bool *claimed, struct node_reload_counts *rc)
+{
+    for (int i = 0; i < n->n_slots; i++) {
+        struct node_slot *sl = &n->slot[i];
+        int k;
+
+        if (slot_free(sl)) {
+            sl->pool = NODE_POOL_GONE;
+            continue;
+        }
+        if (sl->pool >= 0)
+            continue;           /* pool members follow their pool */
+        k = claim_line(lines, n_lines, &sl->conf, claimed);
+        if (k >= 0) {
+            sl->conf = lines[k];        /* a new FILE:LINE */
+            rc->kept++;
+            continue;
+        }
+        nlog(n, NODE_LOG_INFO, "client", "reload: source %s removed", sl->name);
+        drop_slot(n, i);
+        rc->removed++;
+    }
+}
+
+static void reload_pools(struct node *n, const struct node_source_conf *lines, int n_lines,
+                         bool *claimed, struct node_reload_counts *rc)
+{
+    int map[NODE_MAX_POOLS], kept = 0;
+
+    for (int p = 0; p < n->n_pools; p++) {
+        int k = claim_line(lines, n_lines, &n->pool[p].conf, claimed);
+
+        map[p] = -1;
+        if (k < 0) {
+            nlog(n, NODE_LOG_INFO, "client", "reload: pool %s removed", n->pool[p].conf.host);
+            if (n->pool[p].resolving)
+                cancel_resolve(n, NODE_REQ_POOL(p));
+            rc->removed++;
+            continue;
+        }
+        n->pool[kept] = n->pool[p];
+        n->pool[kept].conf = lines[k];
+        if (kept != p && n->pool[kept].resolving) {
+            cancel_resolve(n, NODE_REQ_POOL(p));   /* renumbered: ask under the new one */
+            resolve(n, NODE_REQ_POOL(kept), &n->pool[kept].conf);
+        }
+        map[p] = kept++;
+        rc->kept++;
+    }
+    for (int i = 0; i < n->n_slots; i++) {
+        struct node_slot *sl = &n->slot[i];
+
+        if (sl->pool < 0 || sl->pool >= n->n_pools)
+            continue;
+        if (map[sl->pool] < 0) {
+            drop_slot(n, i);
+            continue;
+        }
+        sl->pool = map[sl->pool];
+        sl->conf = n->pool[sl->pool].conf;
+    }
+    n->n_pools = kept;
+}
+
+void node_reload(struct node *n, const struct node_source_conf *lines, int n_lines,
+                 int max_sources, const struct now *now, struct node_out *out,
+                 struct node_reload_counts *rc)
+{
+    bool claimed[NODE_MAX_LINES] = { false };
+
+    begin(n, out);
+    reload_servers(n, lines, n_lines, claimed, rc);
+    reload_pools(n, lines, n_lines, claimed, rc);
+    n->conf.max_sources = max_sources > 0 ? max_sources : NODE_DEFAULT_MAXCLOCK;
+    for (int k = 0; k < n_lines; k++) {
+        if (k < NODE_MAX_LINES && claimed[k])
+            continue;
+        nlog(n, NODE_LOG_INFO, "client", "reload: %s %s added",
+             lines[k].kind == NODE_POOL ? "pool" : "source", lines[k].host);
+        add_line(n, &lines[k], now->mono);
+        rc->added++;
+    }
+    finish(n, now);
+}
+
+/* ---- views ----------------------------------------------------------------------------------- */
+
+bool node_slot_retired(const struct node *n, int slot)
+{
+    const struct node_slot *sl = &n->slot[slot];
+
+    return sl->idx < 0 && sl->pool >= 0 && !sl->resolved;
+}
+
+const struct source *node_slot_source(const struct node *n, int slot)
+{
+    int idx = n->slot[slot].idx;
+
+    return idx >= 0 ? &n->client.src[idx] : NULL;
+}
+
+enum select_mark node_slot_mark(const struct node *n, int slot)
+{
+    int idx = n->slot[slot].idx;
+
+    return idx >= 0 ? n->client.marks[idx] : SEL_UNFIT;
+}
+
+const struct node_addr *node_slot_addr(const struct node *n, int slot)
+{
+    return n->slot[slot].resolved ? &n->slot[slot].addr : NULL;
+}
+
+int node_sys_peer_slot(const struct node *n)
+{
+    return n->client.sel.synced ? slot_of_idx(n, n->client.sel.sys_peer) : -1;
+}
+
+uint64_t node_pool_replacements(const struct node *n)
+{
+    return n->pool_replacements;
+}
