@@ -263,16 +263,37 @@ static int active_sources(const struct node *n)
     return k;
 }
 
+static bool same_addr(const struct node_addr *a, const struct node_addr *b)
+{
+    return a->len == b->len && memcmp(a->bytes, b->bytes, a->len) == 0;
+}
+
 static bool address_in_use(const struct node *n, const struct node_addr *a)
 {
     for (int i = 0; i < n->n_slots; i++) {
         const struct node_slot *sl = &n->slot[i];
 
-        if (sl->idx >= 0 && sl->addr.len == a->len &&
-            memcmp(sl->addr.bytes, a->bytes, a->len) == 0)
+        if (sl->idx >= 0 && same_addr(&sl->addr, a))
             return true;
     }
     return false;
+}
+
+static bool recently_retired(const struct node *n, const struct node_addr *a, mono_ns now)
+{
+    for (int i = 0; i < NODE_MAX_SLOTS; i++) {
+        if (n->retired_at[i].ns != 0 && same_addr(&n->retired[i], a) &&
+            mono_sub(now, n->retired_at[i]) < NODE_POOL_QUARANTINE_NS)
+            return true;
+    }
+    return false;
+}
+
+static void note_retired(struct node *n, const struct node_addr *a, mono_ns now)
+{
+    n->retired[n->retired_next] = *a;
+    n->retired_at[n->retired_next] = now;
+    n->retired_next = (n->retired_next + 1) % NODE_MAX_SLOTS;
 }
 
 static void pool_resolved(struct node *n, int p, const struct node_addr *addrs, int k,
@@ -283,7 +304,7 @@ static void pool_resolved(struct node *n, int p, const struct node_addr *addrs, 
     for (int j = 0; j < k && active_sources(n) < n->conf.max_sources; j++) {
         int i;
 
-        if (address_in_use(n, &addrs[j]))
+        if (address_in_use(n, &addrs[j]) || recently_retired(n, &addrs[j], now))
             continue;
         i = new_slot(n, &n->pool[p].conf, addrs[j].text, p);
         if (i < 0)
@@ -320,6 +341,7 @@ static void maintain_pools(struct node *n, mono_ns now)
             continue;
         nlog(n, NODE_LOG_INFO, "client", "pool %s: replacing %s", sl->conf.host, sl->name);
         n->pool_replacements++;
+        note_retired(n, &sl->addr, now);
         close_slot(n, i);
         client_remove_source(&n->client, sl->idx);
         sl->idx = -1;

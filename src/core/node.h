@@ -47,6 +47,7 @@
 #define NODE_POOL_RETRY_NS (300 * NS_PER_S)
 #define NODE_POOL_REJECTED_NS (900 * NS_PER_S)     /* falseticker this long: replace */
 #define NODE_POOL_DEAD_POLLS 8                     /* sent this many, never reached */
+#define NODE_POOL_QUARANTINE_NS (3600 * NS_PER_S)  /* a retired member is not taken back sooner */
 #define NODE_DRIFT_WRITE_NS (3600 * NS_PER_S)
 #define NODE_LEAPFILE_CHECK_NS (86400 * NS_PER_S)
 #define NODE_MAX_SLEW_PPM 500.0                    /* ADJ_FREQUENCY's own range */
@@ -187,6 +188,11 @@ struct node {
     bool done;                  /* -q decided */
     int disc_updates_seen;
     uint64_t pool_replacements;
+    /* pool members retired lately, so the next lookup does not bring the
+     * same dead or wrong address straight back (a ring) */
+    struct node_addr retired[NODE_MAX_SLOTS];
+    mono_ns retired_at[NODE_MAX_SLOTS];
+    int retired_next;
     mono_ns started, next_tick, next_pool_check, last_drift_write, leap_checked;
     mono_ns once_deadline;
     struct node_out *out;       /* the list being filled by the current call */
