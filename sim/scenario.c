@@ -695,7 +695,12 @@ static int d_leap(struct ctx *c, const struct words *ws)
         sc->smear_shape = LEAP_SMEAR_COSINE;
     else if (ws->n == 3 && strcmp(ws->w[2], "linear") != 0)
         return fail(c, "leapsmear: linear or cosine, not '%s'", ws->w[2]);
-    return conf_add(c, ws, 0, NULL);    /* the client smears what it serves */
+    /* the client smears what it serves: chime.conf takes seconds */
+    char secs[32];
+    struct words line = { .n = 3, .w = { "leapsmear", secs,
+        sc->smear_shape == LEAP_SMEAR_COSINE ? "cosine" : "linear" } };
+    snprintf(secs, sizeof secs, "%.0f", sc->smear_s);
+    return conf_add(c, &line, 0, NULL);
 }
 
 struct directive {
