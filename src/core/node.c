@@ -233,7 +233,7 @@ static void add_server(struct node *n, const struct node_source_conf *c,
         return;
     }
     n->slot[i].resolving = true;
-    resolve(n, i, c);
+    resolve(n, i, &n->slot[i].conf);     /* the caller's line may not outlive the call */
 }
 
 static void add_line(struct node *n, const struct node_source_conf *c, mono_ns now)
@@ -646,6 +646,7 @@ void node_init(struct node *n, const struct node_conf *conf, const struct node_d
     /* n comes zeroed from the caller (calloc): unused slots stay untouched */
     n->conf = *conf;
     n->deps = *deps;
+    n->keys = deps->keys;
     if (n->conf.max_sources <= 0)
         n->conf.max_sources = NODE_DEFAULT_MAXCLOCK;
     client_init(&n->client, &conf->client, t);

@@ -98,6 +98,7 @@ struct node_deps {
     uint64_t (*random64)(void *ctx);    /* unpredictable, never repeating 0 */
     void *random_ctx;
     const struct auth_crypto *crypto;   /* MAC primitives, NULL without keys */
+    const struct auth_keytab *keys;     /* at start (node_set_keys later), NULL none */
     /* A numeric host into an address (false for a name): no lookup is
      * asked for it. */
     bool (*parse)(void *ctx, const char *host, uint16_t port, struct node_addr *out);

@@ -23,15 +23,21 @@ static double offset_now(const struct node *n, const struct source *s, mono_ns n
     return source_offset(s, now, client_correction(&n->client, now));
 }
 
+/* Every row starts with the slot's name and the address in use. */
+static void name_row(const struct node_slot *sl, char *name, size_t name_cap, char *addr,
+                     size_t addr_cap)
+{
+    snprintf(name, name_cap, "%s", sl->name);
+    snprintf(addr, addr_cap, "%s", sl->resolved ? sl->addr.text : "");
+}
+
 void node_report_source(const struct node *n, int slot, mono_ns now, struct ctl_source *o)
 {
     const struct node_slot *sl = &n->slot[slot];
     const struct source *s = node_slot_source(n, slot);
 
     memset(o, 0, sizeof(*o));
-    snprintf(o->name, sizeof(o->name), "%s", sl->name);
-    if (sl->resolved)
-        snprintf(o->address, sizeof(o->address), "%s", sl->addr.text);
+    name_row(sl, o->name, sizeof(o->name), o->address, sizeof(o->address));
     o->pool = sl->pool >= 0;
     o->state = ' ';
     o->stratum = 16;
@@ -80,9 +86,7 @@ static void sourcestat(const struct node *n, int slot, mono_ns now, struct ctl_s
     const struct source *s = node_slot_source(n, slot);
 
     memset(o, 0, sizeof(*o));
-    snprintf(o->name, sizeof(o->name), "%s", sl->name);
-    if (sl->resolved)
-        snprintf(o->address, sizeof(o->address), "%s", sl->addr.text);
+    name_row(sl, o->name, sizeof(o->name), o->address, sizeof(o->address));
     if (!s)
         return;
     o->samples = s->n_samples;

@@ -527,7 +527,8 @@ int engine_client_init(struct engine *e, const struct now *now)
         .once_timeout_s = e->opts.once_timeout_s,
     };
     struct node_deps deps = { .random64 = random64, .crypto = &authcrypto_openssl,
-                              .parse = parse_numeric };
+                              .parse = parse_numeric,
+                              .keys = e->keys.n > 0 ? &e->keys : NULL };
     struct node_source_conf *lines;
     struct node_conf nc;
 
@@ -550,7 +551,6 @@ int engine_client_init(struct engine *e, const struct now *now)
     node_init(&e->node, &nc, &deps, lines, (int)e->cfg->n_sources, now, e->nout);
     free(lines);
     e->node_ready = true;
-    node_set_keys(&e->node, e->keys.n > 0 ? &e->keys : NULL, e->nout);
     carry_out(e, now);
     return 0;
 }

@@ -33,22 +33,20 @@ done
 # the scenario's line.
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-printf 'name bad\nserver A iburst\n\ntinker nosuchknob 3\n' >"$tmp/bad.sim"
-out=$("$SIM" "$tmp/bad.sim" 2>&1)
-rc=$?
-if [ "$rc" -eq 2 ] && printf '%s' "$out" | grep -q "bad.sim:4:"; then
-    ok "a bad client line is refused naming its scenario line ($out)"
-else
-    not_ok "a bad client line is refused naming its scenario line (exit $rc: $out)"
-fi
-printf 'name bad\nserver A minpoll 2 iburst\n' >"$tmp/minpoll.sim"
-out=$("$SIM" "$tmp/minpoll.sim" 2>&1)
-rc=$?
-if [ "$rc" -eq 2 ] && printf '%s' "$out" | grep -q "minpoll.sim:2:"; then
-    ok "minpoll follows chime.conf's rules ($out)"
-else
-    not_ok "minpoll follows chime.conf's rules (exit $rc: $out)"
-fi
+# refused SCENARIO-TEXT LINE WHAT: chime-sim exits 2 naming that line
+refused() {
+    printf "$1" >"$tmp/bad.sim"
+    out=$("$SIM" "$tmp/bad.sim" 2>&1)
+    rc=$?
+    if [ "$rc" -eq 2 ] && printf '%s' "$out" | grep -q "bad.sim:$2:"; then
+        ok "$3 ($out)"
+    else
+        not_ok "$3 (exit $rc: $out)"
+    fi
+}
+refused 'name bad\nserver A iburst\n\ntinker nosuchknob 3\n' 4 \
+    "a bad client line is refused naming its scenario line"
+refused 'name bad\nserver A minpoll 2 iburst\n' 2 "minpoll follows chime.conf's rules"
 # An expectation that cannot hold makes chime-sim fail (exit 3).
 printf 'name strict\nduration 2h\nshort 2h\nclient freq 10ppm offset 10ms\nserver A iburst\nexpect converge <= 0\n' \
     >"$tmp/strict.sim"
