@@ -866,9 +866,15 @@ static void prom_label(struct out *o, const char *s, size_t max)
 
 static void prom_source_label(struct out *o, const struct ctl_source *s)
 {
+    bool have_addr = strnlen(s->address, sizeof(s->address)) > 0;
+
+    /* bound each array by its own size: an unterminated address must not
+     * run on into the fields after it */
     out_str(o, "{source=");
-    prom_label(o, strnlen(s->address, sizeof(s->address)) > 0 ? s->address : s->name,
-               CTL_NAME_LEN);
+    if (have_addr)
+        prom_label(o, s->address, sizeof(s->address));
+    else
+        prom_label(o, s->name, sizeof(s->name));
     out_str(o, ",name=");
     prom_label(o, s->name, sizeof(s->name));
     out_str(o, "}");
