@@ -1,5 +1,5 @@
 /* daemon/engine_ctl: what chimectl sees. Fills the control snapshots from
- * the engine's state; core/control formats them. */
+ * the engine's state; monitor/control formats them. */
 #include "daemon/engine.h"
 
 #include <arpa/inet.h>
@@ -7,8 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/control.h"
-#include "core/mode6.h"
+#include "monitor/control.h"
+#include "monitor/metrics.h"
+#include "monitor/mode6.h"
 #include "daemon/ctl_server.h"
 #include "sys/clock.h"
 #include "sys/log.h"
@@ -30,7 +31,7 @@ static void refid_display(uint32_t refid, int stratum, char *out, size_t cap)
 }
 
 void engine_fill_source(const struct engine *e, const struct engine_source *es,
-                        const struct now *now, struct ctl_source *o)
+                        const struct now *now, struct report_source *o)
 {
     const struct client *c = &e->client;
 
@@ -68,7 +69,7 @@ void engine_fill_source(const struct engine *e, const struct engine_source *es,
 
 static size_t sources_reply(struct engine *e, enum ctl_format fmt, char *buf, size_t cap)
 {
-    struct ctl_source snap[CLIENT_MAX_SOURCES];
+    struct report_source snap[CLIENT_MAX_SOURCES];
     struct now now;
     int n = 0;
 
@@ -96,7 +97,7 @@ static const char *reference_of(const struct engine *e, char *buf, size_t cap)
 }
 
 /* What is known about the next leap: the armed one, else the file's. */
-static void fill_leap(const struct engine *e, const struct now *now, struct ctl_tracking *t)
+static void fill_leap(const struct engine *e, const struct now *now, struct report_tracking *t)
 {
     const struct client_leap *l = &e->client.leap;
     int64_t now_s = now->real.ns / NS_PER_S, when = 0;
@@ -122,12 +123,12 @@ static void fill_leap(const struct engine *e, const struct now *now, struct ctl_
 }
 
 void engine_fill_tracking(const struct engine *e, const struct now *now,
-                          struct ctl_tracking *out)
+                          struct report_tracking *out)
 {
     const struct client *c = &e->client;
     const struct discipline *d = &c->disc;
     const struct sys_state *sys = &e->server.sys;
-    struct ctl_tracking t;
+    struct report_tracking t;
     bool synced;
 
     synced = sys->leap != LEAP_UNSYNC && sys->stratum < 16;
@@ -158,7 +159,7 @@ void engine_fill_tracking(const struct engine *e, const struct now *now,
 
 static size_t tracking_reply(struct engine *e, enum ctl_format fmt, char *buf, size_t cap)
 {
-    struct ctl_tracking t;
+    struct report_tracking t;
     struct now now;
 
     clock_read_now(&now);
@@ -174,7 +175,7 @@ static bool retired(const struct engine_source *es)
 static size_t sourcestats_reply(struct engine *e, enum ctl_format fmt, char *buf,
                                 size_t cap)
 {
-    struct ctl_sourcestat snap[CLIENT_MAX_SOURCES];
+    struct report_sourcestat snap[CLIENT_MAX_SOURCES];
     const struct client *c = &e->client;
     struct now now;
     int n = 0;
@@ -182,7 +183,7 @@ static size_t sourcestats_reply(struct engine *e, enum ctl_format fmt, char *buf
     clock_read_now(&now);
     for (int i = 0; i < e->n_es && n < CLIENT_MAX_SOURCES; i++) {
         const struct engine_source *es = &e->es[i];
-        struct ctl_sourcestat *o = &snap[n++];
+        struct report_sourcestat *o = &snap[n++];
 
         if (retired(es)) {
             n--;
@@ -209,7 +210,7 @@ static size_t sourcestats_reply(struct engine *e, enum ctl_format fmt, char *buf
     return ctl_format_sourcestats(snap, n, fmt, buf, cap);
 }
 
-static void fill_serverstats(const struct engine *e, struct ctl_serverstats *o)
+static void fill_serverstats(const struct engine *e, struct report_serverstats *o)
 {
     const struct server_stats *s = &e->server.stats;
     const struct mode6_stats *m = engine_mode6_stats(e);
@@ -217,13 +218,13 @@ static void fill_serverstats(const struct engine *e, struct ctl_serverstats *o)
     memset(o, 0, sizeof(*o));
     o->received = s->received;
     o->replied = s->replied;
-    for (int i = 0; i < SRV_DROP__COUNT && o->n_dropped < CTL_MAX_COUNTERS; i++)
-        o->dropped[o->n_dropped++] = (struct ctl_counter){ srv_drop_name(i), s->dropped[i] };
+    for (int i = 0; i < SRV_DROP__COUNT && o->n_dropped < REPORT_MAX_COUNTERS; i++)
+        o->dropped[o->n_dropped++] = (struct report_counter){ srv_drop_name(i), s->dropped[i] };
     o->truncated = e->stats.truncated;
     o->send_errors = e->stats.send_errors;
-    for (int i = 0; i < M6_DROP__COUNT && o->n_mode6_dropped < CTL_MAX_COUNTERS; i++)
+    for (int i = 0; i < M6_DROP__COUNT && o->n_mode6_dropped < REPORT_MAX_COUNTERS; i++)
         o->mode6_dropped[o->n_mode6_dropped++] =
-            (struct ctl_counter){ mode6_drop_name(i), m != NULL ? m->dropped[i] : 0 };
+            (struct report_counter){ mode6_drop_name(i), m != NULL ? m->dropped[i] : 0 };
     if (m != NULL) {
         o->mode6_requests = m->requests;
         o->mode6_answered = m->answered;
@@ -236,7 +237,7 @@ static void fill_serverstats(const struct engine *e, struct ctl_serverstats *o)
 static size_t serverstats_reply(struct engine *e, enum ctl_format fmt, char *buf,
                                 size_t cap)
 {
-    struct ctl_serverstats ss;
+    struct report_serverstats ss;
 
     fill_serverstats(e, &ss);
     return ctl_format_serverstats(&ss, fmt, buf, cap);
@@ -244,7 +245,7 @@ static size_t serverstats_reply(struct engine *e, enum ctl_format fmt, char *buf
 
 static size_t activity_reply(struct engine *e, enum ctl_format fmt, char *buf, size_t cap)
 {
-    struct ctl_activity a = { 0 };
+    struct report_activity a = { 0 };
 
     for (int i = 0; i < e->n_es; i++) {
         const struct engine_source *es = &e->es[i];
@@ -267,9 +268,9 @@ static size_t activity_reply(struct engine *e, enum ctl_format fmt, char *buf, s
 
 static size_t metrics_reply(struct engine *e, enum ctl_format fmt, char *buf, size_t cap)
 {
-    struct ctl_source snap[CLIENT_MAX_SOURCES];
-    struct ctl_tracking t;
-    struct ctl_serverstats ss;
+    struct report_source snap[CLIENT_MAX_SOURCES];
+    struct report_tracking t;
+    struct report_serverstats ss;
     struct now now;
     int n = 0;
 
@@ -279,7 +280,7 @@ static size_t metrics_reply(struct engine *e, enum ctl_format fmt, char *buf, si
         if (!retired(&e->es[i]))
             engine_fill_source(e, &e->es[i], &now, &snap[n++]);
     fill_serverstats(e, &ss);
-    return ctl_format_metrics(&t, snap, n, &ss, fmt, buf, cap);
+    return metrics_format(&t, snap, n, &ss, fmt, buf, cap);
 }
 
 /* ---- administrative requests ------------------------------------------------ */
@@ -330,7 +331,7 @@ static size_t online_reply(struct engine *e, bool online, enum ctl_format fmt, c
 
 static int busier(const void *a, const void *b)
 {
-    const struct ctl_client_entry *x = a, *y = b;
+    const struct report_client_entry *x = a, *y = b;
 
     return x->count < y->count ? 1 : x->count > y->count ? -1 : 0;
 }
@@ -344,16 +345,16 @@ static void entry_address(const struct rl_entry *x, char *buf, size_t cap)
 /* The rate limiter's table, busiest first (at most CTL_MAX_CLIENT_ROWS). */
 static size_t clients_reply(struct engine *e, enum ctl_format fmt, char *buf, size_t cap)
 {
-    struct ctl_client_entry rows[CTL_MAX_CLIENT_ROWS + 1];
+    struct report_client_entry rows[CTL_MAX_CLIENT_ROWS + 1];
     const struct ratelimit *rl = &e->rl;
-    struct ctl_clients cl = { .c = rows };
+    struct report_clients cl = { .c = rows };
     size_t slots = rl->e ? rl->n_sets * RL_WAYS : 0;
     struct now now;
 
     clock_read_now(&now);
     for (size_t i = 0; i < slots; i++) {
         const struct rl_entry *x = &rl->e[i];
-        struct ctl_client_entry *r = &rows[cl.n < CTL_MAX_CLIENT_ROWS ? cl.n : CTL_MAX_CLIENT_ROWS];
+        struct report_client_entry *r = &rows[cl.n < CTL_MAX_CLIENT_ROWS ? cl.n : CTL_MAX_CLIENT_ROWS];
 
         if (x->family == 0)
             continue;

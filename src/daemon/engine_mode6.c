@@ -7,11 +7,11 @@
  * nomodify/notrap/nomrulist for their opcodes; the built-in default lets
  * only localhost ask); a refused request gets no answer at all and is
  * counted under the flag that refused it and as mode 6 "refused".
- * core/mode6 builds the answer from the same snapshots chimectl shows; fragments go out with one sendmsg each (at most
+ * monitor/mode6 builds the answer from the same snapshots chimectl shows; fragments go out with one sendmsg each (at most
  * MODE6_MAX_FRAGS, only to local clients; a remote one gets one datagram
  * no larger than its request).
  * controlkey: a request signed with it gets signed fragments; one signed
- * with anything else gets error 1 (core/mode6.h).
+ * with anything else gets error 1 (monitor/mode6.h).
  */
 #include "daemon/engine.h"
 
@@ -22,8 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/control.h"
-#include "core/mode6.h"
+#include "core/report.h"
+#include "monitor/mode6.h"
 #include "sys/authcrypto.h"
 #include "sys/clock.h"
 #include "sys/log.h"

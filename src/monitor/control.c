@@ -1,4 +1,4 @@
-/* core/control: request parsing and the text/JSON views of the snapshots.
+/* monitor/control: request parsing and the text/JSON views of the snapshots.
  *
  * Every byte goes through one bounded appender, so a short buffer only
  * ever truncates the output; it never overflows and is always
@@ -11,7 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/control.h"
+#include "monitor/control.h"
+#include "monitor/metrics.h"
 #include "core/leap.h"
 
 /* ---- bounded appender ------------------------------------------------------ */
@@ -294,7 +295,7 @@ static void fmt_ms(char *dst, size_t n, double s, bool valid, int width)
 /* The name as configured, else the address,
  * cut to the 15-character column like ntpq, with control bytes shown as
  * '?' so a strange config entry cannot send escapes to a terminal. */
-static void fmt_remote(char *dst, size_t n, const struct ctl_source *s)
+static void fmt_remote(char *dst, size_t n, const struct report_source *s)
 {
     const char *src = strnlen(s->name, sizeof(s->name)) > 0 ? s->name : s->address;
     size_t len = strnlen(src, 15), i;
@@ -304,7 +305,7 @@ static void fmt_remote(char *dst, size_t n, const struct ctl_source *s)
     dst[i] = '\0';
 }
 
-static void text_source(struct out *o, const struct ctl_source *s)
+static void text_source(struct out *o, const struct report_source *s)
 {
     char remote[16], refid[48], when[16], poll[16], delay[24], offset[24], jitter[24];
 
@@ -324,7 +325,7 @@ static void text_source(struct out *o, const struct ctl_source *s)
                delay, offset, jitter);
 }
 
-static void text_sources(struct out *o, const struct ctl_source *s, int n)
+static void text_sources(struct out *o, const struct report_source *s, int n)
 {
     out_str(o, "     remote           refid      st t when poll reach"
                "   delay    offset   jitter\n");
@@ -334,7 +335,7 @@ static void text_sources(struct out *o, const struct ctl_source *s, int n)
         text_source(o, &s[i]);
 }
 
-static void json_source(struct out *o, const struct ctl_source *s)
+static void json_source(struct out *o, const struct report_source *s)
 {
     char state[2] = { tally(s->state), '\0' };
     bool have_addr = strnlen(s->address, sizeof(s->address)) > 0;
@@ -366,7 +367,7 @@ static void json_source(struct out *o, const struct ctl_source *s)
     out_str(o, "}");
 }
 
-static void json_sources(struct out *o, const struct ctl_source *s, int n)
+static void json_sources(struct out *o, const struct report_source *s, int n)
 {
     out_str(o, "[");
     for (int i = 0; i < n; i++) {
@@ -376,7 +377,7 @@ static void json_sources(struct out *o, const struct ctl_source *s, int n)
     out_str(o, n > 0 ? "\n]\n" : "]\n");
 }
 
-size_t ctl_format_sources(const struct ctl_source *s, int n, enum ctl_format fmt,
+size_t ctl_format_sources(const struct report_source *s, int n, enum ctl_format fmt,
                           char *buf, size_t cap)
 {
     struct out o;
@@ -427,7 +428,7 @@ static double pow2(int p)
     return v;
 }
 
-static void text_reference(struct out *o, const struct ctl_tracking *t)
+static void text_reference(struct out *o, const struct report_tracking *t)
 {
     size_t rn = strnlen(t->reference, sizeof(t->reference));
     size_t in = strnlen(t->refid, sizeof(t->refid));
@@ -445,7 +446,7 @@ static const char *leap_dir_name(int dir)
 }
 
 /* The leap is at the end of the day before the midnight `next_leap`. */
-static void text_leap(struct out *o, const struct ctl_tracking *t)
+static void text_leap(struct out *o, const struct report_tracking *t)
 {
     char day[LEAP_DATE_LEN];
 
@@ -468,7 +469,7 @@ static void text_leap(struct out *o, const struct ctl_tracking *t)
                : t->leapfile_expires_soon ? " (expires within 28 days)" : "");
 }
 
-static void json_leap(struct out *o, const struct ctl_tracking *t)
+static void json_leap(struct out *o, const struct report_tracking *t)
 {
     char day[LEAP_DATE_LEN];
 
@@ -495,7 +496,7 @@ static void json_leap(struct out *o, const struct ctl_tracking *t)
     out_json_bool(o, t->have_leapfile && t->leapfile_expires_soon);
 }
 
-static void text_tracking(struct out *o, const struct ctl_tracking *t)
+static void text_tracking(struct out *o, const struct report_tracking *t)
 {
     text_reference(o, t);
     out_printf(o, "Stratum         : %d\n", t->stratum);
@@ -522,7 +523,7 @@ static void text_tracking(struct out *o, const struct ctl_tracking *t)
     text_leap(o, t);
 }
 
-static void json_tracking(struct out *o, const struct ctl_tracking *t)
+static void json_tracking(struct out *o, const struct report_tracking *t)
 {
     out_str(o, "{\"synchronised\":");
     out_json_bool(o, t->synchronised);
@@ -556,7 +557,7 @@ static void json_tracking(struct out *o, const struct ctl_tracking *t)
     out_str(o, "}\n");
 }
 
-size_t ctl_format_tracking(const struct ctl_tracking *t, enum ctl_format fmt,
+size_t ctl_format_tracking(const struct report_tracking *t, enum ctl_format fmt,
                            char *buf, size_t cap)
 {
     struct out o;
@@ -573,9 +574,9 @@ size_t ctl_format_tracking(const struct ctl_tracking *t, enum ctl_format fmt,
 
 /* ---- sourcestats ---------------------------------------------------------------- */
 
-static void text_sourcestat(struct out *o, const struct ctl_sourcestat *s)
+static void text_sourcestat(struct out *o, const struct report_sourcestat *s)
 {
-    struct ctl_source tmp;
+    struct report_source tmp;
     char remote[16];
 
     memset(&tmp, 0, sizeof(tmp));
@@ -593,7 +594,7 @@ static void text_sourcestat(struct out *o, const struct ctl_sourcestat *s)
                s->offset_s * 1e3, s->offset_sd_s * 1e3);
 }
 
-static void json_sourcestat(struct out *o, const struct ctl_sourcestat *s)
+static void json_sourcestat(struct out *o, const struct report_sourcestat *s)
 {
     bool have_addr = strnlen(s->address, sizeof(s->address)) > 0;
 
@@ -617,7 +618,7 @@ static void json_sourcestat(struct out *o, const struct ctl_sourcestat *s)
     out_str(o, "}");
 }
 
-size_t ctl_format_sourcestats(const struct ctl_sourcestat *s, int n,
+size_t ctl_format_sourcestats(const struct report_sourcestat *s, int n,
                               enum ctl_format fmt, char *buf, size_t cap)
 {
     struct out o;
@@ -659,10 +660,10 @@ static void out_ident(struct out *o, const char *name)
 
 static int clamp_n(int n)
 {
-    return n < 0 ? 0 : n > CTL_MAX_COUNTERS ? CTL_MAX_COUNTERS : n;
+    return n < 0 ? 0 : n > REPORT_MAX_COUNTERS ? REPORT_MAX_COUNTERS : n;
 }
 
-static void json_counters(struct out *o, const struct ctl_counter *c, int n)
+static void json_counters(struct out *o, const struct report_counter *c, int n)
 {
     out_str(o, "{");
     for (int i = 0; i < clamp_n(n); i++) {
@@ -674,7 +675,7 @@ static void json_counters(struct out *o, const struct ctl_counter *c, int n)
 }
 
 /* "PREFIX name      : value", the name column padded like the others. */
-static void text_counter(struct out *o, const char *prefix, const struct ctl_counter *c)
+static void text_counter(struct out *o, const char *prefix, const struct report_counter *c)
 {
     char label[96];
     struct out l;
@@ -686,7 +687,7 @@ static void text_counter(struct out *o, const char *prefix, const struct ctl_cou
     out_printf(o, "%-32s: %llu\n", label, (unsigned long long)c->value);
 }
 
-size_t ctl_format_serverstats(const struct ctl_serverstats *s, enum ctl_format fmt,
+size_t ctl_format_serverstats(const struct report_serverstats *s, enum ctl_format fmt,
                               char *buf, size_t cap)
 {
     struct out o;
@@ -733,7 +734,7 @@ size_t ctl_format_serverstats(const struct ctl_serverstats *s, enum ctl_format f
 
 /* ---- activity ------------------------------------------------------------------------- */
 
-size_t ctl_format_activity(const struct ctl_activity *a, enum ctl_format fmt,
+size_t ctl_format_activity(const struct report_activity *a, enum ctl_format fmt,
                            char *buf, size_t cap)
 {
     struct out o;
@@ -755,7 +756,7 @@ size_t ctl_format_activity(const struct ctl_activity *a, enum ctl_format fmt,
 
 /* ---- clients ------------------------------------------------------------------------------ */
 
-static void json_client(struct out *o, const struct ctl_client_entry *c)
+static void json_client(struct out *o, const struct report_client_entry *c)
 {
     out_str(o, "{\"address\":");
     out_json_str(o, c->address, sizeof(c->address));
@@ -766,7 +767,7 @@ static void json_client(struct out *o, const struct ctl_client_entry *c)
     out_str(o, "}");
 }
 
-static void json_clients(struct out *o, const struct ctl_clients *cl)
+static void json_clients(struct out *o, const struct report_clients *cl)
 {
     out_printf(o, "{\"used\":%zu,\"capacity\":%zu,\"checked\":%llu,\"passed\":%llu,"
                "\"excess\":%llu,\"leaked\":%llu,\"kod\":%llu,\"dropped\":%llu,"
@@ -783,7 +784,7 @@ static void json_clients(struct out *o, const struct ctl_clients *cl)
     out_str(o, "]}\n");
 }
 
-size_t ctl_format_clients(const struct ctl_clients *cl, enum ctl_format fmt,
+size_t ctl_format_clients(const struct report_clients *cl, enum ctl_format fmt,
                           char *buf, size_t cap)
 {
     struct out o;
@@ -802,7 +803,7 @@ size_t ctl_format_clients(const struct ctl_clients *cl, enum ctl_format fmt,
                (unsigned long long)cl->dropped);
     out_str(&o, "Address                                   Packets   Excess    Last  LastKoD\n");
     for (int i = 0; i < cl->n; i++) {
-        const struct ctl_client_entry *c = &cl->c[i];
+        const struct report_client_entry *c = &cl->c[i];
         char kod[24];
 
         if (c->kod_ago_ns >= 0)
@@ -864,7 +865,7 @@ static void prom_label(struct out *o, const char *s, size_t max)
     out_str(o, "\"");
 }
 
-static void prom_source_label(struct out *o, const struct ctl_source *s)
+static void prom_source_label(struct out *o, const struct report_source *s)
 {
     bool have_addr = strnlen(s->address, sizeof(s->address)) > 0;
 
@@ -881,7 +882,7 @@ static void prom_source_label(struct out *o, const struct ctl_source *s)
 }
 
 static void prom_counters(struct out *o, const char *name, const char *help,
-                          const struct ctl_counter *c, int n)
+                          const struct report_counter *c, int n)
 {
     prom_head(o, name, "counter", help);
     for (int i = 0; i < clamp_n(n); i++) {
@@ -898,8 +899,8 @@ static void trim_nl(struct out *o)
         o->buf[--o->len] = '\0';
 }
 
-size_t ctl_format_metrics(const struct ctl_tracking *t, const struct ctl_source *s,
-                          int n, const struct ctl_serverstats *ss,
+size_t metrics_format(const struct report_tracking *t, const struct report_source *s,
+                          int n, const struct report_serverstats *ss,
                           enum ctl_format fmt, char *buf, size_t cap)
 {
     struct out o;
