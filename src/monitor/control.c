@@ -183,8 +183,10 @@ static void text_source(struct out *o, const struct report_source *s)
                delay, offset, jitter);
 }
 
-static void text_sources(struct out *o, const struct report_source *s, int n)
+static void text_sources(struct out *o, const void *recs, int n)
 {
+    const struct report_source *s = recs;
+
     out_str(o, "     remote           refid      st t when poll reach"
                "   delay    offset   jitter\n");
     out_str(o, "=================================================="
@@ -193,21 +195,54 @@ static void text_sources(struct out *o, const struct report_source *s, int n)
         text_source(o, &s[i]);
 }
 
-size_t ctl_format_sources(const struct report_source *s, int n, enum ctl_format fmt,
+/* ---- the two shapes of a view ------------------------------------------------- */
+
+typedef void list_text_fn(struct out *o, const void *recs, int n);
+
+/* A list of snapshots: JSON from the table, text in the view's columns. */
+static size_t format_list(const struct field_table *t, const void *recs, int n,
+                          size_t stride, list_text_fn *text, enum ctl_format fmt,
                           char *buf, size_t cap)
 {
     struct out o;
 
     out_init(&o, buf, cap);
-    if (s == NULL || n < 0)
+    if (recs == NULL || n < 0)
         n = 0;
     if (fmt == CTL_JSON) {
-        field_json_list(&o, &schema_source, s, n, sizeof(*s));
+        field_json_list(&o, t, recs, n, stride);
         out_str(&o, "\n");
     } else {
-        text_sources(&o, s, n);
+        text(&o, recs, n);
     }
     return o.len;
+}
+
+/* One snapshot: JSON from the table, text as its key:value lines unless
+ * the view has a layout of its own. */
+static size_t format_object(const struct field_table *t, const void *rec,
+                            field_text_fn *text, enum ctl_format fmt, char *buf, size_t cap)
+{
+    struct out o;
+
+    out_init(&o, buf, cap);
+    if (rec == NULL)
+        return 0;
+    if (fmt == CTL_JSON) {
+        field_json_object(&o, t, rec);
+        out_str(&o, "\n");
+    } else if (text != NULL) {
+        text(&o, rec);
+    } else {
+        field_text(&o, t, rec);
+    }
+    return o.len;
+}
+
+size_t ctl_format_sources(const struct report_source *s, int n, enum ctl_format fmt,
+                          char *buf, size_t cap)
+{
+    return format_list(&schema_source, s, n, sizeof(*s), text_sources, fmt, buf, cap);
 }
 
 /* ---- tracking ----------------------------------------------------------------- */
@@ -215,18 +250,7 @@ size_t ctl_format_sources(const struct report_source *s, int n, enum ctl_format 
 size_t ctl_format_tracking(const struct report_tracking *t, enum ctl_format fmt,
                            char *buf, size_t cap)
 {
-    struct out o;
-
-    out_init(&o, buf, cap);
-    if (t == NULL)
-        return 0;
-    if (fmt == CTL_JSON) {
-        field_json_object(&o, &schema_tracking, t);
-        out_str(&o, "\n");
-    } else {
-        field_text(&o, &schema_tracking, t);
-    }
-    return o.len;
+    return format_object(&schema_tracking, t, NULL, fmt, buf, cap);
 }
 
 /* ---- sourcestats ---------------------------------------------------------------- */
@@ -251,61 +275,43 @@ static void text_sourcestat(struct out *o, const struct report_sourcestat *s)
                s->offset_s * 1e3, s->offset_sd_s * 1e3);
 }
 
+static void text_sourcestats(struct out *o, const void *recs, int n)
+{
+    const struct report_sourcestat *s = recs;
+
+    out_str(o, "     remote      smpl used   freq(ppm)  fsd(ppm) offset(ms)  osd(ms)\n");
+    out_str(o, "=====================================================================\n");
+    for (int i = 0; i < n; i++)
+        text_sourcestat(o, &s[i]);
+}
+
 size_t ctl_format_sourcestats(const struct report_sourcestat *s, int n,
                               enum ctl_format fmt, char *buf, size_t cap)
 {
-    struct out o;
-
-    out_init(&o, buf, cap);
-    if (s == NULL || n < 0)
-        n = 0;
-    if (fmt == CTL_JSON) {
-        field_json_list(&o, &schema_sourcestat, s, n, sizeof(*s));
-        out_str(&o, "\n");
-        return o.len;
-    }
-    out_str(&o, "     remote      smpl used   freq(ppm)  fsd(ppm) offset(ms)  osd(ms)\n");
-    out_str(&o, "=====================================================================\n");
-    for (int i = 0; i < n; i++)
-        text_sourcestat(&o, &s[i]);
-    return o.len;
+    return format_list(&schema_sourcestat, s, n, sizeof(*s), text_sourcestats, fmt,
+                       buf, cap);
 }
 
-/* ---- serverstats, activity: key:value views -------------------------------------- */
-
-static size_t format_keyed(const struct field_table *t, const void *rec,
-                           enum ctl_format fmt, char *buf, size_t cap)
-{
-    struct out o;
-
-    out_init(&o, buf, cap);
-    if (rec == NULL)
-        return 0;
-    if (fmt == CTL_JSON) {
-        field_json_object(&o, t, rec);
-        out_str(&o, "\n");
-    } else {
-        field_text(&o, t, rec);
-    }
-    return o.len;
-}
+/* ---- serverstats, activity: key:value views ---------------------------------------- */
 
 size_t ctl_format_serverstats(const struct report_serverstats *s, enum ctl_format fmt,
                               char *buf, size_t cap)
 {
-    return format_keyed(&schema_serverstats, s, fmt, buf, cap);
+    return format_object(&schema_serverstats, s, NULL, fmt, buf, cap);
 }
 
 size_t ctl_format_activity(const struct report_activity *a, enum ctl_format fmt,
                            char *buf, size_t cap)
 {
-    return format_keyed(&schema_activity, a, fmt, buf, cap);
+    return format_object(&schema_activity, a, NULL, fmt, buf, cap);
 }
 
 /* ---- clients ------------------------------------------------------------------------------ */
 
-static void text_clients(struct out *o, const struct report_clients *cl)
+static void text_clients(struct out *o, const void *rec)
 {
+    const struct report_clients *cl = rec;
+
     out_printf(o, "%zu of %zu client entries in use; %llu checked, %llu over the limit "
                "(%llu answered by leak, %llu KoD, %llu dropped)\n", cl->used, cl->capacity,
                (unsigned long long)cl->checked, (unsigned long long)cl->excess,
@@ -329,16 +335,5 @@ static void text_clients(struct out *o, const struct report_clients *cl)
 size_t ctl_format_clients(const struct report_clients *cl, enum ctl_format fmt,
                           char *buf, size_t cap)
 {
-    struct out o;
-
-    out_init(&o, buf, cap);
-    if (cl == NULL)
-        return 0;
-    if (fmt == CTL_JSON) {
-        field_json_object(&o, &schema_clients, cl);
-        out_str(&o, "\n");
-    } else {
-        text_clients(&o, cl);
-    }
-    return o.len;
+    return format_object(&schema_clients, cl, text_clients, fmt, buf, cap);
 }

@@ -3,7 +3,7 @@
  *
  * Pure: the shell passes the request bytes, a snapshot of what may be
  * shown (system and per-association views, built on the chimectl
- * snapshots of monitor/control.h) and the size policy; it gets back a reply
+ * snapshots of core/report.h) and the size policy; it gets back a reply
  * description from which mode6_fragment() builds each datagram.
  *
  * What is answered:
