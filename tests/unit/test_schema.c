@@ -188,20 +188,34 @@ static void test_json_keys_pinned(void **state)
     assert_json_keys(&schema_client_entry, client);
 }
 
-static void fill(struct report_tracking *t, struct report_source *s,
-                 struct report_serverstats *ss)
+/* One of each snapshot the metrics view shows, with a counter of each kind. */
+struct snap {
+    struct report_tracking t;
+    struct report_source s[2];
+    struct report_serverstats ss;
+};
+
+static void fill(struct snap *x)
 {
-    memset(t, 0, sizeof(*t));
-    memset(s, 0, sizeof(*s));
-    memset(ss, 0, sizeof(*ss));
-    t->stratum = 2;
-    t->state = "sync";
-    snprintf(s->name, sizeof(s->name), "ntp.example");
-    s->have_sample = true;
-    ss->dropped[0] = (struct report_counter){ "too_short", 1 };
-    ss->n_dropped = 1;
-    ss->mode6_dropped[0] = (struct report_counter){ "refused", 2 };
-    ss->n_mode6_dropped = 1;
+    memset(x, 0, sizeof(*x));
+    x->t.stratum = 2;
+    x->t.state = "sync";
+    snprintf(x->s[0].name, sizeof(x->s[0].name), "ntp.example");
+    x->s[0].have_sample = true;
+    x->s[1] = x->s[0];
+    x->ss.dropped[0] = (struct report_counter){ "too_short", 1 };
+    x->ss.n_dropped = 1;
+    x->ss.mode6_dropped[0] = (struct report_counter){ "refused", 2 };
+    x->ss.n_mode6_dropped = 1;
+}
+
+/* The metrics view of fill()'s snapshots (n sources), into cap bytes. */
+static size_t metrics(int n, enum ctl_format fmt, char *buf, size_t cap)
+{
+    struct snap x;
+
+    fill(&x);
+    return metrics_format(&x.t, x.s, n, &x.ss, fmt, buf, cap);
 }
 
 /* The families, in order, each with its HELP and TYPE. */
@@ -219,15 +233,11 @@ static void test_prom_pinned(void **state)
         "chime_server_dropped_total counter", "chime_mode6_requests_total counter",
         "chime_mode6_dropped_total counter", "chime_mode6_auth_total counter", NULL };
     static char buf[BIG];
-    struct report_tracking t;
-    struct report_source s;
-    struct report_serverstats ss;
     const char *p;
     size_t i = 0;
 
     (void)state;
-    fill(&t, &s, &ss);
-    metrics_format(&t, &s, 1, &ss, CTL_TEXT, buf, sizeof(buf));
+    metrics(1, CTL_TEXT, buf, sizeof(buf));
     for (p = buf; (p = strstr(p, "# TYPE ")) != NULL; p++, i++) {
         assert_non_null(want[i]);
         assert_true(strncmp(p + 7, want[i], strlen(want[i])) == 0);
@@ -245,14 +255,10 @@ static void test_prom_has_every_field(void **state)
     const struct field_table *t[16];
     size_t nt = all_tables(t, 16);
     static char buf[BIG];
-    struct report_tracking tr;
-    struct report_source s;
-    struct report_serverstats ss;
     size_t rows = 0, heads = 0;
 
     (void)state;
-    fill(&tr, &s, &ss);
-    metrics_format(&tr, &s, 1, &ss, CTL_TEXT, buf, sizeof(buf));
+    metrics(1, CTL_TEXT, buf, sizeof(buf));
     for (size_t k = 0; k < nt; k++)
         for (size_t i = 0; i < t[k]->n; i++) {
             const struct field *f = &t[k]->f[i];
@@ -277,13 +283,9 @@ static void test_prom_has_every_field(void **state)
 static void test_json_has_every_field(void **state)
 {
     static char buf[BIG];
-    struct report_tracking t;
-    struct report_source s;
-    struct report_serverstats ss;
 
     (void)state;
-    fill(&t, &s, &ss);
-    metrics_format(&t, &s, 1, &ss, CTL_JSON, buf, sizeof(buf));
+    metrics(1, CTL_JSON, buf, sizeof(buf));
     for (size_t k = 0; k < N_TABLES; k++)
         for (size_t i = 0; i < tables[k]->n; i++) {
             const struct field *f = &tables[k]->f[i];
@@ -310,19 +312,17 @@ static size_t count_lines(const char *s)
 static void test_text_has_every_field(void **state)
 {
     static char buf[BIG];
-    struct report_tracking t;
-    struct report_source s;
-    struct report_serverstats ss;
+    struct snap x;
     struct report_activity a = { 1, 2, 3, 4 };
     const struct field *f;
 
     (void)state;
-    fill(&t, &s, &ss);
-    ctl_format_tracking(&t, CTL_TEXT, buf, sizeof(buf));
+    fill(&x);
+    ctl_format_tracking(&x.t, CTL_TEXT, buf, sizeof(buf));
     assert_int_equal(count_lines(buf), 19);
     for (int i = 1; (f = field_text_at(&schema_tracking, i)) != NULL; i++)
         assert_non_null(strstr(buf, f->label));
-    ctl_format_serverstats(&ss, CTL_TEXT, buf, sizeof(buf));
+    ctl_format_serverstats(&x.ss, CTL_TEXT, buf, sizeof(buf));
     assert_int_equal(count_lines(buf), 4 + 1 + 5 + 1);    /* rows + one line a reason */
     assert_non_null(strstr(buf, "Dropped too_short               : 1\n"));
     assert_non_null(strstr(buf, "Mode 6 dropped refused          : 2\n"));
@@ -335,17 +335,12 @@ static void test_text_has_every_field(void **state)
 static void test_metrics_json_prefix(void **state)
 {
     static char full[BIG], part[BIG];
-    struct report_tracking t;
-    struct report_source s[2];
-    struct report_serverstats ss;
     size_t n;
 
     (void)state;
-    fill(&t, &s[0], &ss);
-    s[1] = s[0];
-    n = metrics_format(&t, s, 2, &ss, CTL_JSON, full, sizeof(full));
+    n = metrics(2, CTL_JSON, full, sizeof(full));
     for (size_t cap = 1; cap <= n + 1; cap++) {
-        size_t m = metrics_format(&t, s, 2, &ss, CTL_JSON, part, cap);
+        size_t m = metrics(2, CTL_JSON, part, cap);
 
         assert_true(m < cap);
         assert_int_equal(part[m], '\0');
