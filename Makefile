@@ -37,7 +37,7 @@ LDLIBS    += -lcrypto -lcap -lseccomp -lm -pthread
 # ---- sources ---------------------------------------------------------------
 # Everything under src/ except the program mains goes into one static library,
 # so unit tests, tools, fuzzers and the daemon all link the same objects.
-LIB_SRC   := $(wildcard src/core/*.c src/conf/*.c src/sys/*.c src/daemon/engine*.c src/daemon/ctl_server.c \
+LIB_SRC   := $(wildcard src/core/*.c src/monitor/*.c src/conf/*.c src/sys/*.c src/daemon/engine*.c src/daemon/ctl_server.c \
              src/daemon/stats.c)
 LIB_OBJ   := $(LIB_SRC:%.c=$(B)/obj/%.o)
 LIB       := $(B)/libchime.a
@@ -130,8 +130,9 @@ FUZZ_SECONDS ?= 60
 FUZZ_B       := build/fuzz
 FUZZERS      := $(patsubst tests/fuzz/%.c,$(FUZZ_B)/%,$(FUZZ_SRC))
 
-# Parsers live in core/ and conf/, which touch no syscalls: fuzz them alone.
-FUZZ_LIB_SRC := $(wildcard src/core/*.c src/conf/*.c)
+# Parsers and formatters live in core/, monitor/ and conf/, which touch no
+# syscalls: fuzz them alone.
+FUZZ_LIB_SRC := $(wildcard src/core/*.c src/monitor/*.c src/conf/*.c)
 $(FUZZ_B)/%: tests/fuzz/%.c $(FUZZ_LIB_SRC) $(wildcard src/*/*.h)
 	@mkdir -p $(@D)
 	clang $(CSTD) -g -O1 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \

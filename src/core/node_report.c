@@ -31,7 +31,7 @@ static void name_row(const struct node_slot *sl, char *name, size_t name_cap, ch
     snprintf(addr, addr_cap, "%s", sl->resolved ? sl->addr.text : "");
 }
 
-void node_report_source(const struct node *n, int slot, mono_ns now, struct ctl_source *o)
+void node_report_source(const struct node *n, int slot, mono_ns now, struct report_source *o)
 {
     const struct node_slot *sl = &n->slot[slot];
     const struct source *s = node_slot_source(n, slot);
@@ -65,7 +65,7 @@ void node_report_source(const struct node *n, int slot, mono_ns now, struct ctl_
     }
 }
 
-int node_report_sources(const struct node *n, mono_ns now, struct ctl_source *out,
+int node_report_sources(const struct node *n, mono_ns now, struct report_source *out,
                         int *slots, int cap)
 {
     int k = 0;
@@ -80,7 +80,7 @@ int node_report_sources(const struct node *n, mono_ns now, struct ctl_source *ou
     return k;
 }
 
-static void sourcestat(const struct node *n, int slot, mono_ns now, struct ctl_sourcestat *o)
+static void sourcestat(const struct node *n, int slot, mono_ns now, struct report_sourcestat *o)
 {
     const struct node_slot *sl = &n->slot[slot];
     const struct source *s = node_slot_source(n, slot);
@@ -101,7 +101,7 @@ static void sourcestat(const struct node *n, int slot, mono_ns now, struct ctl_s
     }
 }
 
-int node_report_sourcestats(const struct node *n, mono_ns now, struct ctl_sourcestat *out,
+int node_report_sourcestats(const struct node *n, mono_ns now, struct report_sourcestat *out,
                             int cap)
 {
     int k = 0;
@@ -113,7 +113,7 @@ int node_report_sourcestats(const struct node *n, mono_ns now, struct ctl_source
     return k;
 }
 
-void node_report_activity(const struct node *n, struct ctl_activity *a)
+void node_report_activity(const struct node *n, struct report_activity *a)
 {
     memset(a, 0, sizeof(*a));
     for (int i = 0; i < n->n_slots; i++) {
@@ -135,7 +135,7 @@ void node_report_activity(const struct node *n, struct ctl_activity *a)
 }
 
 /* What is known about the next leap: the armed one, else the file's. */
-static void tracking_leap(const struct node *n, const struct now *now, struct ctl_tracking *t)
+static void tracking_leap(const struct node *n, const struct now *now, struct report_tracking *t)
 {
     const struct client_leap *l = &n->client.leap;
     int64_t now_s = now->real.ns / NS_PER_S, when = 0;
@@ -166,13 +166,13 @@ static double freq_in_force(const struct discipline *d)
 }
 
 void node_report_tracking(const struct node *n, const struct sys_state *sys,
-                          const struct now *now, struct ctl_tracking *out)
+                          const struct now *now, struct report_tracking *out)
 {
     const struct client *c = &n->client;
     const struct discipline *d = &c->disc;
     bool synced = sys->leap != LEAP_UNSYNC && sys->stratum < 16;
     int peer = node_sys_peer_slot(n);
-    struct ctl_tracking t;
+    struct report_tracking t;
 
     memset(&t, 0, sizeof(t));
     t.synchronised = c->sel.synced && d->state == DISC_SYNC;

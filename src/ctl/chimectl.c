@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/control.h"
+#include "monitor/control.h"
 
 #define EXCHANGE_TIMEOUT_MS 5000
 

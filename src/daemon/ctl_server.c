@@ -2,7 +2,7 @@
  *
  * Two framings share the connection machinery: the control socket's
  * request line (CTL_LINE) and an HTTP request head for metrics-listen
- * (CTL_HTTP, core/http.h).
+ * (CTL_HTTP, monitor/http.h).
  *
  * The loop must never block on a control client, so every socket is
  * non-blocking, each connection has a deadline (one loop timer), and the
@@ -22,7 +22,7 @@
 
 #include <netinet/in.h>
 
-#include "core/http.h"
+#include "monitor/http.h"
 #include "daemon/ctl_server.h"
 #include "sys/log.h"
 

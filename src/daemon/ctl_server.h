@@ -3,7 +3,7 @@
  *
  * A Unix stream socket; each connection sends one request line ("sources",
  * "tracking", optionally " json"), gets one reply and is closed. The HTTP
- * endpoint is the same machinery on a TCP socket, framed by core/http: GET
+ * endpoint is the same machinery on a TCP socket, framed by monitor/http: GET
  * or HEAD /metrics gets the Prometheus text, anything else an error
  * status, and the connection is closed after the response. All I/O is
  * non-blocking through the loop: a slow or silent client is dropped after a
@@ -18,7 +18,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
-#include "core/control.h"
+#include "monitor/control.h"
 #include "sys/loop.h"
 
 #define CTL_MAX_CLIENTS 8       /* control socket clients at once */

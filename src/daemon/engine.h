@@ -114,14 +114,6 @@ void engine_refresh_sys(struct engine *e, const struct now *now);
 /* The control socket (engine_ctl.c); failure to open is logged only. */
 void engine_ctl_open(struct engine *e);
 void engine_ctl_close(struct engine *e);
-/* Snapshots for chimectl and mode 6 (engine_ctl.c). */
-struct ctl_source;
-struct ctl_tracking;
-void engine_fill_source(const struct engine *e, int slot, const struct now *now,
-                        struct ctl_source *o);
-void engine_fill_tracking(const struct engine *e, const struct now *now,
-                          struct ctl_tracking *out);
-
 /* Mode 6 (engine_mode6.c): true when the datagram was a mode 6 request
  * and has been dealt with (answered on fd, or refused and counted). */
 struct engine_mode6;

@@ -7,30 +7,25 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/control.h"
 #include "core/node_report.h"
-#include "core/mode6.h"
+#include "monitor/control.h"
+#include "monitor/metrics.h"
+#include "monitor/mode6.h"
 #include "daemon/ctl_server.h"
 #include "sys/clock.h"
 #include "sys/log.h"
 
-void engine_fill_source(const struct engine *e, int slot, const struct now *now,
-                        struct ctl_source *o)
-{
-    node_report_source(&e->node, slot, now->mono, o);
-}
-
 static size_t sources_reply(struct engine *e, const struct now *now, enum ctl_format fmt,
                             char *buf, size_t cap)
 {
-    struct ctl_source snap[NODE_MAX_SLOTS];
+    struct report_source snap[NODE_MAX_SLOTS];
     int n = node_report_sources(&e->node, now->mono, snap, NULL, NODE_MAX_SLOTS);
 
     return ctl_format_sources(snap, n, fmt, buf, cap);
 }
 
-void engine_fill_tracking(const struct engine *e, const struct now *now,
-                          struct ctl_tracking *out)
+static void fill_tracking(const struct engine *e, const struct now *now,
+                          struct report_tracking *out)
 {
     node_report_tracking(&e->node, &e->server.sys, now, out);
 }
@@ -38,22 +33,22 @@ void engine_fill_tracking(const struct engine *e, const struct now *now,
 static size_t tracking_reply(struct engine *e, const struct now *now, enum ctl_format fmt,
                              char *buf, size_t cap)
 {
-    struct ctl_tracking t;
+    struct report_tracking t;
 
-    engine_fill_tracking(e, now, &t);
+    fill_tracking(e, now, &t);
     return ctl_format_tracking(&t, fmt, buf, cap);
 }
 
 static size_t sourcestats_reply(struct engine *e, const struct now *now,
                                 enum ctl_format fmt, char *buf, size_t cap)
 {
-    struct ctl_sourcestat snap[NODE_MAX_SLOTS];
+    struct report_sourcestat snap[NODE_MAX_SLOTS];
     int n = node_report_sourcestats(&e->node, now->mono, snap, NODE_MAX_SLOTS);
 
     return ctl_format_sourcestats(snap, n, fmt, buf, cap);
 }
 
-static void fill_serverstats(const struct engine *e, struct ctl_serverstats *o)
+static void fill_serverstats(const struct engine *e, struct report_serverstats *o)
 {
     const struct server_stats *s = &e->server.stats;
     const struct mode6_stats *m = engine_mode6_stats(e);
@@ -61,13 +56,13 @@ static void fill_serverstats(const struct engine *e, struct ctl_serverstats *o)
     memset(o, 0, sizeof(*o));
     o->received = s->received;
     o->replied = s->replied;
-    for (int i = 0; i < SRV_DROP__COUNT && o->n_dropped < CTL_MAX_COUNTERS; i++)
-        o->dropped[o->n_dropped++] = (struct ctl_counter){ srv_drop_name(i), s->dropped[i] };
+    for (int i = 0; i < SRV_DROP__COUNT && o->n_dropped < REPORT_MAX_COUNTERS; i++)
+        o->dropped[o->n_dropped++] = (struct report_counter){ srv_drop_name(i), s->dropped[i] };
     o->truncated = e->stats.truncated;
     o->send_errors = e->stats.send_errors;
-    for (int i = 0; i < M6_DROP__COUNT && o->n_mode6_dropped < CTL_MAX_COUNTERS; i++)
+    for (int i = 0; i < M6_DROP__COUNT && o->n_mode6_dropped < REPORT_MAX_COUNTERS; i++)
         o->mode6_dropped[o->n_mode6_dropped++] =
-            (struct ctl_counter){ mode6_drop_name(i), m != NULL ? m->dropped[i] : 0 };
+            (struct report_counter){ mode6_drop_name(i), m != NULL ? m->dropped[i] : 0 };
     if (m != NULL) {
         o->mode6_requests = m->requests;
         o->mode6_answered = m->answered;
@@ -80,7 +75,7 @@ static void fill_serverstats(const struct engine *e, struct ctl_serverstats *o)
 static size_t serverstats_reply(struct engine *e, enum ctl_format fmt, char *buf,
                                 size_t cap)
 {
-    struct ctl_serverstats ss;
+    struct report_serverstats ss;
 
     fill_serverstats(e, &ss);
     return ctl_format_serverstats(&ss, fmt, buf, cap);
@@ -88,7 +83,7 @@ static size_t serverstats_reply(struct engine *e, enum ctl_format fmt, char *buf
 
 static size_t activity_reply(struct engine *e, enum ctl_format fmt, char *buf, size_t cap)
 {
-    struct ctl_activity a;
+    struct report_activity a;
 
     node_report_activity(&e->node, &a);
     return ctl_format_activity(&a, fmt, buf, cap);
@@ -97,14 +92,14 @@ static size_t activity_reply(struct engine *e, enum ctl_format fmt, char *buf, s
 static size_t metrics_reply(struct engine *e, const struct now *now, enum ctl_format fmt,
                             char *buf, size_t cap)
 {
-    struct ctl_source snap[NODE_MAX_SLOTS];
-    struct ctl_tracking t;
-    struct ctl_serverstats ss;
+    struct report_source snap[NODE_MAX_SLOTS];
+    struct report_tracking t;
+    struct report_serverstats ss;
     int n = node_report_sources(&e->node, now->mono, snap, NULL, NODE_MAX_SLOTS);
 
-    engine_fill_tracking(e, now, &t);
+    fill_tracking(e, now, &t);
     fill_serverstats(e, &ss);
-    return ctl_format_metrics(&t, snap, n, &ss, fmt, buf, cap);
+    return metrics_format(&t, snap, n, &ss, fmt, buf, cap);
 }
 
 /* ---- administrative requests ------------------------------------------------ */
@@ -135,7 +130,7 @@ static size_t makestep_reply(struct engine *e, const struct now *now, enum ctl_f
 static size_t online_reply(struct engine *e, bool online, enum ctl_format fmt, char *buf,
                            size_t cap)
 {
-    struct ctl_activity a;
+    struct report_activity a;
     int n, k;
 
     node_report_activity(&e->node, &a);
@@ -155,7 +150,7 @@ static size_t online_reply(struct engine *e, bool online, enum ctl_format fmt, c
 
 static int busier(const void *a, const void *b)
 {
-    const struct ctl_client_entry *x = a, *y = b;
+    const struct report_client_entry *x = a, *y = b;
 
     return x->count < y->count ? 1 : x->count > y->count ? -1 : 0;
 }
@@ -170,14 +165,14 @@ static void entry_address(const struct rl_entry *x, char *buf, size_t cap)
 static size_t clients_reply(struct engine *e, const struct now *now, enum ctl_format fmt,
                             char *buf, size_t cap)
 {
-    struct ctl_client_entry rows[CTL_MAX_CLIENT_ROWS + 1];
+    struct report_client_entry rows[CTL_MAX_CLIENT_ROWS + 1];
     const struct ratelimit *rl = &e->rl;
-    struct ctl_clients cl = { .c = rows };
+    struct report_clients cl = { .c = rows };
     size_t slots = rl->e ? rl->n_sets * RL_WAYS : 0;
 
     for (size_t i = 0; i < slots; i++) {
         const struct rl_entry *x = &rl->e[i];
-        struct ctl_client_entry *r = &rows[cl.n < CTL_MAX_CLIENT_ROWS ? cl.n : CTL_MAX_CLIENT_ROWS];
+        struct report_client_entry *r = &rows[cl.n < CTL_MAX_CLIENT_ROWS ? cl.n : CTL_MAX_CLIENT_ROWS];
 
         if (x->family == 0)
             continue;

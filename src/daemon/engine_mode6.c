@@ -11,7 +11,7 @@
  * MODE6_MAX_FRAGS, only to local clients; a remote one gets one datagram
  * no larger than its request).
  * controlkey: a request signed with it gets signed fragments; one signed
- * with anything else gets error 1 (core/mode6.h).
+ * with anything else gets error 1 (monitor/mode6.h).
  */
 #include "daemon/engine.h"
 
@@ -22,8 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/control.h"
-#include "core/mode6.h"
+#include "monitor/control.h"
+#include "monitor/mode6.h"
 #include "core/node_report.h"
 #include "sys/authcrypto.h"
 #include "sys/clock.h"
@@ -84,7 +84,7 @@ static void fill_peer(const struct engine *e, int slot, const struct now *now,
 
     memset(p, 0, sizeof(*p));
     p->assoc = (uint16_t)(slot + 1);
-    engine_fill_source(e, slot, now, &p->src);
+    node_report_source(&e->node, slot, now->mono, &p->src);
     p->hmode = 3;
     p->configured = e->node.slot[slot].pool < 0;
     p->ppoll = p->src.poll;
@@ -160,7 +160,7 @@ static void fill_view(struct engine *e, struct engine_mode6 *m, const struct now
 
     node_report_loop(&e->node, &loop);
     memset(&m->sys, 0, sizeof(m->sys));
-    engine_fill_tracking(e, now, &m->sys.t);
+    node_report_tracking(&e->node, &e->server.sys, now, &m->sys.t);
     m->sys.reftime = sys->reftime;
     m->sys.clock = ntp64_from_real(now->real);
     m->sys.tc = 6;

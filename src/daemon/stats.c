@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/mode6.h"
+#include "monitor/mode6.h"
 #include "core/node_report.h"
 #include "daemon/engine.h"
 #include "sys/clock.h"

@@ -1,7 +1,7 @@
 /* daemon/stats: the statistics files (statsdir, statistics, filegen).
  *
  * loopstats gets one line per discipline update, peerstats one per
- * accepted sample, in ntpd's layout (core/statsline.h). Files are
+ * accepted sample, in ntpd's layout (monitor/statsline.h). Files are
  * <statsdir>/<file>.<YYYYMMDD> (filegen type day, the default), rotated
  * at UTC midnight, with <statsdir>/<file> a symlink to the current one
  * (link, the default); type none writes <statsdir>/<file> alone.
@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 #include "conf/conf.h"
-#include "core/statsline.h"
+#include "monitor/statsline.h"
 
 enum stats_kind { STATS_LOOP, STATS_PEER, STATS__COUNT };
 

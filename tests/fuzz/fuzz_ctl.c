@@ -1,4 +1,4 @@
-/* libFuzzer harness for core/control: the request parser, and the
+/* libFuzzer harness for monitor/control: the request parser, and the
  * formatters fed with attacker-shaped strings (a peer chooses its refid;
  * the config chooses names).
  *
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/control.h"
+#include "monitor/control.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -54,7 +54,7 @@ static void check_json(const char *s)
     CHECK(!in_str && depth == 0);
 }
 
-static void fill(struct ctl_source *s, struct ctl_tracking *t,
+static void fill(struct report_source *s, struct report_tracking *t,
                  const uint8_t *data, size_t size)
 {
     memset(s, 0, sizeof(*s));
@@ -80,7 +80,7 @@ static void fill(struct ctl_source *s, struct ctl_tracking *t,
     t->state = "fuzz";
 }
 
-static void check_format(const struct ctl_source *s, const struct ctl_tracking *t,
+static void check_format(const struct report_source *s, const struct report_tracking *t,
                          enum ctl_format fmt, size_t cap)
 {
     static char full[CTL_MAX_REPLY], part[CTL_MAX_REPLY];
@@ -101,8 +101,8 @@ static void check_format(const struct ctl_source *s, const struct ctl_tracking *
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct ctl_source s;
-    struct ctl_tracking t;
+    struct report_source s;
+    struct report_tracking t;
     size_t cap = size > 0 ? (size_t)data[size - 1] * 4 : 0;
 
     check_parse(data, size);

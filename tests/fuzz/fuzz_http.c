@@ -1,4 +1,4 @@
-/* libFuzzer harness for core/http: the metrics endpoint's request-head
+/* libFuzzer harness for monitor/http: the metrics endpoint's request-head
  * parser (bytes from any scraper that restrict admits).
  *
  * Checks, beyond "no crash / no UB": a parsed head ends inside the input
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/http.h"
+#include "monitor/http.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,4 +1,4 @@
-/* libFuzzer harness for core/mode6: the request parser and the answer
+/* libFuzzer harness for monitor/mode6: the request parser and the answer
  * path, over a fixed snapshot whose host names carry syntax characters.
  *
  * The first input octet chooses local (bit 0) or remote, and a controlkey
@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/mode6.h"
+#include "monitor/mode6.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -58,7 +58,7 @@ check '[ "$(count noquery "$s")" -eq 1 ] && grep -q "^reply: mode6 op1 12 " "$D/
 # spoof, so mode 6 may answer it in full like ntpq on localhost; anything
 # else stays no larger than its request, and mode 7 is never answered.
 # (Non-loopback clients get one datagram no larger than the request: unit
-# and fuzz tests of core/mode6, and t_ntpq's netns test for the default.)
+# and fuzz tests of monitor/mode6, and t_ntpq's netns test for the default.)
 check '! grep "OVERSIZED" "$D/amp5.out" | grep -qv "^reply: mode6 " && tail -n 1 "$D/amp5.out" | grep -q "mode7_replies=0"' \
     "127.0.0.5 allowed to query: only mode 6 answers may exceed the request; no mode 7"
 check '[ "$(count nomodify "$s")" -eq 8 ]' "nomodify: mode 6 opcodes 3, 5, 8, 9 refused (nomodify=8)"

@@ -1,4 +1,4 @@
-/* core/control: request parsing, the ntpq-like table, the chronyc-like
+/* monitor/control: request parsing, the ntpq-like table, the chronyc-like
  * tracking view, JSON shape and escaping, and truncation that never
  * overflows. */
 #include <stdarg.h>
@@ -11,7 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/control.h"
+#include "monitor/control.h"
+#include "monitor/metrics.h"
 
 #define BIG 16384
 
@@ -64,7 +65,7 @@ static void test_parse_bad(void **state)
     assert_int_equal(f, CTL_JSON);
 }
 
-static void fill_sources(struct ctl_source s[3])
+static void fill_sources(struct report_source s[3])
 {
     memset(s, 0, 3 * sizeof(*s));
     snprintf(s[0].name, sizeof(s[0].name), "gps.example.org");
@@ -105,7 +106,7 @@ static void fill_sources(struct ctl_source s[3])
 
 static void test_sources_text(void **state)
 {
-    struct ctl_source s[3];
+    struct report_source s[3];
     char buf[BIG];
     size_t n;
 
@@ -181,7 +182,7 @@ static void test_sources_json(void **state)
         "\"poll\":", "\"reach\":", "\"last_s\":", "\"offset_s\":", "\"delay_s\":",
         "\"jitter_s\":", "\"pool\":", "\"denied\":",
     };
-    struct ctl_source s[3];
+    struct report_source s[3];
     char buf[BIG];
 
     (void)state;
@@ -206,7 +207,7 @@ static void test_sources_json(void **state)
 
 static void test_json_utf8(void **state)
 {
-    struct ctl_source s;
+    struct report_source s;
     char buf[2048];
 
     (void)state;
@@ -223,7 +224,7 @@ static void test_json_utf8(void **state)
     assert_json_balanced(buf);
 }
 
-static void fill_tracking(struct ctl_tracking *t)
+static void fill_tracking(struct report_tracking *t)
 {
     memset(t, 0, sizeof(*t));
     t->synchronised = true;
@@ -246,7 +247,7 @@ static void fill_tracking(struct ctl_tracking *t)
 
 static void test_tracking_text(void **state)
 {
-    struct ctl_tracking t;
+    struct report_tracking t;
     char buf[BIG];
 
     (void)state;
@@ -293,7 +294,7 @@ static void test_tracking_json(void **state)
         "\"leapfile_expired\":false,", "\"leapfile_expires_soon\":false}",
     };
     static const char *leaps[] = { "none", "insert", "delete", "unsynchronised" };
-    struct ctl_tracking t;
+    struct report_tracking t;
     char buf[BIG], want[64];
 
     (void)state;
@@ -341,8 +342,8 @@ static void check_truncation(const char *full, size_t full_len,
     }
 }
 
-static struct ctl_source trunc_src[3];
-static struct ctl_tracking trunc_trk;
+static struct report_source trunc_src[3];
+static struct report_tracking trunc_trk;
 static enum ctl_format trunc_fmt;
 
 static size_t fmt_src(char *buf, size_t cap)
@@ -375,8 +376,8 @@ static void test_truncation(void **state)
 /* Strings without a terminator in the snapshot stay inside their arrays. */
 static void test_unterminated(void **state)
 {
-    struct ctl_source s;
-    struct ctl_tracking t;
+    struct report_source s;
+    struct report_tracking t;
     char buf[BIG];
 
     (void)state;
@@ -399,7 +400,7 @@ static void test_unterminated(void **state)
 /* 2016-12-31 23:59:60 from the file; the file expired on 2017-06-28. */
 static void test_tracking_leap(void **state)
 {
-    struct ctl_tracking t;
+    struct report_tracking t;
     char buf[BIG];
 
     (void)state;
@@ -453,11 +454,11 @@ static void test_new_requests(void **state)
 static void test_stats_views(void **state)
 {
     static char buf[BIG];
-    struct ctl_sourcestat st[2];
-    struct ctl_serverstats ss;
-    struct ctl_activity a = { 2, 1, 1, 0 };
-    struct ctl_tracking t;
-    struct ctl_source src;
+    struct report_sourcestat st[2];
+    struct report_serverstats ss;
+    struct report_activity a = { 2, 1, 1, 0 };
+    struct report_tracking t;
+    struct report_source src;
 
     (void)state;
     memset(st, 0, sizeof(st));
@@ -476,8 +477,8 @@ static void test_stats_views(void **state)
 
     memset(&ss, 0, sizeof(ss));
     ss.received = 5;
-    ss.dropped[0] = (struct ctl_counter){ "too_short", 3 };
-    ss.dropped[1] = (struct ctl_counter){ "evil\"} 1\n", 1 };
+    ss.dropped[0] = (struct report_counter){ "too_short", 3 };
+    ss.dropped[1] = (struct report_counter){ "evil\"} 1\n", 1 };
     ss.n_dropped = 2;
     ctl_format_serverstats(&ss, CTL_JSON, buf, sizeof(buf));
     assert_json_balanced(buf);
@@ -497,17 +498,17 @@ static void test_stats_views(void **state)
     memset(&src, 0, sizeof(src));
     snprintf(src.name, sizeof(src.name), "a\"b\\c");
     src.reach = 255;
-    ctl_format_metrics(&t, &src, 1, &ss, CTL_TEXT, buf, sizeof(buf));
+    metrics_format(&t, &src, 1, &ss, CTL_TEXT, buf, sizeof(buf));
     assert_non_null(strstr(buf, "# TYPE chime_offset_seconds gauge\n"));
     assert_non_null(strstr(buf, "chime_root_distance_seconds 0.015\n"));
     assert_non_null(strstr(buf, "chime_source_reach{source=\"a\\\"b\\\\c\",name=\"a\\\"b\\\\c\"} 255\n"));
     assert_non_null(strstr(buf, "chime_source_offset_seconds{source=\"a\\\"b\\\\c\",name=\"a\\\"b\\\\c\"} NaN\n"));
     assert_non_null(strstr(buf, "chime_server_dropped_total{reason=\"too_short\"} 3\n"));
-    ctl_format_metrics(&t, &src, 1, &ss, CTL_JSON, buf, sizeof(buf));
+    metrics_format(&t, &src, 1, &ss, CTL_JSON, buf, sizeof(buf));
     assert_json_balanced(buf);
     /* truncation stays inside the buffer */
     for (size_t cap = 0; cap < 64; cap++)
-        assert_true(ctl_format_metrics(&t, &src, 1, &ss, CTL_JSON, buf, cap) <= (cap ? cap - 1 : 0));
+        assert_true(metrics_format(&t, &src, 1, &ss, CTL_JSON, buf, cap) <= (cap ? cap - 1 : 0));
 }
 
 int main(void)

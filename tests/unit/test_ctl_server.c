@@ -21,7 +21,7 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
-#include "core/http.h"
+#include "monitor/http.h"
 #include "daemon/ctl_server.h"
 #include "sys/clock.h"
 #include "sys/loop.h"

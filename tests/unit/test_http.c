@@ -1,4 +1,4 @@
-/* core/http: request heads as scrapers and attackers send them. */
+/* monitor/http: request heads as scrapers and attackers send them. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -7,7 +7,7 @@
 
 #include <string.h>
 
-#include "core/http.h"
+#include "monitor/http.h"
 
 static enum http_parse parse(const char *s, struct http_request *r)
 {

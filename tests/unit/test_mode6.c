@@ -1,4 +1,4 @@
-/* core/mode6: request parsing and its rejection reasons, READSTAT and
+/* monitor/mode6: request parsing and its rejection reasons, READSTAT and
  * READVAR for system and peers, variable lists, status words and select
  * codes, error responses, fragmentation, and the anti-amplification size
  * policy for non-local clients. */
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/mode6.h"
+#include "monitor/mode6.h"
 #include "core/packet.h"
 
 static struct mode6_sys sys;

@@ -15,6 +15,7 @@
 #include "core/node.h"
 #include "core/node_report.h"
 #include "core/server.h"
+#include "monitor/control.h"
 
 #define MONO0 (1000 * NS_PER_S)
 #define REAL0 (1735689600LL * NS_PER_S)
@@ -155,7 +156,7 @@ static void test_sources_table_from_node_state(void **state)
     struct node_source_conf lines[2] = { line("192.0.2.1", NODE_SERVER),
                                          line("192.0.2.2", NODE_SERVER) };
     struct rig *r = start(lines, 2, false);
-    struct ctl_source rows[NODE_MAX_SLOTS];
+    struct report_source rows[NODE_MAX_SLOTS];
     char table[4096];
     int n;
 
@@ -183,7 +184,7 @@ static void test_unanswered_requests_expire(void **state)
 {
     struct node_source_conf lines[1] = { line("192.0.2.1", NODE_SERVER) };
     struct rig *r = start(lines, 1, false);
-    struct ctl_activity a;
+    struct report_activity a;
 
     (void)state;
     run(r, 60 * NS_PER_S, false);
@@ -225,7 +226,7 @@ static void test_names_are_resolved_and_pools_filled(void **state)
                                          line("pool.example", NODE_POOL) };
     struct rig *r = start(lines, 2, false);
     struct node_addr addrs[2];
-    struct ctl_source rows[NODE_MAX_SLOTS];
+    struct report_source rows[NODE_MAX_SLOTS];
     int n;
 
     (void)state;

@@ -1,4 +1,4 @@
-/* core/statsline: ntpd's loopstats/peerstats layout, MJD and the UTC
+/* monitor/statsline: ntpd's loopstats/peerstats layout, MJD and the UTC
  * day boundaries, and truncation that never overflows. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +9,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "core/statsline.h"
+#include "monitor/statsline.h"
 #include "core/time.h"
 
 static void test_day_and_date(void **state)

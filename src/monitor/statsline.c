@@ -1,5 +1,5 @@
-/* core/statsline: see statsline.h. */
-#include "core/statsline.h"
+/* monitor/statsline: see statsline.h. */
+#include "monitor/statsline.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -1,9 +1,9 @@
-/* core/mode6: the read-only subset of NTP mode 6 (RFC 9327) that
+/* monitor/mode6: the read-only subset of NTP mode 6 (RFC 9327) that
  * `ntpq -p`, `ntpq -c rv`, `ntpq -c as` and `ntpq -c "rv ASSOC"` use.
  *
  * Pure: the shell passes the request bytes, a snapshot of what may be
  * shown (system and per-association views, built on the chimectl
- * snapshots of core/control.h) and the size policy; it gets back a reply
+ * snapshots of core/report.h) and the size policy; it gets back a reply
  * description from which mode6_fragment() builds each datagram.
  *
  * What is answered:
@@ -49,15 +49,15 @@
  * way; a signed answer to a remote client still fits its request (the
  * request carried a trailer of the same length).
  */
-#ifndef CHIME_CORE_MODE6_H
-#define CHIME_CORE_MODE6_H
+#ifndef CHIME_MONITOR_MODE6_H
+#define CHIME_MONITOR_MODE6_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "core/auth.h"
-#include "core/control.h"
+#include "core/report.h"
 #include "core/time.h"
 
 #define MODE6_HDR_LEN 12
@@ -126,7 +126,7 @@ int mode6_parse(const uint8_t *buf, size_t len, struct mode6_request *out);
 /* One association: the chimectl source view plus what ntpq reads. */
 struct mode6_peer {
     uint16_t assoc;             /* association id (source index + 1) */
-    struct ctl_source src;      /* tally mark, stratum, refid, reach, ... */
+    struct report_source src;      /* tally mark, stratum, refid, reach, ... */
     char srcadr[64];            /* numeric address without port, "" none */
     uint16_t srcport;
     int hmode;                  /* our mode toward it: 3 client */
@@ -140,7 +140,7 @@ struct mode6_peer {
 };
 
 struct mode6_sys {
-    struct ctl_tracking t;      /* leap, stratum, offset, frequency, ... */
+    struct report_tracking t;      /* leap, stratum, offset, frequency, ... */
     ntp64 reftime;              /* when the clock was last updated */
     ntp64 clock;                /* now */
     int tc;                     /* time constant / system poll (log2 s) */

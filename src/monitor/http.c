@@ -1,5 +1,5 @@
-/* core/http: request-head parser and response-head formatter. */
-#include "core/http.h"
+/* monitor/http: request-head parser and response-head formatter. */
+#include "monitor/http.h"
 
 #include <stdio.h>
 #include <string.h>

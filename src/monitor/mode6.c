@@ -1,4 +1,4 @@
-/* core/mode6: see mode6.h.
+/* monitor/mode6: see mode6.h.
  *
  * All output goes through one bounded appender that records overflow, so
  * an answer that would not fit is refused instead of being cut mid-way.
@@ -6,7 +6,7 @@
  * break ntpq's "name=value," syntax or reach its terminal as control
  * bytes.
  */
-#include "core/mode6.h"
+#include "monitor/mode6.h"
 
 #include <stddef.h>
 
@@ -249,7 +249,7 @@ static bool sysstats_var(struct out *o, const struct mode6_sysstats *ss, const c
  * and print an empty string. */
 static bool sys_var(struct out *o, const struct mode6_sys *s, const char *name)
 {
-    const struct ctl_tracking *t = &s->t;
+    const struct report_tracking *t = &s->t;
 
     if (strcmp(name, "version") == 0 || strcmp(name, "system") == 0) {
         out_printf(o, "%s=\"", name);
@@ -310,7 +310,7 @@ static bool has_srchost(const struct mode6_peer *p)
 
 static bool peer_var(struct out *o, const struct mode6_peer *p, const char *name)
 {
-    const struct ctl_source *s = &p->src;
+    const struct report_source *s = &p->src;
 
     if (strcmp(name, "srcadr") == 0) {
         out_printf(o, "srcadr=");

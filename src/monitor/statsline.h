@@ -1,4 +1,4 @@
-/* core/statsline: the lines of the statistics files (loopstats,
+/* monitor/statsline: the lines of the statistics files (loopstats,
  * peerstats) in the layout ntpd writes, so that the tools that graph
  * ntpd's files read chimed's unchanged.
  *
@@ -9,8 +9,8 @@
  * SOD the seconds since that day's UTC midnight with 3 decimals; status
  * is the mode 6 peer status word in hex. Pure: no I/O, no clock reads.
  */
-#ifndef CHIME_CORE_STATSLINE_H
-#define CHIME_CORE_STATSLINE_H
+#ifndef CHIME_MONITOR_STATSLINE_H
+#define CHIME_MONITOR_STATSLINE_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,4 +1,4 @@
-/* core/http: the sliver of HTTP/1.x that a metrics scraper needs.
+/* monitor/http: the sliver of HTTP/1.x that a metrics scraper needs.
  *
  * chimed's optional `metrics-listen` endpoint answers GET (and HEAD) of
  * /metrics with the Prometheus text format and closes the connection.
@@ -8,8 +8,8 @@
  * within HTTP_MAX_REQUEST bytes is refused: no bodies, no keep-alive, no
  * chunking, no continuation lines.
  */
-#ifndef CHIME_CORE_HTTP_H
-#define CHIME_CORE_HTTP_H
+#ifndef CHIME_MONITOR_HTTP_H
+#define CHIME_MONITOR_HTTP_H
 
 #include <stdbool.h>
 #include <stddef.h>
