@@ -1,7 +1,7 @@
 # chime — non-recursive GNU Makefile.
 #
 #   make            build chimed, chimectl and the test tools into build/
-#   make check      unit + system + fuzz-smoke suites; ends with "N passed, N failed"
+#   make check      unit + system + fuzz-smoke suites; ends with "N passed, N failed, N skipped"
 #   make asan       the whole suite again under ASan+UBSan (build/asan/)
 #   make demo       a local server and a client syncing to it, clock untouched
 #   make fuzz       every libFuzzer harness for FUZZ_SECONDS (default 60) each
@@ -108,7 +108,7 @@ deps:
 
 # ---- tests ------------------------------------------------------------------
 # check: build, then run every suite through one TAP runner that prints the
-# final "N passed, N failed" line and fails if anything failed.
+# final "N passed, N failed, N skipped" line and fails if anything failed.
 check:
 	@sh mk/deps.sh build test
 	@$(MAKE) --no-print-directory all
