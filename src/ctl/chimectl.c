@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "monitor/control.h"
+#include "sys/net.h"
 
 #define EXCHANGE_TIMEOUT_MS 5000
 
@@ -97,7 +98,7 @@ static int do_connect(struct exchange *x)
         return -1;
     }
     memcpy(sa.sun_path, x->path, n + 1);
-    x->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    x->fd = net_socket(AF_UNIX, SOCK_STREAM, 0, true);
     if (x->fd < 0)
         return -1;
     /* A Unix connect either completes at once or reports EAGAIN when the

@@ -25,6 +25,7 @@
 #include "monitor/http.h"
 #include "daemon/ctl_server.h"
 #include "sys/log.h"
+#include "sys/net.h"
 
 #define TAG "ctl"
 #define ACCEPT_PAUSE_NS 1000000000LL    /* after EMFILE and friends */
@@ -386,7 +387,7 @@ static void on_listen(void *arg, int fd, short revents, const struct now *now)
         int cfd;
 
         memset(&peer, 0, sizeof(peer));
-        cfd = accept4(fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        cfd = net_accept(fd, (struct sockaddr *)&peer, &plen);
         if (cfd >= 0) {
             client_start(srv, cfd, &peer, now);
             continue;
@@ -447,7 +448,7 @@ static int make_parent(const char *path)
 /* Is some process still accepting on this socket? */
 static bool socket_alive(const struct sockaddr_un *sa)
 {
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int fd = net_socket(AF_UNIX, SOCK_STREAM, 0, true);
     bool alive;
 
     if (fd < 0)
@@ -480,7 +481,7 @@ static int remove_stale(const struct sockaddr_un *sa)
 
 static int bind_listen(const struct sockaddr_un *sa, gid_t group)
 {
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int fd = net_socket(AF_UNIX, SOCK_STREAM, 0, true);
     int saved;
 
     if (fd < 0)
@@ -567,7 +568,7 @@ static int tcp_listen(const struct sockaddr_storage *addr)
 {
     socklen_t len = addr->ss_family == AF_INET ? sizeof(struct sockaddr_in)
                                                : sizeof(struct sockaddr_in6);
-    int fd = socket(addr->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int fd = net_socket(addr->ss_family, SOCK_STREAM, 0, true);
     int one = 1, saved;
 
     if (fd < 0)

@@ -387,7 +387,7 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-/* Signals stay with the main thread (its self-pipe handlers). */
+/* Signals stay with the main thread (its loop's signal handlers). */
 static bool writer_start(struct stats_files *sf)
 {
     sigset_t all, old;

@@ -1,5 +1,5 @@
 /* sys/loop: poll(2), a binary min-heap of monotonic timers, and signals
- * through a self-pipe.
+ * through handler-set flags with an eventfd to wake poll().
  *
  * One iteration: compute the timeout from the earliest timer, poll, read
  * both clocks once, run the ready fd callbacks, then the expired timers,
@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "sys/log.h"
@@ -18,7 +19,7 @@
 
 /* The sockets chime watches: the server's, one per source poll in flight
  * (up to CLIENT_MAX_SOURCES at once), the control socket and its clients,
- * the metrics listener and its clients, the signal pipe; with room. */
+ * the metrics listener and its clients, the signal eventfd; with room. */
 #define LOOP_MAX_FDS    128
 #define LOOP_MAX_SIGNALS 8
 
@@ -55,15 +56,19 @@ struct loop {
 
     struct sig_entry sigs[LOOP_MAX_SIGNALS];
     int nsigs;
-    int sig_pipe[2];      /* -1 until the first loop_on_signal() */
+    int sig_fd;           /* the wake-up eventfd, -1 until the first
+                             loop_on_signal() */
 
     bool stop;
 };
 
 /* The signal handler has no argument through which to find its loop, so
- * the write end of the self-pipe is the one piece of process-wide state
+ * the eventfd it wakes and the flags it sets are the process-wide state
  * here. Only one loop at a time may own signals. */
-static volatile sig_atomic_t sig_write_fd = -1;
+#define LOOP_SIG_SLOTS 65       /* signal numbers 1..64 */
+static volatile sig_atomic_t sig_event_fd = -1;
+static volatile sig_atomic_t sig_pending[LOOP_SIG_SLOTS];
+static volatile sig_atomic_t sig_any;
 
 struct loop *loop_new(void)
 {
@@ -71,7 +76,7 @@ struct loop *loop_new(void)
 
     for (int i = 0; i < LOOP_MAX_FDS; i++)
         l->fds[i].fd = -1;
-    l->sig_pipe[0] = l->sig_pipe[1] = -1;
+    l->sig_fd = -1;
     l->next_id = 1;
     return l;
 }
@@ -82,10 +87,12 @@ void loop_free(struct loop *l)
         return;
     for (int i = 0; i < l->nsigs; i++)
         sigaction(l->sigs[i].signo, &l->sigs[i].old, NULL);
-    if (l->sig_pipe[1] >= 0) {
-        sig_write_fd = -1;
-        close(l->sig_pipe[0]);
-        close(l->sig_pipe[1]);
+    if (l->sig_fd >= 0) {
+        sig_event_fd = -1;
+        close(l->sig_fd);
+        for (int i = 0; i < LOOP_SIG_SLOTS; i++)
+            sig_pending[i] = 0;
+        sig_any = 0;
     }
     free(l->heap);
     free(l);
@@ -246,53 +253,83 @@ static void run_timers(struct loop *l, const struct now *now)
 
 /* ---- signals --------------------------------------------------------------- */
 
+/* The handler records the signal in a flag and bumps an eventfd counter.
+ * The eventfd is only the wake-up: it sits in the poll set, so a signal
+ * that lands after the flags were checked but before poll() blocks still
+ * makes that poll return at once. The flags, not the eventfd, say what
+ * arrived, and they are checked after every poll() whether or not the
+ * eventfd was ready - also after poll() failed with EINTR. That is what
+ * lets the daemon run under a syscall-level simulator such as clknetsim:
+ * there an eventfd is a descriptor it knows (never ready by itself, where
+ * a pipe would be "always readable" and simulated time would never
+ * advance), and signals arrive as EINTR from the simulated poll(). */
 static void on_signal(int signo)
 {
     int saved = errno;
-    unsigned char b = (unsigned char)signo;
-    int fd = sig_write_fd;
+    uint64_t one = 1;
+    int fd = sig_event_fd;
 
-    /* A full pipe means a wake-up is already pending: dropping is fine. */
-    if (fd >= 0 && write(fd, &b, 1) < 0) {
+    if (signo > 0 && signo < LOOP_SIG_SLOTS)
+        sig_pending[signo] = 1;
+    sig_any = 1;
+    /* A counter at its maximum means a wake-up is already pending. */
+    if (fd >= 0 && write(fd, &one, sizeof(one)) < 0) {
         /* nothing useful to do from a signal handler */
     }
     errno = saved;
 }
 
-static void drain_signals(void *arg, int fd, short revents, const struct now *now)
+/* Reset the eventfd's counter; the flags are looked at afterwards, so a
+ * signal arriving in between is both seen now and wakes the next poll. */
+static void drain_event(void *arg, int fd, short revents, const struct now *now)
 {
-    struct loop *l = arg;
-    unsigned char buf[64];
-    ssize_t n;
+    uint64_t count;
 
+    (void)arg;
     (void)revents;
-    while ((n = read(fd, buf, sizeof(buf))) > 0) {
-        for (ssize_t i = 0; i < n; i++) {
-            for (int s = 0; s < l->nsigs; s++)
-                if (l->sigs[s].signo == buf[i])
-                    l->sigs[s].cb(l->sigs[s].arg, buf[i], now);
-        }
+    (void)now;
+    while (read(fd, &count, sizeof(count)) == (ssize_t)sizeof(count))
+        ;
+}
+
+/* Run the callbacks of the signals flagged since the last call. A flag is
+ * cleared before its callback runs: the same signal arriving again during
+ * the callback is seen on the next iteration, not lost. */
+static void run_signals(struct loop *l, const struct now *now)
+{
+    if (!sig_any)
+        return;
+    sig_any = 0;
+    for (int s = 0; s < l->nsigs; s++) {
+        int signo = l->sigs[s].signo;
+
+        if (!sig_pending[signo])
+            continue;
+        sig_pending[signo] = 0;
+        l->sigs[s].cb(l->sigs[s].arg, signo, now);
     }
 }
 
-static int open_sig_pipe(struct loop *l)
+static int open_sig_event(struct loop *l)
 {
-    if (sig_write_fd >= 0) {
+    int fd;
+
+    if (sig_event_fd >= 0) {
         errno = EBUSY;          /* another loop owns the signals */
         return -1;
     }
-    if (pipe2(l->sig_pipe, O_NONBLOCK | O_CLOEXEC) < 0)
+    fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (fd < 0)
         return -1;
-    if (loop_add_fd(l, l->sig_pipe[0], POLLIN, drain_signals, l) < 0) {
+    if (loop_add_fd(l, fd, POLLIN, drain_event, l) < 0) {
         int saved = errno;
 
-        close(l->sig_pipe[0]);
-        close(l->sig_pipe[1]);
-        l->sig_pipe[0] = l->sig_pipe[1] = -1;
+        close(fd);
         errno = saved;
         return -1;
     }
-    sig_write_fd = l->sig_pipe[1];
+    l->sig_fd = fd;
+    sig_event_fd = fd;
     return 0;
 }
 
@@ -301,7 +338,7 @@ int loop_on_signal(struct loop *l, int signo, loop_signal_cb cb, void *arg)
     struct sigaction sa;
     struct sig_entry *e;
 
-    if (signo <= 0 || signo > UCHAR_MAX || cb == NULL) {
+    if (signo <= 0 || signo >= LOOP_SIG_SLOTS || cb == NULL) {
         errno = EINVAL;
         return -1;
     }
@@ -316,7 +353,7 @@ int loop_on_signal(struct loop *l, int signo, loop_signal_cb cb, void *arg)
         errno = ENOSPC;
         return -1;
     }
-    if (l->sig_pipe[1] < 0 && open_sig_pipe(l) < 0)
+    if (l->sig_fd < 0 && open_sig_event(l) < 0)
         return -1;
     e = &l->sigs[l->nsigs];
     memset(&sa, 0, sizeof(sa));
@@ -391,6 +428,7 @@ int loop_run(struct loop *l)
         clock_read_now(&now);
         if (n > 0)
             run_fds(l, &ps, &now);
+        run_signals(l, &now);
         run_timers(l, &now);
     }
     l->stop = false;

@@ -1,6 +1,6 @@
 /* sys/loop: the only place chime blocks. poll(2) over a handful of fds, a
- * timer heap on CLOCK_MONOTONIC, and signals through a self-pipe. Every
- * wake-up reads the clocks once (struct now) and hands that to every
+ * timer heap on CLOCK_MONOTONIC, and signals through flags and an eventfd.
+ * Every wake-up reads the clocks once (struct now) and hands that to every
  * callback it runs. */
 #ifndef CHIME_SYS_LOOP_H
 #define CHIME_SYS_LOOP_H
@@ -27,7 +27,8 @@ void loop_del_fd(struct loop *l, int fd);
 uint64_t loop_timer_at(struct loop *l, mono_ns when, loop_timer_cb cb, void *arg);
 void loop_timer_cancel(struct loop *l, uint64_t id);
 
-/* Deliver signo through the loop (the handler only writes the self-pipe). */
+/* Deliver signo through the loop (the handler only sets a flag
+ * and wakes poll() through an eventfd; the callback runs from the loop). */
 int loop_on_signal(struct loop *l, int signo, loop_signal_cb cb, void *arg);
 
 /* Run until loop_stop(); returns 0, or -1 with errno on a poll failure. */

@@ -2,6 +2,7 @@
  * receive (recvmmsg) and send (sendmmsg, sendmsg). */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/net_tstamp.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -133,6 +134,47 @@ bool net_addr_is_v4(const struct net_addr *a)
 
 #define SERVER_RCVBUF (4 << 20)
 
+/* No fork+exec happens in chimed while other threads run (the statistics
+ * writer only writes files), so setting FD_CLOEXEC just after creation
+ * leaves no window in which a child could inherit the descriptor. */
+static int set_fd_flags(int fd, bool nonblock)
+{
+    int fl;
+
+    if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+        return -1;
+    if (!nonblock)
+        return 0;
+    fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+        return -1;
+    return 0;
+}
+
+static int close_keep_errno(int fd);
+
+int net_socket(int family, int type, int protocol, bool nonblock)
+{
+    int fd = socket(family, type, protocol);
+
+    if (fd < 0)
+        return -1;
+    if (set_fd_flags(fd, nonblock) < 0)
+        return close_keep_errno(fd);
+    return fd;
+}
+
+int net_accept(int fd, struct sockaddr *addr, socklen_t *len)
+{
+    int cfd = accept(fd, addr, len);
+
+    if (cfd < 0)
+        return -1;
+    if (set_fd_flags(cfd, true) < 0)
+        return close_keep_errno(cfd);
+    return cfd;
+}
+
 static int set_int(int fd, int level, int name, int value)
 {
     return setsockopt(fd, level, name, &value, sizeof(value));
@@ -180,7 +222,7 @@ static int udp_socket(int family)
         errno = EAFNOSUPPORT;
         return -1;
     }
-    return socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+    return net_socket(family, SOCK_DGRAM, IPPROTO_UDP, true);
 }
 
 static int close_keep_errno(int fd)

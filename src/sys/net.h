@@ -25,6 +25,13 @@ bool net_addr_is_v4(const struct net_addr *a);
  * returns the port. */
 uint16_t net_addr_ip(const struct net_addr *a, char *buf, size_t cap);
 
+/* socket(2) / accept(2), then O_NONBLOCK (when nonblock) and FD_CLOEXEC
+ * set with fcntl(2) rather than SOCK_NONBLOCK | SOCK_CLOEXEC in the type:
+ * the same descriptor, but also accepted by syscall-level simulators
+ * (clknetsim) that only know the plain types. fd or -1 with errno. */
+int net_socket(int family, int type, int protocol, bool nonblock);
+int net_accept(int fd, struct sockaddr *addr, socklen_t *len);
+
 /* A bound, non-blocking UDP socket for serving: IPV6_V6ONLY on v6,
  * kernel RX timestamps (SO_TIMESTAMPING software, else SO_TIMESTAMPNS),
  * packet-info so replies leave from the address the request came to.

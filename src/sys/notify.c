@@ -1,5 +1,6 @@
 /* sys/notify: see notify.h. */
 #include "sys/notify.h"
+#include "sys/net.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -29,7 +30,7 @@ int notify_send(const char *state)
         sa.sun_path[0] = '\0';     /* abstract: the length, not a NUL, ends it */
     else
         len++;                      /* a path: count its terminating NUL */
-    fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    fd = net_socket(AF_UNIX, SOCK_DGRAM, 0, false);
     if (fd < 0)
         return -1;
     sent = sendto(fd, state, n, MSG_NOSIGNAL, (const struct sockaddr *)&sa,

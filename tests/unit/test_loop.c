@@ -277,8 +277,8 @@ static void test_signal(void **state)
     (void)state;
     sigaction(SIGUSR1, NULL, &before);
     assert_int_equal(loop_on_signal(s.l, SIGUSR1, on_sig, &s), 0);
-    /* raise() runs the handler before returning: only the pipe is
-     * written, the callback must not have run yet */
+    /* raise() runs the handler before returning: only a flag is set and
+     * the eventfd written, the callback must not have run yet */
     assert_int_equal(raise(SIGUSR1), 0);
     assert_int_equal(s.count, 0);
     assert_int_equal(loop_run(s.l), 0);
