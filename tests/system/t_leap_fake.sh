@@ -135,24 +135,33 @@ while before $((RM - 8)); do sleep 0.2; done
 served $SPORT "$O" 1 "fakeserver announces LI 1 on the virtual leap day"
 served 11972 "$O" 1 "chimed (system) serves LI 1 before midnight"
 # Watch the shim's state: system mode arms STA_INS (0x10); step never does.
+# The "before" figures come from copies of both states that are known to
+# predate midnight: the clock is read after the copy, so a loaded machine
+# that reads late only drops a sample, it cannot take a post-leap one.
 sys_armed=0 step_armed=0
+PRE_SYS="$D/sys.pre" PRE_STEP="$D/step.pre"
+: >"$PRE_SYS"; : >"$PRE_STEP"
 while before "$((RM - 1)).7"; do
-    s=$(field_of "$SYS_STATE" status)
-    [ -n "$s" ] && [ $((s & 0x10)) -ne 0 ] && sys_armed=1 || sys_armed=0
-    s=$(field_of "$STEP_STATE" status)
-    [ -n "$s" ] && [ $((s & 0x10)) -ne 0 ] && step_armed=1
+    cp "$SYS_STATE" "$D/sys.copy" 2>/dev/null; cp "$STEP_STATE" "$D/step.copy" 2>/dev/null
+    if before "$RM"; then
+        mv "$D/sys.copy" "$PRE_SYS"; mv "$D/step.copy" "$PRE_STEP"
+        s=$(field_of "$PRE_SYS" status)
+        [ -n "$s" ] && [ $((s & 0x10)) -ne 0 ] && sys_armed=1 || sys_armed=0
+        s=$(field_of "$PRE_STEP" status)
+        [ -n "$s" ] && [ $((s & 0x10)) -ne 0 ] && step_armed=1
+    fi
     sleep 0.2
 done
-sys_steps0=$(field_of "$SYS_STATE" steps)
+sys_steps0=$(field_of "$PRE_SYS" steps)
 check '[ $sys_armed -eq 1 ]' \
-    "system: kernel insertion armed just before midnight (status=$(field_of "$SYS_STATE" status))"
-check '[ "$(field_of "$SYS_STATE" leaps)" = 0 ]' "system: no leap yet before midnight"
+    "system: kernel insertion armed just before midnight (status=$(field_of "$PRE_SYS" status))"
+check '[ "$(field_of "$PRE_SYS" leaps)" = 0 ]' "system: no leap yet before midnight"
 check 'grep -q "leap second insertion at the end of .* (known from file, leapsecmode system)" "$SYS_LOG"' \
     "system: log records the arming (known from the leapfile)"
 check 'grep -q "kernel leap insert armed" "$SYS_LOG"' "system: log records the kernel armed"
 check 'grep -q "leap second insertion at the end of .* (known from sources, leapsecmode step)" "$STEP_LOG"' \
     "step: armed from the server's LI (sources)"
-step_steps0=$(field_of "$STEP_STATE" steps)
+step_steps0=$(field_of "$PRE_STEP" steps)
 
 # ---- through midnight -------------------------------------------------------------
 while before $((RM + 3)); do
