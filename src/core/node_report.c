@@ -66,15 +66,13 @@ void node_report_source(const struct node *n, int slot, mono_ns now, struct repo
 }
 
 int node_report_sources(const struct node *n, mono_ns now, struct report_source *out,
-                        int *slots, int cap)
+                        int cap)
 {
     int k = 0;
 
     for (int i = 0; i < n->n_slots && k < cap; i++) {
         if (node_slot_retired(n, i))
             continue;
-        if (slots)
-            slots[k] = i;
         node_report_source(n, i, now, &out[k++]);
     }
     return k;

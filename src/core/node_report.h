@@ -17,10 +17,10 @@ void node_report_refid(uint32_t refid, int stratum, char *out, size_t cap);
 
 /* One slot (retired pool slots included). */
 void node_report_source(const struct node *n, int slot, mono_ns now, struct report_source *o);
-/* Every slot that is not a retired pool slot, in slot order; `slots`
- * (may be NULL) gets each row's slot. Returns the rows filled. */
+/* Every slot that is not a retired pool slot, in slot order. Returns the
+ * rows filled. */
 int node_report_sources(const struct node *n, mono_ns now, struct report_source *out,
-                        int *slots, int cap);
+                        int cap);
 int node_report_sourcestats(const struct node *n, mono_ns now, struct report_sourcestat *out,
                             int cap);
 void node_report_activity(const struct node *n, struct report_activity *out);

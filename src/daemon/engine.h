@@ -108,8 +108,6 @@ enum client_step engine_makestep(struct engine *e, const struct now *now, double
  * (SIGHUP). A file that fails verification is logged and the previous
  * table kept. */
 void engine_leap_reload(struct engine *e, bool force);
-/* Refresh what the server announces from the client's state. */
-void engine_refresh_sys(struct engine *e, const struct now *now);
 
 /* The control socket (engine_ctl.c); failure to open is logged only. */
 void engine_ctl_open(struct engine *e);

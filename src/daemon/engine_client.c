@@ -181,14 +181,6 @@ void engine_leap_reload(struct engine *e, bool force)
     free(t);
 }
 
-void engine_refresh_sys(struct engine *e, const struct now *now)
-{
-    struct sys_state sys;
-
-    client_sys_state(&e->node.client, now->real, now->mono, &sys);
-    server_set_sys(&e->server, &sys);
-}
-
 /* ---- driftfile ----------------------------------------------------------- */
 
 static bool read_drift(const struct config *cfg, double *ppm)

@@ -19,7 +19,7 @@ static size_t sources_reply(struct engine *e, const struct now *now, enum ctl_fo
                             char *buf, size_t cap)
 {
     struct report_source snap[NODE_MAX_SLOTS];
-    int n = node_report_sources(&e->node, now->mono, snap, NULL, NODE_MAX_SLOTS);
+    int n = node_report_sources(&e->node, now->mono, snap, NODE_MAX_SLOTS);
 
     return ctl_format_sources(snap, n, fmt, buf, cap);
 }
@@ -95,7 +95,7 @@ static size_t metrics_reply(struct engine *e, const struct now *now, enum ctl_fo
     struct report_source snap[NODE_MAX_SLOTS];
     struct report_tracking t;
     struct report_serverstats ss;
-    int n = node_report_sources(&e->node, now->mono, snap, NULL, NODE_MAX_SLOTS);
+    int n = node_report_sources(&e->node, now->mono, snap, NODE_MAX_SLOTS);
 
     fill_tracking(e, now, &t);
     fill_serverstats(e, &ss);

@@ -18,7 +18,7 @@
 #include "sys/loop.h"
 
 /* The sockets chime watches: the server's, one per source poll in flight
- * (up to CLIENT_MAX_SOURCES at once), the control socket and its clients,
+ * (up to NODE_MAX_SLOTS at once), the control socket and its clients,
  * the metrics listener and its clients, the signal eventfd; with room. */
 #define LOOP_MAX_FDS    128
 #define LOOP_MAX_SIGNALS 8

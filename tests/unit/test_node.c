@@ -162,7 +162,7 @@ static void test_sources_table_from_node_state(void **state)
 
     (void)state;
     run(r, 120 * NS_PER_S, true);
-    n = node_report_sources(&r->node, r->now.mono, rows, NULL, NODE_MAX_SLOTS);
+    n = node_report_sources(&r->node, r->now.mono, rows, NODE_MAX_SLOTS);
     assert_int_equal(n, 2);
     ctl_format_sources(rows, n, CTL_TEXT, table, sizeof table);
     printf("# %s", table);
@@ -232,7 +232,7 @@ static void test_names_are_resolved_and_pools_filled(void **state)
     (void)state;
     carry_out(r, false);
     assert_int_equal(r->resolves, 2);
-    n = node_report_sources(&r->node, r->now.mono, rows, NULL, NODE_MAX_SLOTS);
+    n = node_report_sources(&r->node, r->now.mono, rows, NODE_MAX_SLOTS);
     assert_int_equal(n, 1);
     assert_string_equal(rows[0].refid, "DNS");
     addr_of(0, &addrs[0]);
@@ -240,13 +240,13 @@ static void test_names_are_resolved_and_pools_filled(void **state)
     addr_of(0, &addrs[0]);      /* a pool answer with an address in use */
     addr_of(1, &addrs[1]);
     node_resolved(&r->node, NODE_REQ_POOL(0), addrs, 2, NULL, &r->now, &r->out);
-    n = node_report_sources(&r->node, r->now.mono, rows, NULL, NODE_MAX_SLOTS);
+    n = node_report_sources(&r->node, r->now.mono, rows, NODE_MAX_SLOTS);
     assert_int_equal(n, 2);
     assert_string_equal(rows[1].address, "192.0.2.2:123");
     assert_true(rows[1].pool);
     /* a stale answer for a lookup nobody waits for is ignored */
     node_resolved(&r->node, 0, addrs, 2, NULL, &r->now, &r->out);
-    assert_int_equal(node_report_sources(&r->node, r->now.mono, rows, NULL, NODE_MAX_SLOTS), 2);
+    assert_int_equal(node_report_sources(&r->node, r->now.mono, rows, NODE_MAX_SLOTS), 2);
     free(r);
 }
 
