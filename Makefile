@@ -1,12 +1,17 @@
 # chime — non-recursive GNU Makefile.
 #
 #   make            build chimed, chimectl and the test tools into build/
-#   make check      unit + system + fuzz-smoke suites; ends with "N passed, N failed, N skipped"
+#   make check      unit, simulator, system, clknetsim and fuzz-smoke suites;
+#                   ends with "N passed, N failed, N skipped"
+#   make check-clknetsim  only the real chimed under clknetsim (CLKNETSIM=path,
+#                   default ../shared/clknetsim; skipped when it is absent)
 #   make asan       the whole suite again under ASan+UBSan (build/asan/)
 #   make demo       a local server and a client syncing to it, clock untouched
 #   make fuzz       every libFuzzer harness for FUZZ_SECONDS (default 60) each
 #   make bench      requests/s and idle memory against chronyd, same run
 #   make bench-accuracy  the simulator's standard scenarios, 24 h x 3 seeds
+#   make bench-clknetsim LAN and WAN in clknetsim, chimed and chronyd as clients,
+#                   24 h x 3 seeds, beside chime-sim's figures
 #   make install    PREFIX=/usr/local DESTDIR= (config in $(DESTDIR)/etc)
 #   make deb        the Debian package, into build/deb/
 #
@@ -61,7 +66,8 @@ ALL_OBJ   := $(LIB_OBJ) $(B)/obj/src/daemon/chimed.o $(B)/obj/src/ctl/chimectl.o
 # Keep intermediate objects (test mains, tools) so rebuilds stay incremental.
 .SECONDARY:
 
-.PHONY: all programs deps check check-run asan demo fuzz fuzz-smoke bench bench-accuracy \
+.PHONY: all programs deps check check-run check-clknetsim asan demo fuzz fuzz-smoke bench \
+        bench-accuracy bench-clknetsim \
         install deb clean
 all: $(PROGRAMS) $(TOOLS) $(UNITS) $(FAKECLOCK)
 # What gets installed (the Debian build makes only this: no cmocka needed).
@@ -117,6 +123,11 @@ check:
 check-run:
 	@B=$(B) sh tests/run.sh
 
+check-clknetsim:
+	@sh mk/deps.sh build test
+	@$(MAKE) --no-print-directory all
+	@B=$(B) SUITES=clknetsim sh tests/run.sh
+
 asan:
 	@sh mk/deps.sh build test
 	@$(MAKE) --no-print-directory B=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
@@ -159,6 +170,11 @@ demo:
 # figures from issue 4; the table also lands in build/bench/accuracy.txt.
 bench-accuracy: $(SIM)
 	@B=$(B) sh bench/accuracy.sh
+
+bench-clknetsim:
+	@sh mk/deps.sh build test
+	@$(MAKE) --no-print-directory all
+	@B=$(B) sh bench/clknetsim.sh
 
 bench:
 	@sh mk/deps.sh build bench

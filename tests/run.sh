@@ -5,10 +5,16 @@
 #   build/unit/test_*      cmocka unit tests (CMOCKA_MESSAGE_OUTPUT=TAP)
 #   tests/system/t_*.sh    the real chimed on loopback / in netns
 #   tests/sim/t_*.sh       simulator scenarios with accuracy bounds
+#   tests/clknetsim/t_*.sh the real chimed under clknetsim (skipped, and
+#                          counted as skipped, without clknetsim)
 #   tests/fuzz/smoke.sh    each libFuzzer harness for a few seconds
 # A suite that exits non-zero without reporting a failure counts as one
-# failure, so a crash can never pass silently.
+# failure, so a crash can never pass silently. A skip ("ok N - x # SKIP",
+# or cmocka's "not ok N # SKIP") is counted as a skip, never as a pass.
+# SUITES="unit sim system clknetsim fuzz" (the default) picks suites.
 set -u
+SUITES=${SUITES:-unit sim system clknetsim fuzz}
+want() { case " $SUITES " in *" $1 "*) return 0 ;; esac; return 1; }
 B=${B:-build}
 export B
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,16 +30,15 @@ run_suite() {
     log="$LOGDIR/$(echo "$name" | tr '/ ' '__').log"
     "$@" >"$log" 2>&1
     rc=$?
-    # "not ok N # SKIP" is cmocka's TAP for a skipped test: not a failure.
-    p=$(grep -c '^ok ' "$log")
+    p=$(grep '^ok ' "$log" | grep -vc '# SKIP')
     f=$(grep '^not ok ' "$log" | grep -vc '# SKIP')
-    k=$(grep '^not ok .*# SKIP' "$log" | wc -l)
+    k=$(grep -c '^\(not \)\{0,1\}ok .*# SKIP' "$log")
     skipped=$((skipped + k))
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
         f=1
         echo "not ok - $name exited with status $rc" >>"$log"
     fi
-    if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
+    if [ "$p" -eq 0 ] && [ "$f" -eq 0 ] && [ "$k" -eq 0 ]; then
         f=1
         echo "not ok - $name ran no test" >>"$log"
     fi
@@ -43,26 +48,36 @@ run_suite() {
         grep '^not ok' "$log" | grep -v '# SKIP' | sed 's/^/    /'
         tail -n 30 "$log" | grep -v '^ok ' | sed 's/^/    | /'
     else
-        printf '%-34s %3d passed\n' "$name" "$p"
+        printf '%-34s %3d passed%s\n' "$name" "$p" "$([ "$k" -eq 0 ] || echo ", $k skipped")"
+        grep '# SKIP' "$log" | sed 's/^/    /'
     fi
 }
 
 for t in "$B"/unit/test_*; do
+    want unit || break
     [ -x "$t" ] || continue
     CMOCKA_MESSAGE_OUTPUT=TAP run_suite "unit/$(basename "$t")" "$t"
 done
 
 for t in "$TOP"/tests/sim/t_*.sh; do
+    want sim || break
     [ -f "$t" ] || continue
     run_suite "sim/$(basename "$t" .sh)" sh "$t"
 done
 
 for t in "$TOP"/tests/system/t_*.sh; do
+    want system || break
     [ -f "$t" ] || continue
     run_suite "system/$(basename "$t" .sh)" sh "$t"
 done
 
-if [ -z "${CHIME_ASAN:-}" ] && [ -f "$TOP/tests/fuzz/smoke.sh" ]; then
+for t in "$TOP"/tests/clknetsim/t_*.sh; do
+    want clknetsim || break
+    [ -f "$t" ] || continue
+    run_suite "clknetsim/$(basename "$t" .sh)" sh "$t"
+done
+
+if want fuzz && [ -z "${CHIME_ASAN:-}" ] && [ -f "$TOP/tests/fuzz/smoke.sh" ]; then
     run_suite "fuzz/smoke" sh "$TOP/tests/fuzz/smoke.sh"
 fi
 
