@@ -20,6 +20,10 @@
 #   node N PROG LINE      a config line for node N run by PROG: chronyd,
 #                         chimed, or "client" (chimed, or $CNS_CLIENT)
 #   measure N from T      whose clock is judged, from simulated second T
+#   leap T                UTC inserts a leap second at simulated second T
+#                         (clknetsim's kernels insert it at multiples of a
+#                         day from the start, so start at a UTC midnight):
+#                         from T on, the error is judged against UTC
 #   expect METRIC OP VAL  METRIC is rms, max, mean (of the offset) or
 #                         packets_day, optionally @A..B for seconds A to B;
 #                         OP is <= or >=; VAL takes a us/ms/s unit
@@ -92,11 +96,12 @@ cns_node_head() {
 # DIR/conf.N (each node's), DIR/nodes ("N PROG" lines) and DIR/params.
 cns_write() {
     : >"$2/conf"; : >"$2/nodes"
-    _seconds=3600; _start=""; _measure=2; _from=0
+    _seconds=3600; _start=""; _measure=2; _from=0; _leap=-1
     while read -r _kw _rest; do
         case $_kw in
             seconds) _seconds=$_rest ;;
             start) _start=$_rest ;;
+            leap) _leap=$_rest ;;
             sim) echo "$_rest" >>"$2/conf" ;;
             measure)
                 _measure=${_rest%% *}
@@ -114,8 +119,8 @@ cns_write() {
 $(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$1")
 EOT
     _seconds=${CNS_SECONDS:-$_seconds}
-    printf 'seconds %s\nstart %s\nmeasure %s\nfrom %s\n' \
-        "$_seconds" "$_start" "$_measure" "$_from" >"$2/params"
+    printf 'seconds %s\nstart %s\nmeasure %s\nfrom %s\nleap %s\n' \
+        "$_seconds" "$_start" "$_measure" "$_from" "$_leap" >"$2/params"
 }
 
 cns_param() { awk -v k="$2" '$1 == k { print $2 }' "$1/params"; }
@@ -148,12 +153,16 @@ cns_run() {
     cns_metrics "$_d" >"$_d/metrics"
 }
 
-# cns_window DIR A B: rms, max and mean of the measured node's offset over
-# simulated seconds A..B (one line of log.offset per second, from 0).
+# cns_window DIR A B: rms, max and mean of the measured node's error over
+# simulated seconds A..B (one line of log.offset per second, from 0; the
+# log holds the offset from leap-free true time, UTC is a second behind it
+# after a leap).
 cns_window() {
-    awk -v c="$(cns_param "$1" measure)" -v a="$2" -v b="$3" '
+    awk -v c="$(cns_param "$1" measure)" -v a="$2" -v b="$3" -v leap="$(cns_param "$1" leap)" '
         NR - 1 >= a && NR - 1 <= b {
-            x = $c; s += x * x; m += x; n++
+            x = $c
+            if (leap >= 0 && NR - 1 >= leap) x += 1
+            s += x * x; m += x; n++
             if (x < 0) x = -x
             if (x > mx) mx = x
         }
