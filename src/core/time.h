@@ -16,7 +16,8 @@
 #define NS_PER_S        1000000000LL
 #define NTP_UNIX_OFFSET 2208988800LL /* seconds 1900-01-01 -> 1970-01-01 */
 
-/* CLOCK_MONOTONIC instant, ns. Drives timers only. */
+/* Monotonic instant, ns: CLOCK_MONOTONIC_RAW in chimed (not slewed by the
+ * corrections it books, see sys/clock.c), true time in chime-sim. */
 typedef struct { int64_t ns; } mono_ns;
 /* CLOCK_REALTIME instant, ns since the Unix epoch (may be negative). */
 typedef struct { int64_t ns; } real_ns;

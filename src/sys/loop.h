@@ -1,5 +1,5 @@
 /* sys/loop: the only place chime blocks. poll(2) over a handful of fds, a
- * timer heap on CLOCK_MONOTONIC, and signals through flags and an eventfd.
+ * timer heap on the raw monotonic clock, and signals through flags and an eventfd.
  * Every wake-up reads the clocks once (struct now) and hands that to every
  * callback it runs. */
 #ifndef CHIME_SYS_LOOP_H
