@@ -214,10 +214,27 @@ mono_ns client_next_poll(const struct client *c)
     return next;
 }
 
+static uint8_t served_leap(const struct client *c);
+static int64_t floor_s(real_ns t);
+
+/* An island's time (local stratum, orphan) has no upstream to announce a
+ * leap, so its own leapfile does, as ntpd's does: only an armed leap the
+ * file lists, and only while the file is current, so an expired file can
+ * never make a whole island insert a stale second. */
+static uint8_t local_leap(const struct client *c, real_ns now_real)
+{
+    const struct client_leap *L = &c->leap;
+
+    if (L->origin != LEAP_ORIGIN_FILE || !L->have_table ||
+        leap_table_expired(&L->table, floor_s(now_real)))
+        return LEAP_NONE;
+    return served_leap(c);
+}
+
 static void sys_state_local(const struct client *c, real_ns now_real,
                             struct sys_state *out)
 {
-    out->leap = LEAP_NONE;
+    out->leap = local_leap(c, now_real);
     out->stratum = (uint8_t)c->conf.local_stratum;
     out->refid = ntp_refid_from_ascii("LOCL");
     out->root_delay = 0;

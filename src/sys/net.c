@@ -447,9 +447,14 @@ static void build_tx_hdr(struct msghdr *h, struct iovec *iov,
     }
 }
 
-/* One sendmmsg of at most NET_BATCH. Returns how many went out. */
+/* One sendmmsg of at most NET_BATCH. Returns how many went out. A batch
+ * of one (every reply of a lightly loaded server) is a plain sendmsg: the
+ * same single syscall, and the one call every interposer knows, clknetsim
+ * among them (it has no sendmmsg). */
 static int send_chunk(int fd, struct net_msg *msgs, int n)
 {
+    if (n == 1)
+        return net_send(fd, &msgs[0]) < 0 ? -1 : 1;
     struct mmsghdr hdr[NET_BATCH];
     struct iovec iov[NET_BATCH];
     union net_cmsg_buf cbuf[NET_BATCH];

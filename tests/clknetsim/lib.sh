@@ -24,9 +24,12 @@
 #                         (clknetsim's kernels insert it at multiples of a
 #                         day from the start, so start at a UTC midnight):
 #                         from T on, the error is judged against UTC
+#   log N TEXT            node N's log must contain TEXT (a fixed string)
 #   expect METRIC OP VAL  METRIC is rms, max, mean (of the offset) or
 #                         packets_day, optionally @A..B for seconds A to B;
 #                         OP is <= or >=; VAL takes a us/ms/s unit
+#
+# In node lines, @TOP@ stands for the source tree.
 #
 # Everything runs in a fresh network namespace with only loopback and
 # without CAP_SYS_TIME: the clients' clock and socket calls go to the
@@ -113,7 +116,8 @@ cns_write() {
                     echo "$_n $_p" >>"$2/nodes"
                     cns_node_head "$_n" "$_p" "$2" >"$2/conf.$_n"
                 fi
-                [ "$_line" = "$_p" ] || echo "$_line" >>"$2/conf.$_n" ;;
+                [ "$_line" = "$_p" ] ||
+                    printf '%s\n' "$_line" | sed "s|@TOP@|$TOP|g" >>"$2/conf.$_n" ;;
         esac
     done <<EOT
 $(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$1")
@@ -208,6 +212,9 @@ cns_value() {
 
 # cns_expects FILE: the scenario's "METRIC OP VALUE" lines.
 cns_expects() { sed -n 's/^expect[[:space:]]\{1,\}//p' "$1" | sed 's/[[:space:]]*#.*//'; }
+
+# cns_logs FILE: the scenario's "N TEXT" log expectations.
+cns_logs() { sed -n 's/^log[[:space:]]\{1,\}//p' "$1"; }
 
 # cns_holds VALUE OP BOUND (both in seconds, or both counts)
 cns_holds() {

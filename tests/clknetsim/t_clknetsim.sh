@@ -36,5 +36,15 @@ for f in "${CNS_SCENARIOS:-$TOP/tests/clknetsim/scenarios/*.cns}"; do
         done <<EOT
 $(cns_expects "$f")
 EOT
+        while read -r n text; do
+            [ -n "$n" ] || continue
+            if grep -qF -- "$text" "$d/log.$n"; then
+                ok "$name: node $n logged '$text'"
+            else
+                not_ok "$name: node $n logged '$text'" "$(tail -n 8 "$d/log.$n")"
+            fi
+        done <<EOT
+$(cns_logs "$f")
+EOT
     done
 done

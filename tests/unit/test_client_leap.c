@@ -225,6 +225,45 @@ static void test_served_li_and_smear(void **state)
     assert_int_equal(C.leap.dir, 1);
 }
 
+/* A local-stratum island with a current leapfile announces the leap on
+ * the leap day (issue 18: its clients never heard of it); the day before,
+ * with sources' votes only, or with an expired file, it serves LI 0. */
+static void test_local_announces_from_file(void **state)
+{
+    struct clock_cmd cmd;
+    struct leap_table t;
+    struct sys_state st;
+    (void)state;
+    load_table(&t);
+    setup_client(LEAP_MODE_SYSTEM, 0, 0);
+    C.conf.local_stratum = 1;
+    client_set_leap_table(&C, &t);
+    real_ns r = { (T2017 - 3600) * NS_PER_S };
+    tick_at(T2017 - 3600, 0, &cmd);
+    client_sys_state(&C, r, (mono_ns){ MONO0 }, &st);
+    assert_int_equal(st.stratum, 1);
+    assert_int_equal(st.leap, LEAP_ADD);
+
+    setup_client(LEAP_MODE_SYSTEM, 0, 0);
+    C.conf.local_stratum = 1;
+    client_set_leap_table(&C, &t);
+    real_ns before = { (T2017 - 86400 - 3600) * NS_PER_S };
+    tick_at(T2017 - 86400 - 3600, 0, &cmd);
+    client_sys_state(&C, before, (mono_ns){ MONO0 }, &st);
+    assert_int_equal(st.leap, LEAP_NONE);
+
+    /* Expired: the file still arms the clock's own leap, but an island
+     * does not announce a stale file to its clients. */
+    t.expires = T2017 - 7200;
+    setup_client(LEAP_MODE_SYSTEM, 0, 0);
+    C.conf.local_stratum = 1;
+    client_set_leap_table(&C, &t);
+    tick_at(T2017 - 3600, 0, &cmd);
+    client_sys_state(&C, r, (mono_ns){ MONO0 }, &st);
+    assert_int_equal(C.leap.dir, 1);
+    assert_int_equal(st.leap, LEAP_NONE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -236,6 +275,7 @@ int main(void)
         cmocka_unit_test(test_step_mode),
         cmocka_unit_test(test_slew_mode),
         cmocka_unit_test(test_served_li_and_smear),
+        cmocka_unit_test(test_local_announces_from_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
