@@ -139,6 +139,9 @@ struct config {
     /* files */
     const char *driftfile, *leapfile, *logfile, *pidfile, *statsdir;
     const char *keys, *controlsocket;
+    /* where each of those was set (the line that won), for messages */
+    struct conf_loc driftfile_loc, leapfile_loc, logfile_loc, pidfile_loc, statsdir_loc,
+        keys_loc, controlsocket_loc, ntsdir_loc;
     const char *controlgroup;      /* "controlgroup NAME": the socket's group */
     struct conf_loc controlgroup_loc;
     /* "metrics-listen ADDR:PORT": Prometheus over HTTP (off when !set) */

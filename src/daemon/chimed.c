@@ -151,28 +151,13 @@ static struct config *load_config(const struct options *o)
     return cfg;
 }
 
-/* --check: verify the leapfile too; a file that fails is an error. */
-static int check_leapfile(const char *path)
+/* --check: what the verified leapfile says (engine_validate loaded it). */
+static void print_leapfile(const char *path, const struct leap_table *t)
 {
-    struct leap_table *t = malloc(sizeof(*t));
     int64_t when, now_s = clock_read_real().ns / NS_PER_S;
     char day[LEAP_DATE_LEN];
-    int line = 0, dir, r;
+    int dir;
 
-    if (!t)
-        abort();
-    r = leapfile_load(path, t, &line, NULL);
-    if (r < 0) {
-        fprintf(stderr, "chimed: leapfile %s: %s\n", path, strerror(errno));
-        free(t);
-        return EXIT_CONFIG;
-    }
-    if (r != LEAPF_OK) {
-        fprintf(stderr, "chimed: leapfile %s: %s (line %d)\n", path,
-                leap_file_result_name((enum leap_file_result)r), line);
-        free(t);
-        return EXIT_CONFIG;
-    }
     printf("%s: OK (%d entries, hash verified)", path, t->n);
     if (leap_table_last(t, &when, &dir)) {
         leap_format_date(when - 1, day, sizeof(day));
@@ -183,8 +168,6 @@ static int check_leapfile(const char *path)
     printf(", expires %s%s\n", day,
            leap_table_expired(t, now_s) ? " (EXPIRED: update it)" :
            leap_table_expires_soon(t, now_s) ? " (within 28 days)" : "");
-    free(t);
-    return 0;
 }
 
 /* Security findings for --check: things that are legal but risky. Each
@@ -277,30 +260,39 @@ static int security_findings(const struct config *cfg)
     return n;
 }
 
-/* controlgroup NAME -> its gid, or exit naming the line; (gid_t)-1 when
- * the config has none. Resolved at start-up, while /etc/group is readable. */
-static gid_t control_gid(const struct config *cfg)
+/* The checks start-up makes, or exit 2 naming what failed. */
+static void validate_or_exit(const struct config *cfg, struct engine_prepared *prep)
 {
-    gid_t gid;
+    char err[CONF_ERR_LEN];
 
-    if (cfg->controlgroup == NULL)
-        return (gid_t)-1;
-    if (sandbox_lookup_group(cfg->controlgroup, &gid) < 0) {
-        fprintf(stderr, "chimed: %s:%d: controlgroup '%s': %s\n",
-                cfg->controlgroup_loc.file, cfg->controlgroup_loc.line, cfg->controlgroup,
-                errno == ENOENT ? "no such group" : strerror(errno));
+    if (engine_validate(cfg, prep, err, sizeof(err)) < 0) {
+        fprintf(stderr, "chimed: %s\n", err);
         exit(EXIT_CONFIG);
     }
-    return gid;
 }
 
+/* -u USER[:GROUP] exists, or exit 2. */
+static void lookup_user(const struct options *o, struct sandbox_user *su)
+{
+    char err[256];
+
+    if (o->user && sandbox_lookup_user(o->user, su, err, sizeof(err)) < 0) {
+        fprintf(stderr, "chimed: -u: %s\n", err);
+        exit(EXIT_CONFIG);
+    }
+}
+
+/* --check runs start-up's own validation (engine_validate) and prints OK
+ * only once it passed; what follows OK is advice, never a refusal. */
 static int run_check(const struct options *o)
 {
     struct config *cfg = load_config(o);
+    struct engine_prepared prep;
+    struct sandbox_user su;
     int findings;
 
-    (void)control_gid(cfg);
-
+    lookup_user(o, &su);
+    validate_or_exit(cfg, &prep);
     if (o->debug)
         conf_dump(cfg, print_line, stdout);
     findings = security_findings(cfg);
@@ -308,9 +300,11 @@ static int run_check(const struct options *o)
         printf("%d security finding%s\n", findings, findings == 1 ? "" : "s");
     printf("%s: OK (%zu sources, %zu restrict lines)\n", o->config,
            cfg->n_sources, cfg->n_restricts);
-    int rc = cfg->leapfile ? check_leapfile(cfg->leapfile) : 0;
+    if (prep.leap)
+        print_leapfile(cfg->leapfile, prep.leap);
+    engine_prepared_free(&prep);
     conf_free(cfg);
-    return rc;
+    return 0;
 }
 
 /* Detach from the terminal: fork, new session, fork again so we can never
@@ -455,8 +449,7 @@ int main(int argc, char **argv)
     struct options o;
     struct config *cfg;
     struct engine *engine;
-    struct auth_keytab keys;
-    char kerr[CONF_ERR_LEN];
+    struct engine_prepared prep;
     struct engine_opts eo;
     struct drift_hook hook = { 0 };
     struct loop *loop;
@@ -475,15 +468,9 @@ int main(int argc, char **argv)
     if (o.check)
         return run_check(&o);
     cfg = load_config(&o);
-    if (o.user) {
-        char err[256];
-
-        if (sandbox_lookup_user(o.user, &su, err, sizeof(err)) < 0) {
-            fprintf(stderr, "chimed: -u: %s\n", err);
-            exit(EXIT_CONFIG);
-        }
-    }
+    lookup_user(&o, &su);
     log_init("chimed", !o.foreground, o.debug);
+    validate_or_exit(cfg, &prep);
     if (cfg->logfile && log_open_file(cfg->logfile) < 0)
         log_warn("main", "logfile %s (logging here instead)", cfg->logfile);
     signal(SIGPIPE, SIG_IGN);
@@ -500,12 +487,8 @@ int main(int argc, char **argv)
     eo.once = o.once;
     eo.once_timeout_s = ONCE_TIMEOUT_S;
     eo.config_path = o.config;
-    eo.control_gid = control_gid(cfg);
-    eo.keys = &keys;
-    if (engine_auth_prepare(NULL, cfg, &keys, kerr, sizeof(kerr)) < 0) {
-        fprintf(stderr, "chimed: %s\n", kerr);
-        exit(EXIT_CONFIG);
-    }
+    eo.control_gid = prep.control_gid;
+    eo.keys = &prep.keys;
     /* Zeroed by calloc from its own mapping (see mallopt above): the
      * engine is mostly empty source slots, whose pages cost nothing until
      * a source uses them. */
@@ -515,11 +498,12 @@ int main(int argc, char **argv)
         log_warnx("main", "start-up failed");
         engine_free(engine);
         free(engine);
-        keys_free(&keys);       /* when start-up failed before taking them */
+        engine_prepared_free(&prep);    /* the keys, when start-up failed before taking them */
         loop_free(loop);
         conf_free(cfg);
         return 1;
     }
+    engine_prepared_free(&prep);    /* the engine took the keys and reads the leapfile itself */
     loop_on_signal(loop, SIGTERM, on_stop, loop);
     loop_on_signal(loop, SIGINT, on_stop, loop);
     loop_on_signal(loop, SIGHUP, on_hup, engine);
