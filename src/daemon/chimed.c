@@ -346,7 +346,7 @@ static int lock_pidfile(const char *path, bool echo_stderr)
     char other[32] = "";
 
     for (int tries = 0; tries < 5; tries++) {
-        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW, 0644);
 
         if (fd < 0)
             fatal("main", "pidfile %s", path);
@@ -377,13 +377,9 @@ static int lock_pidfile(const char *path, bool echo_stderr)
 static int write_pidfile(const char *path, int locked_fd)
 {
     char tmp[4096], buf[32];
-    int n = snprintf(tmp, sizeof(tmp), "%s.%ld", path, (long)getpid());
-    int fd;
+    int fd = statefile_tmp(path, tmp, sizeof(tmp));
 
     snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-    if (n < 0 || (size_t)n >= sizeof(tmp))
-        return locked_fd;
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644);
     if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0 ||
         write(fd, buf, strlen(buf)) != (ssize_t)strlen(buf) || rename(tmp, path) < 0) {
         log_warn("main", "pidfile %s", path);

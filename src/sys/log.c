@@ -56,7 +56,9 @@ void log_init(const char *ident, bool use_syslog, bool debug)
 
 int log_open_file(const char *path)
 {
-    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+    /* never through a symlink: chimed opens it as root */
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW,
+                  0640);
     FILE *f = fd < 0 ? NULL : fdopen(fd, "a");
 
     if (f == NULL) {
