@@ -1313,7 +1313,8 @@ int conf_load_string(const char *name, const char *text, size_t len,
     }
     p.cfg->arena = p.arena;
     set_defaults(p.cfg);
-    if (parse_text(&p, name, text ? text : "", text ? len : 0) < 0) {
+    if (parse_text(&p, name, text ? text : "", text ? len : 0) < 0 ||
+        conf_legacy_refclocks(p.cfg, p.arena, err, errlen) < 0) {
         conf_arena_free(p.arena);
         return -1;
     }

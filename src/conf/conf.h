@@ -172,6 +172,11 @@ struct config {
     struct conf_stored { const char *directive; const char *args; struct conf_loc loc; }
         *stored; size_t n_stored;
 
+    /* what the parser changed or dropped and why (legacy reference-clock
+     * lines, conf/refclock.c): --check prints them, start-up logs them */
+    struct conf_note { bool warn; const char *text; struct conf_loc loc; }
+        *notes; size_t n_notes;
+
     void *arena;                   /* private: owns every pointer above */
 };
 

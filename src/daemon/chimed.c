@@ -295,6 +295,9 @@ static int run_check(const struct options *o)
     validate_or_exit(cfg, &prep);
     if (o->debug)
         conf_dump(cfg, print_line, stdout);
+    for (size_t i = 0; i < cfg->n_notes; i++)
+        printf("%s:%d: %s: %s\n", cfg->notes[i].loc.file, cfg->notes[i].loc.line,
+               cfg->notes[i].warn ? "warning" : "note", cfg->notes[i].text);
     findings = security_findings(cfg);
     if (findings)
         printf("%d security finding%s\n", findings, findings == 1 ? "" : "s");
@@ -467,6 +470,7 @@ int main(int argc, char **argv)
     lookup_user(&o, &su);
     log_init("chimed", !o.foreground, o.debug);
     validate_or_exit(cfg, &prep);
+    engine_log_notes(cfg);
     if (cfg->logfile && log_open_file(cfg->logfile) < 0)
         log_warn("main", "logfile %s (logging here instead)", cfg->logfile);
     signal(SIGPIPE, SIG_IGN);

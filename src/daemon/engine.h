@@ -160,6 +160,8 @@ struct engine_prepared {
 int engine_validate(const struct config *cfg, struct engine_prepared *out,
                     char *msg, size_t cap);
 void engine_prepared_free(struct engine_prepared *p);
+/* Log what the parser changed or dropped (cfg->notes), with file:line. */
+void engine_log_notes(const struct config *cfg);
 /* --check: the keys file parses, every "key N" is there and trusted, MD5
  * is flagged; prints findings, returns their number. */
 int engine_auth_check(const struct config *cfg);

@@ -86,3 +86,15 @@ void engine_prepared_free(struct engine_prepared *p)
     free(p->leap);
     p->leap = NULL;
 }
+
+void engine_log_notes(const struct config *cfg)
+{
+    for (size_t i = 0; i < cfg->n_notes; i++) {
+        const struct conf_note *n = &cfg->notes[i];
+
+        if (n->warn)
+            log_warnx("conf", "%s:%d: %s", loc_file(&n->loc), n->loc.line, n->text);
+        else
+            log_info("conf", "%s:%d: %s", loc_file(&n->loc), n->loc.line, n->text);
+    }
+}

@@ -61,3 +61,29 @@ printf 'keys %s/good.keys\ntrustedkey 1\nserver 127.0.0.1 port 11990 key 1\nleap
 out=$("$CHIMED" --check -c "$D/good.conf" 2>&1); rc=$?
 check '[ $rc -eq 0 ] && printf "%s\n" "$out" | grep -q "good.conf: OK"' \
     "a config with working keys and leapfile: OK, exit 0 ($out)"
+
+# ---- ntpd's reference-clock lines (finding 11) ------------------------------
+printf 'server 127.127.1.0\nfudge 127.127.1.0 stratum 7\nserver 127.127.28.0\n' >"$D/refclock.conf"
+out=$("$CHIMED" --check -c "$D/refclock.conf" 2>&1); rc=$?
+check '[ $rc -eq 0 ]' "legacy refclock lines: --check exits 0 ($out)"
+check 'printf "%s\n" "$out" | grep -q "refclock.conf:1: note: .*local stratum 7"' \
+    "--check notes 127.127.1.0 + fudge stratum 7 as 'local stratum 7'"
+check 'printf "%s\n" "$out" | grep -q "refclock.conf:3: warning: .*driver 28 .*SHM"' \
+    "--check warns about driver 28 with file:line and the driver's name"
+check 'printf "%s\n" "$out" | grep -q "OK (0 sources"' "neither line is a source ($out)"
+
+PORT=11991
+printf 'port %d\ninterface listen 127.0.0.1\ncontrolsocket %s/rc.sock\n' "$PORT" "$D" \
+    >>"$D/refclock.conf"
+if start_chimed "$D/refclock.conf"; then
+    out=$("$B/ntpprobe" -c 1 -t 5000 127.0.0.1 $PORT 2>&1)
+    check 'printf "%s\n" "$out" | grep -q "stratum=7 "' \
+        "served from the local clock at stratum 7 ($out)"
+    src=$("$B/chimectl" -s "$D/rc.sock" sources 2>&1)
+    check '! printf "%s\n" "$src" | grep -q "127\.127\."' \
+        "no 127.127.t.u source is polled ($src)"
+    check 'grep -q "refclock.conf:3: .*driver 28" "$CHIMED_LOG"' \
+        "start-up logs the ignored driver with file:line"
+else
+    not_ok "chimed starts with legacy refclock lines"
+fi
