@@ -26,6 +26,7 @@
 
 #include "conf/conf.h"
 #include "conf/keys.h"
+#include "conf/nodeconf.h"
 #include "daemon/engine.h"
 #include "sys/clock.h"
 #include "sys/leapfile.h"
@@ -282,6 +283,37 @@ static void lookup_user(const struct options *o, struct sandbox_user *su)
     }
 }
 
+/* The OK line counts what the node will use, not the lines: servers
+ * beyond NODE_MAX_SLOTS are ignored, pools stop at tos maxclock. */
+static void print_ok(const char *path, const struct config *cfg)
+{
+    int servers = 0, pools = 0, used_servers, used_pools;
+    const struct conf_loc *first_ignored = NULL;
+
+    for (size_t i = 0; i < cfg->n_sources; i++) {
+        if (cfg->sources[i].kind == CONF_POOL) {
+            pools++;
+            continue;
+        }
+        if (++servers == NODE_MAX_SLOTS + 1)
+            first_ignored = &cfg->sources[i].loc;
+    }
+    used_servers = servers < NODE_MAX_SLOTS ? servers : NODE_MAX_SLOTS;
+    used_pools = pools < NODE_MAX_POOLS ? pools : NODE_MAX_POOLS;
+    if (first_ignored)
+        printf("%s:%d: note: this and the %d server lines after it are ignored: chime "
+               "polls at most %d servers\n", first_ignored->file, first_ignored->line,
+               servers - NODE_MAX_SLOTS - 1, NODE_MAX_SLOTS);
+    if (pools > NODE_MAX_POOLS)
+        printf("note: only the first %d of %d pool lines are used\n", NODE_MAX_POOLS, pools);
+    printf("%s: OK (%d of %zu source lines used: %d server%s, %d pool%s", path,
+           used_servers + used_pools, cfg->n_sources, used_servers, used_servers == 1 ? "" : "s",
+           used_pools, used_pools == 1 ? "" : "s");
+    if (used_pools)
+        printf(" filling up to %d sources (tos maxclock)", nodeconf_max_sources(cfg));
+    printf("; %zu restrict lines)\n", cfg->n_restricts);
+}
+
 /* --check runs start-up's own validation (engine_validate) and prints OK
  * only once it passed; what follows OK is advice, never a refusal. */
 static int run_check(const struct options *o)
@@ -301,8 +333,7 @@ static int run_check(const struct options *o)
     findings = security_findings(cfg);
     if (findings)
         printf("%d security finding%s\n", findings, findings == 1 ? "" : "s");
-    printf("%s: OK (%zu sources, %zu restrict lines)\n", o->config,
-           cfg->n_sources, cfg->n_restricts);
+    print_ok(o->config, cfg);
     if (prep.leap)
         print_leapfile(cfg->leapfile, prep.leap);
     engine_prepared_free(&prep);
@@ -472,7 +503,8 @@ int main(int argc, char **argv)
     validate_or_exit(cfg, &prep);
     engine_log_notes(cfg);
     if (cfg->logfile && log_open_file(cfg->logfile) < 0)
-        log_warn("main", "logfile %s (logging here instead)", cfg->logfile);
+        log_warn("main", "%s:%d: logfile %s (logging here instead)", cfg->logfile_loc.file,
+                 cfg->logfile_loc.line, cfg->logfile);
     signal(SIGPIPE, SIG_IGN);
     pidfile = o.once ? NULL : choose_pidfile(&o, cfg);
     if (pidfile) {
@@ -495,7 +527,7 @@ int main(int argc, char **argv)
     engine = xcalloc(1, sizeof(*engine));
     hook.engine = engine;
     if (engine_init(engine, cfg, &eo, loop) < 0) {
-        log_warnx("main", "start-up failed");
+        log_errx("main", "start-up failed");
         engine_free(engine);
         free(engine);
         engine_prepared_free(&prep);    /* the keys, when start-up failed before taking them */

@@ -70,7 +70,7 @@ check 'printf "%s\n" "$out" | grep -q "refclock.conf:1: note: .*local stratum 7"
     "--check notes 127.127.1.0 + fudge stratum 7 as 'local stratum 7'"
 check 'printf "%s\n" "$out" | grep -q "refclock.conf:3: warning: .*driver 28 .*SHM"' \
     "--check warns about driver 28 with file:line and the driver's name"
-check 'printf "%s\n" "$out" | grep -q "OK (0 sources"' "neither line is a source ($out)"
+check 'printf "%s\n" "$out" | grep -q "OK (0 of 0 source lines used"' "neither line is a source ($out)"
 
 PORT=11991
 printf 'port %d\ninterface listen 127.0.0.1\ncontrolsocket %s/rc.sock\n' "$PORT" "$D" \
@@ -84,6 +84,20 @@ if start_chimed "$D/refclock.conf"; then
         "no 127.127.t.u source is polled ($src)"
     check 'grep -q "refclock.conf:3: .*driver 28" "$CHIMED_LOG"' \
         "start-up logs the ignored driver with file:line"
+    # finding 12: a port in use is an error (not a warning) naming the line
+    out=$(timeout 60 "$CHIMED" -n -x -p "$D/second.pid" -c "$D/refclock.conf" 2>&1); rc=$?
+    check '[ $rc -eq 1 ] && printf "%s\n" "$out" | grep -q "error: .*refclock.conf:5: cannot listen on 127.0.0.1:$PORT"' \
+        "port in use: error level, the interface line, exit 1 ($out)"
+    check 'printf "%s\n" "$out" | grep -q "error: start-up failed"' "start-up failed: error level"
 else
     not_ok "chimed starts with legacy refclock lines"
 fi
+
+# ---- -q names each failed server and how (finding 12) -----------------------
+printf 'server 127.0.0.1 port 11992 iburst\n' >"$D/once.conf"
+out=$(timeout 120 "$CHIMED" -q -x -c "$D/once.conf" 2>&1); rc=$?
+check '[ $rc -eq 1 ]' "-q with a refusing server: exit 1 (rc $rc)"
+check 'printf "%s\n" "$out" | grep -q "127.0.0.1 (127.0.0.1:11992) is not answering: 4 requests unanswered (Connection refused)"' \
+    "the silent server is logged after its burst, with how ($out)"
+check 'printf "%s\n" "$out" | grep -q "127.0.0.1 (127.0.0.1:11992): no valid reply to 4 requests (Connection refused)"' \
+    "-q's failure names the server and how"
