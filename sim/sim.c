@@ -417,7 +417,7 @@ static void do_send(struct sim *s, const struct node_action *a)
     int i = host_of(s, a->u.send.addr);
     k->open = false;
     if (i < 0) {
-        node_send_failed(&s->node, a->slot);
+        node_send_failed(&s->node, a->slot, "no route to host");
         return;
     }
     struct sim_srv *v = &s->srv[i];

@@ -671,6 +671,18 @@ static const char **path_field(struct config *c, const char *name)
     return &c->controlsocket;
 }
 
+static struct conf_loc *path_loc(struct config *c, const char *name)
+{
+    if (streq(name, "driftfile"))     return &c->driftfile_loc;
+    if (streq(name, "leapfile"))      return &c->leapfile_loc;
+    if (streq(name, "logfile"))       return &c->logfile_loc;
+    if (streq(name, "pidfile"))       return &c->pidfile_loc;
+    if (streq(name, "statsdir"))      return &c->statsdir_loc;
+    if (streq(name, "keys"))          return &c->keys_loc;
+    if (streq(name, "ntsdir"))        return &c->ntsdir_loc;
+    return &c->controlsocket_loc;
+}
+
 static int h_path(struct parser *p, const struct line *l)
 {
     const char **field = path_field(p->cfg, l->d->name);
@@ -678,6 +690,7 @@ static int h_path(struct parser *p, const struct line *l)
     if (!*l->arg[0].s)
         return fail(p, &l->arg[0].loc, "empty path for %s", l->d->name);
     *field = dup_str(p, l->arg[0].s);
+    *path_loc(p->cfg, l->d->name) = l->loc;
     return *field ? 0 : oom(p, &l->loc);
 }
 
@@ -1300,7 +1313,8 @@ int conf_load_string(const char *name, const char *text, size_t len,
     }
     p.cfg->arena = p.arena;
     set_defaults(p.cfg);
-    if (parse_text(&p, name, text ? text : "", text ? len : 0) < 0) {
+    if (parse_text(&p, name, text ? text : "", text ? len : 0) < 0 ||
+        conf_legacy_refclocks(p.cfg, p.arena, err, errlen) < 0) {
         conf_arena_free(p.arena);
         return -1;
     }

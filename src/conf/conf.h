@@ -139,6 +139,9 @@ struct config {
     /* files */
     const char *driftfile, *leapfile, *logfile, *pidfile, *statsdir;
     const char *keys, *controlsocket;
+    /* where each of those was set (the line that won), for messages */
+    struct conf_loc driftfile_loc, leapfile_loc, logfile_loc, pidfile_loc, statsdir_loc,
+        keys_loc, controlsocket_loc, ntsdir_loc;
     const char *controlgroup;      /* "controlgroup NAME": the socket's group */
     struct conf_loc controlgroup_loc;
     /* "metrics-listen ADDR:PORT": Prometheus over HTTP (off when !set) */
@@ -168,6 +171,11 @@ struct config {
      * (nts, logconfig, mru, rlimit, setvar, ...) */
     struct conf_stored { const char *directive; const char *args; struct conf_loc loc; }
         *stored; size_t n_stored;
+
+    /* what the parser changed or dropped and why (legacy reference-clock
+     * lines, conf/refclock.c): --check prints them, start-up logs them */
+    struct conf_note { bool warn; const char *text; struct conf_loc loc; }
+        *notes; size_t n_notes;
 
     void *arena;                   /* private: owns every pointer above */
 };

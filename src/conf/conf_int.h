@@ -54,6 +54,11 @@ void conf_lex_init(struct conf_lexer *lx, const char *file, const char *text, si
 int conf_lex_line(struct conf_lexer *lx, char *err, size_t errlen);
 void conf_lex_fini(struct conf_lexer *lx);
 
+/* ---- after parsing ---------------------------------------------------------- */
+/* ntpd's 127.127.T.U reference-clock lines (refclock.c): LOCAL becomes
+ * "local stratum N", others are dropped; each leaves a note. 0 or -1. */
+int conf_legacy_refclocks(struct config *c, struct conf_arena *a, char *err, size_t errlen);
+
 /* ---- names shared by the parser and the dumper ---------------------------- */
 struct conf_name_bit { const char *name; uint32_t bit; };
 extern const struct conf_name_bit conf_restrict_flag_names[];

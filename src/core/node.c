@@ -96,6 +96,11 @@ static uint64_t random64(struct node *n)
     return n->deps.random64(n->deps.random_ctx);
 }
 
+static void set_why(struct node_slot *sl, const char *why)
+{
+    snprintf(sl->why, sizeof(sl->why), "%s", why ? why : "");
+}
+
 static void close_slot(struct node *n, int i)
 {
     struct node_action *a;
@@ -103,6 +108,11 @@ static void close_slot(struct node *n, int i)
     if (!n->slot[i].open)
         return;
     n->slot[i].open = false;
+    if (!n->slot[i].replied) {
+        n->slot[i].unanswered++;
+        if (!n->slot[i].why[0])
+            set_why(&n->slot[i], "no reply");
+    }
     a = act(n, NODE_CLOSE);
     if (a)
         a->slot = i;
@@ -225,7 +235,10 @@ static void add_server(struct node *n, const struct node_source_conf *c,
     int i = new_slot(n, c, c->host, -1);
 
     if (i < 0) {
-        nlog(n, NODE_LOG_WARN, "conf", "%s: too many sources", c->where);
+        /* one line, not one per ignored server: a config may have thousands */
+        if (n->ignored_lines++ == 0)
+            nlog(n, NODE_LOG_WARN, "conf", "%s: too many sources (at most %d): this and "
+                 "every later server line is ignored", c->where, NODE_MAX_SLOTS);
         return;
     }
     if (n->deps.parse && n->deps.parse(n->deps.parse_ctx, c->host, c->port, &a)) {
@@ -380,6 +393,7 @@ static void send_request(struct node *n, int i, mono_ns now)
     memcpy(a->u.send.data, buf, len);
     a->u.send.len = len;
     sl->open = true;
+    sl->replied = false;
     sl->open_until = mono_add(now, NODE_REQUEST_LIFETIME_NS);
 }
 
@@ -447,6 +461,34 @@ static void once_check(struct node *n)
     a->u.done.step = n->conf.once_step;
 }
 
+/* -q gave up: one line per source saying what went wrong with it. */
+static void once_report(struct node *n)
+{
+    for (int i = 0; i < n->n_slots; i++) {
+        const struct node_slot *sl = &n->slot[i];
+        const struct source *src = sl->idx >= 0 ? &n->client.src[sl->idx] : NULL;
+
+        if (!src) {
+            nlog(n, NODE_LOG_WARN, "client", "%s: %s", sl->name,
+                 sl->why[0] ? sl->why : sl->resolving ? "lookup still running"
+                                                      : "not used");
+        } else if (src->denied) {
+            nlog(n, NODE_LOG_WARN, "client", "%s (%s): denied us service (KoD)", sl->name,
+                 sl->addr.text);
+        } else if (src->reach == 0) {
+            nlog(n, NODE_LOG_WARN, "client", "%s (%s): no valid reply to %llu request%s (%s)",
+                 sl->name, sl->addr.text, (unsigned long long)src->sent,
+                 src->sent == 1 ? "" : "s", sl->why[0] ? sl->why : "no reply");
+        } else {
+            nlog(n, NODE_LOG_WARN, "client", "%s (%s): answered %llu of %llu requests but "
+                 "was not usable (stratum %u, %s)", sl->name, sl->addr.text,
+                 (unsigned long long)src->received, (unsigned long long)src->sent,
+                 src->stratum, n->client.sel.synced ? "not selected" :
+                 "no majority of agreeing sources");
+        }
+    }
+}
+
 static void once_timeout(struct node *n, mono_ns now)
 {
     struct node_action *a;
@@ -454,11 +496,68 @@ static void once_timeout(struct node *n, mono_ns now)
     if (!n->conf.once || n->done || now.ns < n->once_deadline.ns)
         return;
     n->done = true;
+    once_report(n);
     nlog(n, NODE_LOG_WARN, "client", "no usable time source within %lld s",
          (long long)(n->conf.once_timeout_ns / NS_PER_S));
     a = act(n, NODE_DONE);
     if (a)
         a->u.done.code = 1;
+}
+
+/* The last drop reason of a source that gets replies but no valid one. */
+static const char *source_drop_why(const struct source *s)
+{
+    static const char *const names[SRC_DROP__COUNT] = {
+        [SRC_DROP_PARSE] = "malformed replies", [SRC_DROP_NOT_SERVER] = "replies not in mode 4",
+        [SRC_DROP_NOT_EXPECTED] = "unexpected replies", [SRC_DROP_DUPLICATE] = "duplicate replies",
+        [SRC_DROP_BOGUS] = "replies not matching our request (bogus origin)",
+        [SRC_DROP_ZERO_TS] = "replies with zero timestamps",
+        [SRC_DROP_UNSYNC] = "replies from an unsynchronised server (stratum 16 or leap 3)",
+        [SRC_DROP_HEADER] = "replies with a root distance too large",
+        [SRC_DROP_KOD_UNKNOWN] = "unknown kiss codes", [SRC_DROP_BAD_DELAY] = "absurd delays",
+        [SRC_DROP_AUTH] = "replies failing authentication (key)",
+    };
+    uint64_t best = 0;
+    int k = -1;
+
+    for (int i = 0; i < SRC_DROP__COUNT; i++) {
+        if (s->dropped[i] > best) {
+            best = s->dropped[i];
+            k = i;
+        }
+    }
+    return k >= 0 && names[k] ? names[k] : "replies dropped";
+}
+
+/* A valid reply: a source we said was silent is worth a line again. */
+static void answered(struct node *n, struct node_slot *sl)
+{
+    sl->replied = true;
+    if (sl->silent_logged)
+        nlog(n, NODE_LOG_INFO, "client", "%s answers again", sl->name);
+    sl->silent_logged = false;
+    sl->unanswered = 0;
+    sl->why[0] = '\0';
+}
+
+/* Once a source's first poll (its whole burst, with iburst) has gone
+ * unanswered, and again after every recovery: say so, and how. */
+static void note_silent(struct node *n)
+{
+    for (int i = 0; i < n->n_slots; i++) {
+        struct node_slot *sl = &n->slot[i];
+        const struct source *src;
+
+        if (sl->idx < 0 || sl->open || sl->silent_logged || sl->unanswered == 0)
+            continue;
+        src = &n->client.src[sl->idx];
+        if (src->reach != 0 || src->burst_left > 0 || src->denied || n->offline)
+            continue;
+        nlog(n, NODE_LOG_WARN, "client", "%s (%s) is not answering: %d request%s "
+             "unanswered (%s)", sl->name, sl->addr.text, sl->unanswered,
+             sl->unanswered == 1 ? "" : "s", sl->why[0] ? sl->why : "no reply");
+        sl->silent_logged = true;
+    }
 }
 
 void node_reply(struct node *n, int slot, const uint8_t *buf, size_t len, real_ns t4,
@@ -487,8 +586,12 @@ void node_reply(struct node *n, int slot, const uint8_t *buf, size_t len, real_n
              sl->name);
     else if (r == SRC_RX_KOD_RATE)
         nlog(n, NODE_LOG_INFO, "client", "%s asks us to slow down (KoD RATE)", sl->name);
-    if (r != SRC_RX_DROP)
+    if (r != SRC_RX_DROP) {
+        answered(n, sl);
         close_slot(n, slot);    /* exchange done: the port is not reused */
+    } else {
+        set_why(sl, source_drop_why(&n->client.src[sl->idx]));
+    }
     once_check(n);
 done:
     finish(n, now);
@@ -500,10 +603,17 @@ void node_sent(struct node *n, int slot, real_ns t1)
         source_sent(&n->client.src[n->slot[slot].idx], t1);
 }
 
-void node_send_failed(struct node *n, int slot)
+void node_send_failed(struct node *n, int slot, const char *why)
 {
-    if (slot >= 0 && slot < n->n_slots)
-        n->slot[slot].open = false;     /* the shell closed its socket */
+    struct node_slot *sl;
+
+    if (slot < 0 || slot >= n->n_slots)
+        return;
+    sl = &n->slot[slot];
+    if (sl->open && !sl->replied)
+        sl->unanswered++;
+    sl->open = false;     /* the shell closed its socket */
+    set_why(sl, why ? why : "send failed");
 }
 
 /* ---- lookups ------------------------------------------------------------------------ */
@@ -528,6 +638,9 @@ void node_resolved(struct node *n, int req, const struct node_addr *addrs, int n
         nlog(n, NODE_LOG_WARN, "client", "cannot resolve %s: %s", host, err ? err : "error");
     else if (n_addrs == 0)
         nlog(n, NODE_LOG_WARN, "client", "%s has no address", host);
+    if (n_addrs <= 0 && !pool)
+        snprintf(n->slot[req].why, sizeof(n->slot[req].why), "cannot resolve: %s",
+                 n_addrs < 0 && err ? err : "no address");
     if (n_addrs <= 0) {
         if (pool)
             n->pool[p].next_resolve = mono_add(now->mono, NODE_POOL_RETRY_NS);
@@ -624,6 +737,7 @@ void node_tick(struct node *n, const struct now *now, struct node_out *out)
 {
     begin(n, out);
     expire_requests(n, now->mono);
+    note_silent(n);
     polls_due(n, now->mono);
     if (client_leap_next(&n->client).ns <= now->mono.ns)
         leap_events(n, now);    /* exactly at the leap instant */

@@ -164,6 +164,14 @@ struct node_slot {
     bool open;                  /* the request's socket is still open */
     mono_ns open_until;
     mono_ns rejected_since;     /* falseticker since (0 = not one now) */
+    /* for logs an administrator can act on: requests closed without a
+     * valid reply since the last one, why the latest failed (the shell's
+     * words: "Connection refused", a lookup error), and whether "is not
+     * answering" was said */
+    bool replied;               /* the open request got its valid reply */
+    int unanswered;
+    char why[64];
+    bool silent_logged;
 };
 
 /* pool of a slot whose source a reload removed: free, belongs to none */
@@ -196,6 +204,7 @@ struct node {
     int retired_next;
     mono_ns started, next_tick, next_pool_check, last_drift_write, leap_checked;
     mono_ns once_deadline;
+    int ignored_lines;          /* server lines beyond NODE_MAX_SLOTS */
     struct node_out *out;       /* the list being filled by the current call */
 };
 
@@ -218,8 +227,9 @@ void node_reply(struct node *n, int slot, const uint8_t *buf, size_t len, real_n
  * the send). */
 void node_sent(struct node *n, int slot, real_ns t1);
 /* It could not be sent, or the shell could not wait for its reply (socket,
- * loop): the shell has closed its socket, the request is over. */
-void node_send_failed(struct node *n, int slot);
+ * loop, an ICMP error): the shell has closed its socket, the request is
+ * over; why (may be NULL) says what happened, for the log. */
+void node_send_failed(struct node *n, int slot, const char *why);
 /* A lookup ended: n_addrs < 0 failed (why in err), 0 no address. */
 void node_resolved(struct node *n, int req, const struct node_addr *addrs, int n_addrs,
                    const char *err, const struct now *now, struct node_out *out);

@@ -26,6 +26,7 @@
 
 #include "conf/conf.h"
 #include "conf/keys.h"
+#include "conf/nodeconf.h"
 #include "daemon/engine.h"
 #include "sys/clock.h"
 #include "sys/leapfile.h"
@@ -151,28 +152,13 @@ static struct config *load_config(const struct options *o)
     return cfg;
 }
 
-/* --check: verify the leapfile too; a file that fails is an error. */
-static int check_leapfile(const char *path)
+/* --check: what the verified leapfile says (engine_validate loaded it). */
+static void print_leapfile(const char *path, const struct leap_table *t)
 {
-    struct leap_table *t = malloc(sizeof(*t));
     int64_t when, now_s = clock_read_real().ns / NS_PER_S;
     char day[LEAP_DATE_LEN];
-    int line = 0, dir, r;
+    int dir;
 
-    if (!t)
-        abort();
-    r = leapfile_load(path, t, &line, NULL);
-    if (r < 0) {
-        fprintf(stderr, "chimed: leapfile %s: %s\n", path, strerror(errno));
-        free(t);
-        return EXIT_CONFIG;
-    }
-    if (r != LEAPF_OK) {
-        fprintf(stderr, "chimed: leapfile %s: %s (line %d)\n", path,
-                leap_file_result_name((enum leap_file_result)r), line);
-        free(t);
-        return EXIT_CONFIG;
-    }
     printf("%s: OK (%d entries, hash verified)", path, t->n);
     if (leap_table_last(t, &when, &dir)) {
         leap_format_date(when - 1, day, sizeof(day));
@@ -183,8 +169,6 @@ static int check_leapfile(const char *path)
     printf(", expires %s%s\n", day,
            leap_table_expired(t, now_s) ? " (EXPIRED: update it)" :
            leap_table_expires_soon(t, now_s) ? " (within 28 days)" : "");
-    free(t);
-    return 0;
 }
 
 /* Security findings for --check: things that are legal but risky. Each
@@ -277,40 +261,84 @@ static int security_findings(const struct config *cfg)
     return n;
 }
 
-/* controlgroup NAME -> its gid, or exit naming the line; (gid_t)-1 when
- * the config has none. Resolved at start-up, while /etc/group is readable. */
-static gid_t control_gid(const struct config *cfg)
+/* The checks start-up makes, or exit 2 naming what failed. */
+static void validate_or_exit(const struct config *cfg, struct engine_prepared *prep)
 {
-    gid_t gid;
+    char err[CONF_ERR_LEN];
 
-    if (cfg->controlgroup == NULL)
-        return (gid_t)-1;
-    if (sandbox_lookup_group(cfg->controlgroup, &gid) < 0) {
-        fprintf(stderr, "chimed: %s:%d: controlgroup '%s': %s\n",
-                cfg->controlgroup_loc.file, cfg->controlgroup_loc.line, cfg->controlgroup,
-                errno == ENOENT ? "no such group" : strerror(errno));
+    if (engine_validate(cfg, prep, err, sizeof(err)) < 0) {
+        fprintf(stderr, "chimed: %s\n", err);
         exit(EXIT_CONFIG);
     }
-    return gid;
 }
 
+/* -u USER[:GROUP] exists, or exit 2. */
+static void lookup_user(const struct options *o, struct sandbox_user *su)
+{
+    char err[256];
+
+    if (o->user && sandbox_lookup_user(o->user, su, err, sizeof(err)) < 0) {
+        fprintf(stderr, "chimed: -u: %s\n", err);
+        exit(EXIT_CONFIG);
+    }
+}
+
+/* The OK line counts what the node will use, not the lines: servers
+ * beyond NODE_MAX_SLOTS are ignored, pools stop at tos maxclock. */
+static void print_ok(const char *path, const struct config *cfg)
+{
+    int servers = 0, pools = 0, used_servers, used_pools;
+    const struct conf_loc *first_ignored = NULL;
+
+    for (size_t i = 0; i < cfg->n_sources; i++) {
+        if (cfg->sources[i].kind == CONF_POOL) {
+            pools++;
+            continue;
+        }
+        if (++servers == NODE_MAX_SLOTS + 1)
+            first_ignored = &cfg->sources[i].loc;
+    }
+    used_servers = servers < NODE_MAX_SLOTS ? servers : NODE_MAX_SLOTS;
+    used_pools = pools < NODE_MAX_POOLS ? pools : NODE_MAX_POOLS;
+    if (first_ignored)
+        printf("%s:%d: note: this and the %d server lines after it are ignored: chime "
+               "polls at most %d servers\n", first_ignored->file, first_ignored->line,
+               servers - NODE_MAX_SLOTS - 1, NODE_MAX_SLOTS);
+    if (pools > NODE_MAX_POOLS)
+        printf("note: only the first %d of %d pool lines are used\n", NODE_MAX_POOLS, pools);
+    printf("%s: OK (%d of %zu source lines used: %d server%s, %d pool%s", path,
+           used_servers + used_pools, cfg->n_sources, used_servers, used_servers == 1 ? "" : "s",
+           used_pools, used_pools == 1 ? "" : "s");
+    if (used_pools)
+        printf(" filling up to %d sources (tos maxclock)", nodeconf_max_sources(cfg));
+    printf("; %zu restrict lines)\n", cfg->n_restricts);
+}
+
+/* --check runs start-up's own validation (engine_validate) and prints OK
+ * only once it passed; what follows OK is advice, never a refusal. */
 static int run_check(const struct options *o)
 {
     struct config *cfg = load_config(o);
+    struct engine_prepared prep;
+    struct sandbox_user su;
     int findings;
 
-    (void)control_gid(cfg);
-
+    lookup_user(o, &su);
+    validate_or_exit(cfg, &prep);
     if (o->debug)
         conf_dump(cfg, print_line, stdout);
+    for (size_t i = 0; i < cfg->n_notes; i++)
+        printf("%s:%d: %s: %s\n", cfg->notes[i].loc.file, cfg->notes[i].loc.line,
+               cfg->notes[i].warn ? "warning" : "note", cfg->notes[i].text);
     findings = security_findings(cfg);
     if (findings)
         printf("%d security finding%s\n", findings, findings == 1 ? "" : "s");
-    printf("%s: OK (%zu sources, %zu restrict lines)\n", o->config,
-           cfg->n_sources, cfg->n_restricts);
-    int rc = cfg->leapfile ? check_leapfile(cfg->leapfile) : 0;
+    print_ok(o->config, cfg);
+    if (prep.leap)
+        print_leapfile(cfg->leapfile, prep.leap);
+    engine_prepared_free(&prep);
     conf_free(cfg);
-    return rc;
+    return 0;
 }
 
 /* Detach from the terminal: fork, new session, fork again so we can never
@@ -352,7 +380,7 @@ static int lock_pidfile(const char *path, bool echo_stderr)
     char other[32] = "";
 
     for (int tries = 0; tries < 5; tries++) {
-        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW, 0644);
 
         if (fd < 0)
             fatal("main", "pidfile %s", path);
@@ -383,13 +411,9 @@ static int lock_pidfile(const char *path, bool echo_stderr)
 static int write_pidfile(const char *path, int locked_fd)
 {
     char tmp[4096], buf[32];
-    int n = snprintf(tmp, sizeof(tmp), "%s.%ld", path, (long)getpid());
-    int fd;
+    int fd = statefile_tmp(path, tmp, sizeof(tmp));
 
     snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-    if (n < 0 || (size_t)n >= sizeof(tmp))
-        return locked_fd;
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644);
     if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0 ||
         write(fd, buf, strlen(buf)) != (ssize_t)strlen(buf) || rename(tmp, path) < 0) {
         log_warn("main", "pidfile %s", path);
@@ -455,8 +479,7 @@ int main(int argc, char **argv)
     struct options o;
     struct config *cfg;
     struct engine *engine;
-    struct auth_keytab keys;
-    char kerr[CONF_ERR_LEN];
+    struct engine_prepared prep;
     struct engine_opts eo;
     struct drift_hook hook = { 0 };
     struct loop *loop;
@@ -475,17 +498,13 @@ int main(int argc, char **argv)
     if (o.check)
         return run_check(&o);
     cfg = load_config(&o);
-    if (o.user) {
-        char err[256];
-
-        if (sandbox_lookup_user(o.user, &su, err, sizeof(err)) < 0) {
-            fprintf(stderr, "chimed: -u: %s\n", err);
-            exit(EXIT_CONFIG);
-        }
-    }
+    lookup_user(&o, &su);
     log_init("chimed", !o.foreground, o.debug);
+    validate_or_exit(cfg, &prep);
+    engine_log_notes(cfg);
     if (cfg->logfile && log_open_file(cfg->logfile) < 0)
-        log_warn("main", "logfile %s (logging here instead)", cfg->logfile);
+        log_warn("main", "%s:%d: logfile %s (logging here instead)", cfg->logfile_loc.file,
+                 cfg->logfile_loc.line, cfg->logfile);
     signal(SIGPIPE, SIG_IGN);
     pidfile = o.once ? NULL : choose_pidfile(&o, cfg);
     if (pidfile) {
@@ -500,26 +519,23 @@ int main(int argc, char **argv)
     eo.once = o.once;
     eo.once_timeout_s = ONCE_TIMEOUT_S;
     eo.config_path = o.config;
-    eo.control_gid = control_gid(cfg);
-    eo.keys = &keys;
-    if (engine_auth_prepare(NULL, cfg, &keys, kerr, sizeof(kerr)) < 0) {
-        fprintf(stderr, "chimed: %s\n", kerr);
-        exit(EXIT_CONFIG);
-    }
+    eo.control_gid = prep.control_gid;
+    eo.keys = &prep.keys;
     /* Zeroed by calloc from its own mapping (see mallopt above): the
      * engine is mostly empty source slots, whose pages cost nothing until
      * a source uses them. */
     engine = xcalloc(1, sizeof(*engine));
     hook.engine = engine;
     if (engine_init(engine, cfg, &eo, loop) < 0) {
-        log_warnx("main", "start-up failed");
+        log_errx("main", "start-up failed");
         engine_free(engine);
         free(engine);
-        keys_free(&keys);       /* when start-up failed before taking them */
+        engine_prepared_free(&prep);    /* the keys, when start-up failed before taking them */
         loop_free(loop);
         conf_free(cfg);
         return 1;
     }
+    engine_prepared_free(&prep);    /* the engine took the keys and reads the leapfile itself */
     loop_on_signal(loop, SIGTERM, on_stop, loop);
     loop_on_signal(loop, SIGINT, on_stop, loop);
     loop_on_signal(loop, SIGHUP, on_hup, engine);

@@ -34,6 +34,8 @@ struct ctl_client {
     struct ctl_server *srv;
     int fd;                     /* -1: free slot */
     uint64_t timer;
+    uint64_t seq;               /* accept order: the oldest is evicted first */
+    bool answered;              /* the reply is out or on its way */
     char req[HTTP_MAX_REQUEST];     /* the larger of the two framings */
     size_t req_len;
     char *out;                  /* unsent rest of the reply, or NULL */
@@ -56,8 +58,10 @@ struct ctl_server {
     int sndbuf;
     uint64_t pause_timer;       /* non-zero while accepting is paused */
     struct log_ratelimit rl;
-    struct ctl_client clients[CTL_MAX_CLIENTS];
+    uint64_t accepted;          /* connections so far: the next seq */
+    uint64_t evicted;           /* silent connections dropped for a newcomer */
     char reply[CTL_MAX_REPLY];
+    struct ctl_client clients[];    /* max_clients of them */
 };
 
 static void on_listen(void *arg, int fd, short revents, const struct now *now);
@@ -71,6 +75,8 @@ static void client_reset(struct ctl_client *c, struct ctl_server *srv)
     c->srv = srv;
     c->fd = -1;
     c->timer = 0;
+    c->seq = 0;
+    c->answered = false;
     c->req_len = 0;
     c->out = NULL;
     c->out_len = c->out_off = 0;
@@ -179,6 +185,7 @@ static void client_reply(struct ctl_client *c, const char *data, size_t len)
     size_t sent;
     int r = send_some(c->fd, data, len, &sent);
 
+    c->answered = true;
     if (r != 0) {
         if (r > 0)
             client_done(c);
@@ -315,12 +322,48 @@ static void on_client_in(void *arg, int fd, short revents, const struct now *now
         line_input(c, n == 0, now);
 }
 
+/* The connection to give up for a newcomer when the table is full: the
+ * oldest one that is done (draining after its answer), else the oldest
+ * that has not asked anything yet; never one whose answer is going out.
+ * Only for HTTP: the control socket is local and root's or the group's. */
+static struct ctl_client *victim(struct ctl_server *srv)
+{
+    struct ctl_client *best = NULL;
+
+    if (srv->framing != CTL_HTTP)
+        return NULL;
+    for (int i = 0; i < srv->max_clients; i++) {
+        struct ctl_client *c = &srv->clients[i];
+        bool done = c->answered && c->out == NULL;
+
+        if (c->fd < 0 || (c->answered && !done))
+            continue;
+        if (best == NULL) {
+            best = c;
+            continue;
+        }
+        bool best_done = best->answered && best->out == NULL;
+
+        if ((done && !best_done) || (done == best_done && c->seq < best->seq))
+            best = c;
+    }
+    return best;
+}
+
 static struct ctl_client *free_slot(struct ctl_server *srv)
 {
+    struct ctl_client *v;
+
     for (int i = 0; i < srv->max_clients; i++)
         if (srv->clients[i].fd < 0)
             return &srv->clients[i];
-    return NULL;
+    v = victim(srv);
+    if (v == NULL)
+        return NULL;
+    srv->evicted++;
+    log_debug(TAG, "metrics table full: dropping the oldest silent connection");
+    client_close(v);
+    return v;
 }
 
 static void client_start(struct ctl_server *srv, int fd,
@@ -351,6 +394,7 @@ static void client_start(struct ctl_server *srv, int fd,
         return;
     }
     c->fd = fd;
+    c->seq = ++srv->accepted;
     c->timer = loop_timer_at(srv->loop, mono_add(now->mono, srv->timeout_ns),
                              client_timeout, c);
 }
@@ -514,19 +558,20 @@ static struct ctl_server *server_new(struct loop *loop, int fd, enum ctl_framing
 {
     /* calloc'd and set field by field, never by assigning a whole struct:
      * the reply and request buffers are only touched when used */
-    struct ctl_server *srv = xcalloc(1, sizeof(*srv));
+    int max = framing == CTL_HTTP ? CTL_MAX_HTTP_CLIENTS : CTL_MAX_CLIENTS;
+    struct ctl_server *srv = xcalloc(1, sizeof(*srv) + (size_t)max * sizeof(srv->clients[0]));
 
     srv->loop = loop;
     srv->fd = fd;
     srv->framing = framing;
     srv->req_cap = framing == CTL_HTTP ? HTTP_MAX_REQUEST : CTL_MAX_REQUEST;
-    srv->max_clients = framing == CTL_HTTP ? CTL_MAX_HTTP_CLIENTS : CTL_MAX_CLIENTS;
+    srv->max_clients = max;
     srv->fn = fn;
     srv->admit = admit;
     srv->arg = arg;
     srv->timeout_ns = CTL_CLIENT_TIMEOUT_NS;
     srv->rl = (struct log_ratelimit){ .burst = 5, .interval_ns = 60000000000LL };
-    for (int i = 0; i < CTL_MAX_CLIENTS; i++)
+    for (int i = 0; i < max; i++)
         client_reset(&srv->clients[i], srv);
     if (loop_add_fd(loop, fd, POLLIN, on_listen, srv) < 0) {
         int saved = errno;
@@ -577,7 +622,10 @@ static int tcp_listen(const struct sockaddr_storage *addr)
     (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     if (addr->ss_family == AF_INET6)
         (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-    if (bind(fd, (const struct sockaddr *)addr, len) < 0 || listen(fd, 16) < 0) {
+    /* a backlog as deep as the table: a burst of connects is not refused
+     * by the kernel before we could choose whom to drop */
+    if (bind(fd, (const struct sockaddr *)addr, len) < 0 ||
+        listen(fd, CTL_MAX_HTTP_CLIENTS) < 0) {
         saved = errno;
         close(fd);
         errno = saved;
@@ -612,7 +660,7 @@ void ctl_server_close(struct ctl_server *srv)
 {
     if (srv == NULL)
         return;
-    for (int i = 0; i < CTL_MAX_CLIENTS; i++)
+    for (int i = 0; i < srv->max_clients; i++)
         if (srv->clients[i].fd >= 0)
             client_close(&srv->clients[i]);
     loop_timer_cancel(srv->loop, srv->pause_timer);

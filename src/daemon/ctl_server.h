@@ -7,7 +7,8 @@
  * or HEAD /metrics gets the Prometheus text, anything else an error
  * status, and the connection is closed after the response. All I/O is
  * non-blocking through the loop: a slow or silent client is dropped after a
- * short deadline and can never stall the daemon.
+ * short deadline and can never stall the daemon; when the HTTP table is
+ * full, the oldest connection that has not sent its request makes room.
  */
 #ifndef CHIME_DAEMON_CTL_SERVER_H
 #define CHIME_DAEMON_CTL_SERVER_H
@@ -22,7 +23,13 @@
 #include "sys/loop.h"
 
 #define CTL_MAX_CLIENTS 8       /* control socket clients at once */
-#define CTL_MAX_HTTP_CLIENTS 4  /* metrics scrapers at once (remote peers) */
+/* Metrics connections at once. A scraper sends its request as soon as it
+ * is connected; connections that sit silent (slow or half-open clients)
+ * are what fills the table, so when it is full the oldest connection
+ * still waiting for its request is dropped for the newcomer: a crowd of
+ * silent clients has to outpace this many accepts between a scraper's
+ * connect and its first bytes to starve it. */
+#define CTL_MAX_HTTP_CLIENTS 96
 #define CTL_CLIENT_TIMEOUT_NS (2 * 1000000000LL)
 
 /* Fill snapshots and format them into buf (cap bytes, NUL-terminated);

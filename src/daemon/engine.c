@@ -91,7 +91,11 @@ static void socket_readable(void *arg, int fd, short revents, const struct now *
 
 /* ---- sockets ---------------------------------------------------------------- */
 
-static int open_one(struct engine *e, const struct net_addr *a)
+/* required: failing to bind stops start-up (an error); otherwise a
+ * warning (the IPv6 wildcard on a host without IPv6). where: the
+ * interface line that asked for it, NULL for the wildcards. */
+static int open_one(struct engine *e, const struct net_addr *a, bool required,
+                    const struct conf_loc *where)
 {
     char buf[80];
     int fd;
@@ -103,7 +107,15 @@ static int open_one(struct engine *e, const struct net_addr *a)
     }
     fd = net_udp_bind(a);
     if (fd < 0) {
-        log_warn("net", "cannot listen on %s", net_addr_format(a, buf, sizeof(buf)));
+        char at[CONF_ERR_LEN / 2] = "";
+
+        if (where)
+            snprintf(at, sizeof(at), "%s:%d: ", where->file, where->line);
+        if (required)
+            log_err("net", "%scannot listen on %s%s", at, net_addr_format(a, buf, sizeof(buf)),
+                    errno == EADDRINUSE ? " (another NTP daemon running?)" : "");
+        else
+            log_warn("net", "%scannot listen on %s", at, net_addr_format(a, buf, sizeof(buf)));
         return -1;
     }
     if (loop_add_fd(e->loop, fd, POLLIN, socket_readable, e) < 0) {
@@ -159,20 +171,20 @@ static int open_sockets(struct engine *e)
             ((struct sockaddr_in *)&a.ss)->sin_port = htons(cfg->port);
         else
             ((struct sockaddr_in6 *)&a.ss)->sin6_port = htons(cfg->port);
-        if (open_one(e, &a) < 0)
+        if (open_one(e, &a, true, &f->loc) < 0)
             return -1;
     }
     if (explicit)
         return 0;
 
     wildcard_families(cfg, &v4, &v6);
-    if (v4 && (net_addr_parse("0.0.0.0", cfg->port, &a) < 0 || open_one(e, &a) < 0))
+    if (v4 && (net_addr_parse("0.0.0.0", cfg->port, &a) < 0 || open_one(e, &a, true, NULL) < 0))
         return -1;
     /* A host without IPv6 still serves IPv4: warn, do not fail. */
-    if (v6 && net_addr_parse("::", cfg->port, &a) == 0 && open_one(e, &a) < 0 && v4)
+    if (v6 && net_addr_parse("::", cfg->port, &a) == 0 && open_one(e, &a, !v4, NULL) < 0 && v4)
         log_warnx("net", "continuing without IPv6");
     if (e->n_fds == 0) {
-        log_warnx("net", "no socket to listen on");
+        log_errx("net", "no socket to listen on");
         return -1;
     }
     return 0;

@@ -146,6 +146,22 @@ struct auth_keytab;
 int engine_auth_prepare(const struct engine *e, const struct config *cfg,
                         struct auth_keytab *out, char *msg, size_t cap);
 void engine_auth_swap(struct engine *e, const struct config *cfg, struct auth_keytab *t);
+/* What start-up checks about a config before opening anything, shared
+ * with --check (engine_validate.c): the controlgroup exists, the leapfile
+ * reads and verifies, the keys file loads and every "key N" is in it and
+ * trusted. 0 with *out filled, or -1 with msg "FILE:LINE: ..." (nothing
+ * to free). */
+struct leap_table;
+struct engine_prepared {
+    struct auth_keytab keys;    /* handed to engine_opts.keys */
+    gid_t control_gid;          /* (gid_t)-1: no controlgroup */
+    struct leap_table *leap;    /* the verified leapfile, NULL when none */
+};
+int engine_validate(const struct config *cfg, struct engine_prepared *out,
+                    char *msg, size_t cap);
+void engine_prepared_free(struct engine_prepared *p);
+/* Log what the parser changed or dropped (cfg->notes), with file:line. */
+void engine_log_notes(const struct config *cfg);
 /* --check: the keys file parses, every "key N" is there and trusted, MD5
  * is flagged; prints findings, returns their number. */
 int engine_auth_check(const struct config *cfg);

@@ -142,7 +142,9 @@ int engine_auth_prepare(const struct engine *e, const struct config *cfg,
         keys_load(cfg->keys, out, err, sizeof(err)) < 0) {
         if ((errno != EACCES && errno != EPERM) || e == NULL || e->keys_path == NULL ||
             strcmp(e->keys_path, cfg->keys) != 0) {
-            snprintf(msg, cap, "%s", err);
+            /* the admin fixes the 'keys' line or the file it names: both */
+            snprintf(msg, cap, "%s:%d: keys: %s", cfg->keys_loc.file ? cfg->keys_loc.file : "?",
+                     cfg->keys_loc.line, err);
             return -1;
         }
         log_warnx("auth", "%s; keeping the %zu keys read at start (give chimed's "

@@ -192,7 +192,8 @@ static bool read_drift(const struct config *cfg, double *ppm)
         return false;
     v = strtod(buf, &end);
     if (end == buf || !isfinite(v) || fabs(v) > NODE_MAX_SLEW_PPM) {
-        log_warnx("clock", "%s: ignoring unreadable drift value", cfg->driftfile);
+        log_warnx("clock", "%s:%d: %s: ignoring unreadable drift value", cfg->driftfile_loc.file,
+                  cfg->driftfile_loc.line, cfg->driftfile);
         return false;
     }
     *ppm = v;
@@ -205,7 +206,8 @@ static void write_drift_value(struct engine *e, double ppm)
 
     snprintf(buf, sizeof(buf), "%.3f\n", ppm);
     if (statefile_write(e->cfg->driftfile, buf) < 0)
-        log_warn("clock", "cannot write driftfile %s", e->cfg->driftfile);
+        log_warn("clock", "%s:%d: cannot write driftfile %s", e->cfg->driftfile_loc.file,
+                 e->cfg->driftfile_loc.line, e->cfg->driftfile);
 }
 
 void engine_write_drift(struct engine *e)
@@ -239,10 +241,12 @@ static void client_readable(void *arg, int fd, short revents, const struct now *
     if (got < 0) {
         /* ICMP port unreachable and friends land here: just give up on
          * this request; reach shows the rest. */
-        if (errno != EAGAIN && errno != EINTR)
-            log_debug("client", "%s: %s", e->node.slot[es->slot].name, strerror(errno));
+        int err = errno;
+
+        if (err != EAGAIN && err != EINTR)
+            log_debug("client", "%s: %s", e->node.slot[es->slot].name, strerror(err));
         close_socket(e, es->slot);
-        node_send_failed(&e->node, es->slot);
+        node_send_failed(&e->node, es->slot, strerror(err));
         return;
     }
     for (int i = 0; i < got && es->fd == fd; i++) {
@@ -261,9 +265,12 @@ static void client_readable(void *arg, int fd, short revents, const struct now *
 
 static void send_failed(struct engine *e, int slot, const char *what)
 {
-    log_debug("client", "%s: %s: %s", e->node.slot[slot].name, what, strerror(errno));
+    char why[64];
+
+    snprintf(why, sizeof(why), "%s: %s", what, strerror(errno));
+    log_debug("client", "%s: %s", e->node.slot[slot].name, why);
     close_socket(e, slot);
-    node_send_failed(&e->node, slot);
+    node_send_failed(&e->node, slot, why);
 }
 
 static void do_send(struct engine *e, const struct node_action *a)
@@ -483,7 +490,7 @@ static int init_driver(struct engine *e, double *freq, bool *have_freq)
 {
     e->drv = clock_driver_find(e->opts.no_clock ? "none" : "linux");
     if (!e->drv || e->drv->init() < 0) {
-        log_warn("clock", "cannot take control of the clock%s",
+        log_err("clock", "cannot take control of the clock%s",
                  errno == EPERM ? " (needs CAP_SYS_TIME; use -x to only measure)" : "");
         return -1;
     }

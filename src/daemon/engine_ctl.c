@@ -282,7 +282,10 @@ void engine_ctl_open(struct engine *e)
     const char *path = e->cfg->controlsocket ? e->cfg->controlsocket : CTL_DEFAULT_SOCKET;
 
     e->ctl = ctl_server_open(e->loop, path, e->opts.control_gid, handle_request, e);
-    if (!e->ctl)
+    if (!e->ctl && e->cfg->controlsocket)
+        log_warn("ctl", "%s:%d: control socket %s unavailable; chimectl will not work",
+                 e->cfg->controlsocket_loc.file, e->cfg->controlsocket_loc.line, path);
+    else if (!e->ctl)
         log_warn("ctl", "control socket %s unavailable; chimectl will not work", path);
     else if (e->cfg->controlgroup != NULL)
         log_info("ctl", "control socket %s (group %s)", path, e->cfg->controlgroup);

@@ -136,6 +136,7 @@ int engine_reload(struct engine *e, struct engine_reload_counts *rc, char *msg, 
         log_warnx("main", "reload failed: %s; keeping the running configuration", err);
         return -1;
     }
+    engine_log_notes(cfg);
     restart_only(e->cfg, cfg);
     rules = engine_access_reload(e, cfg);
     if (rules < 0) {

@@ -170,7 +170,8 @@ struct stats_files *stats_open(const struct config *cfg)
         goto none;
     }
     if (strnlen(cfg->statsdir, sizeof(sf->dir)) + STATS_FILE_MAX + 16 >= sizeof(sf->dir)) {
-        log_warnx(TAG, "statsdir %s: path too long; no files written", cfg->statsdir);
+        log_warnx(TAG, "%s:%d: statsdir %s: path too long; no files written",
+                  cfg->statsdir_loc.file, cfg->statsdir_loc.line, cfg->statsdir);
         goto none;
     }
     snprintf(sf->dir, sizeof(sf->dir), "%s", cfg->statsdir);

@@ -56,7 +56,9 @@ void log_init(const char *ident, bool use_syslog, bool debug)
 
 int log_open_file(const char *path)
 {
-    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+    /* never through a symlink: chimed opens it as root */
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW,
+                  0640);
     FILE *f = fd < 0 ? NULL : fdopen(fd, "a");
 
     if (f == NULL) {
@@ -83,6 +85,7 @@ static const char *level_word(int prio)
 {
     switch (prio) {
     case LOG_CRIT:    return "fatal: ";
+    case LOG_ERR:     return "error: ";
     case LOG_WARNING: return "warning: ";
     case LOG_DEBUG:   return "debug: ";
     default:          return "";
@@ -161,6 +164,28 @@ void log_warnx(const char *tag, const char *fmt, ...)
 
     va_start(ap, fmt);
     log_emit(LOG_WARNING, tag, 0, fmt, ap);
+    va_end(ap);
+    errno = saved;
+}
+
+void log_err(const char *tag, const char *fmt, ...)
+{
+    int saved = errno;
+    va_list ap;
+
+    va_start(ap, fmt);
+    log_emit(LOG_ERR, tag, saved, fmt, ap);
+    va_end(ap);
+    errno = saved;
+}
+
+void log_errx(const char *tag, const char *fmt, ...)
+{
+    int saved = errno;
+    va_list ap;
+
+    va_start(ap, fmt);
+    log_emit(LOG_ERR, tag, 0, fmt, ap);
     va_end(ap);
     errno = saved;
 }

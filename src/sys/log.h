@@ -23,6 +23,12 @@ void log_warn(const char *tag, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void log_warnx(const char *tag, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* What makes chimed refuse to start or stop doing its job (a port in
+ * use, no clock control): error level, so journalctl -p err finds it. */
+void log_err(const char *tag, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void log_errx(const char *tag, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 void log_info(const char *tag, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void log_debug(const char *tag, const char *fmt, ...)

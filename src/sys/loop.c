@@ -17,10 +17,11 @@
 #include "sys/log.h"
 #include "sys/loop.h"
 
-/* The sockets chime watches: the server's, one per source poll in flight
- * (up to NODE_MAX_SLOTS at once), the control socket and its clients,
- * the metrics listener and its clients, the signal eventfd; with room. */
-#define LOOP_MAX_FDS    128
+/* The sockets chime watches: the server's (16), one per source poll in
+ * flight (up to NODE_MAX_SLOTS, 32, at once), the control socket and its
+ * 8 clients, the metrics listener and its 96 clients (CTL_MAX_HTTP_CLIENTS),
+ * the signal eventfd; with room. */
+#define LOOP_MAX_FDS    256
 #define LOOP_MAX_SIGNALS 8
 
 struct fd_entry {

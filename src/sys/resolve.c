@@ -71,8 +71,6 @@ int resolve_poll(struct resolve_req *r, struct net_addr *out, int max)
     }
     r->done = true;
     r->error = e;
-    if (e == EAI_NONAME || e == EAI_NODATA)
-        return 0;
     if (e != 0) {
         errno = EIO;
         return -1;
@@ -80,9 +78,31 @@ int resolve_poll(struct resolve_req *r, struct net_addr *out, int max)
     return collect(r, out, max);
 }
 
+/* An administrator must tell a typo (fix the config) from a DNS outage
+ * (wait, or fix the resolver): glibc's words for both are terse. */
+const char *resolve_error_text(int gai_error)
+{
+    switch (gai_error) {
+    case 0:             return "no error";
+    case EAI_NONAME:    return "no such name (NXDOMAIN): check the spelling";
+#ifdef EAI_NODATA
+    case EAI_NODATA:    return "the name exists but has no address (no A/AAAA record)";
+#endif
+#ifdef EAI_ADDRFAMILY
+    case EAI_ADDRFAMILY: return "the name has no address of the family asked for (-4/-6)";
+#endif
+    case EAI_AGAIN:     return "temporary DNS failure (no answer from the resolver); "
+                               "retrying";
+    case EAI_FAIL:      return "DNS server failure (SERVFAIL); retrying";
+    case EAI_MEMORY:    return "out of memory";
+    case EAI_SYSTEM:    return "system error in the resolver";
+    default:            return gai_strerror(gai_error);
+    }
+}
+
 const char *resolve_error(const struct resolve_req *r)
 {
-    return r->error ? gai_strerror(r->error) : "no error";
+    return resolve_error_text(r->error);
 }
 
 void resolve_free(struct resolve_req *r)

@@ -11,11 +11,14 @@ struct resolve_req;
 
 /* family: AF_UNSPEC, AF_INET or AF_INET6. NULL with errno on failure. */
 struct resolve_req *resolve_start(const char *host, uint16_t port, int family);
-/* >= 0: done, that many addresses in out[0..max) (0 = name has none);
+/* >= 0: done, that many addresses in out[0..max) (0: none was usable);
  * -1 with errno EINPROGRESS: still running; -1 otherwise: failed, see
  * resolve_error(). */
 int resolve_poll(struct resolve_req *r, struct net_addr *out, int max);
 const char *resolve_error(const struct resolve_req *r);
+/* getaddrinfo's error as a sentence that tells a name that does not
+ * exist (NXDOMAIN) from a resolver that did not answer. */
+const char *resolve_error_text(int gai_error);
 void resolve_free(struct resolve_req *r);
 
 #endif

@@ -185,6 +185,29 @@ check '[ $rc -eq 0 ]' "metrics-listen serves /metrics (GET, HEAD; 404, 405) and 
 check 'grep -q "metrics on http://127.0.0.1:11834/metrics" "$CHIMED_LOG_MAIN"' \
     "the log names the metrics URL"
 
+# Issue 15 finding 7: slow clients (connected, never sending) cannot
+# starve scrapers. 200 of them stay connected, twice the table, while 20
+# scrapes run; every scrape must be answered. Counts only: the 10 s
+# timeout is for a hung daemon, not a margin.
+$PY - >"$D/crowd.out" 2>&1 <<'PYEOF'
+import socket, urllib.request
+crowd = []
+ok = 0
+for round in range(20):
+    for _ in range(10):
+        crowd.append(socket.create_connection(("127.0.0.1", 11834), timeout=10))
+    r = urllib.request.urlopen("http://127.0.0.1:11834/metrics", timeout=10)
+    if r.status == 200 and b"chime_offset_seconds" in r.read():
+        ok += 1
+print("slow clients connected:", len(crowd), "scrapes answered:", ok, "of 20")
+for s in crowd:
+    s.close()
+assert ok == 20
+PYEOF
+rc=$?
+diag_file "$D/crowd.out"
+check '[ $rc -eq 0 ]' "200 silent clients connected: 20 of 20 scrapes answered"
+
 # waitsync exit codes when it cannot succeed
 cat >"$D/nosync.conf" <<CONF
 port 11833

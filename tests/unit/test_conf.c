@@ -800,6 +800,50 @@ static void test_dump(void **state)
     conf_free(c);
 }
 
+/* ntpd's reference-clock addresses are never taken as servers (issue 15
+ * finding 11): LOCAL becomes "local stratum N", others are dropped with a
+ * warning naming the line and the driver. */
+static void test_legacy_refclocks(void **state)
+{
+    struct config *c = load_ok(
+        "server 127.127.1.0\n"
+        "fudge 127.127.1.0 stratum 10\n"
+        "server 127.127.28.0 minpoll 4\n"
+        "fudge 127.127.28.0 refid GPS\n"
+        "server 192.0.2.1 iburst\n");
+
+    (void)state;
+    assert_int_equal(c->n_sources, 1);
+    assert_string_equal(c->sources[0].host, "192.0.2.1");
+    assert_int_equal(c->local_stratum, 10);
+    assert_int_equal(c->local_loc.line, 1);
+    assert_int_equal(c->n_notes, 2);
+    assert_false(c->notes[0].warn);
+    assert_int_equal(c->notes[0].loc.line, 1);
+    assert_non_null(strstr(c->notes[0].text, "local stratum 10"));
+    assert_true(c->notes[1].warn);
+    assert_int_equal(c->notes[1].loc.line, 3);
+    assert_non_null(strstr(c->notes[1].text, "driver 28"));
+    assert_non_null(strstr(c->notes[1].text, "SHM"));
+    conf_free(c);
+
+    /* no fudge: the driver's default stratum; an explicit local wins */
+    c = load_ok("server 127.127.1.1\n");
+    assert_int_equal(c->n_sources, 0);
+    assert_int_equal(c->local_stratum, 5);
+    conf_free(c);
+    c = load_ok("local stratum 9\nserver 127.127.1.0\nfudge 127.127.1.0 stratum 3\n");
+    assert_int_equal(c->local_stratum, 9);
+    assert_int_equal(c->n_sources, 0);
+    assert_int_equal(c->n_notes, 1);
+    conf_free(c);
+    /* 127.127.x.y only: a plain loopback server stays one */
+    c = load_ok("server 127.0.1.1\nserver 127.128.1.0\n");
+    assert_int_equal(c->n_sources, 2);
+    assert_int_equal(c->n_notes, 0);
+    conf_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -828,6 +872,7 @@ int main(void)
         cmocka_unit_test(test_includefile),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_dump),
+        cmocka_unit_test(test_legacy_refclocks),
     };
     return cmocka_run_group_tests_name("conf", tests, NULL, NULL);
 }

@@ -28,6 +28,9 @@ struct rig {
     uint64_t rnd;
     int sends, closes, resolves, done_code;
     bool done;
+    bool refuse;                /* every send fails as ICMP port unreachable would */
+    char logs[16384];           /* every NODE_LOG line, one per line */
+    int silent_logs, sends_at_silent;
 };
 
 static uint64_t next_random(void *ctx)
@@ -67,6 +70,19 @@ static struct node_source_conf line(const char *host, enum node_source_kind kind
     return c;
 }
 
+static void note_log(struct rig *r, const struct node_action *a)
+{
+    size_t used = strlen(r->logs);
+
+    if (a->kind != NODE_LOG)
+        return;
+    snprintf(r->logs + used, sizeof r->logs - used, "%s\n", a->u.log.text);
+    if (strstr(a->u.log.text, "is not answering")) {
+        r->silent_logs++;
+        r->sends_at_silent = r->sends;
+    }
+}
+
 /* Answer a request: it arrives back 1 ms (our clock) after it left and
  * carries server stamps 2 ms after T1, i.e. the server is 1.5 ms ahead
  * with 0.5 ms each way. */
@@ -88,11 +104,13 @@ static void answer(struct rig *r, const struct node_action *a)
      * deliver it now, the node copes with its own list being reused */
     struct node_out out2;
     node_reply(&r->node, a->slot, reply, len, later.real, &later, &out2);
-    for (int k = 0; k < out2.n; k++)
+    for (int k = 0; k < out2.n; k++) {
+        note_log(r, &out2.a[k]);
         if (out2.a[k].kind == NODE_DONE) {
             r->done = true;
             r->done_code = out2.a[k].u.done.code;
         }
+    }
 }
 
 static void carry_out(struct rig *r, bool reply)
@@ -107,6 +125,9 @@ static void carry_out(struct rig *r, bool reply)
         r->resolves += a->kind == NODE_RESOLVE;
         if (a->kind == NODE_SEND && reply)
             answer(r, a);
+        else if (a->kind == NODE_SEND && r->refuse)
+            node_send_failed(&r->node, a->slot, "Connection refused");
+        note_log(r, a);
         if (a->kind == NODE_DONE) {
             r->done = true;
             r->done_code = a->u.done.code;
@@ -250,6 +271,64 @@ static void test_names_are_resolved_and_pools_filled(void **state)
     free(r);
 }
 
+/* Issue 15 finding 12: a server that never answers is logged once its
+ * first burst has gone unanswered (not before, not again), with how it
+ * failed; a reply afterwards is logged too. */
+static void test_silent_source_logged_after_burst(void **state)
+{
+    struct node_source_conf lines[1] = { line("192.0.2.1", NODE_SERVER) };
+    struct rig *r = start(lines, 1, false);
+
+    (void)state;
+    run(r, 600 * NS_PER_S, false);
+    printf("# %s", r->logs);
+    assert_int_equal(r->silent_logs, 1);
+    assert_int_equal(r->sends_at_silent, 4);        /* the whole iburst, then the line */
+    assert_non_null(strstr(r->logs, "192.0.2.1 (192.0.2.1:123) is not answering: "
+                                    "4 requests unanswered (no reply)"));
+    assert_null(strstr(r->logs, "answers again"));
+    run(r, 3600 * NS_PER_S, true);
+    assert_non_null(strstr(r->logs, "192.0.2.1 answers again"));
+    assert_int_equal(r->silent_logs, 1);
+    free(r);
+}
+
+static void test_refused_source_says_how(void **state)
+{
+    struct node_source_conf lines[1] = { line("192.0.2.1", NODE_SERVER) };
+    struct rig *r = start(lines, 1, false);
+
+    (void)state;
+    r->refuse = true;
+    run(r, 120 * NS_PER_S, false);
+    assert_int_equal(r->silent_logs, 1);
+    assert_non_null(strstr(r->logs, "is not answering: 4 requests unanswered "
+                                    "(Connection refused)"));
+    free(r);
+}
+
+/* -q gives up naming each server and what went wrong with it. */
+static void test_once_failure_names_servers(void **state)
+{
+    struct node_source_conf lines[2] = { line("192.0.2.1", NODE_SERVER),
+                                         line("ntp.example", NODE_SERVER) };
+    struct rig *r = start(lines, 2, true);
+
+    (void)state;
+    r->refuse = true;
+    carry_out(r, false);
+    node_resolved(&r->node, 1, NULL, -1, "no such name (NXDOMAIN)", &r->now, &r->out);
+    run(r, 60 * NS_PER_S, false);
+    printf("# %s", r->logs);
+    assert_true(r->done);
+    assert_int_equal(r->done_code, 1);
+    assert_non_null(strstr(r->logs, "192.0.2.1 (192.0.2.1:123): no valid reply to 4 "
+                                    "requests (Connection refused)"));
+    assert_non_null(strstr(r->logs, "ntp.example: cannot resolve: no such name (NXDOMAIN)"));
+    assert_non_null(strstr(r->logs, "no usable time source within 30 s"));
+    free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -258,6 +337,9 @@ int main(void)
         cmocka_unit_test(test_once_decides),
         cmocka_unit_test(test_once_times_out),
         cmocka_unit_test(test_names_are_resolved_and_pools_filled),
+        cmocka_unit_test(test_silent_source_logged_after_burst),
+        cmocka_unit_test(test_refused_source_says_how),
+        cmocka_unit_test(test_once_failure_names_servers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
