@@ -173,3 +173,70 @@ enum rl_verdict ratelimit_check(struct ratelimit *rl, const struct res_addr *add
     rl->stats.dropped++;
     return RL_DROP;
 }
+
+/* Busier: more packets, then the more recently seen. */
+static bool busier(const struct rl_entry *x, const struct rl_entry *y)
+{
+    return x->count != y->count ? x->count > y->count : x->last > y->last;
+}
+
+/* Restore the min-heap (the least busy at h[0]) below position i. */
+static void sift_down(const struct rl_entry **h, size_t n, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        const struct rl_entry *t;
+
+        if (l < n && busier(h[m], h[l]))
+            m = l;
+        if (r < n && busier(h[m], h[r]))
+            m = r;
+        if (m == i)
+            return;
+        t = h[i];
+        h[i] = h[m];
+        h[m] = t;
+        i = m;
+    }
+}
+
+static void sift_up(const struct rl_entry **h, size_t i)
+{
+    while (i > 0 && busier(h[(i - 1) / 2], h[i])) {
+        const struct rl_entry *t = h[i];
+
+        h[i] = h[(i - 1) / 2];
+        h[(i - 1) / 2] = t;
+        i = (i - 1) / 2;
+    }
+}
+
+size_t ratelimit_busiest(const struct ratelimit *rl, const struct rl_entry **out, size_t max)
+{
+    size_t slots = rl->e ? rl->n_sets * RL_WAYS : 0, n = 0;
+
+    if (max == 0)
+        return 0;
+    for (size_t i = 0; i < slots; i++) {
+        const struct rl_entry *x = &rl->e[i];
+
+        if (x->family == 0)
+            continue;
+        if (n < max) {
+            out[n] = x;
+            sift_up(out, n++);
+        } else if (busier(x, out[0])) {
+            out[0] = x;
+            sift_down(out, n, 0);
+        }
+    }
+    /* Heap sort in place: repeatedly move the least busy to the end. */
+    for (size_t k = n; k > 1; k--) {
+        const struct rl_entry *t = out[0];
+
+        out[0] = out[k - 1];
+        out[k - 1] = t;
+        sift_down(out, k - 1, 0);
+    }
+    return n;
+}

@@ -93,5 +93,10 @@ enum rl_verdict ratelimit_check(struct ratelimit *rl, const struct res_addr *a,
 size_t ratelimit_memory(const struct ratelimit *rl);
 size_t ratelimit_used(const struct ratelimit *rl);
 size_t ratelimit_capacity(const struct ratelimit *rl);
+/* The busiest entries (highest count first, the more recent first among
+ * equals), at most max of them, into out; returns how many. One pass over
+ * the table with a bounded min-heap, then one sort of the max kept:
+ * O(entries * log max), whatever the table size. */
+size_t ratelimit_busiest(const struct ratelimit *rl, const struct rl_entry **out, size_t max);
 
 #endif

@@ -250,6 +250,53 @@ static void test_prefix_buckets(void **state)
     ratelimit_free(&rl);
 }
 
+/* chimectl clients: the busiest 64 of a table of 1000, each row a real
+ * entry, in order, found in one pass (finding 1 of issue 15: rows past
+ * the 64th were read uninitialised and the table sorted once per entry). */
+static void test_busiest_bounded(void **state)
+{
+    const struct rl_entry *top[64 + 1];
+    struct rl_params p;
+    struct ratelimit rl;
+    size_t n;
+    (void)state;
+
+    rl_params_default(&p);
+    assert_int_equal(ratelimit_init(&rl, &p, 4096, 5), 0);
+    /* address i sends (i * 7) % 1000 + 1 packets: all counts distinct */
+    for (uint32_t i = 0; i < 1000; i++) {
+        struct res_addr a = v4(10, 0, (uint8_t)(i >> 8), (uint8_t)i);
+        uint32_t k = (i * 7) % 1000 + 1;
+
+        for (uint32_t j = 0; j < k; j++)
+            ratelimit_check(&rl, &a, at_ms(1000 + j), false);
+    }
+    assert_int_equal(ratelimit_used(&rl), 1000);
+    top[64] = NULL;
+    n = ratelimit_busiest(&rl, top, 64);
+    assert_int_equal(n, 64);
+    assert_null(top[64]);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(top[i]->family, 4);
+        assert_int_equal(top[i]->count, 1000 - i);
+    }
+    /* fewer entries than rows: all of them */
+    ratelimit_free(&rl);
+    assert_int_equal(ratelimit_init(&rl, &p, 64, 5), 0);
+    for (int i = 0; i < 3; i++) {
+        struct res_addr a = v4(10, 0, 0, (uint8_t)i);
+
+        for (int j = 0; j <= i; j++)
+            ratelimit_check(&rl, &a, at_ms(1000 + j), false);
+    }
+    n = ratelimit_busiest(&rl, top, 64);
+    assert_int_equal(n, 3);
+    assert_int_equal(top[0]->count, 3);
+    assert_int_equal(top[2]->count, 1);
+    assert_int_equal(ratelimit_busiest(&rl, top, 0), 0);
+    ratelimit_free(&rl);
+}
+
 /* ---- through server_handle_from ----------------------------------------- */
 
 static size_t mkreq(uint8_t *buf, uint8_t mode, ntp64 xmt)
@@ -359,6 +406,7 @@ int main(void)
         cmocka_unit_test(test_kod_is_rate_limited_and_leak),
         cmocka_unit_test(test_table_memory_flat),
         cmocka_unit_test(test_prefix_buckets),
+        cmocka_unit_test(test_busiest_bounded),
         cmocka_unit_test(test_server_restrict_flags),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
