@@ -17,6 +17,32 @@ static void mask_bytes(uint8_t a[16], unsigned prefix)
     }
 }
 
+void res_addr_from_ipv6(const uint8_t a6[16], struct res_addr *out)
+{
+    static const uint8_t v4mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+    memset(out, 0, sizeof(*out));
+    if (memcmp(a6, v4mapped, 12) == 0) {
+        out->family = 4;
+        out->v4mapped = true;
+        memcpy(out->a, a6 + 12, 4);
+        return;
+    }
+    out->family = 6;
+    memcpy(out->a, a6, 16);
+}
+
+bool res_addr_is_loopback(const struct res_addr *a)
+{
+    static const uint8_t lo6[16] = { [15] = 1 };
+
+    if (a->v4mapped)
+        return false;
+    if (a->family == 4)
+        return a->a[0] == 127;
+    return a->family == 6 && memcmp(a->a, lo6, 16) == 0;
+}
+
 static unsigned max_prefix(uint8_t family)
 {
     return family == 4 ? 32 : 128;

@@ -54,11 +54,21 @@
 
 #define RF_SECURE_DEFAULT (RF_KOD | RF_LIMITED | RF_NOMODIFY | RF_NOPEER | RF_NOQUERY)
 
-/* An address as the core sees it: no sockaddr. */
+/* An address as the core sees it: no sockaddr. An IPv4-mapped IPv6
+ * source (::ffff:a.b.c.d) is normalised to the IPv4 address it names, with
+ * v4mapped set, before anything looks at it (res_addr_from_ipv6): chimed's
+ * IPv6 sockets are IPv6-only, so real IPv4 clients never arrive that way
+ * and such a datagram is a forgery (::ffff:127.0.0.1 is not localhost). */
 struct res_addr {
     uint8_t family;         /* 4 or 6 (0: unknown, matches nothing) */
     uint8_t a[16];          /* IPv4 in a[0..3] */
+    bool v4mapped;          /* family 4, but it came as ::ffff:a.b.c.d over IPv6 */
 };
+
+/* The core's view of an IPv6 source address (16 octets). */
+void res_addr_from_ipv6(const uint8_t a6[16], struct res_addr *out);
+/* 127.0.0.0/8 or ::1, and never a v4-mapped source. */
+bool res_addr_is_loopback(const struct res_addr *a);
 
 /* One line of access control, as input to restrict_compile(). */
 struct res_rule {

@@ -25,6 +25,7 @@ static const char *const drop_names[SRV_DROP__COUNT] = {
     [SRV_DROP_RATE] = "ratelimit",
     [SRV_DROP_AUTH_UNKNOWN_KEY] = "auth_unknown_key",
     [SRV_DROP_AUTH_BAD] = "auth_bad",
+    [SRV_DROP_V4MAPPED] = "v4mapped",
 };
 
 const char *srv_drop_name(enum srv_drop d)
@@ -160,6 +161,8 @@ enum srv_drop server_mode6_refusal(struct server *s, const srv_from *from,
     uint32_t flags = (from && s->rt) ? restrict_match(s->rt, from) : 0;
     enum srv_drop why = (flags & RF_IGNORE) ? SRV_DROP_IGNORE : mode6_reason(flags, req, len);
 
+    if (from && from->v4mapped)
+        why = SRV_DROP_V4MAPPED;
     if (why == SRV_DROP_MODE6)
         return SRV_DROP__COUNT;
     s->stats.received++;
@@ -182,6 +185,10 @@ enum srv_verdict server_handle_from(struct server *s, const srv_from *from, mono
     size_t trailer = 0;
 
     s->stats.received++;
+    /* before any other decision: a forged mapped source must not be taken
+     * for the IPv4 host it names (::ffff:127.0.0.1 for localhost) */
+    if (from && from->v4mapped)
+        return drop(s, SRV_DROP_V4MAPPED);
     if (flags & RF_IGNORE)
         return drop(s, SRV_DROP_IGNORE);
     /* Control and private modes are refused before any parsing: their

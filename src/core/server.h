@@ -58,6 +58,9 @@ enum srv_drop {
      * §9.2: 48 octets + 4 zero octets, never larger than the request) */
     SRV_DROP_AUTH_UNKNOWN_KEY, /* MAC with a key id not in the keys file or not trusted */
     SRV_DROP_AUTH_BAD,       /* MAC that does not verify */
+    /* an IPv4-mapped source (::ffff:a.b.c.d) in an IPv6 datagram: forged,
+     * since IPv4 clients reach chimed's IPv4 sockets (res_addr) */
+    SRV_DROP_V4MAPPED,
     SRV_DROP__COUNT
 };
 const char *srv_drop_name(enum srv_drop d);

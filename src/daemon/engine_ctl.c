@@ -243,7 +243,7 @@ static bool metrics_admit(void *arg, const struct sockaddr_storage *peer)
 
     engine_res_addr(&a, &from);
     flags = e->server.rt != NULL ? restrict_match(e->server.rt, &from) : 0;
-    if (flags & (RF_IGNORE | RF_NOQUERY)) {
+    if ((flags & (RF_IGNORE | RF_NOQUERY)) || from.v4mapped) {
         e->metrics_refused++;
         return false;
     }

@@ -37,25 +37,6 @@ struct engine_mode6 {
     struct net_msg msg;
 };
 
-static bool is_loopback(const struct net_addr *a)
-{
-    if (a->ss.ss_family == AF_INET) {
-        const struct sockaddr_in *s = (const struct sockaddr_in *)&a->ss;
-
-        return (ntohl(s->sin_addr.s_addr) >> 24) == 127;
-    }
-    if (a->ss.ss_family == AF_INET6) {
-        const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)&a->ss;
-        const uint8_t *b = s->sin6_addr.s6_addr;
-
-        if (IN6_IS_ADDR_LOOPBACK(&s->sin6_addr))
-            return true;
-        /* ::ffff:127.x.y.z */
-        return IN6_IS_ADDR_V4MAPPED(&s->sin6_addr) && b[12] == 127;
-    }
-    return false;
-}
-
 static struct engine_mode6 *state(struct engine *e)
 {
     if (e->m6 == NULL)
@@ -125,6 +106,7 @@ static void fill_sysstats(const struct engine *e, const struct now *now,
     };
     static const enum srv_drop declined[] = {
         SRV_DROP_BAD_MODE, SRV_DROP_MODE7, SRV_DROP_SYMMETRIC, SRV_DROP_NOT_REQUEST,
+        SRV_DROP_V4MAPPED,
     };
     static const enum srv_drop restricted[] = {
         SRV_DROP_IGNORE, SRV_DROP_NOSERVE, SRV_DROP_NOQUERY, SRV_DROP_NOMODIFY,
@@ -216,7 +198,7 @@ bool engine_mode6_input(struct engine *e, int fd, const struct net_msg *in,
         return true;
     }
     fill_view(e, m, now, &v);
-    n = mode6_handle_auth(in->buf, in->len, is_loopback(&in->peer), engine_mode6_auth(e, &auth),
+    n = mode6_handle_auth(in->buf, in->len, res_addr_is_loopback(&from), engine_mode6_auth(e, &auth),
                           &v, &m->reply, &m->stats, &why);
     for (int i = 0; i < n; i++) {
         m->msg.len = mode6_fragment(&m->reply, i, m->msg.buf, sizeof(m->msg.buf));

@@ -95,3 +95,46 @@ diag "$s"
 check '[ "$(count noquery "$s")" -eq 1 ]' "default: noquery for others"
 check '[ "$(count nopeer "$s")" -eq 1 ]' "default: nopeer for others"
 check 'grep -q "average 2^3 s, minimum 2 s" "$CHIMED_LOG"' "default: ntpd's discard defaults"
+stop_pid "$CHIMED_PID"
+
+# ---- a forged IPv4-mapped source over IPv6 (issue 15, finding 6) ---------------
+# IPv6 datagrams from ::ffff:127.0.0.1 to [::1], crafted on a raw socket (the
+# kernel delivers them on loopback): they must not be taken for localhost
+# (which has full access, no rate limit and mode 6) but dropped before any
+# decision and counted as v4mapped. The real ::1 keeps its full access.
+PORT=11463
+printf 'port %s\nlocal stratum 2\ninterface listen 127.0.0.1\ninterface listen ::1\n' $PORT >"$D/m.conf"
+if ! start_chimed "$D/m.conf"; then
+    not_ok "chimed starts on 127.0.0.1 and ::1"
+    exit 1
+fi
+/usr/bin/python3 - $PORT >"$D/mapped.out" 2>&1 <<'PYEOF'
+import socket, struct, sys
+port = int(sys.argv[1])
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return (~s) & 0xffff
+src = socket.inet_pton(socket.AF_INET6, "::ffff:127.0.0.1")
+dst = socket.inet_pton(socket.AF_INET6, "::1")
+raw = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_RAW)
+def send(payload):
+    udp = struct.pack("!HHHH", 40123, port, 8 + len(payload), 0) + payload
+    c = csum(src + dst + struct.pack("!I3xB", len(udp), 17) + udp)
+    udp = udp[:6] + struct.pack("!H", c) + udp[8:]
+    raw.sendto(struct.pack("!IHBB", 6 << 28, len(udp), 17, 64) + src + dst + udp, ("::1", 0))
+for i in range(10):
+    send(bytes([0x23]) + bytes(47))          # mode 3, v4
+send(bytes([0x16, 0x01, 0, 1]) + bytes(8))   # mode 6 READSTAT
+print("sent 11")
+PYEOF
+diag "$(cat "$D/mapped.out")"
+sleep 0.5
+s=$(stats)
+diag "$s"
+check '[ "$(count v4mapped "$s")" -eq 11 ]' \
+    "::ffff:127.0.0.1 over IPv6: 10 mode 3 and 1 mode 6 dropped as v4mapped, not served as localhost"
+check '"$P" -c 10 -i 0 ::1 $PORT >/dev/null' "the real ::1 keeps full access (10 back-to-back)"

@@ -12,6 +12,7 @@
 #include "core/ratelimit.h"
 #include "core/restrict.h"
 #include "core/server.h"
+#include "daemon/engine.h"
 
 static struct res_addr v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
 {
@@ -394,6 +395,59 @@ static void test_server_restrict_flags(void **state)
     restrict_free(&t);
 }
 
+/* Issue 15, finding 6: ::ffff:127.0.0.1 in an IPv6 datagram was taken
+ * for localhost (full access, mode 6 answered, no rate limit). It is
+ * normalised to IPv4 and marked, and the server drops it before any other
+ * decision: IPv4 clients reach the IPv4 socket, never the IPv6-only one. */
+static void test_v4mapped_source(void **state)
+{
+    const uint8_t m[16] = { [10] = 0xff, [11] = 0xff, [12] = 127, [15] = 1 };
+    const uint8_t lo6[16] = { [15] = 1 };
+    struct sockaddr_in6 s6 = { .sin6_family = AF_INET6 };
+    struct net_addr na;
+    struct restrict_table t;
+    struct server s;
+    struct res_addr a;
+    uint8_t req[NTP_MAX_PACKET], rep[NTP_MAX_PACKET], q[12] = { 0x16, 1 };
+    size_t rlen;
+    (void)state;
+
+    res_addr_from_ipv6(m, &a);
+    assert_int_equal(a.family, 4);
+    assert_true(a.v4mapped);
+    assert_memory_equal(a.a, ((uint8_t[16]){ 127, 0, 0, 1 }), 16);
+    assert_false(res_addr_is_loopback(&a));
+    res_addr_from_ipv6(lo6, &a);
+    assert_int_equal(a.family, 6);
+    assert_true(res_addr_is_loopback(&a));
+    a = v4(127, 0, 0, 1);
+    assert_true(res_addr_is_loopback(&a));
+    /* the engine's sockaddr -> res_addr goes the same way */
+    memcpy(s6.sin6_addr.s6_addr, m, 16);
+    memset(&na, 0, sizeof(na));
+    memcpy(&na.ss, &s6, sizeof(s6));
+    na.len = sizeof(s6);
+    engine_res_addr(&na, &a);
+    assert_true(a.family == 4 && a.v4mapped);
+
+    assert_int_equal(restrict_compile(&t, NULL, 0), 0);
+    server_init(&s, -20);
+    server_set_access(&s, &t, NULL);
+    mkreq(req, MODE_CLIENT, 0x1234);
+    assert_int_equal(server_handle_from(&s, &a, at_ms(0), req, 48, (real_ns){ 1 }, rep,
+                                        sizeof(rep), &rlen), SRV_DROP);
+    assert_int_equal(s.stats.dropped[SRV_DROP_V4MAPPED], 1);
+    assert_int_equal(server_mode6_refusal(&s, &a, q, sizeof(q)), SRV_DROP_V4MAPPED);
+    assert_int_equal(s.stats.dropped[SRV_DROP_V4MAPPED], 2);
+    assert_string_equal(srv_drop_name(SRV_DROP_V4MAPPED), "v4mapped");
+    /* the real 127.0.0.1 keeps its full access */
+    a = v4(127, 0, 0, 1);
+    assert_int_equal(server_handle_from(&s, &a, at_ms(0), req, 48, (real_ns){ 1 }, rep,
+                                        sizeof(rep), &rlen), SRV_REPLY);
+    assert_int_equal(server_mode6_refusal(&s, &a, q, sizeof(q)), SRV_DROP__COUNT);
+    restrict_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -408,6 +462,7 @@ int main(void)
         cmocka_unit_test(test_prefix_buckets),
         cmocka_unit_test(test_busiest_bounded),
         cmocka_unit_test(test_server_restrict_flags),
+        cmocka_unit_test(test_v4mapped_source),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
