@@ -11,7 +11,7 @@ void rl_params_default(struct rl_params *p)
     p->burst = 8;
     p->leak = 2;
     p->prefix4 = 32;
-    p->prefix6 = 128;
+    p->prefix6 = 64;
 }
 
 int ratelimit_init(struct ratelimit *rl, const struct rl_params *p, size_t entries,
@@ -72,6 +72,7 @@ static uint64_t hash_addr(uint64_t seed, uint8_t family, const uint8_t a[16])
     return mix(mix(seed ^ lo ^ family) ^ hi);
 }
 
+
 static uint64_t next_rand(uint64_t *s)
 {
     uint64_t x = *s;
@@ -95,27 +96,72 @@ static void mask(uint8_t a[16], unsigned prefix)
     }
 }
 
+bool ratelimit_polite(const struct ratelimit *rl, const struct rl_entry *x, int64_t now)
+{
+    const int64_t forgive_s = ((int64_t)1 << rl->p.average) * rl->p.burst;
+
+    return x->count >= 2 &&
+           (x->excess_s == 0 || now / NS_PER_S + 1 - (int64_t)x->excess_s >= forgive_s);
+}
+
+/* How much an entry is worth keeping: rank (0 one packet, 1 a repeat
+ * sender with recent excess, 2 a polite history) above its packet count
+ * halved per RL_AGE_S of idleness. */
+static uint64_t keep_rank(const struct ratelimit *rl, const struct rl_entry *x, int64_t now)
+{
+    int64_t idle_s = (now - x->last) / NS_PER_S;
+    unsigned halvings = idle_s <= 0 ? 0 : (unsigned)(idle_s / RL_AGE_S);
+    uint64_t rank = x->count < 2 ? 0 : ratelimit_polite(rl, x, now) ? 2 : 1;
+    uint64_t aged = halvings >= 32 ? 0 : x->count >> halvings;
+
+    /* long idle: history that no longer says anything about the source */
+    if (aged < 2)
+        rank = 0;
+    return rank << 32 | aged;
+}
+
 static struct rl_entry *lookup(struct ratelimit *rl, uint8_t family, const uint8_t a[16],
                                int64_t now, bool *fresh)
 {
     struct rl_entry *set = &rl->e[(hash_addr(rl->seed, family, a) % rl->n_sets) * RL_WAYS];
     struct rl_entry *victim = NULL;
+    uint64_t victim_rank = 0;
 
     for (int w = 0; w < RL_WAYS; w++) {
         struct rl_entry *x = &set[w];
+        uint64_t r;
 
         if (x->family == family && memcmp(x->a, a, 16) == 0) {
             *fresh = false;
             return x;
         }
-        if (!victim || (victim->family != 0 && (x->family == 0 || x->last < victim->last)))
+        if (victim && victim->family == 0)
+            continue;
+        if (x->family == 0) {
             victim = x;
+            continue;
+        }
+        r = keep_rank(rl, x, now);
+        if (!victim || r < victim_rank || (r == victim_rank && x->last < victim->last)) {
+            victim = x;
+            victim_rank = r;
+        }
     }
-    if (victim->family != 0)
-        rl->stats.evicted++;
-    else
-        rl->used++;
     rl->stats.inserted++;
+    if (victim->family != 0) {
+        rl->stats.evicted++;
+        /* Only one-packet entries left to displace: admit the newcomer
+         * with probability 2^-RL_ADMIT_LOG2, so that a crowd of one-packet
+         * sources churns the set that much slower and a repeat sender's
+         * first entry lives to see its second packet. Not admitted, it is
+         * judged on a scratch entry as fresh (inserted and evicted at once). */
+        if (victim_rank >> 32 == 0 && (next_rand(&rl->rng) & ((1u << RL_ADMIT_LOG2) - 1)) != 0) {
+            rl->stats.unadmitted++;
+            victim = &rl->scratch;
+        }
+    } else {
+        rl->used++;
+    }
     memset(victim, 0, sizeof(*victim));
     victim->family = family;
     memcpy(victim->a, a, 16);
@@ -159,6 +205,7 @@ enum rl_verdict ratelimit_check(struct ratelimit *rl, const struct res_addr *add
         return RL_PASS;
     }
     rl->stats.excess++;
+    x->excess_s = (uint32_t)(now.ns / NS_PER_S + 1);
     if (x->excess < UINT32_MAX)
         x->excess++;
     if (rl->p.leak > 0 && (next_rand(&rl->rng) & ((1ULL << rl->p.leak) - 1)) == 0) {

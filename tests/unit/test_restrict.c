@@ -251,6 +251,123 @@ static void test_prefix_buckets(void **state)
     ratelimit_free(&rl);
 }
 
+static uint64_t xorshift(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+static bool answered(enum rl_verdict v)
+{
+    return v == RL_PASS || v == RL_LEAK || v == RL_KOD;
+}
+
+/* Issue 15, finding 5: with the defaults, one IPv6 host rotating its
+ * interface identifier inside its /64 is limited exactly like one fixed
+ * address (the old /128 default answered 4,000 of 4,000). */
+static void test_v6_rotation_is_one_client(void **state)
+{
+    struct rl_params p;
+    struct ratelimit fixed, rot;
+    struct res_addr a = v6(0x2001, 7);
+    uint64_t r = 42;
+    int n_fixed = 0, n_rot = 0;
+    (void)state;
+
+    rl_params_default(&p);
+    assert_int_equal(p.prefix4, 32);
+    assert_int_equal(p.prefix6, 64);
+    assert_int_equal(ratelimit_init(&fixed, &p, 0, 9), 0);
+    assert_int_equal(ratelimit_init(&rot, &p, 0, 9), 0);
+    for (int i = 0; i < 4000; i++) {
+        struct res_addr b = a;
+        uint64_t low = xorshift(&r);
+
+        memcpy(b.a + 8, &low, 8);
+        n_fixed += answered(ratelimit_check(&fixed, &a, at_ms(1000 + i * 10), true));
+        n_rot += answered(ratelimit_check(&rot, &b, at_ms(1000 + i * 10), true));
+    }
+    print_message("answered: fixed %d, rotating within the /64 %d of 4000\n", n_fixed, n_rot);
+    assert_int_equal(n_rot, n_fixed);
+    assert_true(n_fixed < 1500);
+    assert_int_equal(ratelimit_used(&rot), 1);
+    ratelimit_free(&fixed);
+    ratelimit_free(&rot);
+}
+
+/* Issue 15, finding 8: 16k sources at 20 requests/s each. The old 4,096
+ * entry table evicted each before its next request (all answered); the
+ * default table holds them, so they are limited. */
+static void test_default_table_holds_a_crowd(void **state)
+{
+    struct rl_params p;
+    struct ratelimit rl;
+    uint64_t checks = 0;
+    (void)state;
+
+    rl_params_default(&p);
+    assert_int_equal(ratelimit_init(&rl, &p, 0, 11), 0);
+    assert_true(ratelimit_capacity(&rl) >= 65536);
+    for (int tick = 0; tick < 100; tick++) {          /* 5 s in 50 ms steps */
+        for (uint32_t i = 0; i < 16384; i++) {
+            struct res_addr a = v4(10, 1, (uint8_t)(i >> 8), (uint8_t)i);
+
+            ratelimit_check(&rl, &a, at_ms(1000 + tick * 50 + (i % 50)), true);
+            checks++;
+        }
+    }
+    print_message("16384 sources x 20/s for 5 s: passed %llu leaked %llu kod %llu of %llu, "
+                  "evicted %llu\n", (unsigned long long)rl.stats.passed,
+                  (unsigned long long)rl.stats.leaked, (unsigned long long)rl.stats.kod,
+                  (unsigned long long)checks, (unsigned long long)rl.stats.evicted);
+    assert_int_equal(rl.stats.evicted, 0);
+    assert_true(rl.stats.passed * 100 < checks * 12);        /* burst + 5 s / 8 s each */
+    assert_true(rl.stats.passed + rl.stats.leaked + rl.stats.kod < checks * 40 / 100);
+    ratelimit_free(&rl);
+}
+
+/* Heavy hitters stay in a full table while a crowd of one-packet sources
+ * (1,000,000 spoofed addresses, 100k/s) churns it: the old LRU evicted
+ * them between their packets and so answered all. */
+static void test_heavy_hitters_kept(void **state)
+{
+    struct rl_params p;
+    struct ratelimit rl;
+    uint64_t r = 7, hh_pass = 0, hh_checks = 0;
+    (void)state;
+
+    rl_params_default(&p);
+    p.leak = 0;
+    assert_int_equal(ratelimit_init(&rl, &p, 4096, 13), 0);
+    for (int ms = 0; ms < 10000; ms++) {
+        mono_ns now = at_ms(1000 + ms);
+
+        for (int k = 0; k < 100; k++) {                 /* 100k one-packet sources/s */
+            uint32_t x = (uint32_t)xorshift(&r);
+            struct res_addr a = v4((uint8_t)(x >> 24) | 0x80, (uint8_t)(x >> 16),
+                                   (uint8_t)(x >> 8), (uint8_t)x);
+
+            ratelimit_check(&rl, &a, now, false);
+        }
+        if (ms % 100 == 0) {                            /* 100 heavy hitters, 10/s each */
+            for (int h = 0; h < 100; h++) {
+                struct res_addr a = v4(10, 9, 0, (uint8_t)h);
+
+                hh_pass += ratelimit_check(&rl, &a, now, false) == RL_PASS;
+                hh_checks++;
+            }
+        }
+    }
+    print_message("heavy hitters: %llu of %llu passed beside 1,000,000 one-packet sources\n",
+                  (unsigned long long)hh_pass, (unsigned long long)hh_checks);
+    /* each: a burst of 8 (minimum 2 s makes it 1 at 10/s), then one per
+     * 8 s over 10 s, after the few packets it takes to be admitted */
+    assert_true(hh_pass * 100 < hh_checks * 20);
+    ratelimit_free(&rl);
+}
+
 /* chimectl clients: the busiest 64 of a table of 1000, each row a real
  * entry, in order, found in one pass (finding 1 of issue 15: rows past
  * the 64th were read uninitialised and the table sorted once per entry). */
@@ -461,6 +578,9 @@ int main(void)
         cmocka_unit_test(test_table_memory_flat),
         cmocka_unit_test(test_prefix_buckets),
         cmocka_unit_test(test_busiest_bounded),
+        cmocka_unit_test(test_v6_rotation_is_one_client),
+        cmocka_unit_test(test_default_table_holds_a_crowd),
+        cmocka_unit_test(test_heavy_hitters_kept),
         cmocka_unit_test(test_server_restrict_flags),
         cmocka_unit_test(test_v4mapped_source),
     };
