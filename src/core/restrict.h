@@ -9,8 +9,9 @@
  *   notrap     no mode 6 trap service (opcodes 6, 7, 31)
  *   nomrulist  no mode 6 MRU list (opcode 10)
  *   nopeer     no new symmetric (mode 1/2) association from the address
- *   limited    rate-limit time service (discard / ratelimit settings);
- *              excess requests are dropped
+ *   limited    rate-limit every answered request, mode 3 and mode 6, in
+ *              one bucket (discard / ratelimit settings); excess
+ *              requests are dropped
  *   kod        with limited: answer excess with a RATE kiss-o'-death
  *              (itself rate-limited) instead of silence
  * Mode 6 (read only) is answered where noquery does not apply; nomodify,

@@ -108,8 +108,10 @@ void server_set_auth(struct server *s, const struct auth_keytab *keys,
 
 /* Mode 6 access: counts and returns the drop reason when restrict refuses
  * this request (ignore, noquery, or nomodify/notrap/nomrulist for those
- * opcodes); SRV_DROP__COUNT when the control path may answer it. */
-enum srv_drop server_mode6_refusal(struct server *s, const srv_from *from,
+ * opcodes) or when a "limited" source is over its rate limit (ratelimit:
+ * the same bucket as its mode 3 requests, no KoD); SRV_DROP__COUNT when
+ * the control path may answer it. now: monotonic, for the rate limit. */
+enum srv_drop server_mode6_refusal(struct server *s, const srv_from *from, mono_ns now,
                                    const uint8_t *req, size_t len);
 
 /* Handle one request from `from` (NULL: unknown source, no restriction

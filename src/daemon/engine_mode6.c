@@ -5,7 +5,8 @@
  * not an NTP header, so it must not meet the 48-octet parser. Who may ask
  * is decided by restrict (server_mode6_refusal: ignore, noquery, and
  * nomodify/notrap/nomrulist for their opcodes; the built-in default lets
- * only localhost ask); a refused request gets no answer at all and is
+ * only localhost ask) and, for "limited" sources, by the same rate limiter
+ * as mode 3, in the same bucket; a refused request gets no answer at all and is
  * counted under the flag that refused it and as mode 6 "refused".
  * core/mode6 builds the answer from the same snapshots chimectl shows; fragments go out with one sendmsg each (at most
  * MODE6_MAX_FRAGS, only to local clients; a remote one gets one datagram
@@ -190,7 +191,7 @@ bool engine_mode6_input(struct engine *e, int fd, const struct net_msg *in,
         return false;
     m = state(e);
     engine_res_addr(&in->peer, &from);
-    if (server_mode6_refusal(&e->server, &from, in->buf, in->len) != SRV_DROP__COUNT) {
+    if (server_mode6_refusal(&e->server, &from, now->mono, in->buf, in->len) != SRV_DROP__COUNT) {
         /* no answer at all, not even an error (RFC 8633 §3.4); the server
          * counted which restrict flag refused it */
         m->stats.requests++;

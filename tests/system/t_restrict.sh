@@ -21,6 +21,7 @@ restrict 127.0.0.5 nomodify notrap nomrulist
 restrict 127.0.0.6 nopeer
 restrict 127.0.0.7 limited
 restrict 127.0.0.8 kod limited
+restrict 127.0.0.10 kod limited nomodify
 discard average 0 minimum 0
 ratelimit burst 4 leak 0
 EOF
@@ -75,6 +76,28 @@ diag "kod limited: $nkod RATE KoD"
 check '[ "$nkod" -eq 1 ]' "kod: excess answered by exactly one RATE KoD (the KoD is rate-limited)"
 check '[ "$(count ratelimit "$s")" -ge 8 ]' "rate-limited requests counted"
 check '"$B/ntpprobe" -c 10 -i 0 127.0.0.1 $PORT >/dev/null' "localhost is never limited"
+# Mode 6 passes the same limiter (issue 15, finding 4: "kod limited
+# nomodify" without noquery answered every mode 6 request).
+n6=$(/usr/bin/python3 - $PORT <<'PYEOF'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.10", 0))
+s.settimeout(0.3)
+req = bytes([0x16, 0x01, 0, 1]) + bytes(8)
+for i in range(20):
+    s.sendto(req, ("127.0.0.1", int(sys.argv[1])))
+n = 0
+try:
+    while True:
+        s.recv(2048)
+        n += 1
+except socket.timeout:
+    pass
+print(n)
+PYEOF
+)
+diag "mode 6 from 127.0.0.10 (kod limited nomodify): $n6 of 20 answered"
+check '[ "$n6" -ge 1 ] && [ "$n6" -le 5 ]' "limited: mode 6 gets the burst of 4, the excess is dropped"
 stop_pid "$CHIMED_PID"
 
 # ---- no restrict line at all: the built-in secure default -------------------

@@ -554,14 +554,53 @@ static void test_v4mapped_source(void **state)
     assert_int_equal(server_handle_from(&s, &a, at_ms(0), req, 48, (real_ns){ 1 }, rep,
                                         sizeof(rep), &rlen), SRV_DROP);
     assert_int_equal(s.stats.dropped[SRV_DROP_V4MAPPED], 1);
-    assert_int_equal(server_mode6_refusal(&s, &a, q, sizeof(q)), SRV_DROP_V4MAPPED);
+    assert_int_equal(server_mode6_refusal(&s, &a, at_ms(0), q, sizeof(q)), SRV_DROP_V4MAPPED);
     assert_int_equal(s.stats.dropped[SRV_DROP_V4MAPPED], 2);
     assert_string_equal(srv_drop_name(SRV_DROP_V4MAPPED), "v4mapped");
     /* the real 127.0.0.1 keeps its full access */
     a = v4(127, 0, 0, 1);
     assert_int_equal(server_handle_from(&s, &a, at_ms(0), req, 48, (real_ns){ 1 }, rep,
                                         sizeof(rep), &rlen), SRV_REPLY);
-    assert_int_equal(server_mode6_refusal(&s, &a, q, sizeof(q)), SRV_DROP__COUNT);
+    assert_int_equal(server_mode6_refusal(&s, &a, at_ms(0), q, sizeof(q)), SRV_DROP__COUNT);
+    restrict_free(&t);
+}
+
+/* Issue 15, finding 4: mode 6 skipped the rate limit ("kod limited
+ * nomodify" without noquery: 20,000 of 20,000 mode 6 requests answered).
+ * It passes the same limiter, in the same bucket as mode 3. */
+static void test_mode6_rate_limited(void **state)
+{
+    struct res_rule r = rule4(10, 0, 0, 4, 32, RF_KOD | RF_LIMITED | RF_NOMODIFY);
+    struct restrict_table t;
+    struct ratelimit rl;
+    struct rl_params p;
+    struct server s;
+    struct res_addr a = v4(10, 0, 0, 4);
+    uint8_t q[12] = { 0x16, 1 }, req[NTP_MAX_PACKET], rep[NTP_MAX_PACKET];
+    size_t rlen;
+    int ok6 = 0;
+    (void)state;
+
+    assert_int_equal(restrict_compile(&t, &r, 1), 0);
+    rl_params_default(&p);
+    p.leak = 0;
+    assert_int_equal(ratelimit_init(&rl, &p, 64, 5), 0);
+    server_init(&s, -20);
+    server_set_access(&s, &t, &rl);
+    for (int i = 0; i < 20000; i++)
+        ok6 += server_mode6_refusal(&s, &a, at_ms(1000 + i), q, sizeof(q)) == SRV_DROP__COUNT;
+    print_message("mode 6 from a limited address: %d of 20000 answered\n", ok6);
+    assert_true(ok6 >= 1 && ok6 <= 8 + 20 / 8 + 1);     /* a burst, then one per 8 s */
+    assert_int_equal(s.stats.dropped[SRV_DROP_RATE], (uint64_t)(20000 - ok6));
+    assert_int_equal(s.stats.kod, 0);                  /* no KoD for mode 6 */
+    /* the same bucket: mode 3 from that address is over its limit too */
+    mkreq(req, MODE_CLIENT, 0x1234);
+    assert_int_equal(server_handle_from(&s, &a, at_ms(21500), req, 48, (real_ns){ 1 }, rep,
+                                        sizeof(rep), &rlen), SRV_REPLY);
+    assert_int_equal(s.stats.kod, 1);
+    /* and the other way round: once mode 3 went over the limit, mode 6 is refused */
+    assert_int_equal(server_mode6_refusal(&s, &a, at_ms(21600), q, sizeof(q)), SRV_DROP_RATE);
+    ratelimit_free(&rl);
     restrict_free(&t);
 }
 
@@ -583,6 +622,7 @@ int main(void)
         cmocka_unit_test(test_heavy_hitters_kept),
         cmocka_unit_test(test_server_restrict_flags),
         cmocka_unit_test(test_v4mapped_source),
+        cmocka_unit_test(test_mode6_rate_limited),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
