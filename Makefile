@@ -7,6 +7,7 @@
 #   make fuzz       every libFuzzer harness for FUZZ_SECONDS (default 60) each
 #   make bench      requests/s and idle memory against chronyd, same run
 #   make bench-accuracy  the simulator's standard scenarios, 24 h x 3 seeds
+#   make bench-restrict  100,000 restrict lines against 10: start-up, replies/s, reload
 #   make install    PREFIX=/usr/local DESTDIR= (config in $(DESTDIR)/etc)
 #   make deb        the Debian package, into build/deb/
 #
@@ -61,7 +62,7 @@ ALL_OBJ   := $(LIB_OBJ) $(B)/obj/src/daemon/chimed.o $(B)/obj/src/ctl/chimectl.o
 # Keep intermediate objects (test mains, tools) so rebuilds stay incremental.
 .SECONDARY:
 
-.PHONY: all programs deps check check-run asan demo fuzz fuzz-smoke bench bench-accuracy \
+.PHONY: all programs deps check check-run asan demo fuzz fuzz-smoke bench bench-accuracy bench-restrict \
         install deb clean
 all: $(PROGRAMS) $(TOOLS) $(UNITS) $(FAKECLOCK)
 # What gets installed (the Debian build makes only this: no cmocka needed).
@@ -157,6 +158,9 @@ demo:
 
 # The full 24 h standard scenarios, 3 seeds each, against the peers'
 # figures from issue 4; the table also lands in build/bench/accuracy.txt.
+bench-restrict: $(CHIMED) $(TOOLS)
+	@B=$(B) sh bench/restrict.sh
+
 bench-accuracy: $(SIM)
 	@B=$(B) sh bench/accuracy.sh
 

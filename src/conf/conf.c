@@ -23,7 +23,7 @@
 
 enum {
     CONF_MAX_DEPTH = 5,                 /* includefile nesting */
-    CONF_MAX_FILE = 1 << 20,            /* bytes; ntp.conf is never this big */
+    CONF_MAX_FILE = 16 << 20,           /* bytes: room for ~400,000 restrict lines */
     ARGS_MANY = INT_MAX,
 };
 

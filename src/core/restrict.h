@@ -22,7 +22,12 @@
  * the table but do not change what the server does.
  *
  * Matching: the entry with the longest prefix that contains the address
- * wins; "default" is the /0 entry of each family. Lines naming the same
+ * wins; "default" is the /0 entry of each family. The table is a
+ * path-compressed binary prefix tree per family (at most two nodes per
+ * entry): a lookup walks at most one node per address bit, whatever the
+ * number of rules, and compiling n rules costs O(n log n) (tree inserts
+ * of O(address bits) each, one sort of the entry list), done before the
+ * new table is swapped in at a reload. Lines naming the same
  * address and mask accumulate their flags (ntpd behaviour); "unrestrict"
  * (or "restrict ... remove") deletes an entry.
  *
@@ -88,9 +93,21 @@ struct res_entry {
     bool builtin;
 };
 
+/* A node of the prefix tree: the prefix a/bits, the entry for exactly
+ * that prefix (if any), children by the next bit. */
+struct res_node {
+    uint8_t a[16];
+    uint8_t bits;
+    int32_t entry;          /* index into e[], -1 none */
+    uint32_t child[2];      /* node index, 0 none (node 0 is unused) */
+};
+
 struct restrict_table {
     struct res_entry *e;    /* sorted: longest prefix first */
     size_t n;
+    struct res_node *node;
+    size_t n_nodes, cap_nodes;
+    uint32_t root[2];       /* the /0 node of IPv4, of IPv6 */
 };
 
 /* Build the table from rules (in config order) plus the built-in entries.

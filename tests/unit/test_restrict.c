@@ -115,6 +115,62 @@ static void test_odd_prefix_v6_and_remove(void **state)
     restrict_free(&t);
 }
 
+static bool naive_contains(const struct res_entry *e, const struct res_addr *a)
+{
+    for (unsigned i = 0; i < e->prefix; i++)
+        if (((e->a[i / 8] ^ a->a[i / 8]) >> (7 - i % 8)) & 1)
+            return false;
+    return e->family == a->family;
+}
+
+/* Issue 15, finding 3: the prefix tree answers exactly what a scan of
+ * the entries, longest prefix first, answers: random rules (nested,
+ * duplicate, removed, both families) and random addresses near them. */
+static void test_tree_matches_linear_scan(void **state)
+{
+    enum { N = 3000 };
+    struct res_rule *r = calloc(N, sizeof(*r));
+    struct restrict_table t;
+    uint64_t x = 0x1234567;
+    (void)state;
+
+    assert_non_null(r);
+    for (int round = 0; round < 4; round++) {
+        size_t n = round == 0 ? 0 : N / (size_t)round;
+
+        for (size_t i = 0; i < n; i++) {
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+            r[i].family = (x & 1) ? 6 : 4;
+            for (int k = 0; k < 16; k++)
+                r[i].a[k] = (uint8_t)(x >> (k % 8 * 8)) & (k < 2 ? 0x03 : 0xff);
+            r[i].prefix = (unsigned)(x >> 40) % (r[i].family == 4 ? 33 : 129);
+            r[i].flags = (uint32_t)(x >> 20) & 0x7e7;
+            r[i].remove = (x >> 60) == 0;
+        }
+        assert_int_equal(restrict_compile(&t, r, n), 0);
+        for (int q = 0; q < 20000; q++) {
+            struct res_addr a = { 0 };
+            const struct res_entry *want = NULL;
+
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+            a.family = (x & 1) ? 6 : 4;
+            for (int k = 0; k < 16; k++)
+                a.a[k] = (uint8_t)(x >> (k % 8 * 8)) & (k < 2 ? 0x03 : 0xff);
+            if (a.family == 4)
+                memset(a.a + 4, 0, 12);
+            if (q % 3 == 0 && t.n > 0)       /* an entry's own address */
+                memcpy(a.a, t.e[x % t.n].a, 16), a.family = t.e[x % t.n].family;
+            for (size_t i = 0; i < t.n && !want; i++)
+                if (naive_contains(&t.e[i], &a))
+                    want = &t.e[i];
+            assert_ptr_equal(restrict_lookup(&t, &a), want);
+        }
+        assert_true(t.n_nodes <= 2 * t.n + 3);
+        restrict_free(&t);
+    }
+    free(r);
+}
+
 static void test_flags_str(void **state)
 {
     char buf[128];
@@ -610,6 +666,7 @@ int main(void)
         cmocka_unit_test(test_builtin_default),
         cmocka_unit_test(test_most_specific),
         cmocka_unit_test(test_odd_prefix_v6_and_remove),
+        cmocka_unit_test(test_tree_matches_linear_scan),
         cmocka_unit_test(test_flags_str),
         cmocka_unit_test(test_bucket_burst_and_average),
         cmocka_unit_test(test_minimum_guard),
