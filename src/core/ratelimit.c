@@ -96,12 +96,30 @@ static void mask(uint8_t a[16], unsigned prefix)
     }
 }
 
-bool ratelimit_polite(const struct ratelimit *rl, const struct rl_entry *x, int64_t now)
+/* The history part of politeness: a bucket drained to at most half a
+ * request (level, drained, in ns) and no excess for burst * 2^average s. */
+static bool polite_history(const struct ratelimit *rl, const struct rl_entry *x,
+                           int64_t level, int64_t now)
 {
+    const int64_t head = (int64_t)NS_PER_S << rl->p.average;
     const int64_t forgive_s = ((int64_t)1 << rl->p.average) * rl->p.burst;
 
-    return x->count >= 2 &&
+    return level <= head / 2 &&
            (x->excess_s == 0 || now / NS_PER_S + 1 - (int64_t)x->excess_s >= forgive_s);
+}
+
+bool ratelimit_polite(const struct ratelimit *rl, const struct rl_entry *x, int64_t now)
+{
+    int64_t idle = now - x->last;
+
+    return x->count >= 2 && polite_history(rl, x, x->level - (idle > 0 ? idle : 0), now);
+}
+
+void ratelimit_set_pressure(struct ratelimit *rl, bool on)
+{
+    if (on && !rl->pressure)
+        rl->stats.pressure_episodes++;
+    rl->pressure = on;
 }
 
 /* How much an entry is worth keeping: rank (0 one packet, 1 a repeat
@@ -179,7 +197,7 @@ enum rl_verdict ratelimit_check(struct ratelimit *rl, const struct res_addr *add
     struct rl_entry *x;
     uint8_t a[16];
     int64_t elapsed;
-    bool fresh, excess;
+    bool fresh, excess, polite;
 
     rl->stats.checked++;
     memcpy(a, addr->a, 16);
@@ -195,12 +213,21 @@ enum rl_verdict ratelimit_check(struct ratelimit *rl, const struct res_addr *add
         if (x->level < 0)
             x->level = 0;
     }
+    /* judged on the history before this packet */
+    polite = !fresh && polite_history(rl, x, x->level, now.ns);
     x->last = now.ns;
     if (x->count < UINT32_MAX)
         x->count++;
     excess = !fresh && (elapsed < guard || x->level > limit);
     if (!excess) {
         x->level += head;
+        /* Overloaded: answer the sources with a polite history first. A
+         * new or hurried one is shed (its request still counts, so a
+         * client that waits its turn is polite at its next poll). */
+        if (rl->pressure && !polite) {
+            rl->stats.shed++;
+            return RL_SHED;
+        }
         rl->stats.passed++;
         return RL_PASS;
     }
@@ -208,6 +235,10 @@ enum rl_verdict ratelimit_check(struct ratelimit *rl, const struct res_addr *add
     x->excess_s = (uint32_t)(now.ns / NS_PER_S + 1);
     if (x->excess < UINT32_MAX)
         x->excess++;
+    if (rl->pressure) {         /* no leak, no KoD: every send counts now */
+        rl->stats.dropped++;
+        return RL_DROP;
+    }
     if (rl->p.leak > 0 && (next_rand(&rl->rng) & ((1ULL << rl->p.leak) - 1)) == 0) {
         rl->stats.leaked++;
         return RL_LEAK;

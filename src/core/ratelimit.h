@@ -38,7 +38,8 @@
  *              answers and cannot be black-holed; 0 turns it off.
  * With `kod`, excess packets get a RATE kiss-o'-death, at most one per
  * 2^A s per address (the KoD is itself rate-limited); the rest are
- * dropped.
+ * dropped. Under pressure (ratelimit_set_pressure) only sources with a
+ * polite history are answered.
  *
  * Pure: time comes in as an argument; the leak coin is a PRNG seeded by
  * the caller; allocation only in ratelimit_init().
@@ -87,6 +88,8 @@ struct rl_entry {
 
 struct rl_stats {
     uint64_t checked, passed, excess, leaked, kod, dropped;
+    uint64_t shed;              /* within limits, not answered under pressure */
+    uint64_t pressure_episodes; /* times pressure went on */
     uint64_t inserted, evicted;
     uint64_t unadmitted;    /* of the evicted: newcomers judged on the scratch entry */
 };
@@ -99,6 +102,7 @@ struct ratelimit {
     size_t used;
     uint64_t seed;          /* hash key */
     uint64_t rng;           /* leak coin */
+    bool pressure;          /* overloaded: ratelimit_set_pressure() */
     struct rl_stats stats;
 };
 
@@ -107,6 +111,7 @@ enum rl_verdict {
     RL_LEAK,    /* excess, answered anyway (leak) */
     RL_KOD,     /* excess: send a RATE KoD */
     RL_DROP,    /* excess: silence */
+    RL_SHED,    /* within limits, but overloaded and no polite history: silence */
 };
 
 /* entries is rounded up to a multiple of RL_WAYS (0 = default). seed keys
@@ -116,9 +121,17 @@ int ratelimit_init(struct ratelimit *rl, const struct rl_params *p, size_t entri
 void ratelimit_free(struct ratelimit *rl);
 enum rl_verdict ratelimit_check(struct ratelimit *rl, const struct res_addr *a,
                                 mono_ns now, bool kod);
-/* A polite history at now: the entry has seen an earlier packet and none
- * over the limit for burst * 2^average s (time to drain a full bucket). */
+/* A polite history at now: the entry has seen an earlier packet, its
+ * bucket has drained to at most half a request (the source keeps to one
+ * request per 2^average s) and none was over the limit for
+ * burst * 2^average s (the time to drain a full bucket). */
 bool ratelimit_polite(const struct ratelimit *rl, const struct rl_entry *x, int64_t now);
+/* Overload (the caller sees its receive queue backing up): while on, a
+ * request within its limits is answered only for a source with a polite
+ * history (RL_PASS), others get RL_SHED; excess gets RL_DROP (no leak, no
+ * KoD). So a spoofed crowd, new or hurried sources, cannot push polite
+ * clients out of the capacity left. */
+void ratelimit_set_pressure(struct ratelimit *rl, bool on);
 /* Bytes held by the table (constant after init) and entries in use. */
 size_t ratelimit_memory(const struct ratelimit *rl);
 size_t ratelimit_used(const struct ratelimit *rl);

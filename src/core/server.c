@@ -26,6 +26,7 @@ static const char *const drop_names[SRV_DROP__COUNT] = {
     [SRV_DROP_AUTH_UNKNOWN_KEY] = "auth_unknown_key",
     [SRV_DROP_AUTH_BAD] = "auth_bad",
     [SRV_DROP_V4MAPPED] = "v4mapped",
+    [SRV_DROP_OVERLOAD] = "overload",
 };
 
 const char *srv_drop_name(enum srv_drop d)
@@ -179,6 +180,7 @@ enum srv_drop server_mode6_refusal(struct server *s, const srv_from *from, mono_
         switch (limit(s, flags, from, now, false)) {
         case RL_PASS: return SRV_DROP__COUNT;
         case RL_LEAK: s->stats.leaked++; return SRV_DROP__COUNT;
+        case RL_SHED: why = SRV_DROP_OVERLOAD; break;
         default: why = SRV_DROP_RATE; break;
         }
     }
@@ -234,6 +236,7 @@ enum srv_verdict server_handle_from(struct server *s, const srv_from *from, mono
     case RL_LEAK: s->stats.leaked++; break;
     case RL_KOD: kod = true; break;
     case RL_DROP: return drop(s, SRV_DROP_RATE);
+    case RL_SHED: return drop(s, SRV_DROP_OVERLOAD);
     }
 
     /* Authentication after rate limiting: a flood of MACs costs one

@@ -61,6 +61,8 @@ enum srv_drop {
     /* an IPv4-mapped source (::ffff:a.b.c.d) in an IPv6 datagram: forged,
      * since IPv4 clients reach chimed's IPv4 sockets (res_addr) */
     SRV_DROP_V4MAPPED,
+    /* overloaded: within its limits, but no polite history (ratelimit.h) */
+    SRV_DROP_OVERLOAD,
     SRV_DROP__COUNT
 };
 const char *srv_drop_name(enum srv_drop d);

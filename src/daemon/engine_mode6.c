@@ -127,7 +127,7 @@ static void fill_sysstats(const struct engine *e, const struct now *now,
     ss->badauth = st->dropped[SRV_DROP_AUTH_BAD] + st->dropped[SRV_DROP_AUTH_UNKNOWN_KEY];
     ss->declined = sum_drops(st, declined, sizeof(declined) / sizeof(declined[0]));
     ss->restricted = sum_drops(st, restricted, sizeof(restricted) / sizeof(restricted[0]));
-    ss->limited = st->dropped[SRV_DROP_RATE] + st->kod;
+    ss->limited = st->dropped[SRV_DROP_RATE] + st->dropped[SRV_DROP_OVERLOAD] + st->kod;
     ss->kodsent = st->kod;
     ss->processed = st->replied;
 }
