@@ -12,6 +12,7 @@
 #   make bench-accuracy  the simulator's standard scenarios, 24 h x 3 seeds
 #   make bench-clknetsim LAN and WAN in clknetsim, chimed and chronyd as clients,
 #                   24 h x 3 seeds, beside chime-sim's figures
+#   make bench-restrict  100,000 restrict lines against 10: start-up, replies/s, reload
 #   make install    PREFIX=/usr/local DESTDIR= (config in $(DESTDIR)/etc)
 #   make deb        the Debian package, into build/deb/
 #
@@ -67,7 +68,7 @@ ALL_OBJ   := $(LIB_OBJ) $(B)/obj/src/daemon/chimed.o $(B)/obj/src/ctl/chimectl.o
 .SECONDARY:
 
 .PHONY: all programs deps check check-run check-clknetsim asan demo fuzz fuzz-smoke bench \
-        bench-accuracy bench-clknetsim \
+        bench-accuracy bench-clknetsim bench-restrict \
         install deb clean
 all: $(PROGRAMS) $(TOOLS) $(UNITS) $(FAKECLOCK)
 # What gets installed (the Debian build makes only this: no cmocka needed).
@@ -168,6 +169,9 @@ demo:
 
 # The full 24 h standard scenarios, 3 seeds each, against the peers'
 # figures from issue 4; the table also lands in build/bench/accuracy.txt.
+bench-restrict: $(CHIMED) $(TOOLS)
+	@B=$(B) sh bench/restrict.sh
+
 bench-accuracy: $(SIM)
 	@B=$(B) sh bench/accuracy.sh
 

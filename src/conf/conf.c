@@ -19,10 +19,11 @@
 #include <sys/stat.h>
 
 #include "conf/conf_int.h"
+#include "core/ratelimit.h"
 
 enum {
     CONF_MAX_DEPTH = 5,                 /* includefile nesting */
-    CONF_MAX_FILE = 1 << 20,            /* bytes; ntp.conf is never this big */
+    CONF_MAX_FILE = 16 << 20,           /* bytes: room for ~400,000 restrict lines */
     ARGS_MANY = INT_MAX,
 };
 
@@ -922,7 +923,7 @@ static int h_ratelimit(struct parser *p, const struct line *l)
         { "ratelimit", "minimum", 0, 60, offsetof(struct conf_ratelimit, minimum) },
         { "ratelimit", "prefix4", 1, 32, offsetof(struct conf_ratelimit, prefix4) },
         { "ratelimit", "prefix6", 1, 128, offsetof(struct conf_ratelimit, prefix6) },
-        { "ratelimit", "entries", 64, 1048576, offsetof(struct conf_ratelimit, entries) },
+        { "ratelimit", "entries", 64, RL_MAX_ENTRIES, offsetof(struct conf_ratelimit, entries) },
     };
     struct conf_ratelimit *r = &p->cfg->ratelimit;
 

@@ -9,8 +9,9 @@
  *   notrap     no mode 6 trap service (opcodes 6, 7, 31)
  *   nomrulist  no mode 6 MRU list (opcode 10)
  *   nopeer     no new symmetric (mode 1/2) association from the address
- *   limited    rate-limit time service (discard / ratelimit settings);
- *              excess requests are dropped
+ *   limited    rate-limit every answered request, mode 3 and mode 6, in
+ *              one bucket (discard / ratelimit settings); excess
+ *              requests are dropped
  *   kod        with limited: answer excess with a RATE kiss-o'-death
  *              (itself rate-limited) instead of silence
  * Mode 6 (read only) is answered where noquery does not apply; nomodify,
@@ -21,7 +22,12 @@
  * the table but do not change what the server does.
  *
  * Matching: the entry with the longest prefix that contains the address
- * wins; "default" is the /0 entry of each family. Lines naming the same
+ * wins; "default" is the /0 entry of each family. The table is a
+ * path-compressed binary prefix tree per family (at most two nodes per
+ * entry): a lookup walks at most one node per address bit, whatever the
+ * number of rules, and compiling n rules costs O(n log n) (tree inserts
+ * of O(address bits) each, one sort of the entry list), done before the
+ * new table is swapped in at a reload. Lines naming the same
  * address and mask accumulate their flags (ntpd behaviour); "unrestrict"
  * (or "restrict ... remove") deletes an entry.
  *
@@ -54,11 +60,21 @@
 
 #define RF_SECURE_DEFAULT (RF_KOD | RF_LIMITED | RF_NOMODIFY | RF_NOPEER | RF_NOQUERY)
 
-/* An address as the core sees it: no sockaddr. */
+/* An address as the core sees it: no sockaddr. An IPv4-mapped IPv6
+ * source (::ffff:a.b.c.d) is normalised to the IPv4 address it names, with
+ * v4mapped set, before anything looks at it (res_addr_from_ipv6): chimed's
+ * IPv6 sockets are IPv6-only, so real IPv4 clients never arrive that way
+ * and such a datagram is a forgery (::ffff:127.0.0.1 is not localhost). */
 struct res_addr {
     uint8_t family;         /* 4 or 6 (0: unknown, matches nothing) */
     uint8_t a[16];          /* IPv4 in a[0..3] */
+    bool v4mapped;          /* family 4, but it came as ::ffff:a.b.c.d over IPv6 */
 };
+
+/* The core's view of an IPv6 source address (16 octets). */
+void res_addr_from_ipv6(const uint8_t a6[16], struct res_addr *out);
+/* 127.0.0.0/8 or ::1, and never a v4-mapped source. */
+bool res_addr_is_loopback(const struct res_addr *a);
 
 /* One line of access control, as input to restrict_compile(). */
 struct res_rule {
@@ -77,9 +93,21 @@ struct res_entry {
     bool builtin;
 };
 
+/* A node of the prefix tree: the prefix a/bits, the entry for exactly
+ * that prefix (if any), children by the next bit. */
+struct res_node {
+    uint8_t a[16];
+    uint8_t bits;
+    int32_t entry;          /* index into e[], -1 none */
+    uint32_t child[2];      /* node index, 0 none (node 0 is unused) */
+};
+
 struct restrict_table {
     struct res_entry *e;    /* sorted: longest prefix first */
     size_t n;
+    struct res_node *node;
+    size_t n_nodes, cap_nodes;
+    uint32_t root[2];       /* the /0 node of IPv4, of IPv6 */
 };
 
 /* Build the table from rules (in config order) plus the built-in entries.

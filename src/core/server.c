@@ -25,6 +25,8 @@ static const char *const drop_names[SRV_DROP__COUNT] = {
     [SRV_DROP_RATE] = "ratelimit",
     [SRV_DROP_AUTH_UNKNOWN_KEY] = "auth_unknown_key",
     [SRV_DROP_AUTH_BAD] = "auth_bad",
+    [SRV_DROP_V4MAPPED] = "v4mapped",
+    [SRV_DROP_OVERLOAD] = "overload",
 };
 
 const char *srv_drop_name(enum srv_drop d)
@@ -154,14 +156,34 @@ static void build_kod(const struct ntp_header *req, real_ns rx_time, int8_t min_
     rep->rec = ntp64_from_real(rx_time);
 }
 
-enum srv_drop server_mode6_refusal(struct server *s, const srv_from *from,
+/* The one rate limiter every answered mode passes (mode 3 here and in
+ * server_handle_from, mode 6 in server_mode6_refusal): one bucket per
+ * client prefix whatever it asks. kod: the request may get a RATE KoD
+ * (mode 3 only; a mode 6 request over its limit is dropped). */
+static enum rl_verdict limit(struct server *s, uint32_t flags, const srv_from *from,
+                             mono_ns now, bool kod)
+{
+    if (!(flags & RF_LIMITED) || s->rl == NULL || from == NULL)
+        return RL_PASS;
+    return ratelimit_check(s->rl, from, now, kod && (flags & RF_KOD) != 0);
+}
+
+enum srv_drop server_mode6_refusal(struct server *s, const srv_from *from, mono_ns now,
                                    const uint8_t *req, size_t len)
 {
     uint32_t flags = (from && s->rt) ? restrict_match(s->rt, from) : 0;
     enum srv_drop why = (flags & RF_IGNORE) ? SRV_DROP_IGNORE : mode6_reason(flags, req, len);
 
-    if (why == SRV_DROP_MODE6)
-        return SRV_DROP__COUNT;
+    if (from && from->v4mapped)
+        why = SRV_DROP_V4MAPPED;
+    if (why == SRV_DROP_MODE6) {
+        switch (limit(s, flags, from, now, false)) {
+        case RL_PASS: return SRV_DROP__COUNT;
+        case RL_LEAK: s->stats.leaked++; return SRV_DROP__COUNT;
+        case RL_SHED: why = SRV_DROP_OVERLOAD; break;
+        default: why = SRV_DROP_RATE; break;
+        }
+    }
     s->stats.received++;
     s->stats.dropped[why]++;
     return why;
@@ -182,6 +204,10 @@ enum srv_verdict server_handle_from(struct server *s, const srv_from *from, mono
     size_t trailer = 0;
 
     s->stats.received++;
+    /* before any other decision: a forged mapped source must not be taken
+     * for the IPv4 host it names (::ffff:127.0.0.1 for localhost) */
+    if (from && from->v4mapped)
+        return drop(s, SRV_DROP_V4MAPPED);
     if (flags & RF_IGNORE)
         return drop(s, SRV_DROP_IGNORE);
     /* Control and private modes are refused before any parsing: their
@@ -205,13 +231,12 @@ enum srv_verdict server_handle_from(struct server *s, const srv_from *from, mono
      * A parsed request is >= 48 octets, so this only guards the caller. */
     if (len < NTP_HEADER_LEN || cap < NTP_HEADER_LEN)
         return drop(s, SRV_DROP_TOO_SMALL_FOR_REPLY);
-    if ((flags & RF_LIMITED) && s->rl) {
-        switch (ratelimit_check(s->rl, from, now, (flags & RF_KOD) != 0)) {
-        case RL_PASS: break;
-        case RL_LEAK: s->stats.leaked++; break;
-        case RL_KOD: kod = true; break;
-        case RL_DROP: return drop(s, SRV_DROP_RATE);
-        }
+    switch (limit(s, flags, from, now, true)) {
+    case RL_PASS: break;
+    case RL_LEAK: s->stats.leaked++; break;
+    case RL_KOD: kod = true; break;
+    case RL_DROP: return drop(s, SRV_DROP_RATE);
+    case RL_SHED: return drop(s, SRV_DROP_OVERLOAD);
     }
 
     /* Authentication after rate limiting: a flood of MACs costs one

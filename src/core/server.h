@@ -58,6 +58,11 @@ enum srv_drop {
      * §9.2: 48 octets + 4 zero octets, never larger than the request) */
     SRV_DROP_AUTH_UNKNOWN_KEY, /* MAC with a key id not in the keys file or not trusted */
     SRV_DROP_AUTH_BAD,       /* MAC that does not verify */
+    /* an IPv4-mapped source (::ffff:a.b.c.d) in an IPv6 datagram: forged,
+     * since IPv4 clients reach chimed's IPv4 sockets (res_addr) */
+    SRV_DROP_V4MAPPED,
+    /* overloaded: within its limits, but no polite history (ratelimit.h) */
+    SRV_DROP_OVERLOAD,
     SRV_DROP__COUNT
 };
 const char *srv_drop_name(enum srv_drop d);
@@ -105,8 +110,10 @@ void server_set_auth(struct server *s, const struct auth_keytab *keys,
 
 /* Mode 6 access: counts and returns the drop reason when restrict refuses
  * this request (ignore, noquery, or nomodify/notrap/nomrulist for those
- * opcodes); SRV_DROP__COUNT when the control path may answer it. */
-enum srv_drop server_mode6_refusal(struct server *s, const srv_from *from,
+ * opcodes) or when a "limited" source is over its rate limit (ratelimit:
+ * the same bucket as its mode 3 requests, no KoD); SRV_DROP__COUNT when
+ * the control path may answer it. now: monotonic, for the rate limit. */
+enum srv_drop server_mode6_refusal(struct server *s, const srv_from *from, mono_ns now,
                                    const uint8_t *req, size_t len);
 
 /* Handle one request from `from` (NULL: unknown source, no restriction

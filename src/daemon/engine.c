@@ -67,6 +67,23 @@ static void send_replies(struct engine *e, int fd, int n)
         e->stats.send_errors += (uint64_t)(n - (sent < 0 ? 0 : sent));
 }
 
+/* Overload is a receive queue that outlasts a wake-up: MAX_BATCHES_PER_WAKE
+ * full batches and more waiting. While any socket is in that state the
+ * rate limiter answers sources with a polite history first; a socket
+ * whose queue drains (a short batch) clears its part. */
+static void set_backlog(struct engine *e, int fd, bool on)
+{
+    bool any = false;
+
+    for (int i = 0; i < e->n_fds; i++) {
+        if (e->fds[i] == fd)
+            e->backlog[i] = on;
+        any = any || e->backlog[i];
+    }
+    if (any != e->rl.pressure)
+        ratelimit_set_pressure(&e->rl, any);
+}
+
 static void socket_readable(void *arg, int fd, short revents, const struct now *now)
 {
     struct engine *e = arg;
@@ -79,14 +96,18 @@ static void socket_readable(void *arg, int fd, short revents, const struct now *
         if (got <= 0) {
             if (got < 0 && errno != EAGAIN && errno != EINTR)
                 log_warn("net", "receive");
+            set_backlog(e, fd, false);
             return;
         }
         n = answer_batch(e, fd, e->batch, now);
         if (n > 0)
             send_replies(e, fd, n);
-        if (got < NET_BATCH)
+        if (got < NET_BATCH) {
+            set_backlog(e, fd, false);
             return;
+        }
     }
+    set_backlog(e, fd, true);
 }
 
 /* ---- sockets ---------------------------------------------------------------- */
@@ -248,11 +269,13 @@ void engine_log_stats(const struct engine *e)
              (unsigned long long)e->stats.send_errors, off ? line : " none");
     if (e->rl.e)
         log_info("server", "ratelimit: clients=%zu/%zu table_bytes=%zu checked=%llu "
-                 "excess=%llu evicted=%llu",
+                 "excess=%llu evicted=%llu shed=%llu overload_episodes=%llu",
                  ratelimit_used(&e->rl), ratelimit_capacity(&e->rl), ratelimit_memory(&e->rl),
                  (unsigned long long)e->rl.stats.checked,
                  (unsigned long long)e->rl.stats.excess,
-                 (unsigned long long)e->rl.stats.evicted);
+                 (unsigned long long)e->rl.stats.evicted,
+                 (unsigned long long)e->rl.stats.shed,
+                 (unsigned long long)e->rl.stats.pressure_episodes);
     engine_auth_log_stats(e);
 }
 

@@ -59,6 +59,7 @@ struct engine {
     int fds[ENGINE_MAX_SOCKETS];
     struct net_addr bound[ENGINE_MAX_SOCKETS];
     int n_fds;
+    bool backlog[ENGINE_MAX_SOCKETS];   /* its queue outlasted a wake-up */
     struct net_batch *batch;
     struct net_msg *out;        /* NET_BATCH replies being built */
     struct engine_stats stats;

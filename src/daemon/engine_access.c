@@ -18,16 +18,8 @@ void engine_res_addr(const struct net_addr *a, struct res_addr *out)
         memcpy(out->a, &s4->sin_addr, 4);
     } else if (a->ss.ss_family == AF_INET6) {
         const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&a->ss;
-        static const uint8_t v4mapped[12] = { [10] = 0xff, [11] = 0xff };
 
-        /* A v4-mapped source is the IPv4 host it stands for. */
-        if (memcmp(s6->sin6_addr.s6_addr, v4mapped, 12) == 0) {
-            out->family = 4;
-            memcpy(out->a, s6->sin6_addr.s6_addr + 12, 4);
-        } else {
-            out->family = 6;
-            memcpy(out->a, s6->sin6_addr.s6_addr, 16);
-        }
+        res_addr_from_ipv6(s6->sin6_addr.s6_addr, out);
     }
 }
 
@@ -44,10 +36,23 @@ static void rule_from_conf(const struct conf_restrict *r, struct res_rule *out)
     if (r->addr.ss_family == AF_INET) {
         out->family = 4;
         memcpy(out->a, &((const struct sockaddr_in *)&r->addr)->sin_addr, 4);
-    } else {
-        out->family = 6;
-        memcpy(out->a, &((const struct sockaddr_in6 *)&r->addr)->sin6_addr, 16);
+        out->prefix = r->prefix_len;
+        return;
     }
+    /* "restrict ::ffff:192.0.2.0/120" is the IPv4 rule 192.0.2.0/24, as
+     * the sources it names are normalised to IPv4 before matching. */
+    const uint8_t *a6 = ((const struct sockaddr_in6 *)&r->addr)->sin6_addr.s6_addr;
+    struct res_addr n;
+
+    res_addr_from_ipv6(a6, &n);
+    if (n.v4mapped && r->prefix_len >= 96) {
+        out->family = 4;
+        memcpy(out->a, n.a, 4);
+        out->prefix = (unsigned)r->prefix_len - 96;
+        return;
+    }
+    out->family = 6;
+    memcpy(out->a, a6, 16);
     out->prefix = r->prefix_len;
 }
 

@@ -148,43 +148,35 @@ static size_t online_reply(struct engine *e, bool online, enum ctl_format fmt, c
 
 #define CTL_MAX_CLIENT_ROWS 64
 
-static int busier(const void *a, const void *b)
-{
-    const struct report_client_entry *x = a, *y = b;
-
-    return x->count < y->count ? 1 : x->count > y->count ? -1 : 0;
-}
-
 static void entry_address(const struct rl_entry *x, char *buf, size_t cap)
 {
     if (!inet_ntop(x->family == 4 ? AF_INET : AF_INET6, x->a, buf, (socklen_t)cap))
         snprintf(buf, cap, "?");
 }
 
-/* The rate limiter's table, busiest first (at most CTL_MAX_CLIENT_ROWS). */
+/* The rate limiter's table, busiest first (at most CTL_MAX_CLIENT_ROWS):
+ * every row shown is one filled from a table entry. */
 static size_t clients_reply(struct engine *e, const struct now *now, enum ctl_format fmt,
                             char *buf, size_t cap)
 {
-    struct report_client_entry rows[CTL_MAX_CLIENT_ROWS + 1];
+    struct report_client_entry rows[CTL_MAX_CLIENT_ROWS];
+    const struct rl_entry *top[CTL_MAX_CLIENT_ROWS];
     const struct ratelimit *rl = &e->rl;
     struct report_clients cl = { .c = rows };
-    size_t slots = rl->e ? rl->n_sets * RL_WAYS : 0;
+    size_t n = ratelimit_busiest(rl, top, CTL_MAX_CLIENT_ROWS);
 
-    for (size_t i = 0; i < slots; i++) {
-        const struct rl_entry *x = &rl->e[i];
-        struct report_client_entry *r = &rows[cl.n < CTL_MAX_CLIENT_ROWS ? cl.n : CTL_MAX_CLIENT_ROWS];
+    memset(rows, 0, sizeof(rows));
+    for (size_t i = 0; i < n; i++) {
+        const struct rl_entry *x = top[i];
+        struct report_client_entry *r = &rows[i];
 
-        if (x->family == 0)
-            continue;
         entry_address(x, r->address, sizeof(r->address));
         r->count = x->count;
         r->excess = x->excess;
         r->last_ago_ns = now->mono.ns - x->last;
         r->kod_ago_ns = x->last_kod ? now->mono.ns - x->last_kod : -1;
-        if (cl.n < CTL_MAX_CLIENT_ROWS)
-            cl.n++;
-        qsort(rows, (size_t)cl.n + (cl.n == CTL_MAX_CLIENT_ROWS), sizeof(rows[0]), busier);
     }
+    cl.n = (int)n;
     cl.used = ratelimit_used(rl);
     cl.capacity = ratelimit_capacity(rl);
     cl.checked = rl->stats.checked;
@@ -251,7 +243,7 @@ static bool metrics_admit(void *arg, const struct sockaddr_storage *peer)
 
     engine_res_addr(&a, &from);
     flags = e->server.rt != NULL ? restrict_match(e->server.rt, &from) : 0;
-    if (flags & (RF_IGNORE | RF_NOQUERY)) {
+    if ((flags & (RF_IGNORE | RF_NOQUERY)) || from.v4mapped) {
         e->metrics_refused++;
         return false;
     }

@@ -5,7 +5,8 @@
  * not an NTP header, so it must not meet the 48-octet parser. Who may ask
  * is decided by restrict (server_mode6_refusal: ignore, noquery, and
  * nomodify/notrap/nomrulist for their opcodes; the built-in default lets
- * only localhost ask); a refused request gets no answer at all and is
+ * only localhost ask) and, for "limited" sources, by the same rate limiter
+ * as mode 3, in the same bucket; a refused request gets no answer at all and is
  * counted under the flag that refused it and as mode 6 "refused".
  * core/mode6 builds the answer from the same snapshots chimectl shows; fragments go out with one sendmsg each (at most
  * MODE6_MAX_FRAGS, only to local clients; a remote one gets one datagram
@@ -36,25 +37,6 @@ struct engine_mode6 {
     struct mode6_peer peers[NODE_MAX_SLOTS];
     struct net_msg msg;
 };
-
-static bool is_loopback(const struct net_addr *a)
-{
-    if (a->ss.ss_family == AF_INET) {
-        const struct sockaddr_in *s = (const struct sockaddr_in *)&a->ss;
-
-        return (ntohl(s->sin_addr.s_addr) >> 24) == 127;
-    }
-    if (a->ss.ss_family == AF_INET6) {
-        const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)&a->ss;
-        const uint8_t *b = s->sin6_addr.s6_addr;
-
-        if (IN6_IS_ADDR_LOOPBACK(&s->sin6_addr))
-            return true;
-        /* ::ffff:127.x.y.z */
-        return IN6_IS_ADDR_V4MAPPED(&s->sin6_addr) && b[12] == 127;
-    }
-    return false;
-}
 
 static struct engine_mode6 *state(struct engine *e)
 {
@@ -125,6 +107,7 @@ static void fill_sysstats(const struct engine *e, const struct now *now,
     };
     static const enum srv_drop declined[] = {
         SRV_DROP_BAD_MODE, SRV_DROP_MODE7, SRV_DROP_SYMMETRIC, SRV_DROP_NOT_REQUEST,
+        SRV_DROP_V4MAPPED,
     };
     static const enum srv_drop restricted[] = {
         SRV_DROP_IGNORE, SRV_DROP_NOSERVE, SRV_DROP_NOQUERY, SRV_DROP_NOMODIFY,
@@ -144,7 +127,7 @@ static void fill_sysstats(const struct engine *e, const struct now *now,
     ss->badauth = st->dropped[SRV_DROP_AUTH_BAD] + st->dropped[SRV_DROP_AUTH_UNKNOWN_KEY];
     ss->declined = sum_drops(st, declined, sizeof(declined) / sizeof(declined[0]));
     ss->restricted = sum_drops(st, restricted, sizeof(restricted) / sizeof(restricted[0]));
-    ss->limited = st->dropped[SRV_DROP_RATE] + st->kod;
+    ss->limited = st->dropped[SRV_DROP_RATE] + st->dropped[SRV_DROP_OVERLOAD] + st->kod;
     ss->kodsent = st->kod;
     ss->processed = st->replied;
 }
@@ -208,7 +191,7 @@ bool engine_mode6_input(struct engine *e, int fd, const struct net_msg *in,
         return false;
     m = state(e);
     engine_res_addr(&in->peer, &from);
-    if (server_mode6_refusal(&e->server, &from, in->buf, in->len) != SRV_DROP__COUNT) {
+    if (server_mode6_refusal(&e->server, &from, now->mono, in->buf, in->len) != SRV_DROP__COUNT) {
         /* no answer at all, not even an error (RFC 8633 §3.4); the server
          * counted which restrict flag refused it */
         m->stats.requests++;
@@ -216,7 +199,7 @@ bool engine_mode6_input(struct engine *e, int fd, const struct net_msg *in,
         return true;
     }
     fill_view(e, m, now, &v);
-    n = mode6_handle_auth(in->buf, in->len, is_loopback(&in->peer), engine_mode6_auth(e, &auth),
+    n = mode6_handle_auth(in->buf, in->len, res_addr_is_loopback(&from), engine_mode6_auth(e, &auth),
                           &v, &m->reply, &m->stats, &why);
     for (int i = 0; i < n; i++) {
         m->msg.len = mode6_fragment(&m->reply, i, m->msg.buf, sizeof(m->msg.buf));

@@ -21,6 +21,7 @@ restrict 127.0.0.5 nomodify notrap nomrulist
 restrict 127.0.0.6 nopeer
 restrict 127.0.0.7 limited
 restrict 127.0.0.8 kod limited
+restrict 127.0.0.10 kod limited nomodify
 discard average 0 minimum 0
 ratelimit burst 4 leak 0
 EOF
@@ -75,6 +76,28 @@ diag "kod limited: $nkod RATE KoD"
 check '[ "$nkod" -eq 1 ]' "kod: excess answered by exactly one RATE KoD (the KoD is rate-limited)"
 check '[ "$(count ratelimit "$s")" -ge 8 ]' "rate-limited requests counted"
 check '"$B/ntpprobe" -c 10 -i 0 127.0.0.1 $PORT >/dev/null' "localhost is never limited"
+# Mode 6 passes the same limiter (issue 15, finding 4: "kod limited
+# nomodify" without noquery answered every mode 6 request).
+n6=$(/usr/bin/python3 - $PORT <<'PYEOF'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.10", 0))
+s.settimeout(0.3)
+req = bytes([0x16, 0x01, 0, 1]) + bytes(8)
+for i in range(20):
+    s.sendto(req, ("127.0.0.1", int(sys.argv[1])))
+n = 0
+try:
+    while True:
+        s.recv(2048)
+        n += 1
+except socket.timeout:
+    pass
+print(n)
+PYEOF
+)
+diag "mode 6 from 127.0.0.10 (kod limited nomodify): $n6 of 20 answered"
+check '[ "$n6" -ge 1 ] && [ "$n6" -le 5 ]' "limited: mode 6 gets the burst of 4, the excess is dropped"
 stop_pid "$CHIMED_PID"
 
 # ---- no restrict line at all: the built-in secure default -------------------
@@ -95,3 +118,46 @@ diag "$s"
 check '[ "$(count noquery "$s")" -eq 1 ]' "default: noquery for others"
 check '[ "$(count nopeer "$s")" -eq 1 ]' "default: nopeer for others"
 check 'grep -q "average 2^3 s, minimum 2 s" "$CHIMED_LOG"' "default: ntpd's discard defaults"
+stop_pid "$CHIMED_PID"
+
+# ---- a forged IPv4-mapped source over IPv6 (issue 15, finding 6) ---------------
+# IPv6 datagrams from ::ffff:127.0.0.1 to [::1], crafted on a raw socket (the
+# kernel delivers them on loopback): they must not be taken for localhost
+# (which has full access, no rate limit and mode 6) but dropped before any
+# decision and counted as v4mapped. The real ::1 keeps its full access.
+PORT=11463
+printf 'port %s\nlocal stratum 2\ninterface listen 127.0.0.1\ninterface listen ::1\n' $PORT >"$D/m.conf"
+if ! start_chimed "$D/m.conf"; then
+    not_ok "chimed starts on 127.0.0.1 and ::1"
+    exit 1
+fi
+/usr/bin/python3 - $PORT >"$D/mapped.out" 2>&1 <<'PYEOF'
+import socket, struct, sys
+port = int(sys.argv[1])
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return (~s) & 0xffff
+src = socket.inet_pton(socket.AF_INET6, "::ffff:127.0.0.1")
+dst = socket.inet_pton(socket.AF_INET6, "::1")
+raw = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_RAW)
+def send(payload):
+    udp = struct.pack("!HHHH", 40123, port, 8 + len(payload), 0) + payload
+    c = csum(src + dst + struct.pack("!I3xB", len(udp), 17) + udp)
+    udp = udp[:6] + struct.pack("!H", c) + udp[8:]
+    raw.sendto(struct.pack("!IHBB", 6 << 28, len(udp), 17, 64) + src + dst + udp, ("::1", 0))
+for i in range(10):
+    send(bytes([0x23]) + bytes(47))          # mode 3, v4
+send(bytes([0x16, 0x01, 0, 1]) + bytes(8))   # mode 6 READSTAT
+print("sent 11")
+PYEOF
+diag "$(cat "$D/mapped.out")"
+sleep 0.5
+s=$(stats)
+diag "$s"
+check '[ "$(count v4mapped "$s")" -eq 11 ]' \
+    "::ffff:127.0.0.1 over IPv6: 10 mode 3 and 1 mode 6 dropped as v4mapped, not served as localhost"
+check '"$P" -c 10 -i 0 ::1 $PORT >/dev/null' "the real ::1 keeps full access (10 back-to-back)"

@@ -1,7 +1,7 @@
 /* ntpabuse — what an attacker does to an NTP server, bounded and on
  * loopback only.
  *
- *   ntpabuse flood [-b SRC] [-n COUNT] [-d SECONDS] HOST PORT
+ *   ntpabuse flood [-b SRC | -r NSRC] [-n COUNT] [-d SECONDS] HOST PORT
  *   ntpabuse amp   [-b SRC] [-w WAIT_MS] HOST PORT
  *
  * flood: mode 3 requests from one address (SRC, e.g. 127.0.0.3) as fast
@@ -9,6 +9,10 @@
  *   sent or SECONDS (default 10, at most 60) have passed; replies are read
  *   as they come and classified. Prints
  *     sent=N replies=N normal=N kod=N other=N oversized=N seconds=S
+ *   -r NSRC: a spoofed crowd instead, each request from one of NSRC
+ *   (1..1048576) source addresses 127.1.0.0, 127.1.0.1, ... picked at
+ *   random (IPv4 only: the source is set per datagram with IP_PKTINFO,
+ *   which loopback's 127.0.0.0/8 allows; replies come back to our port).
  * amp: every request type a reflection attacker might try, each from its
  *   own socket: modes 0-7 with versions 1-4, mode 6 opcodes 0-31 (12-octet
  *   ntpq-style and 48-octet), mode 7 implementation/request codes
@@ -33,7 +37,7 @@
 
 struct opts {
     const char *src, *host, *port;
-    long count, seconds, wait_ms;
+    long count, seconds, wait_ms, rotate;
 };
 
 static long num_arg(const char *s, long lo, long hi)
@@ -50,7 +54,7 @@ static long num_arg(const char *s, long lo, long hi)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: ntpabuse flood [-b SRC] [-n COUNT] [-d SECONDS] HOST PORT\n"
+    fprintf(stderr, "usage: ntpabuse flood [-b SRC | -r NSRC] [-n COUNT] [-d SECONDS] HOST PORT\n"
                     "       ntpabuse amp [-b SRC] [-w WAIT_MS] HOST PORT\n");
     exit(2);
 }
@@ -94,6 +98,42 @@ static int open_sock(const struct opts *o)
 
 #define FBATCH 64
 
+/* The crowd's socket: unconnected, on an ephemeral port of every local
+ * address, so the replies to any 127.1.x.y reach it. */
+static int open_crowd_sock(void)
+{
+    struct sockaddr_in any = { .sin_family = AF_INET };
+    int fd;
+
+    if (g_dst.ss_family != AF_INET)
+        return -1;
+    fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&any, sizeof(any)) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Source address i of the crowd into an IP_PKTINFO control message. */
+static void crowd_source(struct msghdr *h, uint8_t *cbuf, size_t cap, uint32_t i)
+{
+    struct cmsghdr *c;
+    struct in_pktinfo pi = { 0 };
+
+    memset(cbuf, 0, cap);
+    h->msg_control = cbuf;
+    h->msg_controllen = CMSG_SPACE(sizeof(pi));
+    c = CMSG_FIRSTHDR(h);
+    c->cmsg_level = IPPROTO_IP;
+    c->cmsg_type = IP_PKTINFO;
+    c->cmsg_len = CMSG_LEN(sizeof(pi));
+    pi.ipi_spec_dst.s_addr = htonl((127u << 24) + (1u << 16) + i);
+    memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+    h->msg_name = &g_dst;
+    h->msg_namelen = g_dst_len;
+}
+
 static int flood(const struct opts *o)
 {
     uint8_t req[FBATCH][NW_HDR_LEN], rep[FBATCH][NW_HDR_LEN + 64];
@@ -102,7 +142,9 @@ static int flood(const struct opts *o)
     uint64_t sent = 0, replies = 0, normal = 0, kod = 0, other = 0, oversized = 0;
     double t0 = nw_now_mono(), t;
     uint32_t tag = (uint32_t)nw_random64();
-    int fd = open_sock(o);
+    uint64_t pick = nw_random64() | 1;
+    uint8_t cbuf[FBATCH][CMSG_SPACE(sizeof(struct in_pktinfo))];
+    int fd = o->rotate > 0 ? open_crowd_sock() : open_sock(o);
 
     if (fd < 0) {
         fprintf(stderr, "ntpabuse: socket: %s\n", strerror(errno));
@@ -128,8 +170,16 @@ static int flood(const struct opts *o)
             break;
         if ((long)(sent + FBATCH) > o->count)
             want = (int)(o->count - (long)sent);
-        for (int i = 0; i < want; i++)
+        for (int i = 0; i < want; i++) {
             nw_put64(req[i] + NW_OFF_XMT, ((uint64_t)tag << 32) | (uint32_t)(sent + (uint64_t)i));
+            if (o->rotate > 0) {
+                pick ^= pick << 13;
+                pick ^= pick >> 7;
+                pick ^= pick << 17;
+                crowd_source(&msg[i].msg_hdr, cbuf[i], sizeof(cbuf[i]),
+                             (uint32_t)(pick % (uint64_t)o->rotate));
+            }
+        }
         n = sendmmsg(fd, msg, (unsigned)want, 0);
         if (n > 0)
             sent += (uint64_t)n;
@@ -381,9 +431,10 @@ int main(int argc, char **argv)
         usage();
     cmd = argv[1];
     optind = 2;
-    while ((c = getopt(argc, argv, "b:n:d:w:")) != -1) {
+    while ((c = getopt(argc, argv, "b:n:d:w:r:")) != -1) {
         switch (c) {
         case 'b': o.src = optarg; break;
+        case 'r': o.rotate = num_arg(optarg, 1, 1048576); break;
         case 'n': o.count = num_arg(optarg, 1, 2000000); break;
         case 'd': o.seconds = num_arg(optarg, 1, 60); break;
         case 'w': o.wait_ms = num_arg(optarg, 1, 10000); break;

@@ -12,6 +12,7 @@
 #include "core/ratelimit.h"
 #include "core/restrict.h"
 #include "core/server.h"
+#include "daemon/engine.h"
 
 static struct res_addr v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
 {
@@ -114,6 +115,62 @@ static void test_odd_prefix_v6_and_remove(void **state)
     restrict_free(&t);
 }
 
+static bool naive_contains(const struct res_entry *e, const struct res_addr *a)
+{
+    for (unsigned i = 0; i < e->prefix; i++)
+        if (((e->a[i / 8] ^ a->a[i / 8]) >> (7 - i % 8)) & 1)
+            return false;
+    return e->family == a->family;
+}
+
+/* Issue 15, finding 3: the prefix tree answers exactly what a scan of
+ * the entries, longest prefix first, answers: random rules (nested,
+ * duplicate, removed, both families) and random addresses near them. */
+static void test_tree_matches_linear_scan(void **state)
+{
+    enum { N = 3000 };
+    struct res_rule *r = calloc(N, sizeof(*r));
+    struct restrict_table t;
+    uint64_t x = 0x1234567;
+    (void)state;
+
+    assert_non_null(r);
+    for (int round = 0; round < 4; round++) {
+        size_t n = round == 0 ? 0 : N / (size_t)round;
+
+        for (size_t i = 0; i < n; i++) {
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+            r[i].family = (x & 1) ? 6 : 4;
+            for (int k = 0; k < 16; k++)
+                r[i].a[k] = (uint8_t)(x >> (k % 8 * 8)) & (k < 2 ? 0x03 : 0xff);
+            r[i].prefix = (unsigned)(x >> 40) % (r[i].family == 4 ? 33 : 129);
+            r[i].flags = (uint32_t)(x >> 20) & 0x7e7;
+            r[i].remove = (x >> 60) == 0;
+        }
+        assert_int_equal(restrict_compile(&t, r, n), 0);
+        for (int q = 0; q < 20000; q++) {
+            struct res_addr a = { 0 };
+            const struct res_entry *want = NULL;
+
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+            a.family = (x & 1) ? 6 : 4;
+            for (int k = 0; k < 16; k++)
+                a.a[k] = (uint8_t)(x >> (k % 8 * 8)) & (k < 2 ? 0x03 : 0xff);
+            if (a.family == 4)
+                memset(a.a + 4, 0, 12);
+            if (q % 3 == 0 && t.n > 0)       /* an entry's own address */
+                memcpy(a.a, t.e[x % t.n].a, 16), a.family = t.e[x % t.n].family;
+            for (size_t i = 0; i < t.n && !want; i++)
+                if (naive_contains(&t.e[i], &a))
+                    want = &t.e[i];
+            assert_ptr_equal(restrict_lookup(&t, &a), want);
+        }
+        assert_true(t.n_nodes <= 2 * t.n + 3);
+        restrict_free(&t);
+    }
+    free(r);
+}
+
 static void test_flags_str(void **state)
 {
     char buf[128];
@@ -198,6 +255,7 @@ static void test_kod_is_rate_limited_and_leak(void **state)
         case RL_LEAK: leak++; break;
         case RL_KOD: kod++; break;
         case RL_DROP: drop++; break;
+        case RL_SHED: fail(); break;    /* no pressure here */
         }
     }
     assert_in_range(pass, 1, 5);
@@ -247,6 +305,170 @@ static void test_prefix_buckets(void **state)
     assert_int_equal(ratelimit_init(&rl, &p, 64, 3), 0);
     assert_int_equal(ratelimit_check(&rl, &a, at_ms(0), false), RL_PASS);
     assert_int_equal(ratelimit_check(&rl, &b, at_ms(1), false), RL_DROP); /* same /64 */
+    ratelimit_free(&rl);
+}
+
+static uint64_t xorshift(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+static bool answered(enum rl_verdict v)
+{
+    return v == RL_PASS || v == RL_LEAK || v == RL_KOD;
+}
+
+/* Issue 15, finding 5: with the defaults, one IPv6 host rotating its
+ * interface identifier inside its /64 is limited exactly like one fixed
+ * address (the old /128 default answered 4,000 of 4,000). */
+static void test_v6_rotation_is_one_client(void **state)
+{
+    struct rl_params p;
+    struct ratelimit fixed, rot;
+    struct res_addr a = v6(0x2001, 7);
+    uint64_t r = 42;
+    int n_fixed = 0, n_rot = 0;
+    (void)state;
+
+    rl_params_default(&p);
+    assert_int_equal(p.prefix4, 32);
+    assert_int_equal(p.prefix6, 64);
+    assert_int_equal(ratelimit_init(&fixed, &p, 0, 9), 0);
+    assert_int_equal(ratelimit_init(&rot, &p, 0, 9), 0);
+    for (int i = 0; i < 4000; i++) {
+        struct res_addr b = a;
+        uint64_t low = xorshift(&r);
+
+        memcpy(b.a + 8, &low, 8);
+        n_fixed += answered(ratelimit_check(&fixed, &a, at_ms(1000 + i * 10), true));
+        n_rot += answered(ratelimit_check(&rot, &b, at_ms(1000 + i * 10), true));
+    }
+    print_message("answered: fixed %d, rotating within the /64 %d of 4000\n", n_fixed, n_rot);
+    assert_int_equal(n_rot, n_fixed);
+    assert_true(n_fixed < 1500);
+    assert_int_equal(ratelimit_used(&rot), 1);
+    ratelimit_free(&fixed);
+    ratelimit_free(&rot);
+}
+
+/* Issue 15, finding 8: 16k sources at 20 requests/s each. The old 4,096
+ * entry table evicted each before its next request (all answered); the
+ * default table holds them, so they are limited. */
+static void test_default_table_holds_a_crowd(void **state)
+{
+    struct rl_params p;
+    struct ratelimit rl;
+    uint64_t checks = 0;
+    (void)state;
+
+    rl_params_default(&p);
+    assert_int_equal(ratelimit_init(&rl, &p, 0, 11), 0);
+    assert_true(ratelimit_capacity(&rl) >= 65536);
+    for (int tick = 0; tick < 100; tick++) {          /* 5 s in 50 ms steps */
+        for (uint32_t i = 0; i < 16384; i++) {
+            struct res_addr a = v4(10, 1, (uint8_t)(i >> 8), (uint8_t)i);
+
+            ratelimit_check(&rl, &a, at_ms(1000 + tick * 50 + (i % 50)), true);
+            checks++;
+        }
+    }
+    print_message("16384 sources x 20/s for 5 s: passed %llu leaked %llu kod %llu of %llu, "
+                  "evicted %llu\n", (unsigned long long)rl.stats.passed,
+                  (unsigned long long)rl.stats.leaked, (unsigned long long)rl.stats.kod,
+                  (unsigned long long)checks, (unsigned long long)rl.stats.evicted);
+    assert_int_equal(rl.stats.evicted, 0);
+    assert_true(rl.stats.passed * 100 < checks * 12);        /* burst + 5 s / 8 s each */
+    assert_true(rl.stats.passed + rl.stats.leaked + rl.stats.kod < checks * 40 / 100);
+    ratelimit_free(&rl);
+}
+
+/* Heavy hitters stay in a full table while a crowd of one-packet sources
+ * (1,000,000 spoofed addresses, 100k/s) churns it: the old LRU evicted
+ * them between their packets and so answered all. */
+static void test_heavy_hitters_kept(void **state)
+{
+    struct rl_params p;
+    struct ratelimit rl;
+    uint64_t r = 7, hh_pass = 0, hh_checks = 0;
+    (void)state;
+
+    rl_params_default(&p);
+    p.leak = 0;
+    assert_int_equal(ratelimit_init(&rl, &p, 4096, 13), 0);
+    for (int ms = 0; ms < 10000; ms++) {
+        mono_ns now = at_ms(1000 + ms);
+
+        for (int k = 0; k < 100; k++) {                 /* 100k one-packet sources/s */
+            uint32_t x = (uint32_t)xorshift(&r);
+            struct res_addr a = v4((uint8_t)(x >> 24) | 0x80, (uint8_t)(x >> 16),
+                                   (uint8_t)(x >> 8), (uint8_t)x);
+
+            ratelimit_check(&rl, &a, now, false);
+        }
+        if (ms % 100 == 0) {                            /* 100 heavy hitters, 10/s each */
+            for (int h = 0; h < 100; h++) {
+                struct res_addr a = v4(10, 9, 0, (uint8_t)h);
+
+                hh_pass += ratelimit_check(&rl, &a, now, false) == RL_PASS;
+                hh_checks++;
+            }
+        }
+    }
+    print_message("heavy hitters: %llu of %llu passed beside 1,000,000 one-packet sources\n",
+                  (unsigned long long)hh_pass, (unsigned long long)hh_checks);
+    /* each: a burst of 8 (minimum 2 s makes it 1 at 10/s), then one per
+     * 8 s over 10 s, after the few packets it takes to be admitted */
+    assert_true(hh_pass * 100 < hh_checks * 20);
+    ratelimit_free(&rl);
+}
+
+/* chimectl clients: the busiest 64 of a table of 1000, each row a real
+ * entry, in order, found in one pass (finding 1 of issue 15: rows past
+ * the 64th were read uninitialised and the table sorted once per entry). */
+static void test_busiest_bounded(void **state)
+{
+    const struct rl_entry *top[64 + 1];
+    struct rl_params p;
+    struct ratelimit rl;
+    size_t n;
+    (void)state;
+
+    rl_params_default(&p);
+    assert_int_equal(ratelimit_init(&rl, &p, 4096, 5), 0);
+    /* address i sends (i * 7) % 1000 + 1 packets: all counts distinct */
+    for (uint32_t i = 0; i < 1000; i++) {
+        struct res_addr a = v4(10, 0, (uint8_t)(i >> 8), (uint8_t)i);
+        uint32_t k = (i * 7) % 1000 + 1;
+
+        for (uint32_t j = 0; j < k; j++)
+            ratelimit_check(&rl, &a, at_ms(1000 + j), false);
+    }
+    assert_int_equal(ratelimit_used(&rl), 1000);
+    top[64] = NULL;
+    n = ratelimit_busiest(&rl, top, 64);
+    assert_int_equal(n, 64);
+    assert_null(top[64]);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(top[i]->family, 4);
+        assert_int_equal(top[i]->count, 1000 - i);
+    }
+    /* fewer entries than rows: all of them */
+    ratelimit_free(&rl);
+    assert_int_equal(ratelimit_init(&rl, &p, 64, 5), 0);
+    for (int i = 0; i < 3; i++) {
+        struct res_addr a = v4(10, 0, 0, (uint8_t)i);
+
+        for (int j = 0; j <= i; j++)
+            ratelimit_check(&rl, &a, at_ms(1000 + j), false);
+    }
+    n = ratelimit_busiest(&rl, top, 64);
+    assert_int_equal(n, 3);
+    assert_int_equal(top[0]->count, 3);
+    assert_int_equal(top[2]->count, 1);
+    assert_int_equal(ratelimit_busiest(&rl, top, 0), 0);
     ratelimit_free(&rl);
 }
 
@@ -347,19 +569,197 @@ static void test_server_restrict_flags(void **state)
     restrict_free(&t);
 }
 
+/* Issue 15, finding 6: ::ffff:127.0.0.1 in an IPv6 datagram was taken
+ * for localhost (full access, mode 6 answered, no rate limit). It is
+ * normalised to IPv4 and marked, and the server drops it before any other
+ * decision: IPv4 clients reach the IPv4 socket, never the IPv6-only one. */
+static void test_v4mapped_source(void **state)
+{
+    const uint8_t m[16] = { [10] = 0xff, [11] = 0xff, [12] = 127, [15] = 1 };
+    const uint8_t lo6[16] = { [15] = 1 };
+    struct sockaddr_in6 s6 = { .sin6_family = AF_INET6 };
+    struct net_addr na;
+    struct restrict_table t;
+    struct server s;
+    struct res_addr a;
+    uint8_t req[NTP_MAX_PACKET], rep[NTP_MAX_PACKET], q[12] = { 0x16, 1 };
+    size_t rlen;
+    (void)state;
+
+    res_addr_from_ipv6(m, &a);
+    assert_int_equal(a.family, 4);
+    assert_true(a.v4mapped);
+    assert_memory_equal(a.a, ((uint8_t[16]){ 127, 0, 0, 1 }), 16);
+    assert_false(res_addr_is_loopback(&a));
+    res_addr_from_ipv6(lo6, &a);
+    assert_int_equal(a.family, 6);
+    assert_true(res_addr_is_loopback(&a));
+    a = v4(127, 0, 0, 1);
+    assert_true(res_addr_is_loopback(&a));
+    /* the engine's sockaddr -> res_addr goes the same way */
+    memcpy(s6.sin6_addr.s6_addr, m, 16);
+    memset(&na, 0, sizeof(na));
+    memcpy(&na.ss, &s6, sizeof(s6));
+    na.len = sizeof(s6);
+    engine_res_addr(&na, &a);
+    assert_true(a.family == 4 && a.v4mapped);
+
+    assert_int_equal(restrict_compile(&t, NULL, 0), 0);
+    server_init(&s, -20);
+    server_set_access(&s, &t, NULL);
+    mkreq(req, MODE_CLIENT, 0x1234);
+    assert_int_equal(server_handle_from(&s, &a, at_ms(0), req, 48, (real_ns){ 1 }, rep,
+                                        sizeof(rep), &rlen), SRV_DROP);
+    assert_int_equal(s.stats.dropped[SRV_DROP_V4MAPPED], 1);
+    assert_int_equal(server_mode6_refusal(&s, &a, at_ms(0), q, sizeof(q)), SRV_DROP_V4MAPPED);
+    assert_int_equal(s.stats.dropped[SRV_DROP_V4MAPPED], 2);
+    assert_string_equal(srv_drop_name(SRV_DROP_V4MAPPED), "v4mapped");
+    /* the real 127.0.0.1 keeps its full access */
+    a = v4(127, 0, 0, 1);
+    assert_int_equal(server_handle_from(&s, &a, at_ms(0), req, 48, (real_ns){ 1 }, rep,
+                                        sizeof(rep), &rlen), SRV_REPLY);
+    assert_int_equal(server_mode6_refusal(&s, &a, at_ms(0), q, sizeof(q)), SRV_DROP__COUNT);
+    restrict_free(&t);
+}
+
+/* Issue 15, finding 4: mode 6 skipped the rate limit ("kod limited
+ * nomodify" without noquery: 20,000 of 20,000 mode 6 requests answered).
+ * It passes the same limiter, in the same bucket as mode 3. */
+static void test_mode6_rate_limited(void **state)
+{
+    struct res_rule r = rule4(10, 0, 0, 4, 32, RF_KOD | RF_LIMITED | RF_NOMODIFY);
+    struct restrict_table t;
+    struct ratelimit rl;
+    struct rl_params p;
+    struct server s;
+    struct res_addr a = v4(10, 0, 0, 4);
+    uint8_t q[12] = { 0x16, 1 }, req[NTP_MAX_PACKET], rep[NTP_MAX_PACKET];
+    size_t rlen;
+    int ok6 = 0;
+    (void)state;
+
+    assert_int_equal(restrict_compile(&t, &r, 1), 0);
+    rl_params_default(&p);
+    p.leak = 0;
+    assert_int_equal(ratelimit_init(&rl, &p, 64, 5), 0);
+    server_init(&s, -20);
+    server_set_access(&s, &t, &rl);
+    for (int i = 0; i < 20000; i++)
+        ok6 += server_mode6_refusal(&s, &a, at_ms(1000 + i), q, sizeof(q)) == SRV_DROP__COUNT;
+    print_message("mode 6 from a limited address: %d of 20000 answered\n", ok6);
+    assert_true(ok6 >= 1 && ok6 <= 8 + 20 / 8 + 1);     /* a burst, then one per 8 s */
+    assert_int_equal(s.stats.dropped[SRV_DROP_RATE], (uint64_t)(20000 - ok6));
+    assert_int_equal(s.stats.kod, 0);                  /* no KoD for mode 6 */
+    /* the same bucket: mode 3 from that address is over its limit too */
+    mkreq(req, MODE_CLIENT, 0x1234);
+    assert_int_equal(server_handle_from(&s, &a, at_ms(21500), req, 48, (real_ns){ 1 }, rep,
+                                        sizeof(rep), &rlen), SRV_REPLY);
+    assert_int_equal(s.stats.kod, 1);
+    /* and the other way round: once mode 3 went over the limit, mode 6 is refused */
+    assert_int_equal(server_mode6_refusal(&s, &a, at_ms(21600), q, sizeof(q)), SRV_DROP_RATE);
+    ratelimit_free(&rl);
+    restrict_free(&t);
+}
+
+/* Issue 15, finding 9: under a spoofed flood from 65,536 sources at the
+ * server's capacity, polite clients got 91% of their answers. Overloaded
+ * (the engine sees its queue back up), the limiter answers sources with a
+ * polite history first: 2,000 clients polling every 64 s for 10 minutes,
+ * then 65,536 spoofed sources at 30,000 requests/s for a minute beside
+ * them. Counted by reason: the polite keep >= 99% of their answers (all
+ * normal replies), the crowd gets <= 2% and is counted as overload and
+ * ratelimit. Virtual time: nothing here depends on the machine's speed. */
+static void test_overload_polite_first(void **state)
+{
+    enum { POLITE = 2000, CROWD = 65536, TICK_MS = 10, CROWD_PER_TICK = 300 };
+    struct res_addr *crowd = malloc(CROWD * sizeof(*crowd));
+    struct restrict_table t;
+    struct ratelimit rl;
+    struct rl_params p;
+    struct server s;
+    uint8_t req[NTP_MAX_PACKET], rep[NTP_MAX_PACKET];
+    uint64_t x = 99, pol_sent = 0, pol_ok = 0, crowd_sent = 0, crowd_ok = 0;
+    size_t rlen;
+    (void)state;
+
+    assert_non_null(crowd);
+    for (int i = 0; i < CROWD; i++) {
+        uint32_t v = (uint32_t)xorshift(&x);
+
+        crowd[i] = v4((uint8_t)(v >> 24) | 0x80, (uint8_t)(v >> 16), (uint8_t)(v >> 8),
+                      (uint8_t)v);
+    }
+    assert_int_equal(restrict_compile(&t, NULL, 0), 0);     /* default: kod limited */
+    rl_params_default(&p);
+    assert_int_equal(ratelimit_init(&rl, &p, 0, 21), 0);
+    server_init(&s, -20);
+    server_set_access(&s, &t, &rl);
+    mkreq(req, MODE_CLIENT, 0x77);
+    for (int64_t ms = 0; ms < 11 * 60 * 1000; ms += TICK_MS) {
+        bool attack = ms >= 10 * 60 * 1000;
+        mono_ns now = at_ms(1000 + ms);
+
+        ratelimit_set_pressure(&rl, attack);
+        /* polite client i polls at i * 32 ms past every 64 s */
+        for (int i = 0; i < POLITE; i++) {
+            struct res_addr a = v4(10, 2, (uint8_t)(i >> 8), (uint8_t)i);
+            int64_t phase = (int64_t)i * 32 % 64000;
+            struct ntp_header h;
+
+            if (ms % 64000 > phase || ms % 64000 + TICK_MS <= phase)
+                continue;
+            if (server_handle_from(&s, &a, now, req, 48, (real_ns){ 1 }, rep, sizeof(rep),
+                                   &rlen) == SRV_REPLY && attack) {
+                ntp_header_decode(rep, &h);
+                pol_ok += h.refid != ntp_refid_from_ascii("RATE");
+            }
+            pol_sent += attack;
+        }
+        for (int k = 0; attack && k < CROWD_PER_TICK; k++) {
+            crowd_sent++;
+            crowd_ok += server_handle_from(&s, &crowd[xorshift(&x) % CROWD], now, req, 48,
+                                           (real_ns){ 1 }, rep, sizeof(rep), &rlen) == SRV_REPLY;
+        }
+    }
+    print_message("under overload: polite %llu of %llu answered, crowd %llu of %llu; "
+                  "dropped overload=%llu ratelimit=%llu\n",
+                  (unsigned long long)pol_ok, (unsigned long long)pol_sent,
+                  (unsigned long long)crowd_ok, (unsigned long long)crowd_sent,
+                  (unsigned long long)s.stats.dropped[SRV_DROP_OVERLOAD],
+                  (unsigned long long)s.stats.dropped[SRV_DROP_RATE]);
+    assert_true(pol_sent >= POLITE * 60 / 64 - 10);
+    assert_true(pol_ok * 100 >= pol_sent * 99);
+    assert_true(crowd_ok * 100 <= crowd_sent * 2);
+    assert_true(s.stats.dropped[SRV_DROP_OVERLOAD] > crowd_sent / 4);
+    assert_true(s.stats.dropped[SRV_DROP_RATE] > crowd_sent / 4);
+    assert_int_equal(rl.stats.pressure_episodes, 1);
+    assert_int_equal(rl.stats.shed, s.stats.dropped[SRV_DROP_OVERLOAD]);
+    ratelimit_free(&rl);
+    restrict_free(&t);
+    free(crowd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_builtin_default),
         cmocka_unit_test(test_most_specific),
         cmocka_unit_test(test_odd_prefix_v6_and_remove),
+        cmocka_unit_test(test_tree_matches_linear_scan),
         cmocka_unit_test(test_flags_str),
         cmocka_unit_test(test_bucket_burst_and_average),
         cmocka_unit_test(test_minimum_guard),
         cmocka_unit_test(test_kod_is_rate_limited_and_leak),
         cmocka_unit_test(test_table_memory_flat),
         cmocka_unit_test(test_prefix_buckets),
+        cmocka_unit_test(test_busiest_bounded),
+        cmocka_unit_test(test_v6_rotation_is_one_client),
+        cmocka_unit_test(test_default_table_holds_a_crowd),
+        cmocka_unit_test(test_heavy_hitters_kept),
         cmocka_unit_test(test_server_restrict_flags),
+        cmocka_unit_test(test_v4mapped_source),
+        cmocka_unit_test(test_mode6_rate_limited),
+        cmocka_unit_test(test_overload_polite_first),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
