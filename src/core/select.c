@@ -151,19 +151,58 @@ static double min_peer_jitter(const struct select_cand *c, const int *surv, int 
 /* Drop the survivor with the largest selection jitter while that exceeds
  * the smallest peer jitter (dropping would not help otherwise) and more
  * than min_survivors remain. surv stays in merit order. Returns new n. */
+/* The largest selection jitter among surv[0..n) without surv[skip]. */
+static double worst_jitter_without(const struct select_cand *c, const int *surv, int n,
+                                   int skip)
+{
+    int rest[SELECT_MAX], m = 0;
+    double worst = 0.0;
+    for (int i = 0; i < n; i++)
+        if (i != skip)
+            rest[m++] = surv[i];
+    for (int i = 0; i < m; i++)
+        worst = fmax(worst, selection_jitter(c, rest, m, i));
+    return worst;
+}
+
+/* The survivor to drop next: the largest selection jitter, but the last
+ * system peer only when that is clearly larger than both its own jitter
+ * and the others' selection jitter among themselves (hysteresis: among
+ * equals a random one is always a little worse, by less than its noise;
+ * an outlier inflates everyone's jitter, so the others are measured
+ * without it). *worst_j gets the victim's selection jitter. */
+static int cluster_victim(const struct select_cand *c, const int *surv, int n,
+                          double *worst_j)
+{
+    int worst = -1, peer = -1;
+    double peer_j = -1.0;
+    *worst_j = -1.0;
+    for (int i = 0; i < n; i++) {
+        double j = selection_jitter(c, surv, n, i);
+        if (c[surv[i]].sys_peer) {
+            peer = i;
+            peer_j = j;
+        } else if (j > *worst_j) {
+            *worst_j = j;
+            worst = i;
+        }
+    }
+    double bar = fmax(c[surv[peer >= 0 ? peer : 0]].jitter,
+                      peer >= 0 ? worst_jitter_without(c, surv, n, peer) : 0.0);
+    if (peer >= 0 && (worst < 0 || (peer_j > *worst_j &&
+                                    peer_j > SELECT_STICKY_CLUSTER * bar))) {
+        *worst_j = peer_j;
+        return peer;
+    }
+    return worst;
+}
+
 static int cluster(const struct select_cand *c, int *surv, int n, int min_surv,
                    enum select_mark *marks)
 {
     while (n > min_surv && n > 1) {
-        int worst = 0;
-        double worst_j = -1.0;
-        for (int i = 0; i < n; i++) {
-            double j = selection_jitter(c, surv, n, i);
-            if (j > worst_j) {
-                worst_j = j;
-                worst = i;
-            }
-        }
+        double worst_j;
+        int worst = cluster_victim(c, surv, n, &worst_j);
         if (!(worst_j > min_peer_jitter(c, surv, n)))
             break;
         marks[surv[worst]] = SEL_OUTLIER;
@@ -247,10 +286,28 @@ static void combine_jitter(const struct select_cand *c, const int *surv, int n,
     out->jitter = sqrt(sel * sel + pj * pj);
 }
 
+/* Not clearly worse than the best by merit: no higher stratum, and a
+ * root distance within SELECT_STICKY_FACTOR of the best's, both without
+ * the growth since their last samples (a sawtooth over each poll that
+ * alone spans a factor of 1.7 among equal LAN servers at poll 6). */
+static double fresh_dist(const struct select_cand *s)
+{
+    return s->root_dist - fmax(0.0, fmin(s->dist_age, s->root_dist));
+}
+
+static bool close_to_best(const struct select_cand *s, const struct select_cand *best)
+{
+    return s->stratum <= best->stratum &&
+           fresh_dist(s) <= SELECT_STICKY_FACTOR * fresh_dist(best);
+}
+
 static int pick_sys_peer(const struct select_cand *c, const int *surv, int n)
 {
     for (int i = 0; i < n; i++)
         if (c[surv[i]].prefer)
+            return surv[i];
+    for (int i = 1; i < n; i++)
+        if (c[surv[i]].sys_peer && close_to_best(&c[surv[i]], &c[surv[0]]))
             return surv[i];
     return surv[0];
 }

@@ -224,6 +224,45 @@ static void test_prefer_becomes_sys_peer(void **state)
     assert_near(f.r.root_dist, 0.030, 1e-12);
 }
 
+/* Issue 13 item 6: the last system peer keeps the role while it is not
+ * clearly worse (a slightly longer distance, a slightly larger selection
+ * jitter), and loses it when it is (twice the distance, another stratum). */
+static void test_sys_peer_sticks_among_equals(void **state)
+{
+    (void)state;
+    struct fixture f;
+    setup(&f);
+    add(&f, 0.0010, 0.010, 0.001, 2);
+    add(&f, 0.0011, 0.012, 0.001, 2);
+    add(&f, 0.0009, 0.011, 0.001, 2);
+    add(&f, 0.0014, 0.013, 0.001, 2);   /* largest selection jitter, below 2x */
+    f.c[3].sys_peer = true;
+    run(&f);
+    assert_int_equal(f.r.sys_peer, 3);
+    assert_int_equal(f.marks[3], SEL_SYSPEER);
+    /* the growth since its last sample does not count against it */
+    f.c[3].root_dist = 0.025;
+    f.c[3].dist_age = 0.012;
+    run(&f);
+    assert_int_equal(f.r.sys_peer, 3);
+    /* twice the best's distance: clearly worse */
+    f.c[3].dist_age = 0.0;
+    run(&f);
+    assert_int_equal(f.r.sys_peer, 0);
+    /* far off the others: clustered out despite being the peer */
+    f.c[3].root_dist = 0.013;
+    f.c[3].offset = 0.0060;
+    run(&f);
+    assert_int_equal(f.marks[3], SEL_OUTLIER);
+    assert_int_equal(f.r.sys_peer, 0);
+    /* a higher stratum is clearly worse */
+    f.c[3].offset = 0.0011;
+    f.c[3].stratum = 3;
+    f.c[0].sys_peer = false;
+    run(&f);
+    assert_true(f.r.sys_peer != 3);
+}
+
 static void test_max_clock_excess(void **state)
 {
     (void)state;
@@ -345,6 +384,7 @@ int main(void)
         cmocka_unit_test(test_clustering_drops_noisiest),
         cmocka_unit_test(test_clustering_stops_at_min_survivors),
         cmocka_unit_test(test_prefer_becomes_sys_peer),
+        cmocka_unit_test(test_sys_peer_sticks_among_equals),
         cmocka_unit_test(test_max_clock_excess),
         cmocka_unit_test(test_combine_weights),
         cmocka_unit_test(test_unknown_freq_sd_ignored),
