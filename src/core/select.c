@@ -212,6 +212,63 @@ static int cluster(const struct select_cand *c, int *surv, int n, int min_surv,
     return n;
 }
 
+/* ---- agreement with the majority -------------------------------------- */
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The survivor whose offset is the median (the lower one for even n). */
+static int median_survivor(const struct select_cand *c, const int *surv, int n)
+{
+    double off[SELECT_MAX];
+    for (int i = 0; i < n; i++)
+        off[i] = c[surv[i]].offset;
+    qsort(off, (size_t)n, sizeof off[0], cmp_double);
+    for (int i = 0; i < n; i++)
+        if (c[surv[i]].offset == off[(n - 1) / 2])
+            return surv[i];
+    return surv[0];
+}
+
+/* A minority that disagrees with the majority by more than its noise
+ * explains is not combined, however few survivors remain: clustering
+ * stops at min_survivors and, with three servers on a 10 ms WAN, kept
+ * one 20 ms off for good (its interval still touched the others'; the
+ * system offset carried a third of its error, simulated 6.7 ms RMS).
+ * The reference is the median survivor; when a strict majority lies
+ * within SELECT_AGREE_SIGMAS times their combined jitter of it, the
+ * others are outliers. The half-delays do not explain a lasting
+ * difference, only the jitter does. Survivors spread with no agreeing
+ * majority are all kept (there is no majority to side with). */
+static bool agrees(const struct select_cand *s, const struct select_cand *m)
+{
+    double noise = sqrt(s->jitter * s->jitter + m->jitter * m->jitter);
+    return fabs(s->offset - m->offset) <= SELECT_AGREE_SIGMAS * noise;
+}
+
+static int drop_disagreeing(const struct select_cand *c, int *surv, int n,
+                            enum select_mark *marks)
+{
+    if (n < 3)
+        return n;
+    const struct select_cand *m = &c[median_survivor(c, surv, n)];
+    int agreeing = 0, keep = 0;
+    for (int i = 0; i < n; i++)
+        agreeing += agrees(&c[surv[i]], m);
+    if (2 * agreeing <= n || agreeing == n)
+        return n;       /* no majority agrees (or all do): nothing to tell */
+    for (int i = 0; i < n; i++) {
+        if (agrees(&c[surv[i]], m))
+            surv[keep++] = surv[i];
+        else
+            marks[surv[i]] = SEL_OUTLIER;
+    }
+    return keep;
+}
+
 /* ---- combining ------------------------------------------------------- */
 
 static bool known_sd(double sd)
@@ -376,6 +433,7 @@ void select_run(const struct select_cand *c, const bool *fit, int n,
         ns = p->max_clock;
     }
     ns = cluster(c, surv, ns, p->min_survivors, marks);
+    ns = drop_disagreeing(c, surv, ns, marks);
 
     int sp = pick_sys_peer(c, surv, ns);
     for (int i = 0; i < ns; i++)

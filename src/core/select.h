@@ -45,6 +45,10 @@ struct select_cand {
 #define SELECT_STICKY_FACTOR 1.5
 #define SELECT_STICKY_CLUSTER 4.0
 
+/* A survivor farther from the median survivor than this many times
+ * their combined jitter is not combined (see select.c). */
+#define SELECT_AGREE_SIGMAS 8.0
+
 /* The tally marks of ntpq -p, as characters so displays can print them. */
 enum select_mark {
     SEL_UNFIT = ' ',        /* not a candidate (unreachable, unsync, ...) */

@@ -65,6 +65,19 @@ for seed in 1 2; do
         "falseticker seed $seed: rms $(field "$J" rms_offset_s) s <= 75 us"
 done
 
+# Three servers, C 20 ms off on the 10 ms WAN (issue 13 item 5): its
+# interval touches the others', so only the agreement test keeps it out;
+# accuracy within 2x of the one-good-server WAN run of the same seed.
+for seed in 1 2; do
+    run wan $seed
+    one=$(field "$J" rms_offset_s)
+    run three-servers-one-off $seed
+    check "$(sfield "$J" C survivor) == 0" \
+        "one of three 20 ms off, seed $seed: C never combined ($(sfield "$J" C survivor) of the window)"
+    check "$(field "$J" rms_offset_s) <= 2 * $one" \
+        "one of three 20 ms off, seed $seed: rms $(field "$J" rms_offset_s) s <= 2 x one good server ($one s)"
+done
+
 run five-servers-two-falsetickers 1
 check "$(sfield "$J" D survivor) == 0 && $(sfield "$J" E survivor) == 0" \
     "two falsetickers: D and E never survive"

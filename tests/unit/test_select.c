@@ -193,6 +193,30 @@ static void test_clustering_drops_noisiest(void **state)
     assert_true(fabs(f.r.offset) < 0.0002);
 }
 
+/* Issue 13 item 5: three survivors, one 20 ms off with 0.5 ms jitter on
+ * a 10 ms WAN (its interval touches the others'): two agree, the third
+ * is not combined; spread with no agreeing majority, all three stay. */
+static void test_minority_disagreeing_not_combined(void **state)
+{
+    (void)state;
+    struct fixture f;
+    setup(&f);
+    add(&f, 0.0000, 0.012, 0.0005, 2);
+    add(&f, 0.0003, 0.012, 0.0005, 2);
+    add(&f, 0.0200, 0.012, 0.0005, 2);
+    run(&f);
+    assert_int_equal(f.r.n_truechimers, 3);
+    assert_int_equal(f.marks[2], SEL_OUTLIER);
+    assert_int_equal(f.r.n_survivors, 2);
+    assert_true(fabs(f.r.offset - 0.00015) < 0.0001);
+    for (int i = 0; i < 3; i++)
+        f.c[i].root_dist = 0.030;       /* all truechimers, no pair agrees */
+    f.c[1].offset = -0.0200;
+    run(&f);
+    assert_int_equal(f.r.n_truechimers, 3);
+    assert_int_equal(f.r.n_survivors, 3);
+}
+
 static void test_clustering_stops_at_min_survivors(void **state)
 {
     (void)state;
@@ -385,6 +409,7 @@ int main(void)
         cmocka_unit_test(test_clustering_stops_at_min_survivors),
         cmocka_unit_test(test_prefer_becomes_sys_peer),
         cmocka_unit_test(test_sys_peer_sticks_among_equals),
+        cmocka_unit_test(test_minority_disagreeing_not_combined),
         cmocka_unit_test(test_max_clock_excess),
         cmocka_unit_test(test_combine_weights),
         cmocka_unit_test(test_unknown_freq_sd_ignored),
