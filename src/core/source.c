@@ -20,7 +20,8 @@
  *    oldest eighth of the samples is then discarded for good and the fit
  *    repeated, down to SOURCE_RUNS_MIN samples. The same happens while
  *    the assumed oscillator wander over the window's span exceeds twice
- *    the noise its samples average (too_long()).
+ *    the noise its samples average (too_long()), down to
+ *    SOURCE_WINDOW_MIN samples.
  *  - Poll: rises only when the sample ring is full and the noise still
  *    dominates the wander; falls when the wander dominates (poll_vote()).
  *    A back-off for an unreachable server is undone by its next reply.
@@ -48,6 +49,12 @@
 #define SOURCE_STEP_CONFIRM   3     /* flagged samples in a row = a step */
 #define SOURCE_SPIKE_MIN_N    3     /* estimate size before spikes exist */
 #define SOURCE_RUNS_MIN       8     /* runs test needs at least this many */
+/* The wander bound may cut the window down to this many samples, below
+ * the runs test's own minimum: at long polls 8 samples spanned hours and
+ * their slope lagged the wandering frequency (simulated at fixed poll 9,
+ * floor 8 -> 5: LAN 36 -> 26 us, WAN 318 -> 205 us). Fewer than 5 let
+ * popcorn spikes into a fit whose jitter then widened the gate. */
+#define SOURCE_WINDOW_MIN     5
 #define SOURCE_RUNS_Z         (-2.33) /* one-sided ~1% critical value */
 #define SOURCE_FREQ_SD_NONE   1e-4  /* s/s: "frequency unknown" */
 #define SOURCE_WANDER         1e-7  /* s/s: prediction slack per second */
@@ -574,20 +581,23 @@ static bool too_long(const struct fit_input *in, int from, const struct fit *f)
                                      window_noise(f->jitter, in->n - from);
 }
 
-/* Shrink the window from the old end while the runs test fails. Returns
- * the first index of in[] to keep. */
+/* Shrink the window from the old end while the runs test fails (down to
+ * SOURCE_RUNS_MIN samples) or the window is too long for the wander
+ * (down to SOURCE_WINDOW_MIN). Returns the first index of in[] to keep. */
 static int choose_window(const struct fit_input *in)
 {
     int from = 0;
     struct fit f;
-    while (in->n - from > SOURCE_RUNS_MIN) {
+    while (in->n - from > SOURCE_WINDOW_MIN) {
         fit_line(in, from, &f);
-        if (!too_few_runs(in, from, &f) && !too_long(in, from, &f))
+        bool runs = in->n - from > SOURCE_RUNS_MIN && too_few_runs(in, from, &f);
+        if (!runs && !too_long(in, from, &f))
             break;
+        int floor = runs ? SOURCE_RUNS_MIN : SOURCE_WINDOW_MIN;
         int cut = (in->n - from) / 8;
         from += cut > 0 ? cut : 1;
-        if (in->n - from < SOURCE_RUNS_MIN)
-            from = in->n - SOURCE_RUNS_MIN;
+        if (in->n - from < floor)
+            from = in->n - floor;
     }
     return from;
 }

@@ -918,10 +918,11 @@ static void test_window_bounded_by_wander(void **state)
     struct world w;
     world_init(&w, 10, 10, false);
     run_samples(&w, 100, 0.001, 0, 5e-6);
-    /* 1e-9 span^1.5 / 3 against 2 x 2 x 5 us / sqrt(n): ~5 samples, so
-     * the runs test's floor of 8 */
+    /* 1e-9 span^1.5 / 3 against 2 x 2 x 5 us / sqrt(n): ~5 samples, the
+     * window's floor (no longer the runs test's 8: at long polls those 8
+     * spanned hours and the slope lagged the wander) */
     assert_true(w.s.est.n < 20);
-    assert_true(w.s.est.n >= 8);
+    assert_true(w.s.est.n >= 5);
 }
 
 /* A quiet LAN: at 1024 s the wander alone would cost ~100 us, so the
