@@ -24,6 +24,7 @@ struct select_cand {
     double root_dist;   /* s, half-width of the correctness interval */
     double dist_age;    /* s, the part of root_dist grown since the last sample */
     double jitter;      /* s, the source's own jitter (peer jitter) */
+    double queue_sd;    /* s, the noise its delays imply (0 unknown) */
     double freq;        /* s/s, the source's frequency estimate */
     double freq_sd;     /* s/s */
     double offset_sd;   /* s */
