@@ -124,6 +124,8 @@ static void print_text(const struct scenario *sc, const struct sim_result *r)
     printf("packets      %" PRIu64 " sent, %" PRIu64 " replies used or dropped by the core\n",
            r->packets_sent, r->replies);
     printf("steps        %" PRIu64 "\n", r->steps);
+    printf("sys peer     %" PRIu64 " changes, %" PRIu64 " log lines at info or above\n",
+           r->peer_changes, r->log_lines);
     if (r->replaced)
         printf("pools        %" PRIu64 " members replaced\n", r->replaced);
     if (sc->once)
@@ -179,8 +181,9 @@ static void print_json(const struct scenario *sc, const struct sim_result *r)
                r->leap_armed, isnan(r->leap_jump_at_s) ? -1e9 : r->leap_jump_at_s,
                r->leap_jump_s, r->leap_max_err_s, r->leap_recover_s, r->li_served_s,
                r->smear_max_err_s, r->smear_li, r->smear_samples);
-    printf(",\"replaced\":%" PRIu64 ",\"once_exit\":%d,\"once_done_s\":%.3f}\n",
-           r->replaced, r->once_exit, r->once_done_s);
+    printf(",\"replaced\":%" PRIu64 ",\"once_exit\":%d,\"once_done_s\":%.3f"
+           ",\"peer_changes\":%" PRIu64 ",\"log_lines\":%" PRIu64 "}\n",
+           r->replaced, r->once_exit, r->once_done_s, r->peer_changes, r->log_lines);
 }
 
 /* A scenario's own bounds: "expect rms <= 30us" and friends. */
@@ -197,6 +200,8 @@ static double metric(const struct scenario *sc, const struct sim_result *r, cons
     if (strcmp(m, "packets_day") == 0)   /* per source line's host */
         return (double)r->packets_sent / days / (configured ? configured : 1);
     if (strcmp(m, "replaced") == 0) return (double)r->replaced;
+    if (strcmp(m, "peer_changes") == 0) return (double)r->peer_changes;
+    if (strcmp(m, "log_lines") == 0) return (double)r->log_lines;
     if (strcmp(m, "exit") == 0) return r->once_exit;
     if (strcmp(m, "done_s") == 0) return r->once_exit < 0 ? INFINITY : r->once_done_s;
     return fabs(r->final_offset);       /* "error": at the end (after -q's step) */

@@ -510,6 +510,7 @@ static int d_expect(struct ctx *c, const struct words *ws)
 {
     static const char *const metrics[] = {
         "rms", "max", "mean", "converge", "packets_day", "replaced", "exit", "done_s",
+        "peer_changes", "log_lines",
         "error", NULL,
     };
     struct scenario *sc = c->sc;

@@ -23,7 +23,8 @@
  *   conf LINE...                      a chime.conf line for the client
  *   once [timeout D]                  run as chimed -q
  *   expect METRIC <=|>=|== VALUE      rms, max, mean, converge, packets_day,
- *                                     replaced, exit, done_s, error
+ *                                     replaced, peer_changes, log_lines,
+ *                                     exit, done_s, error
  *   step NAME T at D                  the server's clock jumps by T
  *   outage NAME FROM-TO [every D]     the server does not answer
  *   linkdown NAME|all FROM-TO [every D]  its link drops every packet

@@ -154,6 +154,7 @@ struct sim {
     struct sim_srv srv[SIM_MAX_SERVERS];
     struct stats st;
     struct sim_result *res;
+    int last_peer;          /* host of the last system peer, -1 none yet */
     FILE *trace;
     int trace_every;
 };
@@ -480,6 +481,7 @@ static void carry_out_one(struct sim *s, const struct node_action *a)
     case NODE_SAMPLE: note_slot(s, a); break;
     case NODE_DONE: once_done(s, a); break;
     case NODE_LOG:
+        s->res->log_lines += a->u.log.level >= NODE_LOG_INFO;
         if (s->log)
             fprintf(s->log, "%.3f %s: %s\n", (double)s->now * 1e-9, a->u.log.subsys,
                     a->u.log.text);
@@ -489,10 +491,24 @@ static void carry_out_one(struct sim *s, const struct node_action *a)
     }
 }
 
+static int host_of_slot(const struct sim *s, int slot);
+
+/* A change of system peer from one host to another (losing it and
+ * getting the same one back is none). */
+static void note_peer(struct sim *s)
+{
+    int h = host_of_slot(s, node_sys_peer_slot(&s->node));
+    if (h < 0 || h == s->last_peer)
+        return;
+    s->res->peer_changes += s->last_peer >= 0;
+    s->last_peer = h;
+}
+
 static void carry_out(struct sim *s)
 {
     for (int i = 0; i < s->out.n; i++)
         carry_out_one(s, &s->out.a[i]);
+    note_peer(s);
     if (s->node.client.leap.dir)
         s->lp.armed_seen = true;
 }
@@ -680,6 +696,7 @@ static int setup(struct sim *s, const struct scenario *sc, uint64_t seed,
 {
     s->sc = sc;
     s->res = out;
+    s->last_peer = -1;
     s->duration = duration;
     s->win_from = sc->measure_from;
     s->win_to = sc->measure_to > 0 && sc->measure_to < duration ? sc->measure_to

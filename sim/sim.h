@@ -36,6 +36,8 @@ struct sim_result {
     double converge_s;          /* first time |error| < 1 ms for good; -1 never */
     double final_offset;        /* s, at the end */
     uint64_t packets_sent, replies, steps;
+    uint64_t peer_changes;      /* the system peer became another host */
+    uint64_t log_lines;         /* node log lines at info or above */
     double cpu_s;               /* filled by the caller */
     int n_servers;
     struct sim_server_result srv[SIM_MAX_SERVERS];

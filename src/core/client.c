@@ -93,12 +93,15 @@ static int run_selection(struct client *c, mono_ns now, int *map)
         cand[n] = (struct select_cand){
             .offset = source_offset(s, now, corr),
             .root_dist = source_root_distance(s, now),
+            .dist_age = NTP_PHI * fmax(0.0, (double)mono_sub(now, s->est.when) / NS_PER_S),
             .jitter = s->est.jitter,
+            .queue_sd = s->est.queue_sd,
             .freq = s->est.freq,
             .freq_sd = s->est.freq_sd,
             .offset_sd = s->est.raw_sd,
             .stratum = s->stratum,
             .prefer = s->conf.prefer,
+            .sys_peer = c->sel.synced && i == c->sel.sys_peer,
         };
         fit[n] = source_is_fit(s, now);
         map[n] = i;

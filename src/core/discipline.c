@@ -29,10 +29,11 @@
  * this, and it keeps the filter gain away from exactly 1. */
 #define MIN_FREQ_SD_PPM 1e-3
 
-/* The phase error is slewed out over tau = ratio * update interval (as
- * chrony's corrtimeratio): each update removes 1/ratio of the offset,
- * so the phase loop decays geometrically by (1 - 1/ratio) per update
- * and measurement noise reaches the clock divided by the ratio. */
+/* The phase error of a one-sample estimate is slewed out over tau =
+ * ratio * update interval (as chrony's corrtimeratio): each update
+ * removes 1/ratio of the offset, so the phase loop decays geometrically
+ * by (1 - 1/ratio) per update and measurement noise reaches the clock
+ * divided by the ratio. Averaged estimates use 1 (slew_tau()). */
 
 #define SLEW_TIME_RATIO 4.0
 
@@ -211,11 +212,22 @@ static void enter_panic(struct discipline *d, mono_ns now, struct clock_cmd *cmd
     command_status(d, false, UNSYNC_ERROR_S, UNSYNC_ERROR_S, cmd);
 }
 
-static double slew_tau(double interval_s)
+/* tau = ratio x interval. The ratio averages the offset over several
+ * updates, which only pays while each update's estimate is as noisy as
+ * one raw sample (offset_sd >= jitter: a single sample, a first burst).
+ * The sources' estimates are regressions over many samples already, and
+ * consecutive ones share most of them, so averaging them again removes
+ * little noise and adds lag, which at long polls lets the phase wander:
+ * then the whole offset goes in one interval (simulated, ratio 4 -> 1:
+ * LAN at poll 6 4.6 -> 3.4 us, at poll 9 160 -> 36 us; WAN at poll 8
+ * 168 -> 139 us; a ratio falling smoothly with offset_sd / jitter kept
+ * too much of the lag: poll 9 LAN 39-59 us). */
+static double slew_tau(double interval_s, const struct select_result *est)
 {
-    return SLEW_TIME_RATIO * (interval_s >= 1.0 ? interval_s : 1.0);
+    double t = interval_s >= 1.0 ? interval_s : 1.0;
+    bool one_sample = !(est->offset_sd < est->jitter);
+    return (one_sample ? SLEW_TIME_RATIO : 1.0) * t;
 }
-
 static void track(struct discipline *d, mono_ns now,
                   const struct select_result *est, double interval_s,
                   struct clock_cmd *cmd)
@@ -229,7 +241,7 @@ static void track(struct discipline *d, mono_ns now,
         command_freq(d, now, d->base_freq_ppm, cmd);
         residual = 0.0;
     } else {
-        double tau = slew_tau(interval_s);
+        double tau = slew_tau(interval_s, est);
         command_freq(d, now, clamp_freq(d, d->base_freq_ppm + 1e6 * est->offset / tau),
                      cmd);
         d->slew_end = mono_add(now, (int64_t)(tau * NS_PER_S));

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static void note_sys_peer(struct node *n);
+static void note_sys_peer(struct node *n, mono_ns now);
 
 /* ---- the action list -------------------------------------------------------- */
 
@@ -75,7 +75,7 @@ static void finish(struct node *n, const struct now *now)
         n->disc_updates_seen = n->client.disc.updates;
         act(n, NODE_DISC_UPDATE);
     }
-    note_sys_peer(n);
+    note_sys_peer(n, now->mono);
     wake = earliest(wake, client_next_poll(&n->client));
     wake = earliest(wake, client_leap_next(&n->client));
     for (int i = 0; i < n->n_slots; i++) {
@@ -424,14 +424,21 @@ static int slot_of_idx(const struct node *n, int idx)
     return -1;
 }
 
-/* Administrators grep for this line: say when the system peer changes. */
-static void note_sys_peer(struct node *n)
+/* Administrators grep for this line: say when the system peer changes,
+ * but at most once a minute per cause, so peers that trade places (or a
+ * source that comes and goes) cannot flood the log; what holds when the
+ * minute is over is logged then. */
+static void note_sys_peer(struct node *n, mono_ns now)
 {
     const struct select_result *sel = &n->client.sel;
     int p = sel->synced ? sel->sys_peer : -1, i;
+    mono_ns *last = &n->sys_logged[p >= 0 ? 0 : 1];
 
     if (p == n->last_sys_peer)
         return;
+    if (last->ns != 0 && mono_sub(now, *last) < NODE_SYS_LOG_NS)
+        return;
+    *last = now;
     i = slot_of_idx(n, p);
     if (p >= 0)
         nlog(n, NODE_LOG_INFO, "client", "selected source %s (offset %+.6f s, %d survivors)",

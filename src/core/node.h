@@ -54,6 +54,9 @@
 #define NODE_DEFAULT_MAXCLOCK 10
 #define NODE_DEFAULT_STEP_LIMIT 3
 #define NODE_ONCE_MIN_SAMPLES 4
+/* A change of system peer is logged at most this often per cause (a new
+ * peer, none left); the state is logged once the interval has passed. */
+#define NODE_SYS_LOG_NS (60 * NS_PER_S)
 
 /* A shell address: opaque bytes, how to show it, the refid it stands for. */
 struct node_addr {
@@ -192,7 +195,8 @@ struct node {
     struct node_pool pool[NODE_MAX_POOLS];
     int n_pools;
     const struct auth_keytab *keys;
-    int last_sys_peer;          /* client index, for change logging */
+    int last_sys_peer;          /* client index last logged as the peer (-1 none) */
+    mono_ns sys_logged[2];      /* last "selected source" / "no selectable source" line */
     bool offline;               /* chimectl offline: polls pass unsent */
     bool done;                  /* -q decided */
     int disc_updates_seen;

@@ -151,19 +151,58 @@ static double min_peer_jitter(const struct select_cand *c, const int *surv, int 
 /* Drop the survivor with the largest selection jitter while that exceeds
  * the smallest peer jitter (dropping would not help otherwise) and more
  * than min_survivors remain. surv stays in merit order. Returns new n. */
+/* The largest selection jitter among surv[0..n) without surv[skip]. */
+static double worst_jitter_without(const struct select_cand *c, const int *surv, int n,
+                                   int skip)
+{
+    int rest[SELECT_MAX], m = 0;
+    double worst = 0.0;
+    for (int i = 0; i < n; i++)
+        if (i != skip)
+            rest[m++] = surv[i];
+    for (int i = 0; i < m; i++)
+        worst = fmax(worst, selection_jitter(c, rest, m, i));
+    return worst;
+}
+
+/* The survivor to drop next: the largest selection jitter, but the last
+ * system peer only when that is clearly larger than both its own jitter
+ * and the others' selection jitter among themselves (hysteresis: among
+ * equals a random one is always a little worse, by less than its noise;
+ * an outlier inflates everyone's jitter, so the others are measured
+ * without it). *worst_j gets the victim's selection jitter. */
+static int cluster_victim(const struct select_cand *c, const int *surv, int n,
+                          double *worst_j)
+{
+    int worst = -1, peer = -1;
+    double peer_j = -1.0;
+    *worst_j = -1.0;
+    for (int i = 0; i < n; i++) {
+        double j = selection_jitter(c, surv, n, i);
+        if (c[surv[i]].sys_peer) {
+            peer = i;
+            peer_j = j;
+        } else if (j > *worst_j) {
+            *worst_j = j;
+            worst = i;
+        }
+    }
+    double bar = fmax(c[surv[peer >= 0 ? peer : 0]].jitter,
+                      peer >= 0 ? worst_jitter_without(c, surv, n, peer) : 0.0);
+    if (peer >= 0 && (worst < 0 || (peer_j > *worst_j &&
+                                    peer_j > SELECT_STICKY_CLUSTER * bar))) {
+        *worst_j = peer_j;
+        return peer;
+    }
+    return worst;
+}
+
 static int cluster(const struct select_cand *c, int *surv, int n, int min_surv,
                    enum select_mark *marks)
 {
     while (n > min_surv && n > 1) {
-        int worst = 0;
-        double worst_j = -1.0;
-        for (int i = 0; i < n; i++) {
-            double j = selection_jitter(c, surv, n, i);
-            if (j > worst_j) {
-                worst_j = j;
-                worst = i;
-            }
-        }
+        double worst_j;
+        int worst = cluster_victim(c, surv, n, &worst_j);
         if (!(worst_j > min_peer_jitter(c, surv, n)))
             break;
         marks[surv[worst]] = SEL_OUTLIER;
@@ -171,6 +210,77 @@ static int cluster(const struct select_cand *c, int *surv, int n, int min_surv,
         n--;
     }
     return n;
+}
+
+/* ---- agreement with the majority -------------------------------------- */
+
+static bool known_sd(double sd);
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The survivor whose offset is the median (the lower one for even n). */
+static int median_survivor(const struct select_cand *c, const int *surv, int n)
+{
+    double off[SELECT_MAX];
+    for (int i = 0; i < n; i++)
+        off[i] = c[surv[i]].offset;
+    qsort(off, (size_t)n, sizeof off[0], cmp_double);
+    for (int i = 0; i < n; i++)
+        if (c[surv[i]].offset == off[(n - 1) / 2])
+            return surv[i];
+    return surv[0];
+}
+
+/* A minority that disagrees with the majority by more than its noise
+ * explains is not combined, however few survivors remain: clustering
+ * stops at min_survivors and, with three servers on a 10 ms WAN, kept
+ * one 20 ms off for good (its interval still touched the others'; the
+ * system offset carried a third of its error, simulated 6.7 ms RMS).
+ * The reference is the median survivor; when a strict majority lies
+ * within SELECT_AGREE_SIGMAS times their combined jitter of it, the
+ * others are outliers. The half-delays do not explain a lasting
+ * difference, only the jitter does. Survivors spread with no agreeing
+ * majority are all kept (there is no majority to side with). */
+/* Within what both estimates' noise explains: each one's jitter (at
+ * least the noise its queueing delays imply) and its own standard error.
+ * A short window's jitter alone can be far below the path's noise
+ * (simulated: 3 us on a WAN with 700 us), two good servers then seemed
+ * to disagree, and the one 20 ms off was combined. */
+static double cand_var(const struct select_cand *s)
+{
+    double sd = known_sd(s->offset_sd) ? s->offset_sd : 0.0;
+    double j = fmax(s->jitter, isfinite(s->queue_sd) ? s->queue_sd : 0.0);
+    return j * j + sd * sd;
+}
+
+static bool agrees(const struct select_cand *s, const struct select_cand *m)
+{
+    double noise = sqrt(cand_var(s) + cand_var(m));
+    return fabs(s->offset - m->offset) <= SELECT_AGREE_SIGMAS * noise;
+}
+
+static int drop_disagreeing(const struct select_cand *c, int *surv, int n,
+                            enum select_mark *marks)
+{
+    if (n < 3)
+        return n;
+    const struct select_cand *m = &c[median_survivor(c, surv, n)];
+    int agreeing = 0, keep = 0;
+    for (int i = 0; i < n; i++)
+        agreeing += agrees(&c[surv[i]], m);
+    if (2 * agreeing <= n || agreeing == n)
+        return n;       /* no majority agrees (or all do): nothing to tell */
+    for (int i = 0; i < n; i++) {
+        if (agrees(&c[surv[i]], m))
+            surv[keep++] = surv[i];
+        else
+            marks[surv[i]] = SEL_OUTLIER;
+    }
+    return keep;
 }
 
 /* ---- combining ------------------------------------------------------- */
@@ -247,10 +357,28 @@ static void combine_jitter(const struct select_cand *c, const int *surv, int n,
     out->jitter = sqrt(sel * sel + pj * pj);
 }
 
+/* Not clearly worse than the best by merit: no higher stratum, and a
+ * root distance within SELECT_STICKY_FACTOR of the best's, both without
+ * the growth since their last samples (a sawtooth over each poll that
+ * alone spans a factor of 1.7 among equal LAN servers at poll 6). */
+static double fresh_dist(const struct select_cand *s)
+{
+    return s->root_dist - fmax(0.0, fmin(s->dist_age, s->root_dist));
+}
+
+static bool close_to_best(const struct select_cand *s, const struct select_cand *best)
+{
+    return s->stratum <= best->stratum &&
+           fresh_dist(s) <= SELECT_STICKY_FACTOR * fresh_dist(best);
+}
+
 static int pick_sys_peer(const struct select_cand *c, const int *surv, int n)
 {
     for (int i = 0; i < n; i++)
         if (c[surv[i]].prefer)
+            return surv[i];
+    for (int i = 1; i < n; i++)
+        if (c[surv[i]].sys_peer && close_to_best(&c[surv[i]], &c[surv[0]]))
             return surv[i];
     return surv[0];
 }
@@ -319,6 +447,7 @@ void select_run(const struct select_cand *c, const bool *fit, int n,
         ns = p->max_clock;
     }
     ns = cluster(c, surv, ns, p->min_survivors, marks);
+    ns = drop_disagreeing(c, surv, ns, marks);
 
     int sp = pick_sys_peer(c, surv, ns);
     for (int i = 0; i < ns; i++)

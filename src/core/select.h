@@ -7,7 +7,8 @@
  * while that exceeds the smallest peer jitter and more than `min_survivors`
  * remain), and the rest are combined with weights 1/root-distance. The
  * system peer is the first survivor by (stratum, distance) merit, or a
- * `prefer` source among the survivors.
+ * `prefer` source among the survivors; the last system peer keeps the
+ * role while it survives and is not clearly worse (SELECT_STICKY_FACTOR).
  *
  * Pure and allocation-free: the caller passes arrays.
  */
@@ -21,13 +22,33 @@
 struct select_cand {
     double offset;      /* s, server - local, at the selection time */
     double root_dist;   /* s, half-width of the correctness interval */
+    double dist_age;    /* s, the part of root_dist grown since the last sample */
     double jitter;      /* s, the source's own jitter (peer jitter) */
+    double queue_sd;    /* s, the noise its delays imply (0 unknown) */
     double freq;        /* s/s, the source's frequency estimate */
     double freq_sd;     /* s/s */
     double offset_sd;   /* s */
     int stratum;
     bool prefer;
+    bool sys_peer;      /* the system peer of the last selection (hysteresis) */
 };
+
+/* Hysteresis for the system peer among near-equals: the last one stays
+ * while it survives with no higher stratum and a root distance (without
+ * its growth since the last sample) within SELECT_STICKY_FACTOR of the
+ * best survivor's; clustering drops it only when its selection jitter
+ * exceeds SELECT_STICKY_CLUSTER times both its own jitter and the
+ * others' selection jitter among themselves (a disagreement its noise
+ * does not explain). Without it the peer changed at nearly every sample
+ * among equal servers (simulated, four LAN servers, a day: 4274 changes;
+ * 315 with the distance rule alone; with the clustering rule at factors
+ * 2 / 3 / 4: 53-65 / 13-26 / 2-9 changes over seeds 1-3, 1-5 for 4). */
+#define SELECT_STICKY_FACTOR 1.5
+#define SELECT_STICKY_CLUSTER 4.0
+
+/* A survivor farther from the median survivor than this many times
+ * their combined jitter is not combined (see select.c). */
+#define SELECT_AGREE_SIGMAS 8.0
 
 /* The tally marks of ntpq -p, as characters so displays can print them. */
 enum select_mark {

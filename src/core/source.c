@@ -20,10 +20,15 @@
  *    oldest eighth of the samples is then discarded for good and the fit
  *    repeated, down to SOURCE_RUNS_MIN samples. The same happens while
  *    the assumed oscillator wander over the window's span exceeds twice
- *    the noise its samples average (too_long()).
- *  - Poll: rises only when the sample ring is full and the noise still
- *    dominates the wander; falls when the wander dominates (poll_vote()).
- *    A back-off for an unreachable server is undone by its next reply.
+ *    the noise its samples average (too_long()), down to
+ *    SOURCE_WINDOW_MIN samples.
+ *  - Sample weights also fall with age, as the assumed wander makes an
+ *    old sample less telling about the present line (AGE_WANDER_K).
+ *  - Poll: rises while the wander over a doubled interval stays small
+ *    next to the noise and new samples are predicted as well as the
+ *    noise allows; falls when either fails, fast on samples outside the
+ *    prediction (poll_vote()). A back-off for an unreachable server is
+ *    undone by its next reply, from minpoll again.
  *  - Popcorn spikes: a new sample further than ~4 predictive standard
  *    deviations from the current line (widened by Student's t while the
  *    fit has few samples) is stored but flagged (weight 0). Needs a fit
@@ -48,6 +53,12 @@
 #define SOURCE_STEP_CONFIRM   3     /* flagged samples in a row = a step */
 #define SOURCE_SPIKE_MIN_N    3     /* estimate size before spikes exist */
 #define SOURCE_RUNS_MIN       8     /* runs test needs at least this many */
+/* The wander bound may cut the window down to this many samples, below
+ * the runs test's own minimum: at long polls 8 samples spanned hours and
+ * their slope lagged the wandering frequency (simulated at fixed poll 9,
+ * floor 8 -> 5: LAN 36 -> 26 us, WAN 318 -> 205 us). Fewer than 5 let
+ * popcorn spikes into a fit whose jitter then widened the gate. */
+#define SOURCE_WINDOW_MIN     5
 #define SOURCE_RUNS_Z         (-2.33) /* one-sided ~1% critical value */
 #define SOURCE_FREQ_SD_NONE   1e-4  /* s/s: "frequency unknown" */
 #define SOURCE_WANDER         1e-7  /* s/s: prediction slack per second */
@@ -61,7 +72,24 @@
 #define SOURCE_SIGMA0_FRAC    0.3
 #define SOURCE_DELAY_DIV      3.0
 #define SOURCE_POLL_WANDER    1e-9  /* s/s per sqrt(s): assumed oscillator */
-#define SOURCE_POLL_WANDER_K  3.0   /* see poll_vote() */
+#define SOURCE_POLL_WANDER_K  3.0   /* see window_wander() */
+/* poll_vote(): up while the wander over twice the interval stays below
+ * UP_K x the jitter, down once the wander over the interval exceeds
+ * DOWN_K x it; only with an estimate of MIN_N samples. */
+#define SOURCE_POLL_UP_K      1.5
+#define SOURCE_POLL_DOWN_K    3.0
+#define SOURCE_POLL_MIN_N     SOURCE_WINDOW_MIN
+/* Weights 1/(... + (POLL_WANDER age^1.5 / AGE_WANDER_K)^2): an old
+ * sample's offset from today's line is also what the frequency wandered
+ * since (simulated at fixed poll 8, LAN 9.9 -> 7.0 us; poll 9 WAN 198 ->
+ * 178 us; 2 and 3 were alike, 10 kept half the gain). */
+#define SOURCE_AGE_WANDER_K   3.0
+/* ... and the measured prediction errors (mean square in jitters, over
+ * about PRED_AVG samples) stay below PRED_UP to rise; above PRED_DOWN
+ * the poll falls whatever the assumed wander says (a warming machine). */
+#define SOURCE_PRED_AVG       8.0
+#define SOURCE_PRED_UP        10.0
+#define SOURCE_PRED_DOWN      20.0
 /* too_long(): wander may reach this many times the fit's endpoint noise.
  * Simulated (24 h, 3 seeds): 1 -> LAN 4.2 us but jittery WAN 451 us;
  * 2 -> 4.6 / 403; 4 -> 6.0 / 363 (with a 64-sample ring). */
@@ -220,6 +248,18 @@ static void end_back_off(struct source *s)
         s->poll = s->poll_before_backoff;
     s->poll_before_backoff = 0;
     s->unreach_polls = 0;
+}
+
+/* After an outage (a back-off) the estimate is stale: with adaptive
+ * polling the poll it had chosen may be 1024 s, and the fresh samples
+ * would come that far apart (simulated, link down 6 h of 8: below 1 ms
+ * again 2400 s after the return). Start again from minpoll and let the
+ * adaptation climb. */
+static void restart_poll(struct source *s)
+{
+    s->poll = s->conf.minpoll;
+    s->poll_hyst = 0;
+    s->pred_err = 0.0;
 }
 
 /* A reply after a back-off (called once end_back_off() restored the
@@ -450,7 +490,9 @@ static void collect_samples(const struct source *s, double sigma0,
         double s0 = fmax(sigma0, x->disp);
         in->x[k] = ns_to_s(mono_sub(x->when, in->t_ref));
         in->y[k] = x->raw;
-        in->w[k] = 1.0 / (sq(s0) + sq((x->delay - in->min_delay) / 2) / SOURCE_DELAY_DIV);
+        double age_w = SOURCE_POLL_WANDER * pow(-in->x[k], 1.5) / SOURCE_AGE_WANDER_K;
+        in->w[k] = 1.0 / (sq(s0) + sq((x->delay - in->min_delay) / 2) / SOURCE_DELAY_DIV +
+                          sq(age_w));
         in->disp[k] = x->disp;
         in->delay[k] = x->delay;
     }
@@ -574,20 +616,23 @@ static bool too_long(const struct fit_input *in, int from, const struct fit *f)
                                      window_noise(f->jitter, in->n - from);
 }
 
-/* Shrink the window from the old end while the runs test fails. Returns
- * the first index of in[] to keep. */
+/* Shrink the window from the old end while the runs test fails (down to
+ * SOURCE_RUNS_MIN samples) or the window is too long for the wander
+ * (down to SOURCE_WINDOW_MIN). Returns the first index of in[] to keep. */
 static int choose_window(const struct fit_input *in)
 {
     int from = 0;
     struct fit f;
-    while (in->n - from > SOURCE_RUNS_MIN) {
+    while (in->n - from > SOURCE_WINDOW_MIN) {
         fit_line(in, from, &f);
-        if (!too_few_runs(in, from, &f) && !too_long(in, from, &f))
+        bool runs = in->n - from > SOURCE_RUNS_MIN && too_few_runs(in, from, &f);
+        if (!runs && !too_long(in, from, &f))
             break;
+        int floor = runs ? SOURCE_RUNS_MIN : SOURCE_WINDOW_MIN;
         int cut = (in->n - from) / 8;
         from += cut > 0 ? cut : 1;
-        if (in->n - from < SOURCE_RUNS_MIN)
-            from = in->n - SOURCE_RUNS_MIN;
+        if (in->n - from < floor)
+            from = in->n - floor;
     }
     return from;
 }
@@ -619,15 +664,17 @@ static void refresh_estimate(struct source *s, int8_t our_precision)
     struct fit f;
     fit_line(&in, from, &f);
     apply_freq_prior(s, in.t_ref, -in.x[from], &f);
-    double min_delay = INFINITY;
+    double min_delay = INFINITY, q2 = 0.0;
     for (int k = from; k < in.n; k++)
         min_delay = fmin(min_delay, in.delay[k]);
+    for (int k = from; k < in.n; k++)
+        q2 += sq((in.delay[k] - min_delay) / 2) / SOURCE_DELAY_DIV / (in.n - from);
     s->est = (struct source_estimate){
         .valid = true, .when = in.t_ref, .raw = f.a, .freq = f.b,
         .raw_sd = fmax(f.a_sd, floor_s), .freq_sd = f.b_sd,
         .freq_when = mono_add(in.t_ref, (int64_t)llround(f.xm * NS_PER_S)),
         .delay = min_delay, .disp = window_dispersion(&in, from),
-        .jitter = fmax(f.jitter, floor_s), .n = in.n - from,
+        .jitter = fmax(f.jitter, floor_s), .queue_sd = sqrt(q2), .n = in.n - from,
     };
     /* Kept with the newest sample: the prior once it is dropped. */
     struct source_sample *x = sample_at(s, s->n_samples - 1);
@@ -699,39 +746,40 @@ static void screen_new_sample(struct source *s, struct source_sample *x)
     s->spike_run = x->spike ? s->spike_run + 1 : 0;
 }
 
-/* Poll adaptation. A longer poll interval never makes the estimate
- * better: it only saves packets, at the price of a longer window in
- * time, over which the oscillator's frequency wanders. So the poll rises
- * only while the wander over a window twice as long would still be small
- * next to the noise the window averages, and falls when the wander over
- * the current window dominates:
- *   noise  = 2 jitter / sqrt(n)                    (endpoint error of the fit)
- *   wander = POLL_WANDER span^1.5 / POLL_WANDER_K  (a random-walk frequency's
- *            deviation from the fitted line, at the window's end)
- * POLL_WANDER is the oscillator we assume (the discipline's wander
- * constant: 1e-9 per sqrt(s), a crystal at steady temperature); K was
- * chosen in the simulator (docs/simulator.md). The simulator showed that
- * the RFC rule (+1 for every sample within the gate) takes a LAN client
- * to 1024 s, where the wander alone costs ~200 us; at 64 s it stays near
- * 10 us. A popcorn spike still counts -2: something changed. */
-/* The vote to rise waits for a full ring: until then the window grows at
- * the current poll, with twice the samples a doubled poll would give
- * (simulated jittery WAN: 735 -> 363 us RMS). */
+/* Poll adaptation: how well the samples are explained. A new sample's
+ * error against the prediction has two parts, the measurement noise
+ * (the fit's jitter) and what the frequency wandered since the last
+ * sample, which grows as the poll interval T^1.5 (the assumed
+ * oscillator: SOURCE_POLL_WANDER, 1e-9 per sqrt(s)). While the wander
+ * over twice the interval would still be small next to the noise, the
+ * samples are as good as they get and a longer poll saves packets at
+ * little cost: +1. When the wander over the current interval is no
+ * longer small next to it: -2. A sample outside the prediction (a
+ * popcorn spike, or a change) counts -SOURCE_POLL_LIMIT / 2, so two in
+ * a row drop the poll: change is met with samples. The old rule rose
+ * only with a full 128-sample ring and kept a LAN client at 64 s all
+ * day (1350 requests a day, five times chrony's). */
+static double interval_wander(double interval_s)
+{
+    return SOURCE_POLL_WANDER * pow(interval_s, 1.5) / sqrt(3.0);
+}
+
 static int poll_vote(const struct source *s, bool outlier)
 {
     const struct source_estimate *e = &s->est;
     if (outlier)
-        return -2;
-    if (!e->valid || e->n < SOURCE_SPIKE_MIN_N || s->n_samples == 0)
+        return -SOURCE_POLL_LIMIT / 2;
+    if (!e->valid || e->n < SOURCE_POLL_MIN_N)
         return 0;
-    double span = ns_to_s(mono_sub(e->when, sample_at_c(s, 0)->when));
-    double noise = window_noise(e->jitter, e->n);
-    double wander = window_wander(span);
-    if (wander > 2.0 * noise)
+    double noise = e->jitter;
+    if (s->pred_err > SOURCE_PRED_DOWN ||
+        interval_wander(pow2(s->poll)) > SOURCE_POLL_DOWN_K * noise)
         return -2;
-    if (s->n_samples < SOURCE_MAX_SAMPLES)
+    if (s->pred_err >= SOURCE_PRED_UP)
         return 0;
-    return wander * 2.0 * M_SQRT2 < noise ? 1 : 0;
+    double up = interval_wander(pow2(s->poll + 1));
+    /* far below the noise: twice as fast (a WAN reaches maxpoll in ~1 h) */
+    return up < SOURCE_POLL_UP_K * noise / 4 ? 2 : up < SOURCE_POLL_UP_K * noise ? 1 : 0;
 }
 
 static void adapt_poll(struct source *s, bool outlier)
@@ -748,10 +796,30 @@ static void adapt_poll(struct source *s, bool outlier)
     }
 }
 
+/* How well the estimate before this sample predicted it: the squared
+ * error in units of what the fit's jitter, its own uncertainty and the
+ * sample's excess delay explain (not the wander: that is what is being
+ * judged), averaged over the last few samples
+ * (poll_vote() reads it). A spike is left out; its own vote says it. */
+static void note_prediction(struct source *s, const struct source_sample *x, bool outlier)
+{
+    const struct source_estimate *e = &s->est;
+    if (!e->valid || e->n < SOURCE_SPIKE_MIN_N || outlier)
+        return;
+    double sd, pred = predict(s, x->when, x->delay, &sd);
+    double excess = fmax(0.0, x->delay - e->delay) / 2;
+    double dt = ns_to_s(mono_sub(x->when, e->when));
+    double z2 = sq(x->raw - pred) /
+                (sq(fmax(e->jitter, 1e-9)) + sq(e->raw_sd) + sq(e->freq_sd * dt) +
+                 sq(excess) / SOURCE_DELAY_DIV);
+    s->pred_err += (fmin(z2, 100.0) - s->pred_err) / SOURCE_PRED_AVG;
+}
+
 static void add_sample(struct source *s, struct source_sample *x,
                        int8_t our_precision)
 {
     bool outlier = s->est.valid && s->est.n >= SOURCE_SPIKE_MIN_N && is_outlier(s, x);
+    note_prediction(s, x, outlier);
     screen_new_sample(s, x);
     push_sample(s, x);
     if (s->spike_run >= SOURCE_STEP_CONFIRM)
@@ -842,8 +910,10 @@ enum source_rx source_receive(struct source *s, const uint8_t *buf, size_t len,
     s->reach |= 1;
     bool backed_off = s->unreach_polls > SOURCE_UNREACH_POLLS;
     end_back_off(s);
-    if (backed_off)
+    if (backed_off) {
+        restart_poll(s);
         resume_after_back_off(s, now);
+    }
     s->iburst_armed = true;
     add_sample(s, &x, our_precision);
     return SRC_RX_SAMPLE;

@@ -109,6 +109,10 @@ struct source_estimate {
     double delay;           /* s, delay of the best (least-delay) sample */
     double disp;            /* s, dispersion of the estimate at `when` */
     double jitter;          /* s, RMS of the fit's residuals (psi) */
+    double queue_sd;        /* s, the offset noise the window's queueing
+                               delays imply (excess / 2 / sqrt(3), RMS):
+                               the fit's jitter can be far below it when
+                               a few samples carry the weight */
     int n;                  /* samples used */
 };
 
@@ -122,10 +126,9 @@ struct source {
     uint8_t reach;          /* 8-bit reachability register */
     int unreach_polls;      /* polls since the last valid reply */
     int8_t poll_before_backoff; /* poll when the back-off began; 0 = none */
-    int poll_hyst;          /* hysteresis counter: a sample within the
-                               spike gate (~4 predictive sd) of the
-                               prediction counts +1, others -2; at +/-8
-                               the poll interval moves by one */
+    int poll_hyst;          /* hysteresis counter of poll_vote()'s votes:
+                               at +/-8 the poll interval moves by one */
+    double pred_err;        /* recent mean square prediction error, in jitters */
     bool denied;            /* DENY/RSTR: never poll again */
     bool iburst_armed;      /* next poll while unreachable may burst (set
                                at start and by every valid reply) */

@@ -193,6 +193,30 @@ static void test_clustering_drops_noisiest(void **state)
     assert_true(fabs(f.r.offset) < 0.0002);
 }
 
+/* Issue 13 item 5: three survivors, one 20 ms off with 0.5 ms jitter on
+ * a 10 ms WAN (its interval touches the others'): two agree, the third
+ * is not combined; spread with no agreeing majority, all three stay. */
+static void test_minority_disagreeing_not_combined(void **state)
+{
+    (void)state;
+    struct fixture f;
+    setup(&f);
+    add(&f, 0.0000, 0.012, 0.0005, 2);
+    add(&f, 0.0003, 0.012, 0.0005, 2);
+    add(&f, 0.0200, 0.012, 0.0005, 2);
+    run(&f);
+    assert_int_equal(f.r.n_truechimers, 3);
+    assert_int_equal(f.marks[2], SEL_OUTLIER);
+    assert_int_equal(f.r.n_survivors, 2);
+    assert_true(fabs(f.r.offset - 0.00015) < 0.0001);
+    for (int i = 0; i < 3; i++)
+        f.c[i].root_dist = 0.030;       /* all truechimers, no pair agrees */
+    f.c[1].offset = -0.0200;
+    run(&f);
+    assert_int_equal(f.r.n_truechimers, 3);
+    assert_int_equal(f.r.n_survivors, 3);
+}
+
 static void test_clustering_stops_at_min_survivors(void **state)
 {
     (void)state;
@@ -222,6 +246,45 @@ static void test_prefer_becomes_sys_peer(void **state)
     assert_int_equal(f.marks[2], SEL_SYSPEER);
     assert_int_equal(f.marks[0], SEL_SURVIVOR);
     assert_near(f.r.root_dist, 0.030, 1e-12);
+}
+
+/* Issue 13 item 6: the last system peer keeps the role while it is not
+ * clearly worse (a slightly longer distance, a slightly larger selection
+ * jitter), and loses it when it is (twice the distance, another stratum). */
+static void test_sys_peer_sticks_among_equals(void **state)
+{
+    (void)state;
+    struct fixture f;
+    setup(&f);
+    add(&f, 0.0010, 0.010, 0.001, 2);
+    add(&f, 0.0011, 0.012, 0.001, 2);
+    add(&f, 0.0009, 0.011, 0.001, 2);
+    add(&f, 0.0014, 0.013, 0.001, 2);   /* largest selection jitter, below 2x */
+    f.c[3].sys_peer = true;
+    run(&f);
+    assert_int_equal(f.r.sys_peer, 3);
+    assert_int_equal(f.marks[3], SEL_SYSPEER);
+    /* the growth since its last sample does not count against it */
+    f.c[3].root_dist = 0.025;
+    f.c[3].dist_age = 0.012;
+    run(&f);
+    assert_int_equal(f.r.sys_peer, 3);
+    /* twice the best's distance: clearly worse */
+    f.c[3].dist_age = 0.0;
+    run(&f);
+    assert_int_equal(f.r.sys_peer, 0);
+    /* far off the others: clustered out despite being the peer */
+    f.c[3].root_dist = 0.013;
+    f.c[3].offset = 0.0060;
+    run(&f);
+    assert_int_equal(f.marks[3], SEL_OUTLIER);
+    assert_int_equal(f.r.sys_peer, 0);
+    /* a higher stratum is clearly worse */
+    f.c[3].offset = 0.0011;
+    f.c[3].stratum = 3;
+    f.c[0].sys_peer = false;
+    run(&f);
+    assert_true(f.r.sys_peer != 3);
 }
 
 static void test_max_clock_excess(void **state)
@@ -345,6 +408,8 @@ int main(void)
         cmocka_unit_test(test_clustering_drops_noisiest),
         cmocka_unit_test(test_clustering_stops_at_min_survivors),
         cmocka_unit_test(test_prefer_becomes_sys_peer),
+        cmocka_unit_test(test_sys_peer_sticks_among_equals),
+        cmocka_unit_test(test_minority_disagreeing_not_combined),
         cmocka_unit_test(test_max_clock_excess),
         cmocka_unit_test(test_combine_weights),
         cmocka_unit_test(test_unknown_freq_sd_ignored),
