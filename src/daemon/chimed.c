@@ -570,7 +570,7 @@ int main(int argc, char **argv)
     if (rc < 0)
         log_warn("main", "event loop");
     if (o.once) {
-        rc = engine->exit_code ? -2 : 0;
+        rc = engine->client.exit_code ? -2 : 0;
     } else {
         engine_write_drift(engine);
         engine_log_stats(engine);
