@@ -663,12 +663,16 @@ static uint64_t sim_random(void *ctx)
     return v;
 }
 
+/* The virtual kernel's frequency range: the linux driver's (tick plus
+ * ADJ_FREQUENCY, sys/clock.h), which the node limits to its own needs. */
+#define SIM_DRIVER_MAX_PPM 100000.0
+
 /* The client's chime.conf through src/conf and conf/nodeconf, as chimed. */
 static int start_node(struct sim *s, char *err, size_t errlen)
 {
     const struct scenario *sc = s->sc;
     struct nodeconf_shell sh = {
-        .max_freq_ppm = NODE_MAX_SLEW_PPM, .precision = (int8_t)sc->client.precision,
+        .max_freq_ppm = SIM_DRIVER_MAX_PPM, .precision = (int8_t)sc->client.precision,
         .once = sc->once, .once_timeout_s = (int)(sc->once_timeout / NS_PER_S),
         .have_freq = sc->client.have_drift, .initial_freq_ppm = sc->client.drift_ppm,
     };
