@@ -73,17 +73,17 @@
 #define SOURCE_DELAY_DIV      3.0
 #define SOURCE_POLL_WANDER    1e-9  /* s/s per sqrt(s): assumed oscillator */
 #define SOURCE_POLL_WANDER_K  3.0   /* see window_wander() */
+/* Weights 1/(... + (POLL_WANDER age^1.5 / AGE_WANDER_K)^2): an old
+ * sample's offset from today's line is also what the frequency wandered
+ * since (simulated at fixed poll 8, LAN 9.9 -> 7.0 us; poll 9 WAN 198 ->
+ * 178 us; 2 and 3 were alike, 10 kept half the gain). */
+#define SOURCE_AGE_WANDER_K   3.0
 /* poll_vote(): up while the wander over twice the interval stays below
  * UP_K x the jitter, down once the wander over the interval exceeds
  * DOWN_K x it; only with an estimate of MIN_N samples. */
 #define SOURCE_POLL_UP_K      1.5
 #define SOURCE_POLL_DOWN_K    3.0
 #define SOURCE_POLL_MIN_N     SOURCE_WINDOW_MIN
-/* Weights 1/(... + (POLL_WANDER age^1.5 / AGE_WANDER_K)^2): an old
- * sample's offset from today's line is also what the frequency wandered
- * since (simulated at fixed poll 8, LAN 9.9 -> 7.0 us; poll 9 WAN 198 ->
- * 178 us; 2 and 3 were alike, 10 kept half the gain). */
-#define SOURCE_AGE_WANDER_K   3.0
 /* ... and the measured prediction errors (mean square in jitters, over
  * about PRED_AVG samples) stay below PRED_UP to rise; above PRED_DOWN
  * the poll falls whatever the assumed wander says (a warming machine). */

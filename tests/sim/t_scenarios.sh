@@ -71,7 +71,8 @@ done
 # mean of seeds 1-3, requests per day beside the RMS (chrony 4.3 in
 # clknetsim: LAN 26.7 us at 286/day, WAN 511 us at 110/day; the issue's
 # targets 13 us at <= 290 and 255 us at <= 110). Measured: LAN 12.0 us at
-# 260/day, WAN 263 us at 104/day.
+# 260/day, WAN 286 us at 101/day (seeds 1-6: 271 us; the WAN target is
+# not reached yet).
 mean_day() {
     scen=$1; rms=0; pk=0
     for seed in 1 2 3; do
