@@ -251,9 +251,20 @@ static bool fast_slew_wanted(const struct discipline *d, const struct select_res
 {
     double off = fabs(est->offset);
     double sd = isfinite(est->offset_sd) && est->offset_sd > 0.0 ? est->offset_sd : 0.0;
-    double most = d->conf.step_threshold > 0.0 ? d->conf.step_threshold : FAST_SLEW_MAX_S;
     return d->conf.clock_control && d->conf.max_slew_ppm > d->conf.max_freq_ppm &&
-           off >= FAST_SLEW_MIN_S && off <= most && off > FAST_SLEW_SIGMAS * sd;
+           !d->slewing_big && off >= FAST_SLEW_MIN_S && off > FAST_SLEW_SIGMAS * sd;
+}
+
+/* An offset beyond the step threshold that may not be stepped is slewed
+ * within max_freq_ppm all the way down (leapsecmode ignore documents
+ * 2000 s for its second), not fast once it falls below the threshold. */
+static void note_big_offset(struct discipline *d, double offset)
+{
+    double most = d->conf.step_threshold > 0.0 ? d->conf.step_threshold : FAST_SLEW_MAX_S;
+    if (fabs(offset) > most)
+        d->slewing_big = true;
+    else if (fabs(offset) < FAST_SLEW_MIN_S)
+        d->slewing_big = false;
 }
 
 static void fast_slew(struct discipline *d, mono_ns now, double offset, struct clock_cmd *cmd)
@@ -277,7 +288,7 @@ static void track(struct discipline *d, mono_ns now,
         command_step(d, now, est->offset, cmd);
         command_freq(d, now, d->base_freq_ppm, cmd);
         residual = 0.0;
-    } else if (fast_slew_wanted(d, est)) {
+    } else if (note_big_offset(d, est->offset), fast_slew_wanted(d, est)) {
         fast_slew(d, now, est->offset, cmd);
     } else {
         double tau = slew_tau(interval_s, est);

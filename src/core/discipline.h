@@ -86,6 +86,7 @@ struct discipline {
     mono_ns since;
     double corr_at_since;   /* s */
     double last_interval_s; /* interval_s of the last update */
+    bool slewing_big;       /* slewing an offset once beyond the step threshold */
     mono_ns slew_end;       /* when the slew term has removed the whole
                                offset it was set for (see discipline_tick) */
     bool status_synced;     /* what the last status command said */
