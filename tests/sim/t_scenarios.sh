@@ -70,8 +70,8 @@ done
 # Issue 13: the default adaptive poll on issue 4's LAN and WAN, a day,
 # mean of seeds 1-3, requests per day beside the RMS (chrony 4.3 in
 # clknetsim: LAN 26.7 us at 286/day, WAN 511 us at 110/day; the issue's
-# targets 13 us at <= 290 and 255 us at <= 110). Measured: LAN 12.0 us at
-# 260/day, WAN 286 us at 101/day (seeds 1-6: 271 us; the WAN target is
+# targets 13 us at <= 290 and 255 us at <= 110). Measured: LAN 12.4 us at
+# 259/day, WAN 286 us at 101/day (seeds 1-6: 271 us; the WAN target is
 # not reached yet).
 mean_day() {
     scen=$1; rms=0; pk=0
