@@ -133,7 +133,11 @@ bool net_addr_is_v4(const struct net_addr *a)
 
 /* ---- sockets ---------------------------------------------------------------- */
 
+/* Overridable at build time (-DSERVER_RCVBUF=bytes) so the bench can
+ * weigh queue depth against latency (issue 16 item 3). */
+#ifndef SERVER_RCVBUF
 #define SERVER_RCVBUF (4 << 20)
+#endif
 
 /* No fork+exec happens in chimed while other threads run (the statistics
  * writer only writes files), so setting FD_CLOEXEC just after creation
