@@ -8,7 +8,8 @@
 #   make asan       the whole suite again under ASan+UBSan (build/asan/)
 #   make demo       a local server and a client syncing to it, clock untouched
 #   make fuzz       every libFuzzer harness for FUZZ_SECONDS (default 60) each
-#   make bench      requests/s and idle memory against chronyd, same run
+#   make bench      loopback fan-ins, ntpperf (if ../shared/ntpperf) and idle
+#                   memory against chronyd, same run, alternating rounds
 #   make bench-accuracy  the simulator's standard scenarios, 24 h x 3 seeds
 #   make bench-clknetsim LAN and WAN in clknetsim, chimed and chronyd as clients,
 #                   24 h x 3 seeds, beside chime-sim's figures

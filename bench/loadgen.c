@@ -1,16 +1,22 @@
-/* loadgen — NTP request/reply throughput against a loopback server.
+/* loadgen — NTP request/reply throughput and latency against a loopback
+ * server, at a fixed fan-in.
  *
- *   loadgen [-d SECONDS] [-c CPU] [-w WINDOW] HOST PORT
+ *   loadgen [-d SECONDS] [-c CPU] [-s SOCKETS] [-o OUTSTANDING] [-w WINDOW] HOST PORT
  *
- * Keeps WINDOW (default 256) mode 3 requests outstanding over a few
- * non-blocking connected UDP sockets, using sendmmsg/recvmmsg, for SECONDS
- * (default 5, at most 60). A reply counts when it is mode 4 and its origin
- * timestamp is one we sent: the transmit timestamp carries a random 32-bit
- * run tag and a 32-bit sequence number. Requests unanswered for 20 ms are
- * written off as lost. Prints
+ * Opens SOCKETS (default 4, at most 256) non-blocking connected UDP
+ * sockets and keeps OUTSTANDING (default 64, at most 64) mode 3 requests
+ * in flight on each, for SECONDS (default 5, at most 60): every reply on
+ * a socket is answered by a new request on that socket, so "8x4" is
+ * eight clients each with four requests out. -w WINDOW is the older
+ * interface: WINDOW requests in flight spread over the sockets. A reply
+ * counts when it is mode 4 and its origin timestamp is one we sent: the
+ * transmit timestamp carries a random 32-bit run tag and a 32-bit
+ * sequence number. A socket that hears nothing for 20 ms has its
+ * requests written off as lost and starts again. Prints
  *
- *   requests=N replies=N rate=N/s
+ *   requests=N replies=N rate=N/s p50=Nus p99=Nus p999=Nus
  *
+ * (round-trip times from send to receive, 1 us buckets up to 100 ms).
  * HOST must be a numeric loopback address (127.0.0.0/8 or ::1): this is a
  * load generator and it refuses to aim anywhere else.
  *
@@ -18,38 +24,49 @@
  */
 #include <errno.h>
 #include <netdb.h>
-#include <poll.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 
 #include "../tests/tools/ntpwire.h"
 
-#define NSOCK      4
+#define MAX_SOCK   256
+#define MAX_OUT    64
 #define BATCH      32
-#define RING       65536u          /* power of two, > 2 * max window */
-#define MAX_WINDOW 16384L
-#define LOSS_S     0.020
+#define RING       65536u          /* power of two, > 2 * MAX_SOCK * MAX_OUT */
+#define LOSS_NS    20000000LL
+#define HIST_US    100000          /* latency histogram: 1 us buckets to 100 ms */
 
 struct opts {
-    long seconds, cpu, window;
+    long seconds, cpu, nsock, out, window;
     const char *host, *port;
 };
 
+struct sock {
+    int fd;
+    long inflight;
+    int64_t last_progress;
+};
+
 struct gen {
-    int fd[NSOCK];
+    struct sock s[MAX_SOCK];
+    int nsock;
+    long out;
+    int ep;
     uint32_t tag;
     uint32_t next_seq;
     uint32_t ring[RING];           /* seq+1 of the request in each slot, 0 = none */
-    long inflight;
-    long requests, replies;
-    double last_progress;
+    int64_t sent_ns[RING];
+    uint32_t hist[HIST_US + 1];
+    long requests, replies, lost;
 };
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: loadgen [-d SECONDS] [-c CPU] [-w WINDOW] HOST PORT\n");
+    fprintf(stderr, "usage: loadgen [-d SECONDS] [-c CPU] [-s SOCKETS] [-o OUTSTANDING] "
+                    "[-w WINDOW] HOST PORT\n");
     exit(2);
 }
 
@@ -66,19 +83,33 @@ static long num_arg(const char *s, long lo, long hi)
 static void parse_opts(int argc, char **argv, struct opts *o)
 {
     int c;
-    *o = (struct opts){ .seconds = 5, .cpu = -1, .window = 256 };
-    while ((c = getopt(argc, argv, "d:c:w:")) != -1) {
+    *o = (struct opts){ .seconds = 5, .cpu = -1, .nsock = 4, .out = MAX_OUT };
+    while ((c = getopt(argc, argv, "d:c:s:o:w:")) != -1) {
         switch (c) {
         case 'd': o->seconds = num_arg(optarg, 1, 60); break;
         case 'c': o->cpu = num_arg(optarg, 0, 1023); break;
-        case 'w': o->window = num_arg(optarg, 1, MAX_WINDOW); break;
+        case 's': o->nsock = num_arg(optarg, 1, MAX_SOCK); break;
+        case 'o': o->out = num_arg(optarg, 1, MAX_OUT); break;
+        case 'w': o->window = num_arg(optarg, 1, (long)MAX_SOCK * MAX_OUT); break;
         default: usage();
         }
     }
     if (argc - optind != 2)
         usage();
+    if (o->window > 0) {
+        o->out = (o->window + o->nsock - 1) / o->nsock;
+        if (o->out > MAX_OUT)
+            o->out = MAX_OUT;
+    }
     o->host = argv[optind];
     o->port = argv[optind + 1];
+}
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 static void pin_cpu(long cpu)
@@ -107,113 +138,147 @@ static int open_sockets(const struct opts *o, struct gen *g)
         freeaddrinfo(ai);
         return -1;
     }
-    for (int i = 0; i < NSOCK; i++) {
-        g->fd[i] = socket(ai->ai_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (g->fd[i] < 0 || connect(g->fd[i], ai->ai_addr, ai->ai_addrlen) != 0) {
+    g->ep = epoll_create1(EPOLL_CLOEXEC);
+    for (int i = 0; i < g->nsock; i++) {
+        struct epoll_event ev = { .events = EPOLLIN, .data.u32 = (uint32_t)i };
+        int fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+        g->s[i].fd = fd;
+        if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) != 0
+            || epoll_ctl(g->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
             fprintf(stderr, "loadgen: socket: %s\n", strerror(errno));
             freeaddrinfo(ai);
             return -1;
         }
     }
     freeaddrinfo(ai);
-    return 0;
+    return g->ep < 0 ? -1 : 0;
 }
 
-/* Send up to `n` requests on socket `s`; returns how many went out. */
-static int send_batch(struct gen *g, int s, int n)
+/* Send up to `n` requests on socket `i`; returns how many went out. */
+static int send_batch(struct gen *g, int i, int n)
 {
     static uint8_t pkt[BATCH][NW_HDR_LEN];
     static struct iovec iov[BATCH];
     static struct mmsghdr msg[BATCH];
-    for (int i = 0; i < n; i++) {
-        uint32_t seq = g->next_seq + (uint32_t)i;
-        memset(pkt[i], 0, NW_HDR_LEN);
-        pkt[i][0] = nw_lvm(0, 4, 3);
-        nw_put32(pkt[i] + NW_OFF_XMT, g->tag);
-        nw_put32(pkt[i] + NW_OFF_XMT + 4, seq);
-        iov[i] = (struct iovec){ .iov_base = pkt[i], .iov_len = NW_HDR_LEN };
-        msg[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov[i], .msg_iovlen = 1 } };
+    for (int k = 0; k < n; k++) {
+        uint32_t seq = g->next_seq + (uint32_t)k;
+        memset(pkt[k], 0, NW_HDR_LEN);
+        pkt[k][0] = nw_lvm(0, 4, 3);
+        nw_put32(pkt[k] + NW_OFF_XMT, g->tag);
+        nw_put32(pkt[k] + NW_OFF_XMT + 4, seq);
+        iov[k] = (struct iovec){ .iov_base = pkt[k], .iov_len = NW_HDR_LEN };
+        msg[k] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov[k], .msg_iovlen = 1 } };
     }
-    int sent = sendmmsg(g->fd[s], msg, (unsigned)n, 0);
+    int64_t t = now_ns();
+    int sent = sendmmsg(g->s[i].fd, msg, (unsigned)n, 0);
     if (sent <= 0)
         return 0;
-    for (int i = 0; i < sent; i++) {
-        uint32_t seq = g->next_seq + (uint32_t)i;
+    for (int k = 0; k < sent; k++) {
+        uint32_t seq = g->next_seq + (uint32_t)k;
         g->ring[seq & (RING - 1)] = seq + 1;
+        g->sent_ns[seq & (RING - 1)] = t;
     }
     g->next_seq += (uint32_t)sent;
     g->requests += sent;
-    g->inflight += sent;
+    g->s[i].inflight += sent;
     return sent;
 }
 
-static void fill_window(struct gen *g, const struct opts *o)
+static void top_up(struct gen *g, int i)
 {
-    static int rr;
-    while (g->inflight < o->window) {
-        long want = o->window - g->inflight;
-        int n = want > BATCH ? BATCH : (int)want;
-        if (send_batch(g, rr, n) == 0)
+    while (g->s[i].inflight < g->out) {
+        long want = g->out - g->s[i].inflight;
+        if (send_batch(g, i, want > BATCH ? BATCH : (int)want) == 0)
             return;
-        rr = (rr + 1) % NSOCK;
     }
 }
 
-static void account(struct gen *g, const uint8_t *p, size_t len)
+static void account(struct gen *g, int i, const uint8_t *p, size_t len, int64_t t)
 {
     if (len < NW_HDR_LEN || (p[0] & 7) != 4 || nw_get32(p + NW_OFF_ORG) != g->tag)
         return;
     uint32_t seq = nw_get32(p + NW_OFF_ORG + 4);
     uint32_t *slot = &g->ring[seq & (RING - 1)];
     if (*slot != seq + 1)
-        return; /* unknown, duplicate, or from long ago */
+        return; /* unknown, duplicate, or written off */
     *slot = 0;
+    int64_t us = (t - g->sent_ns[seq & (RING - 1)]) / 1000;
+    g->hist[us < 0 ? 0 : us > HIST_US ? HIST_US : us]++;
     g->replies++;
-    if (g->inflight > 0)
-        g->inflight--;
+    if (g->s[i].inflight > 0)
+        g->s[i].inflight--;
 }
 
-static void recv_all(struct gen *g, int s)
+static void recv_all(struct gen *g, int i)
 {
     static uint8_t buf[BATCH][512];
     static struct iovec iov[BATCH];
     static struct mmsghdr msg[BATCH];
     for (;;) {
-        for (int i = 0; i < BATCH; i++) {
-            iov[i] = (struct iovec){ .iov_base = buf[i], .iov_len = sizeof buf[i] };
-            msg[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov[i], .msg_iovlen = 1 } };
+        for (int k = 0; k < BATCH; k++) {
+            iov[k] = (struct iovec){ .iov_base = buf[k], .iov_len = sizeof buf[k] };
+            msg[k] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov[k], .msg_iovlen = 1 } };
         }
-        int n = recvmmsg(g->fd[s], msg, BATCH, MSG_DONTWAIT, NULL);
+        int n = recvmmsg(g->s[i].fd, msg, BATCH, MSG_DONTWAIT, NULL);
         if (n <= 0)
             return;
-        for (int i = 0; i < n; i++)
-            account(g, buf[i], msg[i].msg_len);
-        g->last_progress = nw_now_mono();
+        int64_t t = now_ns();
+        for (int k = 0; k < n; k++)
+            account(g, i, buf[k], msg[k].msg_len, t);
+        g->s[i].last_progress = t;
+        if (n < BATCH)
+            return;
     }
 }
 
-static void wait_readable(struct gen *g)
+/* A socket silent for LOSS_NS has its requests written off; their ring
+ * slots stay until reused, so a very late reply is still ignored. */
+static void write_off(struct gen *g, int64_t t)
 {
-    struct pollfd pfd[NSOCK];
-    for (int i = 0; i < NSOCK; i++)
-        pfd[i] = (struct pollfd){ .fd = g->fd[i], .events = POLLIN };
-    (void)poll(pfd, NSOCK, 1);
+    for (int i = 0; i < g->nsock; i++) {
+        struct sock *s = &g->s[i];
+        if (s->inflight > 0 && t - s->last_progress > LOSS_NS) {
+            g->lost += s->inflight;
+            s->inflight = 0;
+            s->last_progress = t;
+            top_up(g, i);
+        }
+    }
 }
 
 static void run(struct gen *g, const struct opts *o)
 {
-    double start = nw_now_mono(), end = start + (double)o->seconds;
-    g->last_progress = start;
-    for (double now = start; now < end; now = nw_now_mono()) {
-        fill_window(g, o);
-        wait_readable(g);
-        for (int s = 0; s < NSOCK; s++)
-            recv_all(g, s);
-        if (nw_now_mono() - g->last_progress > LOSS_S) {
-            g->inflight = 0;  /* write the stragglers off as lost */
-            g->last_progress = nw_now_mono();
+    int64_t start = now_ns(), end = start + o->seconds * 1000000000LL, checked = start;
+    struct epoll_event ev[MAX_SOCK];
+
+    for (int i = 0; i < g->nsock; i++) {
+        g->s[i].last_progress = start;
+        top_up(g, i);
+    }
+    for (int64_t t = start; t < end; t = now_ns()) {
+        int n = epoll_wait(g->ep, ev, MAX_SOCK, 1);
+        for (int k = 0; k < n; k++) {
+            int i = (int)ev[k].data.u32;
+            recv_all(g, i);
+            top_up(g, i);
+        }
+        if (t - checked > LOSS_NS / 4) {
+            write_off(g, now_ns());
+            checked = t;
         }
     }
+}
+
+static long percentile_us(const struct gen *g, double q)
+{
+    uint64_t want = (uint64_t)((double)g->replies * q), seen = 0;
+    for (long us = 0; us <= HIST_US; us++) {
+        seen += g->hist[us];
+        if (seen > want)
+            return us;
+    }
+    return HIST_US;
 }
 
 int main(int argc, char **argv)
@@ -222,6 +287,8 @@ int main(int argc, char **argv)
     static struct gen g;
     parse_opts(argc, argv, &o);
     pin_cpu(o.cpu);
+    g.nsock = (int)o.nsock;
+    g.out = o.out;
     if (open_sockets(&o, &g) != 0)
         return 2;
     g.tag = (uint32_t)nw_random64();
@@ -229,9 +296,10 @@ int main(int argc, char **argv)
     double t0 = nw_now_mono();
     run(&g, &o);
     double elapsed = nw_now_mono() - t0;
-    printf("requests=%ld replies=%ld rate=%.0f/s\n", g.requests, g.replies,
-           (double)g.replies / elapsed);
-    for (int i = 0; i < NSOCK; i++)
-        close(g.fd[i]);
+    printf("requests=%ld replies=%ld rate=%.0f/s p50=%ldus p99=%ldus p999=%ldus\n",
+           g.requests, g.replies, (double)g.replies / elapsed, percentile_us(&g, 0.50),
+           percentile_us(&g, 0.99), percentile_us(&g, 0.999));
+    for (int i = 0; i < g.nsock; i++)
+        close(g.s[i].fd);
     return g.replies > 0 ? 0 : 1;
 }

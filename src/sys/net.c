@@ -35,6 +35,7 @@ struct net_batch_priv {
     struct mmsghdr hdr[NET_BATCH];
     struct iovec iov[NET_BATCH];
     union net_cmsg_buf cmsg[NET_BATCH];
+    int dirty;              /* slots [0, dirty) need resetting before reuse */
 };
 
 /* ---- addresses -------------------------------------------------------------- */
@@ -132,7 +133,11 @@ bool net_addr_is_v4(const struct net_addr *a)
 
 /* ---- sockets ---------------------------------------------------------------- */
 
+/* Overridable at build time (-DSERVER_RCVBUF=bytes) so the bench can
+ * weigh queue depth against latency (issue 16 item 3). */
+#ifndef SERVER_RCVBUF
 #define SERVER_RCVBUF (4 << 20)
+#endif
 
 /* No fork+exec happens in chimed while other threads run (the statistics
  * writer only writes files), so setting FD_CLOEXEC just after creation
@@ -183,11 +188,12 @@ static int set_int(int fd, int level, int name, int value)
 /* Kernel RX stamps are a quality matter, not a correctness one: without
  * them the engine falls back to the loop's clock read.
  *
- * SO_TIMESTAMPNS is set beside SO_TIMESTAMPING on purpose: the kernel
- * turns on RX stamping globally (a static key, switched from a work
- * queue) when the first socket asks, so datagrams arriving just after
- * start-up can carry no stamp. With SO_TIMESTAMPNS also on, the kernel
- * fills in the time at recvmsg() for those, and both messages carry it. */
+ * Client sockets set SO_TIMESTAMPNS beside SO_TIMESTAMPING on purpose:
+ * the kernel turns on RX stamping globally (a static key, switched from
+ * a work queue) when the first socket asks, and a request socket opened
+ * by a client-only daemon may be that first one, so its reply could race
+ * the switch. With SO_TIMESTAMPNS also on, the kernel fills in the time
+ * at recvmsg() for those, and both messages carry it. */
 static void enable_rx_timestamps(int fd)
 {
     int flags = SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE;
@@ -202,17 +208,51 @@ static void enable_rx_timestamps(int fd)
     log_warn("net", "fd %d: no kernel receive timestamps", fd);
 }
 
-static int setup_udp(int fd, int family)
+/* A serving socket asks for one stamp only: every datagram would carry
+ * two control messages otherwise, built by the kernel and parsed by us
+ * (issue 16). SO_TIMESTAMPING is the one syscall-level simulators know
+ * (clknetsim). The start-up race above costs a server only the first
+ * few datagrams' kernel stamps (they get the loop's clock read, counted
+ * in no_kernel_ts); SO_TIMESTAMPNS is the fallback where the kernel
+ * refuses SO_TIMESTAMPING. */
+static void enable_server_timestamps(int fd)
 {
-    if (family == AF_INET6) {
+    int flags = SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE;
+
+    if (set_int(fd, SOL_SOCKET, SO_TIMESTAMPING, flags) == 0)
+        return;
+    if (set_int(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1) == 0) {
+        log_debug("net", "fd %d: SO_TIMESTAMPING unavailable, using SO_TIMESTAMPNS", fd);
+        return;
+    }
+    log_warn("net", "fd %d: no kernel receive timestamps", fd);
+}
+
+/* The wildcard address: a socket bound to it needs packet-info to learn
+ * which address a request came to (and to answer from it); a socket
+ * bound to one address already knows. */
+static bool is_wildcard(const struct net_addr *a)
+{
+    if (a->ss.ss_family == AF_INET)
+        return ((const struct sockaddr_in *)&a->ss)->sin_addr.s_addr == htonl(INADDR_ANY);
+    if (a->ss.ss_family == AF_INET6)
+        return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)&a->ss)->sin6_addr);
+    return false;
+}
+
+static int setup_udp(int fd, const struct net_addr *local)
+{
+    bool pktinfo = is_wildcard(local);
+
+    if (local->ss.ss_family == AF_INET6) {
         if (set_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1) < 0)
             return -1;
-        if (set_int(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1) < 0)
+        if (pktinfo && set_int(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1) < 0)
             return -1;
-    } else if (set_int(fd, IPPROTO_IP, IP_PKTINFO, 1) < 0) {
+    } else if (pktinfo && set_int(fd, IPPROTO_IP, IP_PKTINFO, 1) < 0) {
         return -1;
     }
-    enable_rx_timestamps(fd);
+    enable_server_timestamps(fd);
     return 0;
 }
 
@@ -245,7 +285,7 @@ int net_udp_bind(const struct net_addr *local)
      * from one flooder would push out everyone else's requests before the
      * rate limiter ever sees them. Best effort. */
     (void)set_int(fd, SOL_SOCKET, SO_RCVBUF, SERVER_RCVBUF);
-    if (setup_udp(fd, local->ss.ss_family) < 0
+    if (setup_udp(fd, local) < 0
         || bind(fd, (const struct sockaddr *)&local->ss, local->len) < 0)
         return close_keep_errno(fd);
     return fd;
@@ -281,6 +321,7 @@ struct net_batch *net_batch_new(void)
         p->hdr[i].msg_hdr.msg_name = &b->msg[i].peer.ss;
         p->hdr[i].msg_hdr.msg_control = p->cmsg[i].buf;
     }
+    p->dirty = NET_BATCH;
     b->priv = p;
     return b;
 }
@@ -322,6 +363,17 @@ static void take_pktinfo6(struct net_msg *m, const struct in6_pktinfo *pi)
     m->ifindex = (int)pi->ipi6_ifindex;
 }
 
+static void take_timestamping(struct net_msg *m, const struct cmsghdr *c)
+{
+    struct net_scm_ts st;
+
+    memcpy(&st, CMSG_DATA(c), sizeof(st));
+    if (st.ts[0].tv_sec != 0 || st.ts[0].tv_nsec != 0) {
+        m->rx_time.ns = ts_ns(&st.ts[0]);
+        m->have_rx_time = true;
+    }
+}
+
 /* Payloads are copied out with memcpy: CMSG_DATA carries no alignment
  * promise for the structs inside. */
 static void parse_cmsgs(struct net_msg *m, struct msghdr *h)
@@ -329,13 +381,7 @@ static void parse_cmsgs(struct net_msg *m, struct msghdr *h)
     for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c != NULL; c = CMSG_NXTHDR(h, c)) {
         if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPING
             && c->cmsg_len >= CMSG_LEN(sizeof(struct net_scm_ts))) {
-            struct net_scm_ts st;
-
-            memcpy(&st, CMSG_DATA(c), sizeof(st));
-            if (st.ts[0].tv_sec != 0 || st.ts[0].tv_nsec != 0) {
-                m->rx_time.ns = ts_ns(&st.ts[0]);
-                m->have_rx_time = true;
-            }
+            take_timestamping(m, c);
         } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS
                    && c->cmsg_len >= CMSG_LEN(sizeof(struct timespec))) {
             struct timespec ts;
@@ -359,6 +405,21 @@ static void parse_cmsgs(struct net_msg *m, struct msghdr *h)
     }
 }
 
+/* The common layout on a serving socket bound to one address: exactly
+ * one SCM_TIMESTAMPING message. Recognised by its length and header
+ * alone; anything else takes the general walk. */
+static bool parse_stamp_only(struct net_msg *m, struct msghdr *h)
+{
+    const struct cmsghdr *c = CMSG_FIRSTHDR(h);
+
+    if (h->msg_controllen != CMSG_SPACE(sizeof(struct net_scm_ts)) || c == NULL
+        || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPING
+        || c->cmsg_len != CMSG_LEN(sizeof(struct net_scm_ts)))
+        return false;
+    take_timestamping(m, c);
+    return true;
+}
+
 static void reset_rx_slot(struct net_batch_priv *p, int i)
 {
     struct msghdr *h = &p->hdr[i].msg_hdr;
@@ -377,10 +438,13 @@ static void fill_rx_msg(struct net_msg *m, struct mmsghdr *mh)
      * so callers skip it instead of reading a prefix. */
     m->len = (h->msg_flags & MSG_TRUNC) ? 0 : mh->msg_len;
     m->peer.len = h->msg_namelen;
-    memset(&m->local, 0, sizeof(m->local));
+    m->local.len = 0;
     m->ifindex = 0;
     m->rx_time.ns = 0;
     m->have_rx_time = false;
+    if (h->msg_controllen == 0 || parse_stamp_only(m, h))
+        return;
+    memset(&m->local.ss, 0, sizeof(m->local.ss));
     parse_cmsgs(m, h);
 }
 
@@ -389,12 +453,15 @@ int net_recv_batch(int fd, struct net_batch *b)
     struct net_batch_priv *p = b->priv;
     int n;
 
-    for (int i = 0; i < NET_BATCH; i++)
+    /* Only the slots the last call filled were changed by the kernel. */
+    for (int i = 0; i < p->dirty; i++)
         reset_rx_slot(p, i);
+    p->dirty = 0;
     b->count = 0;
     n = recvmmsg(fd, p->hdr, NET_BATCH, MSG_DONTWAIT, NULL);
     if (n < 0)
         return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -1;
+    p->dirty = n;
     for (int i = 0; i < n; i++)
         fill_rx_msg(&b->msg[i], &p->hdr[i]);
     b->count = n;

@@ -32,9 +32,11 @@ uint16_t net_addr_ip(const struct net_addr *a, char *buf, size_t cap);
 int net_socket(int family, int type, int protocol, bool nonblock);
 int net_accept(int fd, struct sockaddr *addr, socklen_t *len);
 
-/* A bound, non-blocking UDP socket for serving: IPV6_V6ONLY on v6,
- * kernel RX timestamps (SO_TIMESTAMPING software, else SO_TIMESTAMPNS),
- * packet-info so replies leave from the address the request came to.
+/* A bound, non-blocking UDP socket for serving: IPV6_V6ONLY on v6, one
+ * kernel RX timestamp (SO_TIMESTAMPING software, else SO_TIMESTAMPNS),
+ * and, on a wildcard bind only, packet-info so that replies leave from
+ * the address the request came to (net_msg.local stays empty on a
+ * socket bound to one address: the kernel picks that address).
  * Returns fd or -1 with errno. */
 int net_udp_bind(const struct net_addr *local);
 

@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/net_tstamp.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -81,15 +82,20 @@ static bool same_ip(const struct net_addr *a, const struct net_addr *b)
                   &((const struct sockaddr_in6 *)&b->ss)->sin6_addr, 16) == 0;
 }
 
-static void check_one_datagram(const char *host)
+/* One datagram from a client on `host` to chime's socket bound to
+ * `bind_host` (host itself, or the wildcard of its family). Only the
+ * wildcard socket asks for packet-info: one bound to a single address
+ * knows its local address already (issue 16). */
+static void check_one_datagram(const char *host, const char *bind_host)
 {
-    struct net_addr srv, cli, want_local;
+    bool wildcard = strcmp(host, bind_host) != 0;
+    struct net_addr srv, cli, to, want_local;
     struct net_batch *b = net_batch_new();
     uint8_t pkt[48];
     int sfd, cfd;
     real_ns before, after;
 
-    sfd = bind_any_port(host, &srv);
+    sfd = bind_any_port(bind_host, &srv);
     if (sfd < 0 && errno == EADDRNOTAVAIL) {
         net_batch_free(b);
         skip();
@@ -100,8 +106,9 @@ static void check_one_datagram(const char *host)
     assert_int_equal(net_recv_batch(sfd, b), 0);    /* nothing waiting yet */
 
     memset(pkt, 0x23, sizeof(pkt));
+    assert_int_equal(net_addr_parse(host, port_of(&srv), &to), 0);
     before = clock_read_real();
-    send_to(cfd, &srv, pkt, sizeof(pkt));
+    send_to(cfd, &to, pkt, sizeof(pkt));
     wait_readable(sfd);
     after = clock_read_real();
     assert_int_equal(net_recv_batch(sfd, b), 1);
@@ -115,10 +122,15 @@ static void check_one_datagram(const char *host)
     assert_true(m->rx_time.ns <= after.ns + 5 * MS);
     assert_true(same_ip(&m->peer, &cli));
     assert_int_equal(port_of(&m->peer), port_of(&cli));
-    assert_int_equal(net_addr_parse(host, 0, &want_local), 0);
-    assert_true(m->local.len > 0);
-    assert_true(same_ip(&m->local, &want_local));
-    assert_true(m->ifindex > 0);
+    if (wildcard) {
+        assert_int_equal(net_addr_parse(host, 0, &want_local), 0);
+        assert_true(m->local.len > 0);
+        assert_true(same_ip(&m->local, &want_local));
+        assert_true(m->ifindex > 0);
+    } else {
+        assert_int_equal(m->local.len, 0);          /* no packet-info asked */
+        assert_int_equal(m->ifindex, 0);
+    }
     assert_int_equal(net_recv_batch(sfd, b), 0);    /* drained */
 
     net_batch_free(b);
@@ -129,13 +141,83 @@ static void check_one_datagram(const char *host)
 static void test_recv_v4(void **state)
 {
     (void)state;
-    check_one_datagram("127.0.0.1");
+    check_one_datagram("127.0.0.1", "127.0.0.1");
+}
+
+static void test_recv_v4_wildcard(void **state)
+{
+    (void)state;
+    check_one_datagram("127.0.0.1", "0.0.0.0");
 }
 
 static void test_recv_v6(void **state)
 {
     (void)state;
-    check_one_datagram("::1");
+    check_one_datagram("::1", "::1");
+}
+
+static void test_recv_v6_wildcard(void **state)
+{
+    (void)state;
+    check_one_datagram("::1", "::");
+}
+
+static int get_int(int fd, int level, int name)
+{
+    int v = -1;
+    socklen_t len = sizeof(v);
+
+    assert_int_equal(getsockopt(fd, level, name, &v, &len), 0);
+    return v;
+}
+
+/* What a serving socket asks the kernel to attach to every datagram:
+ * one receive timestamp (SO_TIMESTAMPING, not SO_TIMESTAMPNS as well),
+ * and packet-info only on a wildcard bind. */
+static void test_server_control_data(void **state)
+{
+    struct net_addr a;
+    int one = bind_any_port("127.0.0.1", &a), any = bind_any_port("0.0.0.0", &a);
+
+    (void)state;
+    assert_true(one >= 0 && any >= 0);
+    for (int i = 0; i < 2; i++) {
+        int fd = i == 0 ? one : any;
+
+        assert_int_equal(get_int(fd, SOL_SOCKET, SO_TIMESTAMPNS), 0);
+        assert_true(get_int(fd, SOL_SOCKET, SO_TIMESTAMPING) & SOF_TIMESTAMPING_RX_SOFTWARE);
+    }
+    assert_int_equal(get_int(one, IPPROTO_IP, IP_PKTINFO), 0);
+    assert_int_equal(get_int(any, IPPROTO_IP, IP_PKTINFO), 1);
+    close(one);
+    close(any);
+}
+
+/* The same datagram seen through a raw recvmsg: exactly one control
+ * message, the stamp, on a socket bound to one address. */
+static void test_one_cmsg_per_datagram(void **state)
+{
+    struct net_addr srv, cli;
+    int sfd = bind_any_port("127.0.0.1", &srv), cfd = plain_socket("127.0.0.1", &cli);
+    uint8_t pkt[48] = { 1 }, buf[64];
+    union { char b[512]; struct cmsghdr align; } ctl;
+    struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+    struct msghdr h = { .msg_iov = &iov, .msg_iovlen = 1,
+                        .msg_control = ctl.b, .msg_controllen = sizeof(ctl.b) };
+    int n = 0;
+
+    (void)state;
+    send_to(cfd, &srv, pkt, sizeof(pkt));
+    wait_readable(sfd);
+    assert_int_equal(recvmsg(sfd, &h, MSG_DONTWAIT), 48);
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&h); c != NULL; c = CMSG_NXTHDR(&h, c)) {
+        assert_int_equal(c->cmsg_level, SOL_SOCKET);
+        assert_int_equal(c->cmsg_type, SCM_TIMESTAMPING);
+        n++;
+    }
+    assert_int_equal(n, 1);
+    close(sfd);
+    close(cfd);
 }
 
 static void test_v6only(void **state)
@@ -405,6 +487,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_recv_v4),
         cmocka_unit_test(test_recv_v6),
+        cmocka_unit_test(test_recv_v4_wildcard),
+        cmocka_unit_test(test_recv_v6_wildcard),
+        cmocka_unit_test(test_server_control_data),
+        cmocka_unit_test(test_one_cmsg_per_datagram),
         cmocka_unit_test(test_v6only),
         cmocka_unit_test(test_batch_of_ten),
         cmocka_unit_test(test_truncated),
