@@ -7,14 +7,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
+#include <nettle/sha1.h>
 
+/* Nettle, not OpenSSL's EVP: the shipped config's leapfile check was the
+ * only OpenSSL call it makes, and OpenSSL 3's first digest initialises its
+ * provider machinery, leaving about 2.1 MB resident for good (measured,
+ * issue 16). Nettle's SHA-1 is a plain function over a caller's context. */
 int leapfile_sha1(const void *data, size_t len, uint8_t out[LEAP_SHA1_LEN])
 {
-    unsigned int n = 0;
+    struct sha1_ctx ctx;
 
-    if (!EVP_Digest(data, len, out, &n, EVP_sha1(), NULL) || n != LEAP_SHA1_LEN)
-        return -1;
+    _Static_assert(LEAP_SHA1_LEN == SHA1_DIGEST_SIZE, "the leap hash is SHA-1");
+    sha1_init(&ctx);
+    sha1_update(&ctx, len, data);
+    sha1_digest(&ctx, SHA1_DIGEST_SIZE, out);
     return 0;
 }
 

@@ -1,5 +1,5 @@
-/* sys/leapfile: the shell side of core/leap: SHA-1 through OpenSSL (EVP)
- * for the hash check, and reading a leap-seconds.list from disk.
+/* sys/leapfile: the shell side of core/leap: SHA-1 through Nettle for the
+ * hash check, and reading a leap-seconds.list from disk.
  *
  * This is the crypto seam of core/leap: core takes a leap_sha1_fn and
  * links no library; leapfile_sha1() is the implementation chimed, the
