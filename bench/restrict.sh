@@ -5,7 +5,9 @@
 # For each config: the start-up time (from exec until the first answer,
 # polled every 10 ms), the idle VmRSS, and loadgen's replies/s over
 # BENCH_SECONDS (default 5): both servers run at once, the runs alternate
-# (three each, the median kept) so that the machine's load hits both. With the big config, a SIGHUP reload while a
+# (three each, the median kept) so that the machine's load hits both;
+# also the replies per CPU-second of the server (/proc/PID/stat), which
+# depends less on what else runs. With the big config, a SIGHUP reload while a
 # prober asks every 5 ms: the longest wall-clock round trip seen is the
 # longest the server stopped answering. Prints the figures and the ratios big/small.
 # The rules are 127.0.0.0/8 addresses and prefixes around the load
@@ -90,14 +92,22 @@ start_srv() {
 
 rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
-# load PORT: loadgen's replies/s
+# cpu_ticks PID: the server's user + system time so far, in clock ticks
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# load PORT PID: loadgen's replies/s, then the replies per CPU-second the
+# server spent on them (less sensitive to what else the machine runs)
 load() {
+    c0=$(cpu_ticks "$2")
     line=$("$B/loadgen" -d "$SECONDS_EACH" -c "$LOAD_CPU" 127.0.0.1 "$1")
-    echo "bench-restrict: port $1: $line" >&2
-    echo "$line" | sed -n 's/.*rate=\([0-9]*\)\/s.*/\1/p'
+    c1=$(cpu_ticks "$2")
+    echo "bench-restrict: port $1: $line cpu_ticks=$((c1 - c0))" >&2
+    echo "$line" | awk -v t=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" '{
+        for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+        sub("/s", "", v["rate"])
+        printf "%d %d\n", v["rate"], (t > 0) ? v["replies"] * hz / t : 0 }'
 }
 
-median3() { printf '%s\n%s\n%s\n' "$1" "$2" "$3" | sort -n | sed -n 2p; }
 
 start_srv small 10 "$PORT"
 SMALL=$SRV; S_START=$START_MS
@@ -106,10 +116,13 @@ BIG=$SRV; B_START=$START_MS
 sleep 1
 S_RSS=$(rss "$SMALL"); B_RSS=$(rss "$BIG")
 # alternate, three runs each, so a change in the machine's load hits both
-s1=$(load "$PORT"); b1=$(load $((PORT + 1)))
-s2=$(load "$PORT"); b2=$(load $((PORT + 1)))
-s3=$(load "$PORT"); b3=$(load $((PORT + 1)))
-S_RATE=$(median3 "$s1" "$s2" "$s3"); B_RATE=$(median3 "$b1" "$b2" "$b3")
+for r in 1 2 3; do
+    load "$PORT" "$SMALL" >>"$WORK/small.rates"
+    load $((PORT + 1)) "$BIG" >>"$WORK/big.rates"
+done
+col() { awk -v c="$2" '{ print $c }' "$1" | sort -n | sed -n 2p; }
+S_RATE=$(col "$WORK/small.rates" 1); B_RATE=$(col "$WORK/big.rates" 1)
+S_CPU=$(col "$WORK/small.rates" 2); B_CPU=$(col "$WORK/big.rates" 2)
 SRV=$BIG
 PORT=$((PORT + 1))
 # a reload under a prober asking every 5 ms: the longest wall-clock round
@@ -151,6 +164,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }'
     echo "start-up (ms)         $S_START          $B_START       $(ratio "$B_START" "$S_START")"
     echo "idle VmRSS (kB)       $S_RSS        $B_RSS      $(ratio "$B_RSS" "$S_RSS")"
     echo "replies/s             $S_RATE      $B_RATE     $(ratio "$B_RATE" "$S_RATE")"
+    echo "replies/CPU-second    $S_CPU      $B_CPU     $(ratio "$B_CPU" "$S_CPU")"
     echo "reload, $RULES lines: longest round trip ${STALL_MS} ms, $ANSWERED of 600 probes answered,"
     echo "  VmRSS after reload $R_RSS kB"
 } | tee "$B/bench/restrict.txt"

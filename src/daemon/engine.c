@@ -110,6 +110,21 @@ static void socket_readable(void *arg, int fd, short revents, const struct now *
     set_backlog(e, fd, true);
 }
 
+void engine_serve_pending(struct engine *e, int timeout_ms)
+{
+    struct pollfd p[ENGINE_MAX_SOCKETS];
+    struct now now;
+
+    for (int i = 0; i < e->net.n_fds; i++)
+        p[i] = (struct pollfd){ .fd = e->net.fds[i], .events = POLLIN };
+    if (poll(p, (nfds_t)e->net.n_fds, timeout_ms) <= 0)   /* no socket: a sleep */
+        return;
+    clock_read_now(&now);
+    for (int i = 0; i < e->net.n_fds; i++)
+        if (p[i].revents & POLLIN)
+            socket_readable(e, p[i].fd, p[i].revents, &now);
+}
+
 /* ---- sockets ---------------------------------------------------------------- */
 
 /* required: failing to bind stops start-up (an error); otherwise a

@@ -200,10 +200,17 @@ struct engine_reload_counts {
 };
 int engine_reload(struct engine *e, struct engine_reload_counts *rc, char *msg,
                   size_t cap);
-/* Compile cfg's restrict lines; swap them (and the rate limiter when its
- * settings changed) into the server. Returns the number of table entries,
- * or -1 (nothing swapped). */
-int engine_access_reload(struct engine *e, const struct config *cfg);
+/* Swap cfg's restrict lines, compiled (taken over; NULL: compiled here),
+ * and the rate limiter when its settings changed, into the server.
+ * Returns the number of table entries, or -1 (nothing swapped). */
+int engine_access_reload(struct engine *e, const struct config *cfg,
+                         struct restrict_table *compiled);
+/* cfg's restrict lines as a table: pure (no log, no engine state), so a
+ * reload runs it in a worker thread. 0, or -1 out of memory. */
+int engine_access_compile(const struct config *cfg, struct restrict_table *rt);
+/* Answer what the server sockets hold, waiting at most timeout_ms for
+ * some: the packet path, for a caller that holds the loop (a reload). */
+void engine_serve_pending(struct engine *e, int timeout_ms);
 /* Reconcile the client's sources and pools with cfg (engine_client.c):
  * unchanged ones keep their state and now point into cfg. */
 void engine_client_reload(struct engine *e, const struct config *cfg,

@@ -56,7 +56,7 @@ static void rule_from_conf(const struct conf_restrict *r, struct res_rule *out)
     out->prefix = r->prefix_len;
 }
 
-static int compile_rules(const struct config *cfg, struct restrict_table *rt)
+int engine_access_compile(const struct config *cfg, struct restrict_table *rt)
 {
     struct res_rule *rules = xcalloc(cfg->n_restricts + 1, sizeof(*rules));
     size_t n = 0;
@@ -71,9 +71,7 @@ static int compile_rules(const struct config *cfg, struct restrict_table *rt)
     }
     rc = restrict_compile(rt, rules, n);
     free(rules);
-    if (rc < 0)
-        log_warnx("server", "out of memory for the restrict table");
-    return rc;
+    return rc;      /* no log here: a reload runs this in a worker thread */
 }
 
 static int init_ratelimit(const struct config *cfg, struct ratelimit *rl)
@@ -103,6 +101,8 @@ static int init_ratelimit(const struct config *cfg, struct ratelimit *rl)
 
 static void log_rules(const struct restrict_table *rt)
 {
+    if (!log_debug_enabled())
+        return;     /* 100,000 lines: no formatting for nothing */
     for (size_t i = 0; i < rt->n; i++) {
         const struct res_entry *x = &rt->e[i];
         char fl[160];
@@ -116,7 +116,11 @@ static void log_rules(const struct restrict_table *rt)
 
 int engine_access_init(struct engine *e)
 {
-    if (compile_rules(e->cfg, &e->serve.rt) < 0 || init_ratelimit(e->cfg, &e->serve.rl) < 0)
+    if (engine_access_compile(e->cfg, &e->serve.rt) < 0) {
+        log_warnx("server", "out of memory for the restrict table");
+        return -1;
+    }
+    if (init_ratelimit(e->cfg, &e->serve.rl) < 0)
         return -1;
     server_set_access(&e->serve.server, &e->serve.rt, &e->serve.rl);
     log_rules(&e->serve.rt);
@@ -131,17 +135,21 @@ static bool same_ratelimit(const struct conf_ratelimit *a, const struct conf_rat
            a->entries == b->entries;
 }
 
-int engine_access_reload(struct engine *e, const struct config *cfg)
+int engine_access_reload(struct engine *e, const struct config *cfg,
+                         struct restrict_table *compiled)
 {
     const struct config *cur = e->reloaded ? e->reloaded : e->cfg;
     struct restrict_table nt, ot;
     struct ratelimit nrl, orl;
     bool new_rl = !same_ratelimit(&cur->ratelimit, &cfg->ratelimit);
 
-    memset(&nt, 0, sizeof(nt));
     memset(&nrl, 0, sizeof(nrl));
-    if (compile_rules(cfg, &nt) < 0)
+    if (compiled != NULL) {
+        nt = *compiled;
+    } else if (engine_access_compile(cfg, &nt) < 0) {
+        log_warnx("server", "out of memory for the restrict table");
         return -1;
+    }
     if (new_rl && init_ratelimit(cfg, &nrl) < 0) {
         restrict_free(&nt);
         return -1;

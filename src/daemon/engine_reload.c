@@ -18,12 +18,20 @@
  * chimed to apply", and the value chimed started with stays in force
  * (they are always read from e->cfg, the start-up config).
  *
+ * Parsing the file and compiling its restrict lines (100,000 lines: tens
+ * of milliseconds) run in a worker thread, touching no engine state, while
+ * this thread keeps answering the server sockets (engine_serve_pending);
+ * everything after, and the swap, happens here, between two packets.
+ *
  * Ownership: e->cfg is main's and lives until exit. The sources point
  * into the newest config; after a successful reload that is e->reloaded,
  * owned here, and the previous one is freed once nothing points into it.
  */
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "conf/keys.h"
@@ -112,11 +120,49 @@ static int restart_only(const struct config *old, const struct config *new)
     return n;
 }
 
+/* What the worker makes: pure work on its own memory. */
+struct reload_job {
+    const char *path;
+    struct config *cfg;
+    char err[CONF_ERR_LEN];
+    int parsed;                 /* conf_load_file's result */
+    int compiled;               /* engine_access_compile's, when parsed */
+    struct restrict_table rt;
+    atomic_bool done;
+};
+
+static void *reload_work(void *arg)
+{
+    struct reload_job *j = arg;
+
+    j->parsed = conf_load_file(j->path, &j->cfg, j->err, sizeof(j->err));
+    if (j->parsed >= 0)
+        j->compiled = engine_access_compile(j->cfg, &j->rt);
+    atomic_store(&j->done, true);
+    return NULL;
+}
+
+/* Parse and compile off the packet path: in a thread while this one
+ * serves, or here when no thread can be had. */
+static void parse_and_compile(struct engine *e, struct reload_job *j)
+{
+    pthread_t th;
+
+    if (pthread_create(&th, NULL, reload_work, j) != 0) {
+        reload_work(j);
+        return;
+    }
+    while (!atomic_load(&j->done))
+        engine_serve_pending(e, 1);
+    pthread_join(th, NULL);
+}
+
 int engine_reload(struct engine *e, struct engine_reload_counts *rc, char *msg, size_t cap)
 {
     struct config *cfg = NULL;
     char err[CONF_ERR_LEN];
     struct auth_keytab keys;
+    struct reload_job *job;
     int rules;
 
     memset(rc, 0, sizeof(*rc));
@@ -125,12 +171,27 @@ int engine_reload(struct engine *e, struct engine_reload_counts *rc, char *msg, 
         log_warnx("main", "reload failed: %s", msg);
         return -1;
     }
-    if (conf_load_file(e->opts.config_path, &cfg, err, sizeof(err)) < 0) {
-        snprintf(msg, cap, "%s", err);
-        log_warnx("main", "reload failed: %s; keeping the running configuration", err);
+    job = xcalloc(1, sizeof(*job));
+    job->path = e->opts.config_path;
+    atomic_init(&job->done, false);
+    parse_and_compile(e, job);
+    cfg = job->cfg;
+    if (job->parsed < 0) {
+        snprintf(msg, cap, "%s", job->err);
+        log_warnx("main", "reload failed: %s; keeping the running configuration", job->err);
+        free(job);
+        return -1;
+    }
+    if (job->compiled < 0) {
+        conf_free(cfg);
+        free(job);
+        snprintf(msg, cap, "out of memory for the restrict table");
+        log_warnx("main", "reload failed: %s; keeping the running configuration", msg);
         return -1;
     }
     if (engine_auth_prepare(e, cfg, &keys, err, sizeof(err)) < 0) {
+        restrict_free(&job->rt);
+        free(job);
         conf_free(cfg);
         snprintf(msg, cap, "%s", err);
         log_warnx("main", "reload failed: %s; keeping the running configuration", err);
@@ -138,7 +199,8 @@ int engine_reload(struct engine *e, struct engine_reload_counts *rc, char *msg, 
     }
     engine_log_notes(cfg);
     restart_only(e->cfg, cfg);
-    rules = engine_access_reload(e, cfg);
+    rules = engine_access_reload(e, cfg, &job->rt);   /* takes the table over */
+    free(job);
     if (rules < 0) {
         keys_free(&keys);
         conf_free(cfg);
