@@ -31,6 +31,7 @@ struct resolve_req;
 struct clock_driver;
 struct ctl_server;
 struct stats_files;
+struct ntske_tls;
 
 /* The socket of one slot's outstanding request. */
 struct engine_slot {
@@ -67,6 +68,9 @@ struct engine {
     struct node node;
     bool node_ready;
     struct node_out *nout;      /* the node's action list, reused */
+    struct ntske_tls *ntske;    /* NTS-KE client TLS context, NULL: no nts source */
+    int nts_pipe[2];            /* key-exchange threads hand their jobs back here */
+    int nts_inflight;           /* threads not yet answered */
     const struct clock_driver *drv;
     struct engine_slot slots[NODE_MAX_SLOTS];
     struct resolve_req *res[ENGINE_MAX_LOOKUPS];   /* by node lookup number */
