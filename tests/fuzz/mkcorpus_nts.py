@@ -44,3 +44,14 @@ write(ef_dir, "reply", hdr + uid + auth)
 nak = bytes([0x24, 0, 6, 0xec]) + b"\0" * 8 + b"NTSN" + b"\0" * 24 + b"\x01" * 8
 write(ef_dir, "nak", nak + uid)
 write(ef_dir, "noauth", hdr + uid)
+
+# fuzz_ntsserver: a request with a stub-sealed cookie of key id 1 (zero
+# tag, then AEAD id 15 and the two keys), placeholders and an authenticator.
+srv = os.path.join(HERE, "corpus", "fuzz_ntsserver")
+req_hdr = bytes([0x23, 0, 6, 0]) + b"\0" * 36 + b"\x01" * 8
+cookie = struct.pack(">I", 1) + b"\x10" * 16 + b"\0" * 16 + bytes([0, 15, 0, 0]) + b"\x33" * 64
+req_auth = ef(0x0404, u16(16) + u16(16) + b"\x77" * 16 + b"\0" * 16)
+pre = req_hdr + ef(0x0104, b"\x55" * 32) + ef(0x0204, cookie)
+write(srv, "valid", pre + ef(0x0304, b"\0" * 104) * 3 + req_auth)
+write(srv, "nak", pre.replace(bytes([0, 15, 0, 0]), bytes([0, 16, 0, 0])) + req_auth)
+write(srv, "plain", req_hdr)
