@@ -211,6 +211,7 @@ static void drop_slot(struct node *n, int i)
     sl->idx = -1;
     sl->resolved = false;
     sl->pool = NODE_POOL_GONE;
+    memset(&sl->nts, 0, sizeof(sl->nts));  /* no more key exchanges; keys wiped */
 }
 
 /* ---- lines: servers and pools -------------------------------------------------- */

@@ -284,6 +284,26 @@ static void test_rekey_on_nak(void **st)
     free(r);
 }
 
+/* A reload that removes the line: no key exchange for it ever again,
+ * and the answer of the one in flight is ignored. */
+static void test_removed_line_stops_keying(void **st)
+{
+    (void)st;
+    struct rig *r = start();
+    struct node_action ke = *find(&r->out, NODE_NTS_KE);
+    struct node_reload_counts rc = { 0 };
+
+    ke_answer(r, &ke, false, 0);
+    node_reload(&r->node, NULL, 0, 10, &r->now, &r->out, &rc);
+    assert_int_equal(rc.removed, 1);
+    assert_null(node_slot_nts(&r->node, 0));
+    for (int k = 0; k < 30; k++) {
+        advance(r, NS_PER_S);
+        assert_null(find(&r->out, NODE_NTS_KE));
+    }
+    free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -292,6 +312,7 @@ int main(void)
         cmocka_unit_test(test_keyed_source_polls_and_checks),
         cmocka_unit_test(test_rekey_when_out_of_cookies),
         cmocka_unit_test(test_rekey_on_nak),
+        cmocka_unit_test(test_removed_line_stops_keying),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
