@@ -930,8 +930,8 @@ static void nts_begin(struct node *n, int i, mono_ns now)
     struct node_slot *sl = &n->slot[i];
 
     if (!n->deps.nts) {
-        nlog(n, NODE_LOG_WARN, "nts", "%s: no NTS support in this build; %s not polled",
-             sl->conf.where, sl->name);
+        nlog(n, NODE_LOG_WARN, "nts", "%s: NTS is not set up (it is, at start-up, "
+             "when a server line says nts); %s not polled", sl->conf.where, sl->name);
         return;
     }
     sl->nts.on = true;
