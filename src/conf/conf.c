@@ -1050,6 +1050,15 @@ static int h_nts(struct parser *p, const struct line *l)
         n->enable = streq(w, "enable");
         return 0;
     }
+    if (streq(w, "port")) {     /* chime extension: the NTS-KE server's TCP port */
+        long v;
+        size_t i = 0;
+
+        if (l->nargs != 2 || keyword_long(p, l, &i, 1, 65535, &v) < 0)
+            return l->nargs != 2 ? fail(p, &l->loc, "'nts port' needs a number") : -1;
+        n->port = (uint16_t)v;
+        return 0;
+    }
     if (streq(w, "ca"))
         field = &n->ca;
     else if (streq(w, "cert"))

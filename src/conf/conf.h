@@ -148,7 +148,8 @@ struct config {
     const char *ntsdir;            /* stored for the NTS issue */
     /* "nts ca FILE" (client trust; NULL: the system store), "nts enable",
      * "nts cert FILE", "nts key FILE" (server side, NTPsec syntax) */
-    struct conf_nts { const char *ca, *cert, *key; bool enable; struct conf_loc loc; } nts;
+    struct conf_nts { const char *ca, *cert, *key; bool enable; uint16_t port;
+                      struct conf_loc loc; } nts;
     /* statistics: names enabled by "statistics ...", and filegen lines */
     const char **statistics;       size_t n_statistics;
     struct conf_filegen *filegens; size_t n_filegens;

@@ -71,6 +71,7 @@ struct engine {
     struct ntske_tls *ntske;    /* NTS-KE client TLS context, NULL: no nts source */
     int nts_pipe[2];            /* key-exchange threads hand their jobs back here */
     int nts_inflight;           /* threads not yet answered */
+    struct engine_nts *nts;     /* the NTS server ("nts enable"), NULL: off */
     const struct clock_driver *drv;
     struct engine_slot slots[NODE_MAX_SLOTS];
     struct resolve_req *res[ENGINE_MAX_LOOKUPS];   /* by node lookup number */
@@ -138,6 +139,12 @@ void engine_access_free(struct engine *e);
 /* Symmetric keys (engine_auth.c): load the keys file, apply trustedkey,
  * check every "server ... key N", attach the table to the server. */
 int engine_auth_init(struct engine *e);
+/* engine_nts.c: the NTS server on the packet path. */
+int engine_nts_init(struct engine *e);
+void engine_nts_log_stats(const struct engine *e);
+int engine_nts_input(struct engine *e, int i, const uint8_t *buf, size_t len);
+void engine_nts_header(struct engine *e, int i, struct net_msg *out);
+void engine_nts_finish(struct engine *e, int i, struct net_msg *out);
 void engine_auth_log_stats(const struct engine *e);
 void engine_auth_free(struct engine *e);
 /* The keys of cfg with its trustedkey lines, every source's key checked
