@@ -7,7 +7,11 @@
 #      with a clear log line, and the source is never polled;
 #   c. a proxy that flips one bit of each of chronyd's replies (the
 #      transmit timestamp): every reply is rejected (log line), the source
-#      never becomes reachable.
+#      never becomes reachable;
+#   d. chimed as the NTS server ("nts enable"): chronyd and chimed, its NTS
+#      clients, select it (chronyd uses an NTS source only authenticated);
+#   e. the server restarts with a new cookie key: the client's next
+#      request gets an NTS NAK, and it keys again.
 # Loopback only (127.0.0.1, and 127.0.0.2 for the proxy); no daemon has
 # CAP_SYS_TIME, chronyd runs with -x, chimed with -x.
 # SPDX-License-Identifier: BSD-2-Clause
@@ -178,6 +182,67 @@ r=$(src_json "$D/c.sock" | sed -n 's/.*"reach":\([0-9]*\).*/\1/p')
 check '[ "${r:-1}" = 0 ] && [ "$(src_state "$D/c.sock")" != "*" ]' \
     "c: the source never becomes reachable (reach $r)"
 check 'grep -q tampered "$D/tamper.log"' "c: the proxy did tamper"
+
+# ---- d: chimed serves NTS to chronyd and to chimed ------------------------------------------
+cat >"$D/srv.conf" <<CONF
+port 11551
+interface listen 127.0.0.1
+local stratum 1
+nts enable
+nts cert $D/good.pem
+nts key $D/good.key
+nts port 14551
+CONF
+if ! start_chimed "$D/srv.conf"; then not_ok "d: chimed NTS server starts"; exit 1; fi
+SRV_PID=$CHIMED_PID
+SRV_LOG=$CHIMED_LOG
+cat >"$D/cd.conf" <<CONF
+server localhost iburst nts ntsport 14551 minpoll 0 maxpoll 1
+ntstrustedcerts $D/ca.pem
+port 0
+cmdport 0
+pidfile $D/cd.pid
+driftfile $D/cd.drift
+CONF
+start_bg "$D/cd.log" - "$CHRONYD" -x -d -u root -f "$D/cd.conf"
+CD_PID=$BG_PID
+if ! start_nts_chimed d localhost 14551 11552; then not_ok "d: chimed client starts"; exit 1; fi
+D_LOG=$CHIMED_LOG
+i=0
+while [ $i -lt 80 ] && ! grep -q "Selected source 127.0.0.1" "$D/cd.log"; do
+    sleep 0.25; i=$((i + 1))
+done
+if ! check 'grep -q "Selected source 127.0.0.1" "$D/cd.log"' \
+    "d: chronyd, an NTS client of chimed, selects it (after $(elapsed) s)"; then
+    diag_file "$D/cd.log"
+    diag_file "$SRV_LOG"
+fi
+check '! grep -qi "nts.*\(fail\|error\|invalid\)\|NAK" "$D/cd.log"' "d: chronyd reports no NTS error"
+i=0
+while [ $i -lt 80 ] && [ "$(src_state "$D/d.sock")" != "*" ]; do sleep 0.25; i=$((i + 1)); done
+if ! check '[ "$(src_state "$D/d.sock")" = "*" ]' "d: chimed, an NTS client of chimed, selects it"; then
+    diag_file "$D_LOG"
+fi
+stop_pid "$CD_PID"
+
+# ---- e: a restarted server (new cookie key) NAKs the old cookies; the client keys again ------
+stop_pid "$SRV_PID"
+n0=$(grep -c "NTS-KE with localhost: 8 cookies" "$D_LOG")
+if ! start_chimed "$D/srv.conf"; then not_ok "e: chimed NTS server restarts"; exit 1; fi
+SRV_PID=$CHIMED_PID
+SRV_LOG=$CHIMED_LOG
+i=0
+while [ $i -lt 240 ] && [ "$(grep -c "NTS-KE with localhost: 8 cookies" "$D_LOG")" -le "$n0" ]; do
+    sleep 0.25; i=$((i + 1))
+done
+if ! check 'grep -q "localhost: NTS NAK (cookie refused); keying again" "$D_LOG"' \
+    "e: the old cookie gets an NTS NAK, and the log says so"; then
+    diag_file "$D_LOG"
+fi
+check '[ "$(grep -c "NTS-KE with localhost: 8 cookies" "$D_LOG")" -gt "$n0" ]' \
+    "e: ... and the client keys again (after $(elapsed) s)"
+stop_pid "$SRV_PID"
+check 'grep -q "naks=[1-9]" "$SRV_LOG"' "e: the server counted the NAKs"
 
 stop_pid "$TAMPER_PID"
 stop_pid "$CA_PID"

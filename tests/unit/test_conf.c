@@ -322,6 +322,10 @@ static void test_nts(void **state)
     conf_free(c);
     load_bad("nts ca\n", "t.conf:1: 'nts ca' needs a file");
     load_bad("nts enable yes\n", "t.conf:1: 'nts enable' takes no argument");
+    c = load_ok("nts port 14461\n");
+    assert_int_equal(c->nts.port, 14461);
+    conf_free(c);
+    load_bad("nts port\n", "t.conf:1: 'nts port' needs a number");
 }
 
 static void test_source_options(void **state)
