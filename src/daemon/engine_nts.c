@@ -105,33 +105,37 @@ int engine_nts_input(struct engine *e, int i, const uint8_t *buf, size_t len)
     return -1;
 }
 
-/* The header reply exists: a NAK becomes the kiss "NTSN" with the
- * identifier, now (it is not authenticated). */
+/* The header reply exists: a NAK becomes the kiss "NTSN"; its identifier
+ * is added at send time too (server_finish_reply() would take octets
+ * after the header for a MAC trailer and clear them). */
 void engine_nts_header(struct engine *e, int i, struct net_msg *out)
 {
     struct engine_nts *t = e->nts;
-    size_t n;
 
-    if (!t || t->v[i] != NTS_SRV_NAK || out->len < NTP_HEADER_LEN)
+    if (!t || t->v[i] != NTS_SRV_NAK || out->len != NTP_HEADER_LEN)
         return;
     out->buf[1] = 0;                        /* stratum 0: a kiss */
     memcpy(out->buf + 12, "NTSN", 4);
-    n = nts_server_nak(&t->rq[i], out->buf, sizeof(out->buf));
-    if (n)
-        out->len = n;
-    t->v[i] = NTS_SRV_PLAIN;                /* nothing left to do at send time */
 }
 
-/* After the transmit stamp: seal the fields over the final header. A
- * plain kiss (the rate limiter's) goes out as it is. */
+/* After the transmit stamp: seal the fields over the final header, or
+ * add a NAK's identifier. */
 void engine_nts_finish(struct engine *e, int i, struct net_msg *out)
 {
     struct engine_nts *t = e->nts;
     uint8_t rnd[16 * (1 + NTS_MAX_COOKIES)];
     size_t n;
 
-    if (!t || t->v[i] != NTS_SRV_OK || out->len != NTP_HEADER_LEN || out->buf[1] == 0)
+    if (!t || out->len != NTP_HEADER_LEN)
         return;
+    if (t->v[i] == NTS_SRV_NAK && memcmp(out->buf + 12, "NTSN", 4) == 0) {
+        n = nts_server_nak(&t->rq[i], out->buf, sizeof(out->buf));
+        if (n)
+            out->len = n;
+        return;
+    }
+    if (t->v[i] != NTS_SRV_OK || out->buf[1] == 0)
+        return;     /* a plain kiss (the rate limiter's) goes out as it is */
     if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
         return;
     n = nts_server_reply(&ntscrypto_openssl, &t->keys, &t->rq[i], out->buf, sizeof(out->buf),
