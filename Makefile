@@ -39,7 +39,7 @@ SANITIZE  ?=
 CPPFLAGS  += -D_GNU_SOURCE -DCHIME_VERSION='"$(VERSION)"' -Isrc
 CFLAGS    += $(CSTD) $(WARN) $(OPT) $(SANITIZE) -fno-strict-aliasing -MMD -MP
 LDFLAGS   += $(SANITIZE)
-LDLIBS    += -lcrypto -lnettle -lcap -lseccomp -lm -pthread
+LDLIBS    += -lssl -lcrypto -lnettle -lcap -lseccomp -lm -pthread
 
 # ---- sources ---------------------------------------------------------------
 # Everything under src/ except the program mains goes into one static library,

@@ -336,6 +336,12 @@ static int source_option(struct parser *p, const struct line *l, size_t *i,
         s->key = (uint32_t)v;
         return 0;
     }
+    if (streq(w, "ntsport")) {
+        if (keyword_long(p, l, i, 1, 65535, &v) < 0)
+            return -1;
+        s->ntsport = (uint16_t)v;
+        return 0;
+    }
     if (streq(w, "version")) {
         if (keyword_long(p, l, i, 1, 4, &v) < 0)
             return -1;
@@ -1042,6 +1048,45 @@ static int h_enable(struct parser *p, const struct line *l)
 
 /* ---- stored verbatim ----------------------------------------------------------------- */
 
+static int h_stored(struct parser *p, const struct line *l);
+
+/* NTS, NTPsec's syntax: "nts ca FILE", "nts enable", "nts cert FILE",
+ * "nts key FILE"; its other nts options are kept as written. */
+static int h_nts(struct parser *p, const struct line *l)
+{
+    struct conf_nts *n = &p->cfg->nts;
+    const char *w = l->arg[0].s, **field = NULL;
+
+    n->loc = l->loc;
+    if (streq(w, "enable") || streq(w, "disable")) {
+        if (l->nargs != 1)
+            return fail(p, &l->arg[1].loc, "'nts %s' takes no argument", w);
+        n->enable = streq(w, "enable");
+        return 0;
+    }
+    if (streq(w, "port")) {     /* chime extension: the NTS-KE server's TCP port */
+        long v;
+        size_t i = 0;
+
+        if (l->nargs != 2 || keyword_long(p, l, &i, 1, 65535, &v) < 0)
+            return l->nargs != 2 ? fail(p, &l->loc, "'nts port' needs a number") : -1;
+        n->port = (uint16_t)v;
+        return 0;
+    }
+    if (streq(w, "ca"))
+        field = &n->ca;
+    else if (streq(w, "cert"))
+        field = &n->cert;
+    else if (streq(w, "key"))
+        field = &n->key;
+    if (!field)
+        return h_stored(p, l);      /* mintls, maxtls, cookie, ...: later */
+    if (l->nargs != 2 || !*l->arg[1].s)
+        return fail(p, &l->loc, "'nts %s' needs a file", w);
+    *field = dup_str(p, l->arg[1].s);
+    return *field ? 0 : oom(p, &l->loc);
+}
+
 static int h_stored(struct parser *p, const struct line *l)
 {
     struct conf_stored *s = PUSH(p, stored, cap_stored);
@@ -1197,7 +1242,8 @@ static const struct directive directives[] = {
     { "leapsmear", h_leapsmear, 1, 2, "a number", "leapsmear SECONDS [linear|cosine]" },
     { "leapsecmode", h_leapsecmode, 1, 1, "a mode", "leapsecmode system|step|slew|ignore" },
     { "includefile", h_includefile, 1, 1, "a path", "includefile PATH" },
-    STORED("nts", 1, "NTS settings (later release)"),
+    { "nts", h_nts, 1, ARGS_MANY, "an option",
+      "nts ca FILE | enable | cert FILE | key FILE: NTS (RFC 8915), NTPsec syntax" },
     STORED("logconfig", 1, "log classes (later release)"),
     STORED("mru", 1, "MRU list limits (later release)"),
     STORED("rlimit", 1, "resource limits (later release)"),

@@ -41,7 +41,8 @@ struct conf_source {
     int minpoll, maxpoll;   /* log2 s; defaults 6 and 10 */
     uint32_t key;           /* 0 = none */
     int version;            /* 4 unless "version N" */
-    int nts;                /* 0/1 ("nts" option, later issue) */
+    int nts;                /* 0/1 ("nts": NTS-KE, then NTS-authenticated NTP) */
+    uint16_t ntsport;       /* "ntsport N": the NTS-KE server's port, 0: 4460 */
     bool preempt;           /* "preempt" (manycast/pool, later issue) */
     uint32_t mode;          /* "mode N": refclock driver mode; 0 = unset */
     int ttl;                /* "ttl N": broadcast/manycast TTL; 0 = unset */
@@ -150,6 +151,10 @@ struct config {
     struct conf_listen { bool set; struct sockaddr_storage addr; struct conf_loc loc; }
         metrics_listen;
     const char *ntsdir;            /* stored for the NTS issue */
+    /* "nts ca FILE" (client trust; NULL: the system store), "nts enable",
+     * "nts cert FILE", "nts key FILE" (server side, NTPsec syntax) */
+    struct conf_nts { const char *ca, *cert, *key; bool enable; uint16_t port;
+                      struct conf_loc loc; } nts;
     /* statistics: names enabled by "statistics ...", and filegen lines */
     const char **statistics;       size_t n_statistics;
     struct conf_filegen *filegens; size_t n_filegens;

@@ -74,6 +74,7 @@ static void one_line(const struct conf_source *cs, struct node_source_conf *o)
     o->xleave = cs->xleave;
     o->preempt = cs->preempt;
     o->nts = cs->nts;
+    o->ntsport = cs->ntsport;
     o->ttl = cs->ttl;
     o->mode = cs->mode;
     snprintf(o->where, sizeof(o->where), "%s:%d", cs->loc.file ? cs->loc.file : "?",

@@ -8,6 +8,11 @@
 
 static void note_sys_peer(struct node *n, mono_ns now);
 
+static void nts_begin(struct node *n, int i, mono_ns now);
+static size_t nts_seal_request(struct node *n, int i, uint8_t *buf, size_t cap, mono_ns now);
+static bool nts_accept_reply(struct node *n, int i, const uint8_t *buf, size_t len);
+static void nts_housekeeping(struct node *n, mono_ns now);
+
 /* ---- the action list -------------------------------------------------------- */
 
 static struct node_action *act(struct node *n, enum node_action_kind kind)
@@ -218,6 +223,7 @@ static void drop_slot(struct node *n, int i)
     sl->idx = -1;
     sl->resolved = false;
     sl->pool = NODE_POOL_GONE;
+    memset(&sl->nts, 0, sizeof(sl->nts));  /* no more key exchanges; keys wiped */
 }
 
 /* ---- lines: servers and pools -------------------------------------------------- */
@@ -242,6 +248,10 @@ static void add_server(struct node *n, const struct node_source_conf *c,
                  "every later server line is ignored", c->where, NODE_MAX_SLOTS);
         return;
     }
+    if (c->nts) {
+        nts_begin(n, i, now);   /* the key exchange names the NTP server */
+        return;
+    }
     if (n->deps.parse && n->deps.parse(n->deps.parse_ctx, c->host, c->port, &a)) {
         activate(n, i, &a, now);
         return;
@@ -252,6 +262,12 @@ static void add_server(struct node *n, const struct node_source_conf *c,
 
 static void add_line(struct node *n, const struct node_source_conf *c, mono_ns now)
 {
+    if (c->kind == NODE_POOL && c->nts) {
+        /* never poll a pool's members in the clear when NTS was asked for */
+        nlog(n, NODE_LOG_WARN, "conf", "%s: nts on a pool is not supported yet; "
+             "pool %s ignored", c->where, c->host);
+        return;
+    }
     if (c->kind == NODE_POOL) {
         if (n->n_pools >= NODE_MAX_POOLS) {
             nlog(n, NODE_LOG_WARN, "conf", "%s: too many pool lines", c->where);
@@ -384,6 +400,8 @@ static void send_request(struct node *n, int i, mono_ns now)
 
     close_slot(n, i);
     len = source_make_request(s, now, nonce, rnd, buf, sizeof(buf));
+    if (len != 0 && sl->nts.on)
+        len = nts_seal_request(n, i, buf, sizeof(buf), now);
     if (n->offline || len == 0)
         return;     /* chimectl offline: the poll passes unsent, reach decays */
     a = act(n, NODE_SEND);
@@ -581,6 +599,8 @@ void node_reply(struct node *n, int slot, const uint8_t *buf, size_t len, real_n
     sl = &n->slot[slot];
     if (!sl->open || sl->idx < 0)
         goto done;      /* the socket is closed: the kernel would drop it */
+    if (sl->nts.on && !nts_accept_reply(n, slot, buf, len))
+        goto done;      /* not authentic, or a NAK: the socket stays for the real one */
     r = client_receive(&n->client, sl->idx, buf, len, t4, now->mono, &cmd);
     clock_action(n, &cmd);
     if (r == SRC_RX_SAMPLE) {
@@ -738,6 +758,7 @@ static void housekeeping(struct node *n, const struct now *now)
         n->last_drift_write = t;
         write_drift(n);
     }
+    nts_housekeeping(n, t);
     once_timeout(n, t);
 }
 
@@ -867,6 +888,7 @@ static bool same_line(const struct node_source_conf *a, const struct node_source
            x->prefer == y->prefer && x->noselect == y->noselect && a->true_ == b->true_ &&
            a->xleave == b->xleave && x->minpoll == y->minpoll && x->maxpoll == y->maxpoll &&
            a->key == b->key && x->version == y->version && a->nts == b->nts &&
+           a->ntsport == b->ntsport &&
            a->preempt == b->preempt && a->mode == b->mode && a->ttl == b->ttl;
 }
 
@@ -1005,4 +1027,179 @@ int node_sys_peer_slot(const struct node *n)
 uint64_t node_pool_replacements(const struct node *n)
 {
     return n->pool_replacements;
+}
+
+/* ---- NTS (RFC 8915) ------------------------------------------------------------------------
+ * A "server NAME nts" slot starts with a key exchange (NODE_NTS_KE, carried
+ * out by the shell off the packet path); its answer names the NTP server,
+ * which is then resolved and polled like any other, each request sealed
+ * with a cookie and each reply checked before the source sees it. Out of
+ * cookies, or told NTSN, the slot keys again; failures back off. */
+
+static void nts_key_exchange(struct node *n, int i, mono_ns now)
+{
+    struct node_slot *sl = &n->slot[i];
+    struct node_action *a;
+
+    if (sl->nts.ke_running || now.ns < sl->nts.ke_retry.ns)
+        return;
+    a = act(n, NODE_NTS_KE);
+    if (!a)
+        return;
+    sl->nts.ke_running = true;
+    sl->nts.ke_gen = ++n->nts_ke_seq;
+    a->slot = i;
+    a->u.ke.host = sl->conf.host;
+    a->u.ke.port = sl->conf.ntsport ? sl->conf.ntsport : NTSKE_PORT;
+    a->u.ke.gen = sl->nts.ke_gen;
+}
+
+static void nts_begin(struct node *n, int i, mono_ns now)
+{
+    struct node_slot *sl = &n->slot[i];
+
+    if (!n->deps.nts) {
+        nlog(n, NODE_LOG_WARN, "nts", "%s: NTS is not set up (it is, at start-up, "
+             "when a server line says nts); %s not polled", sl->conf.where, sl->name);
+        return;
+    }
+    sl->nts.on = true;
+    sl->nts.ke_retry = now;
+    nts_key_exchange(n, i, now);
+}
+
+static int64_t nts_backoff_ns(int failures)
+{
+    double t = (double)NODE_NTS_RETRY_NS;
+
+    for (int k = 1; k < failures && t < (double)NODE_NTS_RETRY_MAX_NS; k++)
+        t *= 1.5;
+    return t < (double)NODE_NTS_RETRY_MAX_NS ? (int64_t)t : NODE_NTS_RETRY_MAX_NS;
+}
+
+/* The NTP server the exchange named: poll it (resolving it first when it
+ * is a name); a re-key to the same server keeps the source as it is. */
+static void nts_use_server(struct node *n, int i, const struct ntske_response *r, mono_ns now)
+{
+    struct node_slot *sl = &n->slot[i];
+    const char *host = r->server[0] ? r->server : sl->conf.host;
+    uint16_t port = r->port ? r->port : sl->conf.port;
+    struct node_addr a;
+    struct node_action *ra;
+
+    if (sl->idx >= 0 && strcmp(host, sl->nts.ntp_host) == 0 && port == sl->nts.ntp_port)
+        return;
+    if (sl->idx >= 0)
+        client_remove_source(&n->client, sl->idx);
+    sl->idx = -1;
+    sl->resolved = false;
+    snprintf(sl->nts.ntp_host, sizeof(sl->nts.ntp_host), "%s", host);
+    sl->nts.ntp_port = port;
+    if (n->deps.parse && n->deps.parse(n->deps.parse_ctx, host, port, &a)) {
+        activate(n, i, &a, now);
+        return;
+    }
+    ra = act(n, NODE_RESOLVE);
+    if (!ra)
+        return;
+    sl->resolving = true;
+    ra->req = i;
+    ra->u.resolve.host = sl->nts.ntp_host;
+    ra->u.resolve.port = port;
+    ra->u.resolve.family = sl->conf.family;
+}
+
+void node_nts_ke_done(struct node *n, int slot, uint32_t gen, const struct node_nts_ke_result *r,
+                      const struct now *now, struct node_out *out)
+{
+    struct node_slot *sl;
+
+    begin(n, out);
+    if (slot < 0 || slot >= n->n_slots || !n->slot[slot].nts.on ||
+        !n->slot[slot].nts.ke_running || n->slot[slot].nts.ke_gen != gen)
+        goto done;      /* nobody waits for it any more */
+    sl = &n->slot[slot];
+    sl->nts.ke_running = false;
+    sl->nts.ke_last = now->mono;
+    sl->nts.ke_ok = r->ok;
+    sl->nts.ke_count++;
+    if (!r->ok) {
+        sl->nts.ke_failures++;
+        sl->nts.ke_retry = mono_add(now->mono, nts_backoff_ns(sl->nts.ke_failures));
+        snprintf(sl->nts.ke_result, sizeof(sl->nts.ke_result), "%.95s", r->err);
+        nlog(n, NODE_LOG_WARN, "nts", "NTS-KE with %s failed: %s (next try in %lld s)",
+             sl->name, r->err,
+             (long long)(mono_sub(sl->nts.ke_retry, now->mono) / NS_PER_S));
+        goto done;
+    }
+    sl->nts.ke_failures = 0;
+    nts_client_key(&sl->nts.c, r->c2s, r->s2c, &r->resp);
+    snprintf(sl->nts.ke_result, sizeof(sl->nts.ke_result), "ok, %d cookies",
+             r->resp.n_cookies);
+    nlog(n, NODE_LOG_INFO, "nts", "NTS-KE with %s: %d cookies, NTP server %s port %u",
+         sl->name, r->resp.n_cookies, r->resp.server[0] ? r->resp.server : sl->conf.host,
+         (unsigned)(r->resp.port ? r->resp.port : sl->conf.port));
+    nts_use_server(n, slot, &r->resp, now->mono);
+done:
+    finish(n, now);
+}
+
+static size_t nts_seal_request(struct node *n, int i, uint8_t *buf, size_t cap, mono_ns now)
+{
+    struct node_slot *sl = &n->slot[i];
+    uint8_t uid[NTS_UID_LEN], nonce[NTS_NONCE_LEN];
+    size_t len;
+
+    if (sl->nts.c.nak)
+        nts_key_exchange(n, i, now);    /* old cookies serve until it is done */
+    for (size_t k = 0; k < sizeof(uid); k += 8) {
+        uint64_t r = random64(n);
+        memcpy(uid + k, &r, 8);
+    }
+    for (size_t k = 0; k < sizeof(nonce); k += 8) {
+        uint64_t r = random64(n);
+        memcpy(nonce + k, &r, 8);
+    }
+    len = nts_client_request(&sl->nts.c, n->deps.nts, buf, cap, uid, nonce);
+    if (len == 0)
+        nts_key_exchange(n, i, now);    /* out of cookies: this poll is lost */
+    return len;
+}
+
+static bool nts_accept_reply(struct node *n, int i, const uint8_t *buf, size_t len)
+{
+    struct node_slot *sl = &n->slot[i];
+    enum nts_rx r = nts_client_reply(&sl->nts.c, n->deps.nts, buf, len);
+
+    if (r == NTS_RX_OK)
+        return true;
+    if (r == NTS_RX_NAK) {
+        nlog(n, NODE_LOG_WARN, "nts", "%s: NTS NAK (cookie refused); keying again", sl->name);
+        close_slot(n, i);
+        return false;
+    }
+    /* a forgery must not flood the log: the first few, then every 100th */
+    if (++sl->nts.rejected <= 3 || sl->nts.rejected % 100 == 0)
+        nlog(n, NODE_LOG_WARN, "nts", "%s: NTS reply rejected: %s (%llu so far)", sl->name,
+             nts_rx_str(r), (unsigned long long)sl->nts.rejected);
+    return false;
+}
+
+/* Failed exchanges are retried when their back-off ends. */
+static void nts_housekeeping(struct node *n, mono_ns now)
+{
+    for (int i = 0; i < n->n_slots; i++) {
+        struct node_nts *t = &n->slot[i].nts;
+
+        if (t->on && !t->ke_running && (!t->c.keyed || t->c.n_cookies == 0) &&
+            now.ns >= t->ke_retry.ns)
+            nts_key_exchange(n, i, now);
+    }
+}
+
+const struct node_nts *node_slot_nts(const struct node *n, int slot)
+{
+    if (slot < 0 || slot >= n->n_slots || !n->slot[slot].nts.on)
+        return NULL;
+    return &n->slot[slot].nts;
 }

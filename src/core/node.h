@@ -28,6 +28,7 @@
 
 #include "core/auth.h"
 #include "core/client.h"
+#include "core/nts_ef.h"
 
 #define NODE_MAX_SLOTS CLIENT_MAX_SOURCES
 #define NODE_MAX_POOLS 8
@@ -36,7 +37,7 @@
 #define NODE_ADDR_MAX 32        /* octets of the shell's address (sockaddr_in6: 28) */
 #define NODE_LOG_LEN 240
 #define NODE_MAX_ADDRS 16       /* addresses taken from one lookup */
-#define NODE_MAX_PACKET (NTP_HEADER_LEN + 4 + AUTH_MAX_DIGEST)
+#define NODE_MAX_PACKET NTS_MAX_REQUEST  /* an NTS request with its placeholders */
 
 /* The housekeeping cadence and the policies' constants: defined here
  * only, so the daemon and the simulator cannot disagree. */
@@ -58,6 +59,8 @@
 /* A change of system peer is logged at most this often per cause (a new
  * peer, none left); the state is logged once the interval has passed. */
 #define NODE_SYS_LOG_NS (60 * NS_PER_S)
+#define NODE_NTS_RETRY_NS (10 * NS_PER_S)          /* RFC 8915 §4.2: 10 s x 1.5^(n-1) */
+#define NODE_NTS_RETRY_MAX_NS (432000 * NS_PER_S)  /* ... up to 5 days */
 
 /* A shell address: opaque bytes, how to show it, the refid it stands for. */
 struct node_addr {
@@ -82,7 +85,8 @@ struct node_source_conf {
     uint32_t key;               /* "key N", 0 none */
     /* stored options: no effect yet, but a change is a new association */
     bool true_, xleave, preempt;
-    int nts, ttl;
+    int nts, ttl;               /* nts: key with NTS-KE, authenticate with NTS */
+    uint16_t ntsport;           /* the NTS-KE server's port, 0: 4460 */
     uint32_t mode;
     char where[96];             /* "FILE:LINE" for messages */
 };
@@ -107,6 +111,7 @@ struct node_deps {
      * asked for it. */
     bool (*parse)(void *ctx, const char *host, uint16_t port, struct node_addr *out);
     void *parse_ctx;
+    const struct nts_aead *nts;         /* AES-SIV for "nts" sources, NULL none */
 };
 
 enum node_log_level { NODE_LOG_DEBUG, NODE_LOG_INFO, NODE_LOG_WARN };
@@ -125,6 +130,8 @@ enum node_action_kind {
     NODE_SAMPLE,        /* slot produced a sample (peerstats) */
     NODE_DISC_UPDATE,   /* the discipline took a new update (loopstats) */
     NODE_DONE,          /* -q decided: step by offset_s if step, exit code */
+    NODE_NTS_KE,        /* slot: NTS key exchange with host:port (TLS 1.3, the
+                           certificate checked); answer node_nts_ke_done(gen) */
 };
 
 struct node_action {
@@ -141,6 +148,7 @@ struct node_action {
         struct { enum node_log_level level; const char *subsys; char text[NODE_LOG_LEN]; }
             log;
         struct { int code; double offset_s; bool step; } done;
+        struct { const char *host; uint16_t port; uint32_t gen; } ke;
     } u;
 };
 
@@ -152,6 +160,22 @@ struct node_out {
     uint64_t overflow;          /* actions that did not fit (never expected) */
     mono_ns wake;               /* call node_tick() at this time */
     struct sys_state sys;       /* what the server announces now */
+};
+
+/* NTS state of a "server ... nts" slot. */
+struct node_nts {
+    bool on;
+    bool ke_running;            /* a NODE_NTS_KE is out */
+    uint32_t ke_gen;            /* its number: a late answer is ignored */
+    int ke_failures;            /* in a row: the back-off */
+    mono_ns ke_retry;           /* the next key exchange no sooner */
+    mono_ns ke_last;            /* last result, for reports */
+    bool ke_ok;
+    uint64_t ke_count, rejected;
+    char ke_result[96];
+    char ntp_host[NODE_NAME_LEN];   /* the NTP server the key exchange named */
+    uint16_t ntp_port;
+    struct nts_client c;
 };
 
 /* One slot: a configured server, or one member of a pool. Slot indexes
@@ -176,6 +200,7 @@ struct node_slot {
     int unanswered;
     char why[64];
     bool silent_logged;
+    struct node_nts nts;
 };
 
 /* pool of a slot whose source a reload removed: free, belongs to none */
@@ -202,6 +227,7 @@ struct node {
     bool done;                  /* -q decided */
     int disc_updates_seen;
     uint64_t pool_replacements;
+    uint32_t nts_ke_seq;        /* numbers every NODE_NTS_KE */
     /* pool members retired lately, so the next lookup does not bring the
      * same dead or wrong address straight back (a ring) */
     struct node_addr retired[NODE_MAX_SLOTS];
@@ -239,6 +265,17 @@ void node_send_failed(struct node *n, int slot, const char *why);
 void node_resolved(struct node *n, int req, const struct node_addr *addrs, int n_addrs,
                    const char *err, const struct now *now, struct node_out *out);
 
+/* What a NODE_NTS_KE came to: ok with the exported keys and the
+ * server's response, or why not (err, for the log). */
+struct node_nts_ke_result {
+    bool ok;
+    char err[160];
+    uint8_t c2s[NTS_AEAD_KEY_LEN], s2c[NTS_AEAD_KEY_LEN];
+    struct ntske_response resp;
+};
+void node_nts_ke_done(struct node *n, int slot, uint32_t gen, const struct node_nts_ke_result *r,
+                      const struct now *now, struct node_out *out);
+
 /* Install (NULL: drop) a verified leap-seconds table. */
 void node_set_leap_table(struct node *n, const struct leap_table *t);
 /* Symmetric keys: every source whose line names a trusted key gets it
@@ -271,5 +308,6 @@ enum select_mark node_slot_mark(const struct node *n, int slot);
 const struct node_addr *node_slot_addr(const struct node *n, int slot); /* NULL unresolved */
 int node_sys_peer_slot(const struct node *n);       /* -1 when unsynchronised */
 uint64_t node_pool_replacements(const struct node *n);
+const struct node_nts *node_slot_nts(const struct node *n, int slot);   /* NULL: not NTS */
 
 #endif

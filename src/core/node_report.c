@@ -39,11 +39,18 @@ void node_report_source(const struct node *n, int slot, mono_ns now, struct repo
     memset(o, 0, sizeof(*o));
     name_row(sl, o->name, sizeof(o->name), o->address, sizeof(o->address));
     o->pool = sl->pool >= 0;
+    if (sl->nts.on) {
+        o->nts = true;
+        o->nts_cookies = sl->nts.c.n_cookies;
+        snprintf(o->nts_ke, sizeof(o->nts_ke), "%s",
+                 sl->nts.ke_running && !sl->nts.ke_count ? "running" : sl->nts.ke_result);
+    }
     o->state = ' ';
     o->stratum = 16;
     o->last_ns = -1;
     if (!s) {
-        snprintf(o->refid, sizeof(o->refid), "%s", sl->resolved ? "INIT" : "DNS");
+        snprintf(o->refid, sizeof(o->refid), "%s",
+                 sl->resolved ? "INIT" : sl->nts.on && !sl->nts.c.keyed ? "NTS" : "DNS");
         return;
     }
     o->state = (char)node_slot_mark(n, slot);

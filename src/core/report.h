@@ -29,6 +29,9 @@ struct report_source {
     bool have_sample;
     bool pool;                  /* came from a pool line */
     bool denied;                /* KoD DENY/RSTR received */
+    bool nts;                   /* "nts": every sample NTS-authenticated */
+    int nts_cookies;            /* cookies held */
+    char nts_ke[96];            /* the last key exchange's result, "" none yet */
 };
 
 /* The system clock and what it follows, like chronyc tracking. */

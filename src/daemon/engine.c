@@ -26,6 +26,8 @@ static int answer_batch(struct engine *e, int fd, struct net_batch *b, const str
         struct net_msg *in = &b->msg[i];
         struct net_msg *out = &e->net.out[n_out];
         struct res_addr from;
+        size_t len = in->len;
+        int nts;
 
         if (in->len == 0) {
             e->net.stats.truncated++;
@@ -40,10 +42,16 @@ static int answer_batch(struct engine *e, int fd, struct net_batch *b, const str
         }
         if (engine_mode6_input(e, fd, in, now))
             continue;       /* ntpq: answered or refused (engine_mode6.c) */
+        nts = engine_nts_input(e, n_out, in->buf, in->len);
+        if (nts < 0)
+            continue;       /* malformed NTS: nothing to answer with */
+        if (nts > 0)
+            len = NTP_HEADER_LEN;   /* the header first; its fields at send time */
         engine_res_addr(&in->peer, &from);
-        if (server_handle_from(&e->serve.server, &from, now->mono, in->buf, in->len, in->rx_time,
+        if (server_handle_from(&e->serve.server, &from, now->mono, in->buf, len, in->rx_time,
                                out->buf, sizeof(out->buf), &out->len) != SRV_REPLY)
             continue;
+        engine_nts_header(e, n_out, out);
         out->peer = in->peer;
         out->local = in->local;
         out->ifindex = in->ifindex;
@@ -59,9 +67,11 @@ static void send_replies(struct engine *e, int fd, int n)
     real_ns t3 = clock_read_real();
     int sent;
 
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
         server_finish_reply(&e->serve.server, e->net.out[i].buf, e->net.out[i].len,
                             real_add(t3, e->serve.server.sys.smear_ns));
+        engine_nts_finish(e, i, &e->net.out[i]);
+    }
     sent = net_send_batch(fd, e->net.out, n);
     if (sent < n)
         e->net.stats.send_errors += (uint64_t)(n - (sent < 0 ? 0 : sent));
@@ -252,6 +262,8 @@ int engine_init(struct engine *e, const struct config *cfg,
         return -1;
     if (!opts->once && open_sockets(e) < 0)
         return -1;
+    if (!opts->once && engine_nts_init(e) < 0)
+        return -1;
     if (!opts->once)
         engine_ctl_open(e);
     return 0;
@@ -292,6 +304,7 @@ void engine_log_stats(const struct engine *e)
                  (unsigned long long)e->serve.rl.stats.shed,
                  (unsigned long long)e->serve.rl.stats.pressure_episodes);
     engine_auth_log_stats(e);
+    engine_nts_log_stats(e);
 }
 
 void engine_free(struct engine *e)

@@ -34,6 +34,7 @@ struct resolve_req;
 struct clock_driver;
 struct ctl_server;
 struct stats_files;
+struct ntske_tls;
 
 /* The socket of one slot's outstanding request. */
 struct engine_slot {
@@ -67,6 +68,7 @@ struct engine_serve {
     struct server server;
     struct restrict_table rt;   /* compiled restrict lines + built-ins */
     struct ratelimit rl;        /* client table for "limited" */
+    struct engine_nts *nts;     /* the NTS server ("nts enable"), NULL: off */
 };
 
 /* The client side: the node decides, engine_client.c carries it out. */
@@ -74,6 +76,9 @@ struct engine_client {
     struct node node;
     bool node_ready;
     struct node_out *nout;      /* the node's action list, reused */
+    struct ntske_tls *ntske;    /* NTS-KE client TLS context, NULL: no nts source */
+    int nts_pipe[2];            /* key-exchange threads hand their jobs back here */
+    int nts_inflight;           /* threads not yet answered */
     const struct clock_driver *drv;
     struct engine_slot slots[NODE_MAX_SLOTS];
     struct resolve_req *res[ENGINE_MAX_LOOKUPS];   /* by node lookup number */
@@ -159,6 +164,12 @@ void engine_access_free(struct engine *e);
 /* Symmetric keys (engine_auth.c): load the keys file, apply trustedkey,
  * check every "server ... key N", attach the table to the server. */
 int engine_auth_init(struct engine *e);
+/* engine_nts.c: the NTS server on the packet path. */
+int engine_nts_init(struct engine *e);
+void engine_nts_log_stats(const struct engine *e);
+int engine_nts_input(struct engine *e, int i, const uint8_t *buf, size_t len);
+void engine_nts_header(struct engine *e, int i, struct net_msg *out);
+void engine_nts_finish(struct engine *e, int i, struct net_msg *out);
 void engine_auth_log_stats(const struct engine *e);
 void engine_auth_free(struct engine *e);
 /* The keys of cfg with its trustedkey lines, every source's key checked

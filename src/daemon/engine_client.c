@@ -10,6 +10,7 @@
 #include "daemon/engine.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <poll.h>
 #include <stdio.h>
@@ -26,6 +27,8 @@
 #include "sys/clock.h"
 #include "sys/leapfile.h"
 #include "sys/log.h"
+#include "sys/ntscrypto.h"
+#include "sys/ntske_tls.h"
 #include "sys/resolve.h"
 #include "sys/statefile.h"
 
@@ -372,6 +375,75 @@ static void resolve_timer_cb(void *arg, const struct now *now)
         arm_resolve_timer(e, now->mono);
 }
 
+/* ---- NTS key exchange: a thread each, answers through a pipe ---------------------- */
+
+/* A job's answer: hand it to the node (which ignores stale ones). */
+static void ke_readable(void *arg, int fd, short revents, const struct now *now)
+{
+    struct engine *e = arg;
+    struct ntske_job *job;
+
+    (void)revents;
+    while (read(fd, &job, sizeof(job)) == (ssize_t)sizeof(job)) {
+        e->client.nts_inflight--;
+        node_nts_ke_done(&e->client.node, job->slot, job->gen, &job->res, now, e->client.nout);
+        explicit_bzero(&job->res, sizeof(job->res));    /* keys: not left in freed memory */
+        free(job);
+        carry_out(e, now);
+    }
+}
+
+static void start_ke(struct engine *e, const struct node_action *a)
+{
+    struct ntske_job *job = xcalloc(1, sizeof(*job));
+
+    snprintf(job->host, sizeof(job->host), "%s", a->u.ke.host);
+    job->port = a->u.ke.port;
+    job->slot = a->slot;
+    job->gen = a->u.ke.gen;
+    job->tls = e->client.ntske;
+    job->notify_fd = e->client.nts_pipe[1];
+    log_info("nts", "NTS-KE with %s port %u", job->host, (unsigned)job->port);
+    e->client.nts_inflight++;
+    if (e->client.ntske && ntske_tls_start(job) == 0)
+        return;
+    /* answered from the loop, never while the node's list is carried out */
+    snprintf(job->res.err, sizeof(job->res.err), "%s",
+             e->client.ntske ? "cannot start a thread" : "no TLS context");
+    if (!e->client.ntske || write(e->client.nts_pipe[1], &job, sizeof(job)) != (ssize_t)sizeof(job)) {
+        e->client.nts_inflight--;
+        free(job);      /* the node retries when its back-off ends */
+    }
+}
+
+/* Only when some source asks for NTS: the TLS context (with the CA
+ * file or the system store, read now, before the sandbox) and the pipe. */
+static int init_nts(struct engine *e)
+{
+    char err[256];
+    bool any = false;
+
+    for (size_t i = 0; i < e->cfg->n_sources; i++)
+        any = any || e->cfg->sources[i].nts;
+    if (!any)
+        return 0;
+    if (ntscrypto_init() < 0) {
+        log_warnx("nts", "AES-SIV-CMAC-256 is not available from OpenSSL");
+        return -1;
+    }
+    e->client.ntske = ntske_tls_new(e->cfg->nts.ca, err, sizeof(err));
+    if (!e->client.ntske) {
+        log_warnx("nts", "%s", err);
+        return -1;
+    }
+    if (pipe2(e->client.nts_pipe, O_CLOEXEC | O_NONBLOCK) < 0 ||
+        loop_add_fd(e->loop, e->client.nts_pipe[0], POLLIN, ke_readable, e) < 0) {
+        log_warn("nts", "pipe");
+        return -1;
+    }
+    return 0;
+}
+
 /* ---- the interpreter ---------------------------------------------------------- */
 
 static void wake_cb(void *arg, const struct now *now)
@@ -463,6 +535,9 @@ static void carry_out_one(struct engine *e, const struct node_action *a,
     case NODE_DONE:
         once_done(e, a);
         break;
+    case NODE_NTS_KE:
+        start_ke(e, a);
+        break;
     }
 }
 
@@ -533,6 +608,9 @@ int engine_client_init(struct engine *e, const struct now *now)
 
     if (init_driver(e, &sh.initial_freq_ppm, &sh.have_freq) < 0)
         return -1;
+    if (init_nts(e) < 0)
+        return -1;
+    deps.nts = e->client.ntske ? &ntscrypto_openssl : NULL;
     sh.max_freq_ppm = e->client.drv->max_freq_ppm;
     nodeconf_conf(e->cfg, &sh, &nc);
     for (int i = 0; i < NODE_MAX_SLOTS; i++) {
@@ -577,6 +655,17 @@ void engine_client_free(struct engine *e)
     e->client.wake_timer = e->client.resolve_timer = 0;
     stats_close(e->mon.statsf, STATS_EXIT_WAIT_NS);
     e->mon.statsf = NULL;
+    if (e->client.ntske) {
+        loop_del_fd(e->loop, e->client.nts_pipe[0]);
+        /* a thread still running needs its context and its pipe: those
+         * are left to the exit */
+        if (e->client.nts_inflight == 0) {
+            close(e->client.nts_pipe[0]);
+            close(e->client.nts_pipe[1]);
+            ntske_tls_free(e->client.ntske);
+            e->client.ntske = NULL;
+        }
+    }
     free(e->client.nout);
     e->client.nout = NULL;
     e->client.node_ready = false;

@@ -90,6 +90,10 @@ static const struct field source_fields[] = {
       .unit = FU_SECONDS, .help = "Jitter of the source's samples" },
     { .name = "pool", F_BOOL(SRC, pool), .help = "Came from a pool line" },
     { .name = "denied", F_BOOL(SRC, denied), .help = "Sent a KoD DENY or RSTR" },
+    { .name = "nts", F_BOOL(SRC, nts), .help = "Authenticated with NTS (RFC 8915)" },
+    { .name = "nts_cookies", F_INT(SRC, nts_cookies), .help = "NTS cookies held" },
+    { .name = "nts_ke", F_STR(SRC, nts_ke),
+      .help = "Result of the last NTS key exchange, empty before the first" },
 };
 
 const struct field_table schema_source = {

@@ -166,12 +166,14 @@ static void test_stock_examples_uncommented(void **state)
         "fudge 127.127.8.1 time1 0.0042        # relative to PPS\n");
     (void)state;
 
-    assert_int_equal(c->n_stored, 6);
-    assert_string_equal(c->stored[0].directive, "nts");
-    assert_string_equal(c->stored[0].args, "cert CERT_FILE");
-    assert_string_equal(c->stored[4].directive, "broadcastclient");
-    assert_string_equal(c->stored[4].args, "");
-    assert_string_equal(c->stored[5].args, "127.127.8.1 time1 0.0042");
+    assert_int_equal(c->n_stored, 3);   /* nts cert/key/enable are parsed now */
+    assert_string_equal(c->nts.cert, "CERT_FILE");
+    assert_string_equal(c->nts.key, "KEY_FILE");
+    assert_true(c->nts.enable);
+    assert_null(c->nts.ca);
+    assert_string_equal(c->stored[1].directive, "broadcastclient");
+    assert_string_equal(c->stored[1].args, "");
+    assert_string_equal(c->stored[2].args, "127.127.8.1 time1 0.0042");
     assert_true(c->sources[0].nts);
     assert_int_equal(c->sources[2].mode, 135);
     assert_true(c->sources[2].prefer);
@@ -304,6 +306,27 @@ static void test_unknown_directive(void **state)
 }
 
 /* ---- sources ---------------------------------------------------------------------------- */
+
+/* NTS: NTPsec's directives, and chrony's "ntsport" on a server line. */
+static void test_nts(void **state)
+{
+    struct config *c = load_ok("server ke.example.net nts ntsport 14460\n"
+                               "nts ca /etc/chime/ca.pem\nnts mintls TLS1.3\n");
+    (void)state;
+
+    assert_true(c->sources[0].nts);
+    assert_int_equal(c->sources[0].ntsport, 14460);
+    assert_string_equal(c->nts.ca, "/etc/chime/ca.pem");
+    assert_false(c->nts.enable);
+    assert_int_equal(c->n_stored, 1);       /* mintls: kept for later */
+    conf_free(c);
+    load_bad("nts ca\n", "t.conf:1: 'nts ca' needs a file");
+    load_bad("nts enable yes\n", "t.conf:1: 'nts enable' takes no argument");
+    c = load_ok("nts port 14461\n");
+    assert_int_equal(c->nts.port, 14461);
+    conf_free(c);
+    load_bad("nts port\n", "t.conf:1: 'nts port' needs a number");
+}
 
 static void test_source_options(void **state)
 {
@@ -912,6 +935,7 @@ int main(void)
         cmocka_unit_test(test_control_and_metrics),
         cmocka_unit_test(test_nul_and_control_bytes),
         cmocka_unit_test(test_unknown_directive),
+        cmocka_unit_test(test_nts),
         cmocka_unit_test(test_source_options),
         cmocka_unit_test(test_source_polls),
         cmocka_unit_test(test_source_errors),

@@ -1,0 +1,86 @@
+/* core/nts_server: the NTS server side of NTPv4 (RFC 8915 §5-6), pure.
+ *
+ * Stateless cookies: cookie = key id (4) || nonce (16) || AEAD(K_id,
+ * nonce, ad = key id, plaintext = AEAD algorithm (2) || 0 (2) || C2S ||
+ * S2C), 104 octets. The server keeps a few keys: the current one seals,
+ * every one still held opens, so a rotation keeps the cookies already out
+ * working for as long as the old key is kept (the grace period).
+ *
+ * A request is checked (nts_server_check): one unique identifier, one
+ * cookie that opens, placeholders, an authenticator that verifies under
+ * the cookie's C2S key with a nonce of at least 16 octets. The reply
+ * (nts_server_reply) echoes the identifier and seals 1 + placeholders
+ * fresh cookies under S2C, never more than fit in the request's own
+ * length, so a reply is never larger than its request. A request whose
+ * cookie or authenticator fails gets an NTS NAK (a kiss "NTSN" with the
+ * identifier alone: smaller still).
+ *
+ * Not wired into chimed yet: there is no NTS-KE server to hand cookies out.
+ */
+#ifndef CHIME_CORE_NTS_SERVER_H
+#define CHIME_CORE_NTS_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/nts_ef.h"
+
+#define NTS_SERVER_MAX_KEYS 4
+#define NTS_SERVER_COOKIE_LEN (4 + NTS_NONCE_LEN + NTS_TAG_LEN + 4 + 2 * NTS_AEAD_KEY_LEN)
+
+struct nts_server_key {
+    uint32_t id;
+    uint8_t k[NTS_AEAD_KEY_LEN];
+    bool valid;
+};
+
+/* key[current] seals; every valid key opens. */
+struct nts_server_keys {
+    struct nts_server_key key[NTS_SERVER_MAX_KEYS];
+    int current;
+};
+
+/* A new current key (id, k): the oldest slot is reused, the others stay
+ * valid for cookies already handed out. */
+void nts_server_rotate(struct nts_server_keys *ks, uint32_t id, const uint8_t k[NTS_AEAD_KEY_LEN]);
+
+int nts_cookie_seal(const struct nts_aead *ae, const struct nts_server_keys *ks,
+                    const uint8_t c2s[NTS_AEAD_KEY_LEN], const uint8_t s2c[NTS_AEAD_KEY_LEN],
+                    const uint8_t nonce[NTS_NONCE_LEN], uint8_t out[NTS_SERVER_COOKIE_LEN]);
+/* 0 and the keys, or -1: unknown key id, wrong length, or not authentic. */
+int nts_cookie_open(const struct nts_aead *ae, const struct nts_server_keys *ks,
+                    const uint8_t *cookie, size_t len, uint8_t c2s[NTS_AEAD_KEY_LEN],
+                    uint8_t s2c[NTS_AEAD_KEY_LEN]);
+
+enum nts_srv {
+    NTS_SRV_PLAIN,      /* no NTS field: an ordinary request */
+    NTS_SRV_OK,         /* authentic: answer with nts_server_reply() */
+    NTS_SRV_NAK,        /* bad cookie or authenticator: answer with nts_server_nak() */
+    NTS_SRV_DROP,       /* malformed, or nothing to answer with: no reply */
+};
+const char *nts_srv_str(enum nts_srv r);
+
+struct nts_server_req {
+    const uint8_t *uid;         /* into the request */
+    size_t uid_len;
+    int placeholders;
+    size_t req_len;             /* the reply must not be longer */
+    uint8_t c2s[NTS_AEAD_KEY_LEN], s2c[NTS_AEAD_KEY_LEN];
+};
+
+enum nts_srv nts_server_check(const struct nts_aead *ae, const struct nts_server_keys *ks,
+                              const uint8_t *req, size_t len, struct nts_server_req *out);
+
+/* After the 48-octet header the caller wrote into reply (cap octets),
+ * the NTS fields; random: 16 octets for the authenticator's nonce and 16
+ * per cookie, (1 + NTS_MAX_COOKIES) * 16 in all. Returns the length
+ * (<= rq->req_len), 0 on failure. */
+size_t nts_server_reply(const struct nts_aead *ae, const struct nts_server_keys *ks,
+                        const struct nts_server_req *rq, uint8_t *reply, size_t cap,
+                        const uint8_t *random);
+/* The NAK's fields after the caller's kiss header (stratum 0, "NTSN"):
+ * the identifier alone. Returns the length, 0 if it does not fit. */
+size_t nts_server_nak(const struct nts_server_req *rq, uint8_t *reply, size_t cap);
+
+#endif
