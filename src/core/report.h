@@ -29,6 +29,7 @@ struct report_source {
     bool have_sample;
     bool pool;                  /* came from a pool line */
     bool denied;                /* KoD DENY/RSTR received */
+    bool refclock;              /* a reference clock (ntpq's type 'l') */
 };
 
 /* The system clock and what it follows, like chronyc tracking. */

@@ -90,6 +90,7 @@ static const struct field source_fields[] = {
       .unit = FU_SECONDS, .help = "Jitter of the source's samples" },
     { .name = "pool", F_BOOL(SRC, pool), .help = "Came from a pool line" },
     { .name = "denied", F_BOOL(SRC, denied), .help = "Sent a KoD DENY or RSTR" },
+    { .name = "refclock", F_BOOL(SRC, refclock), .help = "A reference clock (SHM, SOCK)" },
 };
 
 const struct field_table schema_source = {

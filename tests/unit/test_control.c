@@ -202,7 +202,7 @@ static void test_sources_json(void **state)
                                 "\"name\":\"q\\\"uo\\\\te\\u0001\",\"state\":\" \""));
     assert_non_null(strstr(buf, "\"last_s\":null,\"offset_s\":null,"
                                 "\"delay_s\":null,\"jitter_s\":null,"
-                                "\"pool\":false,\"denied\":true}"));
+                                "\"pool\":false,\"denied\":true,\"refclock\":false}"));
 }
 
 static void test_json_utf8(void **state)
