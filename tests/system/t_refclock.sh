@@ -12,7 +12,7 @@
 # not the default 16 s) so the frequency is learnt within the run; the
 # default is what the unit tests and the clknetsim scenarios use.
 # CAP_SYS_TIME is dropped; loopback only.
-# Ports 11991 and 11992.
+# Ports 11995 and 11996.
 # SPDX-License-Identifier: BSD-2-Clause
 . "$(dirname "$0")/lib.sh"
 
@@ -36,13 +36,13 @@ ipcrm -M $((0x4e545030 + UNIT)) 2>/dev/null
 
 cat >"$D/shm.conf" <<CONF
 refclock SHM $UNIT refid GPS offset -$BIAS poll 2
-port 11991
+port 11995
 interface listen 127.0.0.1
 controlsocket $D/shm.sock
 CONF
 cat >"$D/sock.conf" <<CONF
 refclock SOCK $D/gps.sock refid GPS offset -$BIAS poll 2
-port 11992
+port 11996
 interface listen 127.0.0.1
 controlsocket $D/sockctl.sock
 CONF
@@ -78,8 +78,8 @@ while [ $t -lt $((RUN - 5)) ]; do
 done
 
 for k in shm sock; do
-    if [ $k = shm ]; then st=$SHM_STATE; log=$SHM_LOG; w=$worst_shm; ctl=$D/shm.sock; port=11991
-    else st=$SOCK_STATE; log=$SOCK_LOG; w=$worst_sock; ctl=$D/sockctl.sock; port=11992; fi
+    if [ $k = shm ]; then st=$SHM_STATE; log=$SHM_LOG; w=$worst_shm; ctl=$D/shm.sock; port=11995
+    else st=$SOCK_STATE; log=$SOCK_LOG; w=$worst_sock; ctl=$D/sockctl.sock; port=11996; fi
     FAKE_STATE=$st
     diag "$k fake clock: $(cat "$st")"
     check '[ "$(fake_field steps)" = 1 ]' "$k: stepped once (steps=$(fake_field steps))"
