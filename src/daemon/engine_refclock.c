@@ -90,7 +90,11 @@ static void open_one(struct engine *e, int i, const struct now *now)
         log_warnx("refclock", "%s (%s): %s", sl->name, sl->conf.where, err);
         return;
     }
-    snprintf(e->rc[i].host, sizeof(e->rc[i].host), "%s", sl->conf.host);
+    /* both are NODE_NAME_LEN and NUL-terminated (memcpy: gcc -O1 sees a
+     * false overlap in snprintf between two members of *e) */
+    _Static_assert(sizeof(e->rc[i].host) == sizeof(sl->conf.host), "same size");
+    memcpy(e->rc[i].host, sl->conf.host, sizeof(e->rc[i].host));
+    e->rc[i].host[sizeof(e->rc[i].host) - 1] = '\0';
     fd = refclock_drv_fd(e->rc[i].drv);
     if (fd >= 0 && loop_add_fd(e->loop, fd, POLLIN, sock_readable, &e->slots[i]) < 0) {
         log_warn("refclock", "%s: loop", sl->name);
