@@ -134,8 +134,8 @@ static int convert_one(struct config *c, struct conf_arena *a, size_t *cap,
         return legacy_shm(c, a, cap, s, unit);
     if (type != LOCAL_DRIVER) {
         snprintf(text, sizeof(text), "'%s' is reference clock driver %u unit %u (%s): "
-                 "reference clocks are not supported yet; the line is ignored and "
-                 "nothing is sent to that address", s->host, type, unit, driver_name(type));
+                 "not supported yet (chime has SHM, driver 28, and SOCK); the line is "
+                 "ignored and nothing is sent to that address", s->host, type, unit, driver_name(type));
         return add_note(c, a, cap, true, &s->loc, text);
     }
     stratum = fudge_stratum(c, s->host, &fl);
