@@ -126,6 +126,9 @@ static void print_text(const struct scenario *sc, const struct sim_result *r)
     printf("steps        %" PRIu64 "\n", r->steps);
     printf("sys peer     %" PRIu64 " changes, %" PRIu64 " log lines at info or above\n",
            r->peer_changes, r->log_lines);
+    if (sc->client.jump_at > 0)
+        printf("freq jump    below 200 us for good %.0f s after it (-1: never)\n",
+               r->jump_recover_s);
     if (r->replaced)
         printf("pools        %" PRIu64 " members replaced\n", r->replaced);
     if (sc->once)
@@ -182,8 +185,9 @@ static void print_json(const struct scenario *sc, const struct sim_result *r)
                r->leap_jump_s, r->leap_max_err_s, r->leap_recover_s, r->li_served_s,
                r->smear_max_err_s, r->smear_li, r->smear_samples);
     printf(",\"replaced\":%" PRIu64 ",\"once_exit\":%d,\"once_done_s\":%.3f"
-           ",\"peer_changes\":%" PRIu64 ",\"log_lines\":%" PRIu64 "}\n",
-           r->replaced, r->once_exit, r->once_done_s, r->peer_changes, r->log_lines);
+           ",\"peer_changes\":%" PRIu64 ",\"log_lines\":%" PRIu64 ",\"jump_recover_s\":%.0f}\n",
+           r->replaced, r->once_exit, r->once_done_s, r->peer_changes, r->log_lines,
+           r->jump_recover_s);
 }
 
 /* A scenario's own bounds: "expect rms <= 30us" and friends. */
@@ -202,6 +206,7 @@ static double metric(const struct scenario *sc, const struct sim_result *r, cons
     if (strcmp(m, "replaced") == 0) return (double)r->replaced;
     if (strcmp(m, "peer_changes") == 0) return (double)r->peer_changes;
     if (strcmp(m, "log_lines") == 0) return (double)r->log_lines;
+    if (strcmp(m, "recover") == 0) return r->jump_recover_s < 0 ? INFINITY : r->jump_recover_s;
     if (strcmp(m, "exit") == 0) return r->once_exit;
     if (strcmp(m, "done_s") == 0) return r->once_exit < 0 ? INFINITY : r->once_done_s;
     return fabs(r->final_offset);       /* "error": at the end (after -q's step) */

@@ -329,6 +329,16 @@ static int client_option(struct ctx *c, const struct words *ws, int *i)
     }
     if (strcmp(k, "precision") == 0)
         return get_int(c, v, -30, 0, &m->precision);
+    if (strcmp(k, "jump") == 0) {      /* jump F at D */
+        if (get_freq(c, v, &m->jump_ppm) < 0)
+            return -1;
+        if (*i + 2 >= ws->n || strcmp(ws->w[*i + 1], "at") != 0)
+            return fail(c, "client jump F at D");
+        *i += 2;
+        if (get_duration(c, ws->w[*i], &m->jump_at) < 0)
+            return -1;
+        return m->jump_at > 0 ? 0 : fail(c, "jump at must be after the start '%s'", ws->w[*i]);
+    }
     return fail(c, "unknown client option '%s'", k);
 }
 
@@ -510,7 +520,7 @@ static int d_expect(struct ctx *c, const struct words *ws)
 {
     static const char *const metrics[] = {
         "rms", "max", "mean", "converge", "packets_day", "replaced", "exit", "done_s",
-        "peer_changes", "log_lines",
+        "peer_changes", "log_lines", "recover",
         "error", NULL,
     };
     struct scenario *sc = c->sc;

@@ -11,7 +11,7 @@
  *   measure FROM[-TO]                 statistics window (default 1h-end)
  *   seed N                            default seed (-s overrides)
  *   client [freq F] [wander W] [offset T] [temp F [period D]] [drift F]
- *          [precision N]
+ *          [precision N] [jump F at D]
  *   network [delay X] [request X] [reply X] [loss P]   defaults for links
  *   server NAME [offset T] [stratum N] [precision N] [rootdelay D]
  *          [rootdisp D] [processing D] [delay X] [request X] [reply X]
@@ -23,7 +23,7 @@
  *   conf LINE...                      a chime.conf line for the client
  *   once [timeout D]                  run as chimed -q
  *   expect METRIC <=|>=|== VALUE      rms, max, mean, converge, packets_day,
- *                                     replaced, peer_changes, log_lines,
+ *                                     replaced, peer_changes, log_lines, recover,
  *                                     exit, done_s, error
  *   step NAME T at D                  the server's clock jumps by T
  *   outage NAME FROM-TO [every D]     the server does not answer
@@ -114,6 +114,8 @@ struct client_model {
     bool have_drift;        /* a driftfile holds drift_ppm */
     double drift_ppm;       /* the correction frequency it holds */
     int precision;          /* log2 s */
+    double jump_ppm;        /* "jump F at D": the frequency error changes by F */
+    int64_t jump_at;        /* ns, 0 = none */
 };
 
 struct scenario {

@@ -17,6 +17,7 @@
 #define MONO0_NS (1000 * NS_PER_S)
 #define SAMPLE_NS NS_PER_S       /* the error is measured once a second */
 #define CONVERGED_S 1e-3
+#define JUMP_OK_S 200e-6         /* issue 13: back below 200 us after a jump */
 #define LOOKUP_NS (2 * 1000 * 1000LL)    /* a simulated name lookup takes 2 ms */
 
 enum { RNG_OSC = 1, RNG_IDS = 2, RNG_LINK = 100 };
@@ -118,6 +119,7 @@ struct stats {
     double sum, sum2, sumf2, max_abs;
     uint64_t n;
     int64_t last_bad;       /* last sample with |error| >= 1 ms; -1 none */
+    int64_t last_bad_jump;  /* after "client jump": last with |error| >= 200 us */
     int64_t last_sample;
 };
 
@@ -216,7 +218,8 @@ static void oscillator_second(struct sim *s, int64_t t)
     double mid = (double)t * 1e-9 + 0.5, temp = 0.0;
     if (m->temp_ppm != 0.0)
         temp = m->temp_ppm * sin(2.0 * M_PI * mid / m->temp_period_s);
-    s->clk.osc_ppm = m->freq_ppm + s->clk.walk_ppm + temp;
+    s->clk.osc_ppm = m->freq_ppm + s->clk.walk_ppm + temp +
+                     (m->jump_at > 0 && t >= m->jump_at ? m->jump_ppm : 0.0);
     s->clk.walk_ppm += m->wander * 1e6 * rng_normal(&s->osc);
 }
 
@@ -562,6 +565,8 @@ static void sample(struct sim *s)
     double ferr = s->clk.osc_ppm + s->clk.cmd_ppm;
     if (fabs(err) >= CONVERGED_S)
         st->last_bad = s->now;
+    if (s->sc->client.jump_at > 0 && s->now >= s->sc->client.jump_at && fabs(err) >= JUMP_OK_S)
+        st->last_bad_jump = s->now;
     st->last_sample = s->now;
     if (s->trace && (s->now / SAMPLE_NS) % s->trace_every == 0)
         write_trace(s, err, ferr);
@@ -663,12 +668,16 @@ static uint64_t sim_random(void *ctx)
     return v;
 }
 
+/* The virtual kernel's frequency range: the linux driver's (tick plus
+ * ADJ_FREQUENCY, sys/clock.h), which the node limits to its own needs. */
+#define SIM_DRIVER_MAX_PPM 100000.0
+
 /* The client's chime.conf through src/conf and conf/nodeconf, as chimed. */
 static int start_node(struct sim *s, char *err, size_t errlen)
 {
     const struct scenario *sc = s->sc;
     struct nodeconf_shell sh = {
-        .max_freq_ppm = NODE_MAX_SLEW_PPM, .precision = (int8_t)sc->client.precision,
+        .max_freq_ppm = SIM_DRIVER_MAX_PPM, .precision = (int8_t)sc->client.precision,
         .once = sc->once, .once_timeout_s = (int)(sc->once_timeout / NS_PER_S),
         .have_freq = sc->client.have_drift, .initial_freq_ppm = sc->client.drift_ppm,
     };
@@ -721,6 +730,7 @@ static int setup(struct sim *s, const struct scenario *sc, uint64_t seed,
         host_addr(i, &v->addr);
     }
     s->st.last_bad = -1;
+    s->st.last_bad_jump = -1;
     s->lp.jump_at = -1;
     s->lp.last_bad_after = -1;
     server_init(&s->lp.core, (int8_t)sc->client.precision);
@@ -744,6 +754,10 @@ static void finish(struct sim *s, uint64_t seed)
                     st->last_bad >= st->last_sample ? -1.0 :
                     (double)(st->last_bad + SAMPLE_NS) * 1e-9;
     r->final_offset = true_error(s);
+    r->jump_recover_s = s->sc->client.jump_at <= 0 || s->now < s->sc->client.jump_at ? -1.0 :
+                        st->last_bad_jump < 0 ? 0.0 :
+                        st->last_bad_jump >= s->now - SAMPLE_NS ? -1.0 :
+                        (double)(st->last_bad_jump + SAMPLE_NS - s->sc->client.jump_at) * 1e-9;
     r->leap_armed = s->lp.armed_seen;
     r->leap_jump_at_s = s->lp.jump_at < 0 ? NAN :
         (double)(s->lp.jump_at - (s->sc->leap_at * NS_PER_S - real0(s))) * 1e-9;

@@ -38,6 +38,8 @@ struct sim_result {
     uint64_t packets_sent, replies, steps;
     uint64_t peer_changes;      /* the system peer became another host */
     uint64_t log_lines;         /* node log lines at info or above */
+    double jump_recover_s;      /* "client jump": |error| < 200 us for good
+                                   from this many s after it (-1 never) */
     double cpu_s;               /* filled by the caller */
     int n_servers;
     struct sim_server_result srv[SIM_MAX_SERVERS];

@@ -1237,6 +1237,11 @@ static const struct directive directives[] = {
 #undef PATHD
 #undef STORED
 
+const char *conf_directive_name(size_t i)
+{
+    return i < sizeof directives / sizeof directives[0] ? directives[i].name : NULL;
+}
+
 static const struct directive *find_directive(const char *name)
 {
     for (size_t i = 0; i < sizeof directives / sizeof directives[0]; i++)

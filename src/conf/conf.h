@@ -18,7 +18,9 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#define CONF_DEFAULT_PATH "/etc/ntp.conf"
+/* What the package installs and the unit names: `chimed --check` alone
+ * checks the file that runs. */
+#define CONF_DEFAULT_PATH "/etc/chime.conf"
 #define CONF_ERR_LEN 512
 
 struct conf_loc {
@@ -205,6 +207,10 @@ int conf_load_file(const char *path, struct config **out, char *err, size_t errl
 int conf_load_string(const char *name, const char *text, size_t len,
                      struct config **out, char *err, size_t errlen);
 void conf_free(struct config *cfg);
+
+/* The i-th directive the parser knows (from 0), NULL past the last: the
+ * test that chime.conf(5) documents every one of them walks this. */
+const char *conf_directive_name(size_t i);
 
 /* For chimed --check -d: one line per item, for humans. */
 void conf_dump(const struct config *cfg, void (*emit)(void *arg, const char *line),

@@ -26,6 +26,7 @@ void nodeconf_conf(const struct config *cfg, const struct nodeconf_shell *sh,
     cc->disc.panic = knob(cfg->tinker.panic, cc->disc.panic);
     cc->disc.step_limit = NODE_DEFAULT_STEP_LIMIT;
     cc->disc.max_freq_ppm = fmin(sh->max_freq_ppm, NODE_MAX_SLEW_PPM);
+    cc->disc.max_slew_ppm = fmin(sh->max_freq_ppm, NODE_MAX_FAST_SLEW_PPM);
     cc->disc.initial_freq_ppm = sh->initial_freq_ppm;
     cc->disc.have_initial_freq = sh->have_freq;
     /* -q steps once itself, from the selection; the discipline only watches. */

@@ -93,7 +93,8 @@ static int run_selection(struct client *c, mono_ns now, int *map)
         cand[n] = (struct select_cand){
             .offset = source_offset(s, now, corr),
             .root_dist = source_root_distance(s, now),
-            .dist_age = NTP_PHI * fmax(0.0, (double)mono_sub(now, s->est.when) / NS_PER_S),
+            .dist_age = s->est.disp +
+                        NTP_PHI * fmax(0.0, (double)mono_sub(now, s->est.when) / NS_PER_S),
             .jitter = s->est.jitter,
             .queue_sd = s->est.queue_sd,
             .freq = s->est.freq,
@@ -204,6 +205,11 @@ enum client_step client_makestep(struct client *c, mono_ns now, struct clock_cmd
     /* the correction now includes the step: offsets are ~0 again */
     run_selection(c, now, map);
     return CLIENT_STEP_OK;
+}
+
+mono_ns client_slew_next(const struct client *c)
+{
+    return discipline_slew_end(&c->disc);
 }
 
 mono_ns client_next_poll(const struct client *c)

@@ -127,6 +127,10 @@ enum client_step {
 enum client_step client_makestep(struct client *c, mono_ns now, struct clock_cmd *cmd,
                                  double *step_s);
 
+/* When the discipline's slew term ends (call client_tick then), or
+ * INT64_MAX. */
+mono_ns client_slew_next(const struct client *c);
+
 /* The earliest time any active source wants to poll. */
 mono_ns client_next_poll(const struct client *c);
 

@@ -43,6 +43,13 @@
 #define HOLD_UNSYNC_INTERVALS 4.0
 
 #define DEFAULT_MAX_FREQ_PPM 500.0
+/* fast_slew_wanted(): at least this offset, this many of its standard
+ * errors, removed at this rate (chrony's maxslewrate is 83333 ppm; 6% of
+ * that removes 10 ms in 2 s, and a wake-up 1 ms late overshoots 5 us). */
+#define FAST_SLEW_MIN_S 0.002
+#define FAST_SLEW_SIGMAS 10.0
+#define FAST_SLEW_PPM 5000.0
+#define FAST_SLEW_MAX_S 0.128   /* with step_threshold 0 (never step) */
 #define UNSYNC_ERROR_S 16.0     /* maxerror/esterror when unsynchronised */
 
 void discipline_conf_default(struct discipline_conf *c)
@@ -51,6 +58,7 @@ void discipline_conf_default(struct discipline_conf *c)
     c->step_limit = -1;
     c->panic = 1000.0;
     c->max_freq_ppm = DEFAULT_MAX_FREQ_PPM;
+    c->max_slew_ppm = 0.0;      /* the shell says what its driver allows */
     c->initial_freq_ppm = 0.0;
     c->have_initial_freq = false;
     c->clock_control = true;
@@ -228,6 +236,46 @@ static double slew_tau(double interval_s, const struct select_result *est)
     bool one_sample = !(est->offset_sd < est->jitter);
     return (one_sample ? SLEW_TIME_RATIO : 1.0) * t;
 }
+/* Fast correction (issue 13 item 3): an offset of milliseconds, well
+ * beyond what the estimate's own error explains, is removed at once
+ * rather than over tau: at the 500 ppm of ADJ_FREQUENCY and tau = 4 x
+ * 64 s a 10 ms start offset took ~520 s to stay below 1 ms (chrony, which
+ * slews through the tick length, ~6 s). It runs at FAST_SLEW_PPM (where
+ * the driver allows it: max_slew_ppm, the tick's range on Linux), so a
+ * few ms are gone in about a second and the clock never steps for them;
+ * then the ordinary loop takes over. Below FAST_SLEW_MIN_S the ordinary
+ * loop removes an offset within an interval or two anyway; beyond the
+ * step threshold (where steps are no longer allowed) the slew stays
+ * within max_freq_ppm, as documented for leapsecmode ignore. */
+static bool fast_slew_wanted(const struct discipline *d, const struct select_result *est)
+{
+    double off = fabs(est->offset);
+    double sd = isfinite(est->offset_sd) && est->offset_sd > 0.0 ? est->offset_sd : 0.0;
+    return d->conf.clock_control && d->conf.max_slew_ppm > d->conf.max_freq_ppm &&
+           !d->slewing_big && off >= FAST_SLEW_MIN_S && off > FAST_SLEW_SIGMAS * sd;
+}
+
+/* An offset beyond the step threshold that may not be stepped is slewed
+ * within max_freq_ppm all the way down (leapsecmode ignore documents
+ * 2000 s for its second), not fast once it falls below the threshold. */
+static void note_big_offset(struct discipline *d, double offset)
+{
+    double most = d->conf.step_threshold > 0.0 ? d->conf.step_threshold : FAST_SLEW_MAX_S;
+    if (fabs(offset) > most)
+        d->slewing_big = true;
+    else if (fabs(offset) < FAST_SLEW_MIN_S)
+        d->slewing_big = false;
+}
+
+static void fast_slew(struct discipline *d, mono_ns now, double offset, struct clock_cmd *cmd)
+{
+    double room = fmin(FAST_SLEW_PPM, d->conf.max_slew_ppm) - fabs(d->base_freq_ppm);
+    double ppm = copysign(fmax(room, d->conf.max_freq_ppm), offset);
+    double tau = 1e6 * fabs(offset) / fabs(ppm);
+    command_freq(d, now, d->base_freq_ppm + ppm, cmd);
+    d->slew_end = mono_add(now, (int64_t)(tau * NS_PER_S));
+}
+
 static void track(struct discipline *d, mono_ns now,
                   const struct select_result *est, double interval_s,
                   struct clock_cmd *cmd)
@@ -240,6 +288,8 @@ static void track(struct discipline *d, mono_ns now,
         command_step(d, now, est->offset, cmd);
         command_freq(d, now, d->base_freq_ppm, cmd);
         residual = 0.0;
+    } else if (note_big_offset(d, est->offset), fast_slew_wanted(d, est)) {
+        fast_slew(d, now, est->offset, cmd);
     } else {
         double tau = slew_tau(interval_s, est);
         command_freq(d, now, clamp_freq(d, d->base_freq_ppm + 1e6 * est->offset / tau),
@@ -280,6 +330,13 @@ void discipline_update(struct discipline *d, mono_ns now,
  * stop coming (replies lost) the term must not run past tau, where the
  * whole offset is gone: beyond, it would steer the clock away at the same
  * rate (simulated 50% loss: a 1.6 ms offset became -5.7 ms). */
+mono_ns discipline_slew_end(const struct discipline *d)
+{
+    if (d->state == DISC_SYNC && d->freq_ppm != d->base_freq_ppm)
+        return d->slew_end;
+    return (mono_ns){ INT64_MAX };
+}
+
 void discipline_tick(struct discipline *d, mono_ns now, struct clock_cmd *cmd)
 {
     memset(cmd, 0, sizeof *cmd);

@@ -36,7 +36,10 @@ struct discipline_conf {
     double step_threshold;  /* s, default 0.128; 0 = never step */
     int step_limit;         /* steps allowed in the first N updates; -1 = always */
     double panic;           /* s, default 1000; 0 = accept any offset */
-    double max_freq_ppm;    /* driver's limit, e.g. 500 */
+    double max_freq_ppm;    /* limit of the frequency (oscillator + slew), e.g. 500 */
+    double max_slew_ppm;    /* the driver's limit for a short fast slew of a
+                               ms-sized offset (tick on Linux); default 0,
+                               <= max_freq_ppm: no fast slew */
     double initial_freq_ppm;/* from the driftfile or the kernel */
     bool have_initial_freq; /* false: learn from scratch */
     bool clock_control;     /* false with -x */
@@ -83,6 +86,7 @@ struct discipline {
     mono_ns since;
     double corr_at_since;   /* s */
     double last_interval_s; /* interval_s of the last update */
+    bool slewing_big;       /* slewing an offset once beyond the step threshold */
     mono_ns slew_end;       /* when the slew term has removed the whole
                                offset it was set for (see discipline_tick) */
     bool status_synced;     /* what the last status command said */
@@ -122,6 +126,11 @@ void discipline_no_estimate(struct discipline *d, mono_ns now, struct clock_cmd 
  * out the whole offset it was set for, so a late update (lost replies)
  * cannot make it overshoot. Fills *cmd (cleared first). */
 void discipline_tick(struct discipline *d, mono_ns now, struct clock_cmd *cmd);
+
+/* When the slew term in force ends (discipline_tick then ends it), or
+ * INT64_MAX: a fast slew runs for about a second, so the shell must not
+ * wait for its 1 s housekeeping to end it. */
+mono_ns discipline_slew_end(const struct discipline *d);
 
 /* A leap second moved the reference time scale by -s (insert: s = +1):
  * add s to the correction so that raw offsets (measured + correction)

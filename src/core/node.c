@@ -79,6 +79,7 @@ static void finish(struct node *n, const struct now *now)
     }
     note_sys_peer(n, now->mono);
     wake = earliest(wake, client_next_poll(&n->client));
+    wake = earliest(wake, client_slew_next(&n->client));
     wake = earliest(wake, client_leap_next(&n->client));
     for (int i = 0; i < n->n_slots; i++) {
         if (n->slot[i].open)
@@ -755,6 +756,12 @@ void node_tick(struct node *n, const struct now *now, struct node_out *out)
     polls_due(n, now->mono);
     if (client_leap_next(&n->client).ns <= now->mono.ns)
         leap_events(n, now);    /* exactly at the leap instant */
+    if (client_slew_next(&n->client).ns <= now->mono.ns) {
+        struct clock_cmd cmd;   /* a slew ends on time, not at the next second */
+
+        client_tick(&n->client, now->mono, &cmd);
+        clock_action(n, &cmd);
+    }
     if (now->mono.ns >= n->next_tick.ns) {
         housekeeping(n, now);
         while (n->next_tick.ns <= now->mono.ns)

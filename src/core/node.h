@@ -52,6 +52,7 @@
 #define NODE_DRIFT_WRITE_NS (3600 * NS_PER_S)
 #define NODE_LEAPFILE_CHECK_NS (86400 * NS_PER_S)
 #define NODE_MAX_SLEW_PPM 500.0                    /* ADJ_FREQUENCY's own range */
+#define NODE_MAX_FAST_SLEW_PPM 5000.0              /* a ms offset's fast slew (tick) */
 #define NODE_DEFAULT_MAXCLOCK 10
 #define NODE_DEFAULT_STEP_LIMIT 3
 #define NODE_ONCE_MIN_SAMPLES 4

@@ -359,8 +359,9 @@ static void combine_jitter(const struct select_cand *c, const int *surv, int n,
 
 /* Not clearly worse than the best by merit: no higher stratum, and a
  * root distance within SELECT_STICKY_FACTOR of the best's, both without
- * the growth since their last samples (a sawtooth over each poll that
- * alone spans a factor of 1.7 among equal LAN servers at poll 6). */
+ * what ages (dispersion grown at PHI: a sawtooth over each poll that
+ * alone spans a factor of 1.7 among equal LAN servers at poll 6, more at
+ * longer polls where it depends on when each sample came). */
 static double fresh_dist(const struct select_cand *s)
 {
     return s->root_dist - fmax(0.0, fmin(s->dist_age, s->root_dist));

@@ -22,7 +22,8 @@
 struct select_cand {
     double offset;      /* s, server - local, at the selection time */
     double root_dist;   /* s, half-width of the correctness interval */
-    double dist_age;    /* s, the part of root_dist grown since the last sample */
+    double dist_age;    /* s, the part of root_dist that ages: dispersion of
+                           the samples, grown at PHI since them */
     double jitter;      /* s, the source's own jitter (peer jitter) */
     double queue_sd;    /* s, the noise its delays imply (0 unknown) */
     double freq;        /* s/s, the source's frequency estimate */
@@ -35,7 +36,7 @@ struct select_cand {
 
 /* Hysteresis for the system peer among near-equals: the last one stays
  * while it survives with no higher stratum and a root distance (without
- * its growth since the last sample) within SELECT_STICKY_FACTOR of the
+ * the dispersion its samples' ages add) within SELECT_STICKY_FACTOR of the
  * best survivor's; clustering drops it only when its selection jitter
  * exceeds SELECT_STICKY_CLUSTER times both its own jitter and the
  * others' selection jitter among themselves (a disagreement its noise

@@ -42,6 +42,7 @@
 #include "core/source.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define SOURCE_BURST_LEN      4     /* packets per burst (chrony's iburst) */
@@ -73,23 +74,25 @@
 #define SOURCE_DELAY_DIV      3.0
 #define SOURCE_POLL_WANDER    1e-9  /* s/s per sqrt(s): assumed oscillator */
 #define SOURCE_POLL_WANDER_K  3.0   /* see window_wander() */
+/* Weights 1/(... + (POLL_WANDER age^1.5 / AGE_WANDER_K)^2): an old
+ * sample's offset from today's line is also what the frequency wandered
+ * since (simulated at fixed poll 8, LAN 9.9 -> 7.0 us; poll 9 WAN 198 ->
+ * 178 us; 2 and 3 were alike, 10 kept half the gain). */
+#define SOURCE_AGE_WANDER_K   3.0
 /* poll_vote(): up while the wander over twice the interval stays below
  * UP_K x the jitter, down once the wander over the interval exceeds
  * DOWN_K x it; only with an estimate of MIN_N samples. */
 #define SOURCE_POLL_UP_K      1.5
 #define SOURCE_POLL_DOWN_K    3.0
 #define SOURCE_POLL_MIN_N     SOURCE_WINDOW_MIN
-/* Weights 1/(... + (POLL_WANDER age^1.5 / AGE_WANDER_K)^2): an old
- * sample's offset from today's line is also what the frequency wandered
- * since (simulated at fixed poll 8, LAN 9.9 -> 7.0 us; poll 9 WAN 198 ->
- * 178 us; 2 and 3 were alike, 10 kept half the gain). */
-#define SOURCE_AGE_WANDER_K   3.0
 /* ... and the measured prediction errors (mean square in jitters, over
  * about PRED_AVG samples) stay below PRED_UP to rise; above PRED_DOWN
  * the poll falls whatever the assumed wander says (a warming machine). */
 #define SOURCE_PRED_AVG       8.0
 #define SOURCE_PRED_UP        10.0
 #define SOURCE_PRED_DOWN      20.0
+/* change_seen(): this many noise units, STEP_CONFIRM times in a row on one side */
+#define SOURCE_CHANGE_Z       8.0
 /* too_long(): wander may reach this many times the fit's endpoint noise.
  * Simulated (24 h, 3 seeds): 1 -> LAN 4.2 us but jittery WAN 451 us;
  * 2 -> 4.6 / 403; 4 -> 6.0 / 363 (with a 64-sample ring). */
@@ -648,6 +651,24 @@ static double window_dispersion(const struct fit_input *in, int from)
     return disp + 2 * wt * in->disp[in->n - 1];
 }
 
+/* The least error a slope over these samples can have, given the noise
+ * their queueing delays imply: that noise over the spread of their times
+ * (sd / sqrt(sum (t - mean)^2)). The fit's own figure comes from its
+ * residuals, which with 2 degrees of freedom (a 4-sample iburst) can be
+ * small by chance: simulated WAN at a fixed 1024 s poll, an iburst slope
+ * 71 ppm wrong claimed a few ppm, the discipline took it and the clock
+ * ran 60 ms away before the next sample. */
+static double slope_floor(const struct fit_input *in, int from, double queue_sd)
+{
+    double m = 0.0, sxx = 0.0;
+    int n = in->n - from;
+    for (int k = from; k < in->n; k++)
+        m += in->x[k] / n;
+    for (int k = from; k < in->n; k++)
+        sxx += sq(in->x[k] - m);
+    return sxx > 0.0 ? queue_sd / sqrt(sxx) : SOURCE_FREQ_SD_NONE;
+}
+
 static void refresh_estimate(struct source *s, int8_t our_precision)
 {
     struct fit_input in;
@@ -671,7 +692,7 @@ static void refresh_estimate(struct source *s, int8_t our_precision)
         q2 += sq((in.delay[k] - min_delay) / 2) / SOURCE_DELAY_DIV / (in.n - from);
     s->est = (struct source_estimate){
         .valid = true, .when = in.t_ref, .raw = f.a, .freq = f.b,
-        .raw_sd = fmax(f.a_sd, floor_s), .freq_sd = f.b_sd,
+        .raw_sd = fmax(f.a_sd, floor_s), .freq_sd = in.n - from <= SOURCE_BURST_LEN ? fmax(f.b_sd, slope_floor(&in, from, sqrt(q2))) : f.b_sd,
         .freq_when = mono_add(in.t_ref, (int64_t)llround(f.xm * NS_PER_S)),
         .delay = min_delay, .disp = window_dispersion(&in, from),
         .jitter = fmax(f.jitter, floor_s), .queue_sd = sqrt(q2), .n = in.n - from,
@@ -801,31 +822,91 @@ static void adapt_poll(struct source *s, bool outlier)
  * sample's excess delay explain (not the wander: that is what is being
  * judged), averaged over the last few samples
  * (poll_vote() reads it). A spike is left out; its own vote says it. */
-static void note_prediction(struct source *s, const struct source_sample *x, bool outlier)
+/* Returns the signed error in those units (0 without an estimate). */
+static double note_prediction(struct source *s, const struct source_sample *x, bool outlier)
 {
     const struct source_estimate *e = &s->est;
-    if (!e->valid || e->n < SOURCE_SPIKE_MIN_N || outlier)
-        return;
+    if (!e->valid || e->n < SOURCE_SPIKE_MIN_N)
+        return 0.0;
     double sd, pred = predict(s, x->when, x->delay, &sd);
     double excess = fmax(0.0, x->delay - e->delay) / 2;
     double dt = ns_to_s(mono_sub(x->when, e->when));
-    double z2 = sq(x->raw - pred) /
-                (sq(fmax(e->jitter, 1e-9)) + sq(e->raw_sd) + sq(e->freq_sd * dt) +
-                 sq(excess) / SOURCE_DELAY_DIV);
-    s->pred_err += (fmin(z2, 100.0) - s->pred_err) / SOURCE_PRED_AVG;
+    double noise = fmax(e->jitter, e->queue_sd);
+    double v = sq(fmax(noise, 1e-9)) + sq(e->raw_sd) + sq(e->freq_sd * dt) +
+               sq(excess) / SOURCE_DELAY_DIV;
+    double err = x->raw - pred;
+    if (!outlier)
+        s->pred_err += (fmin(err * err / v, 100.0) - s->pred_err) / SOURCE_PRED_AVG;
+    /* for change detection the assumed wander since the fit is explained
+     * too (after a gap of hours it is most of the error) */
+    return err / sqrt(v + sq(interval_wander(fabs(dt))));
+}
+
+/* Change detection (issue 13 item 4): a sample outside the prediction
+ * is either a popcorn spike or the first sign of a change (the clock's
+ * frequency jumped, the server stepped), and until SOURCE_STEP_CONFIRM
+ * of them say which, the estimate keeps extrapolating the old line. At
+ * a long poll that wait was hours: simulated, a 5 ppm jump at poll 10 on
+ * the WAN ran the clock 15 ms away before three flagged samples had come.
+ * So the next sample comes at minpoll; a second one outside drops the
+ * poll to minpoll, and the run is confirmed within minutes. A popcorn
+ * spike costs one early sample. */
+static void recheck_soon(struct source *s, mono_ns now, bool second)
+{
+    mono_ns soon = mono_add(now, poll_interval_ns(s->conf.minpoll));
+    if (s->burst_left == 0 && mono_sub(soon, s->next_poll) < 0)
+        s->next_poll = soon;
+    if (second) {
+        s->poll = s->conf.minpoll;
+        s->poll_hyst = 0;
+    }
+}
+
+/* SOURCE_STEP_CONFIRM samples in a row far outside what the estimate
+ * explains (widened like the popcorn gate for a short fit), on the same
+ * side: the clock or the server changed. The older samples describe what
+ * was; the estimate restarts from those three (and the frequency prior
+ * of what was dropped); until then they stay out of the fit. The popcorn gate alone missed it while the window
+ * was short: its Student-t width for 3 degrees of freedom let a 5 ppm
+ * jump at poll 8 into the fit, whose jitter then grew to 1 ms. */
+static bool change_seen(struct source *s, double z)
+{
+    /* widened as the popcorn gate is, for a fit of few samples */
+    double lim = SOURCE_CHANGE_Z * spike_gate(s->est.n) / SOURCE_SPIKE_SIGMAS;
+    int side = z > lim ? 1 : z < -lim ? -1 : 0;
+    if (side == 0 || (s->change_side != 0 && (side > 0) != (s->change_side > 0)))
+        s->change_side = (int8_t)side;
+    else
+        s->change_side = (int8_t)(s->change_side + side);
+    return abs(s->change_side) >= SOURCE_STEP_CONFIRM;
 }
 
 static void add_sample(struct source *s, struct source_sample *x,
                        int8_t our_precision)
 {
     bool outlier = s->est.valid && s->est.n >= SOURCE_SPIKE_MIN_N && is_outlier(s, x);
-    note_prediction(s, x, outlier);
+    double z = note_prediction(s, x, outlier);
+    bool changed = change_seen(s, z);
     screen_new_sample(s, x);
+    if (s->change_side != 0 && !x->spike) {
+        x->spike = true;        /* kept out of the fit until it is confirmed */
+        s->spike_run++;
+    }
+    bool second = s->spike_run >= 2 || abs(s->change_side) >= 2 || changed;
     push_sample(s, x);
-    if (s->spike_run >= SOURCE_STEP_CONFIRM)
+    if (changed) {
+        drop_oldest(s, s->n_samples - SOURCE_STEP_CONFIRM);
+        for (int i = 0; i < s->n_samples; i++)
+            sample_at(s, i)->spike = false;
+        s->spike_run = 0;
+        s->change_side = 0;
+    } else if (s->spike_run >= SOURCE_STEP_CONFIRM) {
         resolve_spike_run(s);
+    }
     refresh_estimate(s, our_precision);
     adapt_poll(s, outlier);
+    if (outlier || s->change_side != 0 || changed)
+        recheck_soon(s, x->when, second);
 }
 
 /* ---- receive ---------------------------------------------------------------- */

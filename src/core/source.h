@@ -129,6 +129,8 @@ struct source {
     int poll_hyst;          /* hysteresis counter of poll_vote()'s votes:
                                at +/-8 the poll interval moves by one */
     double pred_err;        /* recent mean square prediction error, in jitters */
+    int8_t change_side;     /* samples in a row far above (> 0) / below (< 0)
+                               the prediction */
     bool denied;            /* DENY/RSTR: never poll again */
     bool iburst_armed;      /* next poll while unreachable may burst (set
                                at start and by every valid reply) */

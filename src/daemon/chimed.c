@@ -58,6 +58,7 @@ static void usage(FILE *out)
         "  -n, --foreground    stay in the foreground, log to stderr\n"
         "  -d, --debug         log debug messages (implies nothing else)\n"
         "  -x, --no-clock      never adjust the system clock: measure and serve only\n"
+        "                      (the driftfile is read, never written)\n"
         "  -q, --once          set the clock once from the configured servers and\n"
         "                      exit (like ntpdate); with -x print the offset only\n"
         "  -p, --pidfile FILE  write the process id to FILE (default: the config's\n"
@@ -66,7 +67,8 @@ static void usage(FILE *out)
         "                      keeping only CAP_SYS_TIME (none with -x)\n"
         "  -F, --filter N      system-call filter: 1 kill on violation (default),\n"
         "                      2 log violations only (debugging), 0 off\n"
-        "      --check         validate the configuration and exit (0 ok, 2 errors);\n"
+        "      --check         validate the configuration as start-up does (keys,\n"
+        "                      leapfile, controlgroup, -u) and exit (0 ok, 2 errors);\n"
         "                      with -d, print what was understood\n"
         "  -V, --version       print the version and exit\n"
         "  -h, --help          print this help and exit\n"
@@ -572,7 +574,7 @@ int main(int argc, char **argv)
     if (rc < 0)
         log_warn("main", "event loop");
     if (o.once) {
-        rc = engine->exit_code ? -2 : 0;
+        rc = engine->client.exit_code ? -2 : 0;
     } else {
         engine_write_drift(engine);
         engine_log_stats(engine);

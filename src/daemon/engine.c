@@ -16,7 +16,7 @@
 #define MAX_BATCHES_PER_WAKE 8
 /* ---- the server's packet path ------------------------------------------- */
 
-/* Build replies for one received batch into e->out; returns how many. */
+/* Build replies for one received batch into e->net.out; returns how many. */
 static int answer_batch(struct engine *e, int fd, struct net_batch *b, const struct now *now)
 {
     real_ns fallback = { 0 };
@@ -24,11 +24,11 @@ static int answer_batch(struct engine *e, int fd, struct net_batch *b, const str
 
     for (int i = 0; i < b->count; i++) {
         struct net_msg *in = &b->msg[i];
-        struct net_msg *out = &e->out[n_out];
+        struct net_msg *out = &e->net.out[n_out];
         struct res_addr from;
 
         if (in->len == 0) {
-            e->stats.truncated++;
+            e->net.stats.truncated++;
             continue;
         }
         if (!in->have_rx_time) {
@@ -36,12 +36,12 @@ static int answer_batch(struct engine *e, int fd, struct net_batch *b, const str
             if (fallback.ns == 0)
                 fallback = clock_read_real();
             in->rx_time = fallback;
-            e->stats.no_kernel_ts++;
+            e->net.stats.no_kernel_ts++;
         }
         if (engine_mode6_input(e, fd, in, now))
             continue;       /* ntpq: answered or refused (engine_mode6.c) */
         engine_res_addr(&in->peer, &from);
-        if (server_handle_from(&e->server, &from, now->mono, in->buf, in->len, in->rx_time,
+        if (server_handle_from(&e->serve.server, &from, now->mono, in->buf, in->len, in->rx_time,
                                out->buf, sizeof(out->buf), &out->len) != SRV_REPLY)
             continue;
         out->peer = in->peer;
@@ -60,11 +60,11 @@ static void send_replies(struct engine *e, int fd, int n)
     int sent;
 
     for (int i = 0; i < n; i++)
-        server_finish_reply(&e->server, e->out[i].buf, e->out[i].len,
-                            real_add(t3, e->server.sys.smear_ns));
-    sent = net_send_batch(fd, e->out, n);
+        server_finish_reply(&e->serve.server, e->net.out[i].buf, e->net.out[i].len,
+                            real_add(t3, e->serve.server.sys.smear_ns));
+    sent = net_send_batch(fd, e->net.out, n);
     if (sent < n)
-        e->stats.send_errors += (uint64_t)(n - (sent < 0 ? 0 : sent));
+        e->net.stats.send_errors += (uint64_t)(n - (sent < 0 ? 0 : sent));
 }
 
 /* Overload is a receive queue that outlasts a wake-up: MAX_BATCHES_PER_WAKE
@@ -75,13 +75,13 @@ static void set_backlog(struct engine *e, int fd, bool on)
 {
     bool any = false;
 
-    for (int i = 0; i < e->n_fds; i++) {
-        if (e->fds[i] == fd)
-            e->backlog[i] = on;
-        any = any || e->backlog[i];
+    for (int i = 0; i < e->net.n_fds; i++) {
+        if (e->net.fds[i] == fd)
+            e->net.backlog[i] = on;
+        any = any || e->net.backlog[i];
     }
-    if (any != e->rl.pressure)
-        ratelimit_set_pressure(&e->rl, any);
+    if (any != e->serve.rl.pressure)
+        ratelimit_set_pressure(&e->serve.rl, any);
 }
 
 static void socket_readable(void *arg, int fd, short revents, const struct now *now)
@@ -90,7 +90,7 @@ static void socket_readable(void *arg, int fd, short revents, const struct now *
 
     (void)revents;
     for (int round = 0; round < MAX_BATCHES_PER_WAKE; round++) {
-        int got = net_recv_batch(fd, e->batch);
+        int got = net_recv_batch(fd, e->net.batch);
         int n;
 
         if (got <= 0) {
@@ -99,7 +99,7 @@ static void socket_readable(void *arg, int fd, short revents, const struct now *
             set_backlog(e, fd, false);
             return;
         }
-        n = answer_batch(e, fd, e->batch, now);
+        n = answer_batch(e, fd, e->net.batch, now);
         if (n > 0)
             send_replies(e, fd, n);
         if (got < NET_BATCH) {
@@ -121,7 +121,7 @@ static int open_one(struct engine *e, const struct net_addr *a, bool required,
     char buf[80];
     int fd;
 
-    if (e->n_fds >= ENGINE_MAX_SOCKETS) {
+    if (e->net.n_fds >= ENGINE_MAX_SOCKETS) {
         log_warnx("net", "too many listen addresses; %s ignored",
                   net_addr_format(a, buf, sizeof(buf)));
         return 0;
@@ -144,9 +144,9 @@ static int open_one(struct engine *e, const struct net_addr *a, bool required,
         close(fd);
         return -1;
     }
-    e->fds[e->n_fds] = fd;
-    e->bound[e->n_fds] = *a;
-    e->n_fds++;
+    e->net.fds[e->net.n_fds] = fd;
+    e->net.bound[e->net.n_fds] = *a;
+    e->net.n_fds++;
     log_info("net", "listening on %s", net_addr_format(a, buf, sizeof(buf)));
     return 0;
 }
@@ -204,7 +204,7 @@ static int open_sockets(struct engine *e)
     /* A host without IPv6 still serves IPv4: warn, do not fail. */
     if (v6 && net_addr_parse("::", cfg->port, &a) == 0 && open_one(e, &a, !v4, NULL) < 0 && v4)
         log_warnx("net", "continuing without IPv6");
-    if (e->n_fds == 0) {
+    if (e->net.n_fds == 0) {
         log_errx("net", "no socket to listen on");
         return -1;
     }
@@ -223,15 +223,15 @@ int engine_init(struct engine *e, const struct config *cfg,
     e->cfg = cfg;
     e->opts = *opts;
     e->loop = loop;
-    e->batch = net_batch_new();
-    e->out = xcalloc(NET_BATCH, sizeof(*e->out));
-    server_init(&e->server, clock_measure_precision());
+    e->net.batch = net_batch_new();
+    e->net.out = xcalloc(NET_BATCH, sizeof(*e->net.out));
+    server_init(&e->serve.server, clock_measure_precision());
     if (engine_access_init(e) < 0)
         return -1;
     if (engine_auth_init(e) < 0)
         return -1;
-    log_info("clock", "precision %d (2^%d s)%s", e->server.sys.precision,
-             e->server.sys.precision, opts->no_clock ? "; clock control off (-x)" : "");
+    log_info("clock", "precision %d (2^%d s)%s", e->serve.server.sys.precision,
+             e->serve.server.sys.precision, opts->no_clock ? "; clock control off (-x)" : "");
     clock_read_now(&now);
     if (engine_client_init(e, &now) < 0)
         return -1;
@@ -244,7 +244,7 @@ int engine_init(struct engine *e, const struct config *cfg,
 
 void engine_log_stats(const struct engine *e)
 {
-    const struct server_stats *s = &e->server.stats;
+    const struct server_stats *s = &e->serve.server.stats;
     char line[512];
     size_t off = 0;
 
@@ -264,18 +264,18 @@ void engine_log_stats(const struct engine *e)
              "no_kernel_ts=%llu send_errors=%llu dropped:%s",
              (unsigned long long)s->received, (unsigned long long)s->replied,
              (unsigned long long)s->kod, (unsigned long long)s->leaked,
-             (unsigned long long)e->stats.truncated,
-             (unsigned long long)e->stats.no_kernel_ts,
-             (unsigned long long)e->stats.send_errors, off ? line : " none");
-    if (e->rl.e)
+             (unsigned long long)e->net.stats.truncated,
+             (unsigned long long)e->net.stats.no_kernel_ts,
+             (unsigned long long)e->net.stats.send_errors, off ? line : " none");
+    if (e->serve.rl.e)
         log_info("server", "ratelimit: clients=%zu/%zu table_bytes=%zu checked=%llu "
                  "excess=%llu evicted=%llu shed=%llu overload_episodes=%llu",
-                 ratelimit_used(&e->rl), ratelimit_capacity(&e->rl), ratelimit_memory(&e->rl),
-                 (unsigned long long)e->rl.stats.checked,
-                 (unsigned long long)e->rl.stats.excess,
-                 (unsigned long long)e->rl.stats.evicted,
-                 (unsigned long long)e->rl.stats.shed,
-                 (unsigned long long)e->rl.stats.pressure_episodes);
+                 ratelimit_used(&e->serve.rl), ratelimit_capacity(&e->serve.rl), ratelimit_memory(&e->serve.rl),
+                 (unsigned long long)e->serve.rl.stats.checked,
+                 (unsigned long long)e->serve.rl.stats.excess,
+                 (unsigned long long)e->serve.rl.stats.evicted,
+                 (unsigned long long)e->serve.rl.stats.shed,
+                 (unsigned long long)e->serve.rl.stats.pressure_episodes);
     engine_auth_log_stats(e);
 }
 
@@ -286,12 +286,12 @@ void engine_free(struct engine *e)
         engine_client_free(e);
     }
     engine_mode6_free(e);
-    for (int i = 0; i < e->n_fds; i++) {
-        loop_del_fd(e->loop, e->fds[i]);
-        close(e->fds[i]);
+    for (int i = 0; i < e->net.n_fds; i++) {
+        loop_del_fd(e->loop, e->net.fds[i]);
+        close(e->net.fds[i]);
     }
-    net_batch_free(e->batch);
-    free(e->out);
+    net_batch_free(e->net.batch);
+    free(e->net.out);
     engine_access_free(e);
     engine_auth_free(e);
     conf_free(e->reloaded);

@@ -1,9 +1,12 @@
-/* daemon/engine: the glue between loop, net, core and (later) the clock.
+/* daemon/engine: the glue between loop, net, core and the clock driver.
  *
- * The engine owns the sockets and the core state. It receives the one
- * timestamp per wake-up from the loop and passes it down; besides that it
- * reads the clock only to stamp a reply's transmit time as late as
- * possible and for datagrams the kernel did not timestamp. */
+ * struct engine is split by responsibility: net (sockets and batches,
+ * engine.c), serve (the core's server, restrict, rate limits), client (the
+ * node and what carries out its actions, engine_client.c) and mon
+ * (chimectl, metrics, mode 6, statistics). The loop's one timestamp per
+ * wake-up is passed down; besides that the engine reads the clock only to
+ * stamp a reply's transmit time as late as possible and for datagrams the
+ * kernel did not timestamp. */
 #ifndef CHIME_DAEMON_ENGINE_H
 #define CHIME_DAEMON_ENGINE_H
 
@@ -47,15 +50,8 @@ struct engine_stats {
     uint64_t send_errors;
 };
 
-struct engine {
-    const struct config *cfg;
-    struct engine_opts opts;
-    struct loop *loop;
-    struct server server;
-    struct restrict_table rt;   /* compiled restrict lines + built-ins */
-    struct ratelimit rl;        /* client table for "limited" */
-    struct auth_keytab keys;    /* the "keys" file, trustedkey applied */
-    const char *keys_path;      /* where they came from (in the newest config) */
+/* Sockets and the packet batches (engine.c). */
+struct engine_net {
     int fds[ENGINE_MAX_SOCKETS];
     struct net_addr bound[ENGINE_MAX_SOCKETS];
     int n_fds;
@@ -63,8 +59,18 @@ struct engine {
     struct net_batch *batch;
     struct net_msg *out;        /* NET_BATCH replies being built */
     struct engine_stats stats;
+};
 
-    /* client side: the node decides, engine_client.c carries it out */
+/* Serving time: the core's server with who may ask and how often
+ * (engine.c, engine_access.c). */
+struct engine_serve {
+    struct server server;
+    struct restrict_table rt;   /* compiled restrict lines + built-ins */
+    struct ratelimit rl;        /* client table for "limited" */
+};
+
+/* The client side: the node decides, engine_client.c carries it out. */
+struct engine_client {
     struct node node;
     bool node_ready;
     struct node_out *nout;      /* the node's action list, reused */
@@ -75,18 +81,8 @@ struct engine {
     uint64_t wake_timer;        /* at the node's next wake-up */
     mono_ns wake_at;
     uint64_t resolve_timer;
-    mono_ns started;            /* for uptime (ntpq -c sysstats) */
-    struct ctl_server *ctl;     /* chimectl's socket, NULL if unavailable */
-    struct ctl_server *metrics; /* metrics-listen HTTP, NULL when off */
-    uint64_t metrics_refused;   /* scrapers closed on by restrict */
-    struct stats_files *statsf; /* loopstats/peerstats (daemon/stats.c), NULL off */
-    struct engine_mode6 *m6;    /* mode 6 state, allocated on first use */
     int exit_code;              /* for -q */
     int64_t leap_mtime;         /* of the leapfile loaded, -1 none */
-    /* reload (engine_reload.c): the config the sources point into once a
-     * reload has succeeded (owned here); settings that need a restart
-     * keep coming from cfg, the config chimed started with. */
-    struct config *reloaded;
     /* reference clocks (engine_refclock.c): a driver per refclock slot */
     struct engine_refclock {
         struct refclock_drv *drv;
@@ -95,6 +91,34 @@ struct engine {
         uint64_t refused;
     } rc[NODE_MAX_SLOTS];
     uint64_t rc_timer;              /* the SHM reads, once a second */
+};
+
+/* Who watches: chimectl, metrics over HTTP, mode 6, statistics files
+ * (engine_ctl.c, engine_mode6.c, stats.c). */
+struct engine_monitor {
+    mono_ns started;            /* for uptime (ntpq -c sysstats) */
+    struct ctl_server *ctl;     /* chimectl's socket, NULL if unavailable */
+    struct ctl_server *metrics; /* metrics-listen HTTP, NULL when off */
+    uint64_t metrics_refused;   /* scrapers closed on by restrict */
+    struct stats_files *statsf; /* loopstats/peerstats (daemon/stats.c), NULL off */
+    struct engine_mode6 *m6;    /* mode 6 state, allocated on first use */
+};
+
+struct engine {
+    const struct config *cfg;
+    struct engine_opts opts;
+    struct loop *loop;
+    struct auth_keytab keys;    /* the "keys" file, trustedkey applied:
+                                   both sides use them */
+    const char *keys_path;      /* where they came from (in the newest config) */
+    struct engine_net net;
+    struct engine_serve serve;
+    struct engine_client client;
+    struct engine_monitor mon;
+    /* reload (engine_reload.c): the config the sources point into once a
+     * reload has succeeded (owned here); settings that need a restart
+     * keep coming from cfg, the config chimed started with. */
+    struct config *reloaded;
 };
 
 /* Open sockets and set up the core. Returns 0, or -1 after logging why. */

@@ -116,10 +116,10 @@ static void log_rules(const struct restrict_table *rt)
 
 int engine_access_init(struct engine *e)
 {
-    if (compile_rules(e->cfg, &e->rt) < 0 || init_ratelimit(e->cfg, &e->rl) < 0)
+    if (compile_rules(e->cfg, &e->serve.rt) < 0 || init_ratelimit(e->cfg, &e->serve.rl) < 0)
         return -1;
-    server_set_access(&e->server, &e->rt, &e->rl);
-    log_rules(&e->rt);
+    server_set_access(&e->serve.server, &e->serve.rt, &e->serve.rl);
+    log_rules(&e->serve.rt);
     return 0;
 }
 
@@ -149,24 +149,24 @@ int engine_access_reload(struct engine *e, const struct config *cfg)
     /* Everything is built: swap. The event loop is single-threaded, so no
      * request is ever matched against a half-installed table; the old
      * ones are freed only once the server points at the new ones. */
-    ot = e->rt;
-    e->rt = nt;
+    ot = e->serve.rt;
+    e->serve.rt = nt;
     if (new_rl) {
-        orl = e->rl;
-        e->rl = nrl;
+        orl = e->serve.rl;
+        e->serve.rl = nrl;
     }
-    server_set_access(&e->server, &e->rt, &e->rl);
+    server_set_access(&e->serve.server, &e->serve.rt, &e->serve.rl);
     restrict_free(&ot);
     if (new_rl)
         ratelimit_free(&orl);
     else
         log_info("server", "rate limits unchanged: client table kept");
-    log_rules(&e->rt);
-    return (int)e->rt.n;
+    log_rules(&e->serve.rt);
+    return (int)e->serve.rt.n;
 }
 
 void engine_access_free(struct engine *e)
 {
-    restrict_free(&e->rt);
-    ratelimit_free(&e->rl);
+    restrict_free(&e->serve.rt);
+    ratelimit_free(&e->serve.rl);
 }

@@ -32,19 +32,19 @@ int engine_auth_init(struct engine *e)
 
 void engine_auth_log_stats(const struct engine *e)
 {
-    const struct server_stats *s = &e->server.stats;
+    const struct server_stats *s = &e->serve.server.stats;
 
     if (s->auth_ok || s->crypto_nak)
         log_info("server", "auth: ok=%llu crypto_nak=%llu auth_unknown_key=%llu auth_bad=%llu",
                  (unsigned long long)s->auth_ok, (unsigned long long)s->crypto_nak,
                  (unsigned long long)s->dropped[SRV_DROP_AUTH_UNKNOWN_KEY],
                  (unsigned long long)s->dropped[SRV_DROP_AUTH_BAD]);
-    for (int i = 0; e->node_ready && i < e->node.n_slots; i++) {
-        const struct source *src = node_slot_source(&e->node, i);
+    for (int i = 0; e->client.node_ready && i < e->client.node.n_slots; i++) {
+        const struct source *src = node_slot_source(&e->client.node, i);
 
         if (src && src->key)
             log_info("client", "%s: auth key %u: sent=%llu received=%llu dropped_auth=%llu",
-                     e->node.slot[i].name, src->key->id, (unsigned long long)src->sent,
+                     e->client.node.slot[i].name, src->key->id, (unsigned long long)src->sent,
                      (unsigned long long)src->received,
                      (unsigned long long)src->dropped[SRC_DROP_AUTH]);
     }
@@ -173,10 +173,10 @@ void engine_auth_swap(struct engine *e, const struct config *cfg, struct auth_ke
     t->keys = NULL;
     t->n = 0;
     e->keys_path = cfg->keys;
-    server_set_auth(&e->server, e->keys.n > 0 ? &e->keys : NULL, &authcrypto_openssl);
+    server_set_auth(&e->serve.server, e->keys.n > 0 ? &e->keys : NULL, &authcrypto_openssl);
     /* the sources pointed into the old table */
-    if (e->node_ready) {
-        node_set_keys(&e->node, e->keys.n > 0 ? &e->keys : NULL, e->nout);
+    if (e->client.node_ready) {
+        node_set_keys(&e->client.node, e->keys.n > 0 ? &e->keys : NULL, e->client.nout);
         engine_carry_out_logs(e);
     }
 }

@@ -100,30 +100,30 @@ static void apply_cmd(struct engine *e, const struct clock_cmd *cmd)
     if (cmd->step) {
         int64_t ns = (int64_t)llround(cmd->step_s * 1e9);
 
-        if (e->drv->step(ns) < 0)
+        if (e->client.drv->step(ns) < 0)
             log_warn("clock", "step by %+.6f s", cmd->step_s);
         else
             log_info("clock", "stepped the clock by %+.6f s", cmd->step_s);
     }
-    if (cmd->set_freq && e->drv->set_freq_ppm(cmd->freq_ppm) < 0)
+    if (cmd->set_freq && e->client.drv->set_freq_ppm(cmd->freq_ppm) < 0)
         log_warn("clock", "set frequency %.3f ppm", cmd->freq_ppm);
     if (cmd->set_status &&
-        e->drv->set_sync_status(cmd->synced, cmd->maxerror_s, cmd->esterror_s) < 0)
+        e->client.drv->set_sync_status(cmd->synced, cmd->maxerror_s, cmd->esterror_s) < 0)
         log_warn("clock", "set status");
     if (cmd->set_leap) {
-        if (e->drv->set_leap(cmd->leap) < 0)
+        if (e->client.drv->set_leap(cmd->leap) < 0)
             log_warn("clock", "arm leap %d", cmd->leap);
         else
             log_info("clock", "kernel leap %s", cmd->leap == 1 ? "insert armed" :
                      cmd->leap == 2 ? "delete armed" : "disarmed");
     }
-    if (cmd->set_tai && e->drv->set_tai(cmd->tai_s) < 0)
+    if (cmd->set_tai && e->client.drv->set_tai(cmd->tai_s) < 0)
         log_warn("clock", "set TAI-UTC %d", cmd->tai_s);
 }
 
 enum client_step engine_makestep(struct engine *e, const struct now *now, double *step_s)
 {
-    enum client_step r = node_makestep(&e->node, now, step_s, e->nout);
+    enum client_step r = node_makestep(&e->client.node, now, step_s, e->client.nout);
 
     carry_out(e, now);
     return r;
@@ -131,7 +131,7 @@ enum client_step engine_makestep(struct engine *e, const struct now *now, double
 
 void engine_set_offline(struct engine *e, bool offline)
 {
-    node_set_offline(&e->node, offline);
+    node_set_offline(&e->client.node, offline);
 }
 
 /* ---- leap seconds ------------------------------------------------------------ */
@@ -139,7 +139,7 @@ void engine_set_offline(struct engine *e, bool offline)
 void engine_leap_reload(struct engine *e, bool force)
 {
     const char *path = e->cfg->leapfile;
-    const struct client_leap *have = &e->node.client.leap;
+    const struct client_leap *have = &e->client.node.client.leap;
     struct leap_table *t;
     int64_t mtime, when, now_s = clock_read_real().ns / NS_PER_S;
     int line = 0, dir, r;
@@ -148,7 +148,7 @@ void engine_leap_reload(struct engine *e, bool force)
     if (!path)
         return;
     mtime = leapfile_mtime(path);
-    if (!force && mtime == e->leap_mtime)
+    if (!force && mtime == e->client.leap_mtime)
         return;
     t = malloc(sizeof(*t));
     if (!t)
@@ -162,12 +162,12 @@ void engine_leap_reload(struct engine *e, bool force)
                   leap_file_result_name((enum leap_file_result)r), line,
                   have->have_table ? "; keeping the previous table" : "");
     if (r != LEAPF_OK) {
-        e->leap_mtime = mtime;      /* do not complain every day about the same file */
+        e->client.leap_mtime = mtime;      /* do not complain every day about the same file */
         free(t);
         return;
     }
-    e->leap_mtime = mtime;
-    node_set_leap_table(&e->node, t);
+    e->client.leap_mtime = mtime;
+    node_set_leap_table(&e->client.node, t);
     leap_format_date(t->expires, b, sizeof(b));
     if (leap_table_last(t, &when, &dir)) {
         leap_format_date(when - 1, a, sizeof(a));
@@ -214,7 +214,7 @@ void engine_write_drift(struct engine *e)
 {
     double ppm;
 
-    if (e->node_ready && node_drift_ppm(&e->node, &ppm))
+    if (e->client.node_ready && node_drift_ppm(&e->client.node, &ppm))
         write_drift_value(e, ppm);
 }
 
@@ -222,7 +222,7 @@ void engine_write_drift(struct engine *e)
 
 static void close_socket(struct engine *e, int slot)
 {
-    struct engine_slot *es = &e->slots[slot];
+    struct engine_slot *es = &e->client.slots[slot];
 
     if (es->fd >= 0) {
         loop_del_fd(e->loop, es->fd);
@@ -235,7 +235,7 @@ static void client_readable(void *arg, int fd, short revents, const struct now *
 {
     struct engine_slot *es = arg;
     struct engine *e = es->engine;
-    int got = net_recv_batch(fd, e->batch);
+    int got = net_recv_batch(fd, e->net.batch);
 
     (void)revents;
     if (got < 0) {
@@ -244,21 +244,21 @@ static void client_readable(void *arg, int fd, short revents, const struct now *
         int err = errno;
 
         if (err != EAGAIN && err != EINTR)
-            log_debug("client", "%s: %s", e->node.slot[es->slot].name, strerror(err));
+            log_debug("client", "%s: %s", e->client.node.slot[es->slot].name, strerror(err));
         close_socket(e, es->slot);
-        node_send_failed(&e->node, es->slot, strerror(err));
+        node_send_failed(&e->client.node, es->slot, strerror(err));
         return;
     }
     for (int i = 0; i < got && es->fd == fd; i++) {
-        struct net_msg *m = &e->batch->msg[i];
+        struct net_msg *m = &e->net.batch->msg[i];
 
         if (m->len == 0)
             continue;
         if (!m->have_rx_time) {
             m->rx_time = clock_read_real();
-            e->stats.no_kernel_ts++;
+            e->net.stats.no_kernel_ts++;
         }
-        node_reply(&e->node, es->slot, m->buf, m->len, m->rx_time, now, e->nout);
+        node_reply(&e->client.node, es->slot, m->buf, m->len, m->rx_time, now, e->client.nout);
         carry_out(e, now);
     }
 }
@@ -268,14 +268,14 @@ static void send_failed(struct engine *e, int slot, const char *what)
     char why[64];
 
     snprintf(why, sizeof(why), "%s: %s", what, strerror(errno));
-    log_debug("client", "%s: %s", e->node.slot[slot].name, why);
+    log_debug("client", "%s: %s", e->client.node.slot[slot].name, why);
     close_socket(e, slot);
-    node_send_failed(&e->node, slot, why);
+    node_send_failed(&e->client.node, slot, why);
 }
 
 static void do_send(struct engine *e, const struct node_action *a)
 {
-    struct engine_slot *es = &e->slots[a->slot];
+    struct engine_slot *es = &e->client.slots[a->slot];
     struct net_addr addr;
     real_ns t1;
 
@@ -295,7 +295,7 @@ static void do_send(struct engine *e, const struct node_action *a)
         send_failed(e, a->slot, "send");
         return;
     }
-    node_sent(&e->node, a->slot, t1);
+    node_sent(&e->client.node, a->slot, t1);
     if (loop_add_fd(e->loop, es->fd, POLLIN, client_readable, es) < 0)
         send_failed(e, a->slot, "loop");
 }
@@ -306,8 +306,8 @@ static void resolve_timer_cb(void *arg, const struct now *now);
 
 static void arm_resolve_timer(struct engine *e, mono_ns now)
 {
-    if (!e->resolve_timer)
-        e->resolve_timer = loop_timer_at(e->loop, mono_add(now, RESOLVE_POLL_NS),
+    if (!e->client.resolve_timer)
+        e->client.resolve_timer = loop_timer_at(e->loop, mono_add(now, RESOLVE_POLL_NS),
                                          resolve_timer_cb, e);
 }
 
@@ -318,22 +318,22 @@ static int family_of(int node_family)
 
 static void start_lookup(struct engine *e, const struct node_action *a, mono_ns now)
 {
-    resolve_free(e->res[a->req]);
-    e->res[a->req] = resolve_start(a->u.resolve.host, a->u.resolve.port,
+    resolve_free(e->client.res[a->req]);
+    e->client.res[a->req] = resolve_start(a->u.resolve.host, a->u.resolve.port,
                                    family_of(a->u.resolve.family));
     /* a lookup that cannot even start is answered from the timer: the
      * node is not called back while its list is being carried out */
-    e->res_failed[a->req] = e->res[a->req] == NULL;
-    if (e->res_failed[a->req])
+    e->client.res_failed[a->req] = e->client.res[a->req] == NULL;
+    if (e->client.res_failed[a->req])
         log_warn("client", "cannot resolve %s", a->u.resolve.host);
     arm_resolve_timer(e, now);
 }
 
 static void cancel_lookup(struct engine *e, int req)
 {
-    resolve_free(e->res[req]);
-    e->res[req] = NULL;
-    e->res_failed[req] = false;
+    resolve_free(e->client.res[req]);
+    e->client.res[req] = NULL;
+    e->client.res_failed[req] = false;
 }
 
 /* One lookup's answer, if it is in: true when it was handed to the node. */
@@ -344,15 +344,15 @@ static bool finish_lookup(struct engine *e, int req, const struct now *now)
     const char *err = "cannot start the lookup";
     int n = -1;
 
-    if (!e->res_failed[req]) {
-        n = resolve_poll(e->res[req], addrs, NODE_MAX_ADDRS);
+    if (!e->client.res_failed[req]) {
+        n = resolve_poll(e->client.res[req], addrs, NODE_MAX_ADDRS);
         if (n < 0 && errno == EINPROGRESS)
             return false;
-        err = resolve_error(e->res[req]);
+        err = resolve_error(e->client.res[req]);
     }
     for (int k = 0; k < n; k++)
         to_node_addr(&addrs[k], &na[k]);
-    node_resolved(&e->node, req, na, n, err, now, e->nout);
+    node_resolved(&e->client.node, req, na, n, err, now, e->client.nout);
     cancel_lookup(e, req);
     carry_out(e, now);
     return true;
@@ -363,9 +363,9 @@ static void resolve_timer_cb(void *arg, const struct now *now)
     struct engine *e = arg;
     bool pending = false;
 
-    e->resolve_timer = 0;
+    e->client.resolve_timer = 0;
     for (int req = 0; req < ENGINE_MAX_LOOKUPS; req++) {
-        if (e->res[req] || e->res_failed[req])
+        if (e->client.res[req] || e->client.res_failed[req])
             pending |= !finish_lookup(e, req, now);
     }
     if (pending)
@@ -378,19 +378,19 @@ static void wake_cb(void *arg, const struct now *now)
 {
     struct engine *e = arg;
 
-    e->wake_timer = 0;
-    node_tick(&e->node, now, e->nout);
+    e->client.wake_timer = 0;
+    node_tick(&e->client.node, now, e->client.nout);
     carry_out(e, now);
 }
 
 static void arm_wake(struct engine *e, mono_ns at)
 {
-    if (e->wake_timer && e->wake_at.ns == at.ns)
+    if (e->client.wake_timer && e->client.wake_at.ns == at.ns)
         return;
-    if (e->wake_timer)
-        loop_timer_cancel(e->loop, e->wake_timer);
-    e->wake_at = at;
-    e->wake_timer = loop_timer_at(e->loop, at, wake_cb, e);
+    if (e->client.wake_timer)
+        loop_timer_cancel(e->loop, e->client.wake_timer);
+    e->client.wake_at = at;
+    e->client.wake_timer = loop_timer_at(e->loop, at, wake_cb, e);
 }
 
 static void node_log_line(const struct node_action *a)
@@ -411,14 +411,14 @@ static void node_log_line(const struct node_action *a)
 /* -q: step (or print, with -x) and stop. */
 static void once_done(struct engine *e, const struct node_action *a)
 {
-    e->exit_code = a->u.done.code;
+    e->client.exit_code = a->u.done.code;
     if (a->u.done.code != 0) {
         /* the node logged why */
     } else if (!a->u.done.step) {
         printf("offset %+.6f s\n", a->u.done.offset_s);
-    } else if (e->drv->step((int64_t)llround(a->u.done.offset_s * 1e9)) < 0) {
+    } else if (e->client.drv->step((int64_t)llround(a->u.done.offset_s * 1e9)) < 0) {
         log_warn("clock", "step by %+.6f s", a->u.done.offset_s);
-        e->exit_code = 1;
+        e->client.exit_code = 1;
     } else {
         printf("stepped the clock by %+.6f s\n", a->u.done.offset_s);
     }
@@ -468,19 +468,19 @@ static void carry_out_one(struct engine *e, const struct node_action *a,
 
 void engine_carry_out_logs(struct engine *e)
 {
-    for (int i = 0; i < e->nout->n; i++) {
-        if (e->nout->a[i].kind == NODE_LOG)
-            node_log_line(&e->nout->a[i]);
+    for (int i = 0; i < e->client.nout->n; i++) {
+        if (e->client.nout->a[i].kind == NODE_LOG)
+            node_log_line(&e->client.nout->a[i]);
     }
 }
 
 static void carry_out(struct engine *e, const struct now *now)
 {
-    const struct node_out *o = e->nout;
+    const struct node_out *o = e->client.nout;
 
     for (int i = 0; i < o->n; i++)
         carry_out_one(e, &o->a[i], now);
-    server_set_sys(&e->server, &o->sys);
+    server_set_sys(&e->serve.server, &o->sys);
     arm_wake(e, o->wake);
 }
 
@@ -488,8 +488,8 @@ static void carry_out(struct engine *e, const struct now *now)
 
 static int init_driver(struct engine *e, double *freq, bool *have_freq)
 {
-    e->drv = clock_driver_find(e->opts.no_clock ? "none" : "linux");
-    if (!e->drv || e->drv->init() < 0) {
+    e->client.drv = clock_driver_find(e->opts.no_clock ? "none" : "linux");
+    if (!e->client.drv || e->client.drv->init() < 0) {
         log_err("clock", "cannot take control of the clock%s",
                  errno == EPERM ? " (needs CAP_SYS_TIME; use -x to only measure)" : "");
         return -1;
@@ -504,7 +504,7 @@ static int init_driver(struct engine *e, double *freq, bool *have_freq)
         *freq = 0;
     else
         log_info("clock", "frequency %.3f ppm from %s", *freq, e->cfg->driftfile);
-    if (e->drv->set_freq_ppm(*freq) < 0)
+    if (e->client.drv->set_freq_ppm(*freq) < 0)
         log_warn("clock", "set frequency %.3f ppm", *freq);
     return 0;
 }
@@ -528,7 +528,7 @@ static int n_lines(const struct config *cfg)
 int engine_client_init(struct engine *e, const struct now *now)
 {
     struct nodeconf_shell sh = {
-        .precision = e->server.sys.precision,
+        .precision = e->serve.server.sys.precision,
         .no_clock = e->opts.no_clock,
         .once = e->opts.once,
         .once_timeout_s = e->opts.once_timeout_s,
@@ -541,23 +541,23 @@ int engine_client_init(struct engine *e, const struct now *now)
 
     if (init_driver(e, &sh.initial_freq_ppm, &sh.have_freq) < 0)
         return -1;
-    sh.max_freq_ppm = e->drv->max_freq_ppm;
+    sh.max_freq_ppm = e->client.drv->max_freq_ppm;
     nodeconf_conf(e->cfg, &sh, &nc);
     for (int i = 0; i < NODE_MAX_SLOTS; i++) {
-        e->slots[i].engine = e;
-        e->slots[i].slot = i;
-        e->slots[i].fd = -1;
+        e->client.slots[i].engine = e;
+        e->client.slots[i].slot = i;
+        e->client.slots[i].fd = -1;
     }
-    e->nout = xcalloc(1, sizeof(*e->nout));
-    e->leap_mtime = -1;
-    e->started = now->mono;
-    e->exit_code = e->opts.once ? 1 : 0;
+    e->client.nout = xcalloc(1, sizeof(*e->client.nout));
+    e->client.leap_mtime = -1;
+    e->mon.started = now->mono;
+    e->client.exit_code = e->opts.once ? 1 : 0;
     if (!e->opts.once)
-        e->statsf = stats_open(e->cfg);
+        e->mon.statsf = stats_open(e->cfg);
     lines = lines_of(e->cfg);
-    node_init(&e->node, &nc, &deps, lines, n_lines(e->cfg), now, e->nout);
+    node_init(&e->client.node, &nc, &deps, lines, n_lines(e->cfg), now, e->client.nout);
     free(lines);
-    e->node_ready = true;
+    e->client.node_ready = true;
     carry_out(e, now);
     engine_refclock_init(e, now);
     return 0;
@@ -568,11 +568,11 @@ void engine_client_free(struct engine *e)
     struct now now;
 
     engine_refclock_free(e);
-    if (e->node_ready) {
+    if (e->client.node_ready) {
         clock_read_now(&now);
-        node_stop(&e->node, &now, e->nout);
-        for (int i = 0; i < e->nout->n; i++) {
-            const struct node_action *a = &e->nout->a[i];
+        node_stop(&e->client.node, &now, e->client.nout);
+        for (int i = 0; i < e->client.nout->n; i++) {
+            const struct node_action *a = &e->client.nout->a[i];
 
             if (a->kind == NODE_CLOSE)
                 close_socket(e, a->slot);
@@ -580,16 +580,16 @@ void engine_client_free(struct engine *e)
     }
     for (int req = 0; req < ENGINE_MAX_LOOKUPS; req++)
         cancel_lookup(e, req);
-    if (e->wake_timer)
-        loop_timer_cancel(e->loop, e->wake_timer);
-    if (e->resolve_timer)
-        loop_timer_cancel(e->loop, e->resolve_timer);
-    e->wake_timer = e->resolve_timer = 0;
-    stats_close(e->statsf, STATS_EXIT_WAIT_NS);
-    e->statsf = NULL;
-    free(e->nout);
-    e->nout = NULL;
-    e->node_ready = false;
+    if (e->client.wake_timer)
+        loop_timer_cancel(e->loop, e->client.wake_timer);
+    if (e->client.resolve_timer)
+        loop_timer_cancel(e->loop, e->client.resolve_timer);
+    e->client.wake_timer = e->client.resolve_timer = 0;
+    stats_close(e->mon.statsf, STATS_EXIT_WAIT_NS);
+    e->mon.statsf = NULL;
+    free(e->client.nout);
+    e->client.nout = NULL;
+    e->client.node_ready = false;
 }
 
 /* ---- reload ------------------------------------------------------------------ */
@@ -602,8 +602,8 @@ void engine_client_reload(struct engine *e, const struct config *cfg,
     struct now now;
 
     clock_read_now(&now);
-    node_reload(&e->node, lines, n_lines(cfg), nodeconf_max_sources(cfg), &now,
-                e->nout, &nrc);
+    node_reload(&e->client.node, lines, n_lines(cfg), nodeconf_max_sources(cfg), &now,
+                e->client.nout, &nrc);
     free(lines);
     rc->kept += nrc.kept;
     rc->added += nrc.added;

@@ -19,7 +19,7 @@ static size_t sources_reply(struct engine *e, const struct now *now, enum ctl_fo
                             char *buf, size_t cap)
 {
     struct report_source snap[NODE_MAX_SLOTS];
-    int n = node_report_sources(&e->node, now->mono, snap, NODE_MAX_SLOTS);
+    int n = node_report_sources(&e->client.node, now->mono, snap, NODE_MAX_SLOTS);
 
     return ctl_format_sources(snap, n, fmt, buf, cap);
 }
@@ -27,7 +27,7 @@ static size_t sources_reply(struct engine *e, const struct now *now, enum ctl_fo
 static void fill_tracking(const struct engine *e, const struct now *now,
                           struct report_tracking *out)
 {
-    node_report_tracking(&e->node, &e->server.sys, now, out);
+    node_report_tracking(&e->client.node, &e->serve.server.sys, now, out);
 }
 
 static size_t tracking_reply(struct engine *e, const struct now *now, enum ctl_format fmt,
@@ -43,14 +43,14 @@ static size_t sourcestats_reply(struct engine *e, const struct now *now,
                                 enum ctl_format fmt, char *buf, size_t cap)
 {
     struct report_sourcestat snap[NODE_MAX_SLOTS];
-    int n = node_report_sourcestats(&e->node, now->mono, snap, NODE_MAX_SLOTS);
+    int n = node_report_sourcestats(&e->client.node, now->mono, snap, NODE_MAX_SLOTS);
 
     return ctl_format_sourcestats(snap, n, fmt, buf, cap);
 }
 
 static void fill_serverstats(const struct engine *e, struct report_serverstats *o)
 {
-    const struct server_stats *s = &e->server.stats;
+    const struct server_stats *s = &e->serve.server.stats;
     const struct mode6_stats *m = engine_mode6_stats(e);
 
     memset(o, 0, sizeof(*o));
@@ -58,8 +58,8 @@ static void fill_serverstats(const struct engine *e, struct report_serverstats *
     o->replied = s->replied;
     for (int i = 0; i < SRV_DROP__COUNT && o->n_dropped < REPORT_MAX_COUNTERS; i++)
         o->dropped[o->n_dropped++] = (struct report_counter){ srv_drop_name(i), s->dropped[i] };
-    o->truncated = e->stats.truncated;
-    o->send_errors = e->stats.send_errors;
+    o->truncated = e->net.stats.truncated;
+    o->send_errors = e->net.stats.send_errors;
     for (int i = 0; i < M6_DROP__COUNT && o->n_mode6_dropped < REPORT_MAX_COUNTERS; i++)
         o->mode6_dropped[o->n_mode6_dropped++] =
             (struct report_counter){ mode6_drop_name(i), m != NULL ? m->dropped[i] : 0 };
@@ -85,7 +85,7 @@ static size_t activity_reply(struct engine *e, enum ctl_format fmt, char *buf, s
 {
     struct report_activity a;
 
-    node_report_activity(&e->node, &a);
+    node_report_activity(&e->client.node, &a);
     return ctl_format_activity(&a, fmt, buf, cap);
 }
 
@@ -95,7 +95,7 @@ static size_t metrics_reply(struct engine *e, const struct now *now, enum ctl_fo
     struct report_source snap[NODE_MAX_SLOTS];
     struct report_tracking t;
     struct report_serverstats ss;
-    int n = node_report_sources(&e->node, now->mono, snap, NODE_MAX_SLOTS);
+    int n = node_report_sources(&e->client.node, now->mono, snap, NODE_MAX_SLOTS);
 
     fill_tracking(e, now, &t);
     fill_serverstats(e, &ss);
@@ -133,9 +133,9 @@ static size_t online_reply(struct engine *e, bool online, enum ctl_format fmt, c
     struct report_activity a;
     int n, k;
 
-    node_report_activity(&e->node, &a);
+    node_report_activity(&e->client.node, &a);
     n = a.online + a.offline + a.denied;
-    if (e->node.offline == !online)
+    if (e->client.node.offline == !online)
         log_info("ctl", "%s requested (chimectl)", online ? "online" : "offline");
     engine_set_offline(e, !online);
     k = fmt == CTL_JSON
@@ -161,7 +161,7 @@ static size_t clients_reply(struct engine *e, const struct now *now, enum ctl_fo
 {
     struct report_client_entry rows[CTL_MAX_CLIENT_ROWS];
     const struct rl_entry *top[CTL_MAX_CLIENT_ROWS];
-    const struct ratelimit *rl = &e->rl;
+    const struct ratelimit *rl = &e->serve.rl;
     struct report_clients cl = { .c = rows };
     size_t n = ratelimit_busiest(rl, top, CTL_MAX_CLIENT_ROWS);
 
@@ -242,9 +242,9 @@ static bool metrics_admit(void *arg, const struct sockaddr_storage *peer)
     uint32_t flags;
 
     engine_res_addr(&a, &from);
-    flags = e->server.rt != NULL ? restrict_match(e->server.rt, &from) : 0;
+    flags = e->serve.server.rt != NULL ? restrict_match(e->serve.server.rt, &from) : 0;
     if ((flags & (RF_IGNORE | RF_NOQUERY)) || from.v4mapped) {
-        e->metrics_refused++;
+        e->mon.metrics_refused++;
         return false;
     }
     return true;
@@ -261,8 +261,8 @@ static void metrics_open(struct engine *e)
     if (!ml->set)
         return;
     net_addr_format(&a, where, sizeof(where));
-    e->metrics = ctl_server_open_http(e->loop, &ml->addr, handle_request, metrics_admit, e);
-    if (e->metrics == NULL)
+    e->mon.metrics = ctl_server_open_http(e->loop, &ml->addr, handle_request, metrics_admit, e);
+    if (e->mon.metrics == NULL)
         log_warn("ctl", "%s:%d: metrics-listen %s unavailable", ml->loc.file, ml->loc.line,
                  where);
     else
@@ -273,11 +273,11 @@ void engine_ctl_open(struct engine *e)
 {
     const char *path = e->cfg->controlsocket ? e->cfg->controlsocket : CTL_DEFAULT_SOCKET;
 
-    e->ctl = ctl_server_open(e->loop, path, e->opts.control_gid, handle_request, e);
-    if (!e->ctl && e->cfg->controlsocket)
+    e->mon.ctl = ctl_server_open(e->loop, path, e->opts.control_gid, handle_request, e);
+    if (!e->mon.ctl && e->cfg->controlsocket)
         log_warn("ctl", "%s:%d: control socket %s unavailable; chimectl will not work",
                  e->cfg->controlsocket_loc.file, e->cfg->controlsocket_loc.line, path);
-    else if (!e->ctl)
+    else if (!e->mon.ctl)
         log_warn("ctl", "control socket %s unavailable; chimectl will not work", path);
     else if (e->cfg->controlgroup != NULL)
         log_info("ctl", "control socket %s (group %s)", path, e->cfg->controlgroup);
@@ -288,8 +288,8 @@ void engine_ctl_open(struct engine *e)
 
 void engine_ctl_close(struct engine *e)
 {
-    ctl_server_close(e->ctl);
-    e->ctl = NULL;
-    ctl_server_close(e->metrics);
-    e->metrics = NULL;
+    ctl_server_close(e->mon.ctl);
+    e->mon.ctl = NULL;
+    ctl_server_close(e->mon.metrics);
+    e->mon.metrics = NULL;
 }

@@ -40,15 +40,15 @@ struct engine_mode6 {
 
 static struct engine_mode6 *state(struct engine *e)
 {
-    if (e->m6 == NULL)
-        e->m6 = xcalloc(1, sizeof(*e->m6));
-    return e->m6;
+    if (e->mon.m6 == NULL)
+        e->mon.m6 = xcalloc(1, sizeof(*e->mon.m6));
+    return e->mon.m6;
 }
 
 void engine_mode6_free(struct engine *e)
 {
-    free(e->m6);
-    e->m6 = NULL;
+    free(e->mon.m6);
+    e->mon.m6 = NULL;
 }
 
 /* Numeric address without the port, and the port. */
@@ -60,23 +60,23 @@ static double finite_or_0(double v)
 static void fill_peer(const struct engine *e, int slot, const struct now *now,
                       struct mode6_peer *p)
 {
-    const struct node_addr *na = node_slot_addr(&e->node, slot);
-    const struct source *s = node_slot_source(&e->node, slot);
+    const struct node_addr *na = node_slot_addr(&e->client.node, slot);
+    const struct source *s = node_slot_source(&e->client.node, slot);
     struct net_addr a;
 
     memset(p, 0, sizeof(*p));
     p->assoc = (uint16_t)(slot + 1);
-    node_report_source(&e->node, slot, now->mono, &p->src);
+    node_report_source(&e->client.node, slot, now->mono, &p->src);
     p->hmode = 3;
-    p->configured = e->node.slot[slot].pool < 0;
+    p->configured = e->client.node.slot[slot].pool < 0;
     p->ppoll = p->src.poll;
     if (na && engine_addr_of(na, &a))
         p->srcport = net_addr_ip(&a, p->srcadr, sizeof(p->srcadr));
-    else if (node_slot_refclock(&e->node, slot) &&
-             e->node.slot[slot].conf.rc.driver == NODE_RC_SHM)
+    else if (node_slot_refclock(&e->client.node, slot) &&
+             e->client.node.slot[slot].conf.rc.driver == NODE_RC_SHM)
         /* ntpq knows a reference clock by its 127.127.T.U address */
         snprintf(p->srcadr, sizeof(p->srcadr), "127.127.28.%d",
-                 e->node.slot[slot].conf.rc.unit & 0xff);
+                 e->client.node.slot[slot].conf.rc.unit & 0xff);
     if (!s)
         return;
     p->precision = s->precision;
@@ -118,11 +118,11 @@ static void fill_sysstats(const struct engine *e, const struct now *now,
         SRV_DROP_IGNORE, SRV_DROP_NOSERVE, SRV_DROP_NOQUERY, SRV_DROP_NOMODIFY,
         SRV_DROP_NOTRAP, SRV_DROP_NOMRULIST, SRV_DROP_NOPEER,
     };
-    const struct server_stats *st = &e->server.stats;
+    const struct server_stats *st = &e->serve.server.stats;
     const struct mode6_stats *m6 = engine_mode6_stats(e);
 
     memset(ss, 0, sizeof(*ss));
-    ss->uptime_s = (uint64_t)((now->mono.ns - e->started.ns) / NS_PER_S);
+    ss->uptime_s = (uint64_t)((now->mono.ns - e->mon.started.ns) / NS_PER_S);
     ss->ctlreq = m6 != NULL ? m6->requests : 0;
     ss->received = st->received;
     ss->thisver = st->by_version[4];
@@ -142,13 +142,13 @@ static void fill_sysstats(const struct engine *e, const struct now *now,
 static void fill_view(struct engine *e, struct engine_mode6 *m, const struct now *now,
                       struct mode6_view *v)
 {
-    const struct sys_state *sys = &e->server.sys;
+    const struct sys_state *sys = &e->serve.server.sys;
     struct node_report_loop loop;
-    int peer = node_sys_peer_slot(&e->node), n = 0;
+    int peer = node_sys_peer_slot(&e->client.node), n = 0;
 
-    node_report_loop(&e->node, &loop);
+    node_report_loop(&e->client.node, &loop);
     memset(&m->sys, 0, sizeof(m->sys));
-    node_report_tracking(&e->node, &e->server.sys, now, &m->sys.t);
+    node_report_tracking(&e->client.node, &e->serve.server.sys, now, &m->sys.t);
     m->sys.reftime = sys->reftime;
     m->sys.clock = ntp64_from_real(now->real);
     m->sys.tc = 6;
@@ -157,15 +157,15 @@ static void fill_view(struct engine *e, struct engine_mode6 *m, const struct now
     m->sys.system = "Linux";
     m->sys.rootdist_s = m->sys.t.root_delay_s / 2 + m->sys.t.root_dispersion_s;
     fill_sysstats(e, now, &m->sys.ss);
-    for (int i = 0; i < e->node.n_slots && n < NODE_MAX_SLOTS; i++) {
-        if (node_slot_retired(&e->node, i))
+    for (int i = 0; i < e->client.node.n_slots && n < NODE_MAX_SLOTS; i++) {
+        if (node_slot_retired(&e->client.node, i))
             continue;
         fill_peer(e, i, now, &m->peers[n++]);
         if (i == peer) {
             m->sys.peer_assoc = (uint16_t)(peer + 1);
             m->sys.tc = loop.tc;
             snprintf(m->sys.peeradr, sizeof(m->sys.peeradr), "%s",
-                     e->node.slot[peer].addr.text);
+                     e->client.node.slot[peer].addr.text);
         }
     }
     *v = (struct mode6_view){ .sys = &m->sys, .peers = m->peers, .n_peers = n };
@@ -196,7 +196,7 @@ bool engine_mode6_input(struct engine *e, int fd, const struct net_msg *in,
         return false;
     m = state(e);
     engine_res_addr(&in->peer, &from);
-    if (server_mode6_refusal(&e->server, &from, now->mono, in->buf, in->len) != SRV_DROP__COUNT) {
+    if (server_mode6_refusal(&e->serve.server, &from, now->mono, in->buf, in->len) != SRV_DROP__COUNT) {
         /* no answer at all, not even an error (RFC 8633 §3.4); the server
          * counted which restrict flag refused it */
         m->stats.requests++;
@@ -214,7 +214,7 @@ bool engine_mode6_input(struct engine *e, int fd, const struct net_msg *in,
         m->msg.local = in->local;
         m->msg.ifindex = in->ifindex;
         if (net_send(fd, &m->msg) < 0) {
-            e->stats.send_errors++;
+            e->net.stats.send_errors++;
             break;
         }
     }
@@ -223,5 +223,5 @@ bool engine_mode6_input(struct engine *e, int fd, const struct net_msg *in,
 
 const struct mode6_stats *engine_mode6_stats(const struct engine *e)
 {
-    return e->m6 != NULL ? &e->m6->stats : NULL;
+    return e->mon.m6 != NULL ? &e->mon.m6->stats : NULL;
 }

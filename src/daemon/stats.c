@@ -491,7 +491,7 @@ static void peer_line(struct engine *e, int slot, const struct now *now)
     struct statsline_peer p;
     struct mode6_peer mp;
 
-    node_report_peer(&e->node, slot, now->mono, &r);
+    node_report_peer(&e->client.node, slot, now->mono, &r);
     memset(&mp, 0, sizeof(mp));
     mp.configured = r.configured;
     mp.src.reach = r.reach;
@@ -501,7 +501,7 @@ static void peer_line(struct engine *e, int slot, const struct now *now)
         .offset_s = r.offset_s, .delay_s = r.delay_s, .disp_s = r.disp_s,
         .jitter_s = r.jitter_s,
     };
-    stats_write_peer(e->statsf, now->real.ns, now->mono.ns, &p);
+    stats_write_peer(e->mon.statsf, now->real.ns, now->mono.ns, &p);
 }
 
 static void loop_line(struct engine *e, const struct now *now)
@@ -509,28 +509,28 @@ static void loop_line(struct engine *e, const struct now *now)
     struct node_report_loop r;
     struct statsline_loop l;
 
-    node_report_loop(&e->node, &r);
+    node_report_loop(&e->client.node, &r);
     l = (struct statsline_loop){
         .offset_s = r.offset_s, .freq_ppm = r.freq_ppm, .jitter_s = r.jitter_s,
         .wander_ppm = r.wander_ppm, .tc = r.tc,
     };
-    stats_write_loop(e->statsf, now->real.ns, now->mono.ns, &l);
+    stats_write_loop(e->mon.statsf, now->real.ns, now->mono.ns, &l);
 }
 
 void engine_stats_reopen(struct engine *e, const struct config *cfg)
 {
-    stats_close(e->statsf, 0);      /* the old writer finishes on its own */
-    e->statsf = stats_open(cfg);    /* the updates so far are in the files already */
+    stats_close(e->mon.statsf, 0);      /* the old writer finishes on its own */
+    e->mon.statsf = stats_open(cfg);    /* the updates so far are in the files already */
 }
 
 void engine_stats_sample(struct engine *e, int slot, const struct now *now)
 {
-    if (e->statsf)
+    if (e->mon.statsf)
         peer_line(e, slot, now);
 }
 
 void engine_stats_update(struct engine *e, const struct now *now)
 {
-    if (e->statsf)
+    if (e->mon.statsf)
         loop_line(e, now);
 }

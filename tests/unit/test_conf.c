@@ -944,6 +944,62 @@ static void test_refclock_errors(void **state)
     conf_free(c);
 }
 
+/* The first word of a man-page font macro's first argument (.B, .BR,
+ * .BI ...), with roff's "\-" read as "-": "" for other lines. */
+static void man_word(const char *line, char *out, size_t cap)
+{
+    const char *p = line;
+    size_t n = 0;
+
+    out[0] = '\0';
+    if (strncmp(p, ".B", 2) != 0)
+        return;
+    p += 2;
+    while (*p && *p != ' ')
+        p++;                /* the macro's other letters: R, I */
+    while (*p == ' ' || *p == '"')
+        p++;
+    while (*p && *p != ' ' && *p != '"' && *p != '\n' && n + 1 < cap) {
+        if (p[0] == '\\' && p[1] == '-') {
+            out[n++] = '-';
+            p += 2;
+            continue;
+        }
+        out[n++] = *p++;
+    }
+    out[n] = '\0';
+}
+
+/* Issue 15 finding 13: every directive in the parser's table appears in
+ * chime.conf(5) as a bold word (its own entry or a list of stored ones). */
+static void test_every_directive_documented(void **state)
+{
+    char path[512], line[1024], word[128];
+    const char *top = getenv("TOP");
+    static char seen[128];
+    size_t n = 0;
+    FILE *f;
+
+    (void)state;
+    snprintf(path, sizeof path, "%s/docs/chime.conf.5", top ? top : ".");
+    f = fopen(path, "r");
+    if (!f)
+        fail_msg("cannot open %s (run from the source tree or set TOP)", path);
+    while (conf_directive_name(n))
+        n++;
+    assert_true(n > 40 && n <= sizeof seen);
+    while (fgets(line, sizeof line, f)) {
+        man_word(line, word, sizeof word);
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(word, conf_directive_name(i)) == 0)
+                seen[i] = 1;
+    }
+    fclose(f);
+    for (size_t i = 0; i < n; i++)
+        if (!seen[i])
+            fail_msg("directive '%s' is not in docs/chime.conf.5", conf_directive_name(i));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -975,6 +1031,7 @@ int main(void)
         cmocka_unit_test(test_legacy_refclocks),
         cmocka_unit_test(test_refclock_syntaxes),
         cmocka_unit_test(test_refclock_errors),
+        cmocka_unit_test(test_every_directive_documented),
     };
     return cmocka_run_group_tests_name("conf", tests, NULL, NULL);
 }

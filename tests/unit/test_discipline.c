@@ -404,6 +404,44 @@ static void test_max_freq_clamp(void **state)
     assert_near(cmd.freq_ppm, -100.0, 0);
 }
 
+/* Issue 13 item 3: with a driver that can slew fast (the tick), a
+ * significant offset of a few ms is removed at FAST_SLEW_PPM in about
+ * a second, then the clock runs at the base frequency again; without
+ * one, the ordinary slew over tau. */
+static void test_fast_slew_of_ms_offset(void **state)
+{
+    (void)state;
+    struct discipline_conf c;
+    struct discipline d;
+    struct clock_cmd cmd;
+    conf_with(&c, 0.128, 3, 1000);
+    c.max_slew_ppm = 100000.0;
+    discipline_init(&d, &c, T0);
+    struct select_result e = estimate(0.010, 0.0);
+    discipline_update(&d, at(16), &e, 16, &cmd);
+    assert_false(cmd.step);
+    assert_near(cmd.freq_ppm - d.base_freq_ppm, 5000.0, 1e-6);
+    assert_int_equal(discipline_slew_end(&d).ns, at(16 + 2).ns);
+    discipline_tick(&d, at(16 + 2), &cmd);
+    assert_true(cmd.set_freq);
+    assert_near(cmd.freq_ppm, d.base_freq_ppm, 1e-12);
+    double slewed = discipline_correction(&d, at(16 + 100)) -
+                    d.base_freq_ppm * 1e-6 * 100;
+    assert_near(slewed, 0.010, 1e-9);
+    /* an offset within the estimate's noise is not slewed fast */
+    discipline_init(&d, &c, T0);
+    e = estimate(0.010, 0.0);
+    e.offset_sd = 0.002;
+    discipline_update(&d, at(16), &e, 16, &cmd);
+    assert_true(cmd.freq_ppm - d.base_freq_ppm < 1000.0);
+    /* nor without a driver that allows it */
+    c.max_slew_ppm = 0.0;
+    discipline_init(&d, &c, T0);
+    e = estimate(0.010, 0.0);
+    discipline_update(&d, at(16), &e, 16, &cmd);
+    assert_true(cmd.freq_ppm <= 500.0);
+}
+
 static void test_unsynced_estimate_is_no_estimate(void **state)
 {
     (void)state;
@@ -665,6 +703,7 @@ int main(void)
         cmocka_unit_test(test_step_now),
         cmocka_unit_test(test_first_slope_meets_prior),
         cmocka_unit_test(test_slew_ends_after_tau),
+        cmocka_unit_test(test_fast_slew_of_ms_offset),
         cmocka_unit_test(test_max_freq_clamp),
         cmocka_unit_test(test_unsynced_estimate_is_no_estimate),
         cmocka_unit_test(test_closed_loop_from_scratch),

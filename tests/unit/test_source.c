@@ -909,6 +909,29 @@ static void test_poll_climbs_when_noise_dominates(void **state)
     assert_int_equal(w.s.poll, 10);
 }
 
+/* Issue 13 item 2: an iburst over a path whose delays vary by
+ * milliseconds says little about the frequency, whatever its 4 samples'
+ * residuals say. Here they lie on a line 50 ppm off (the queueing moved
+ * the offsets) with no residual at all: the slope's standard error must
+ * still reflect the queueing, ~1 ms over 6 s. */
+static void test_iburst_slope_not_exact(void **state)
+{
+    (void)state;
+    struct world w;
+    world_init(&w, 10, 10, true);
+    const double dout[4] = { 0.010, 0.0101, 0.0102, 0.0121 };
+    const double din[4] = { 0.0121, 0.0102, 0.0101, 0.010 };
+    for (int i = 0; i < 4; i++) {
+        w.d_out = dout[i];
+        w.d_in = din[i];
+        w.offset = 50e-6 * 2.0 * i;
+        assert_int_equal(exchange(&w), SRC_RX_SAMPLE);
+    }
+    assert_int_equal(w.s.est.n, 4);
+    /* the data alone would claim next to nothing */
+    assert_true(w.s.est.freq_sd > 50e-6);
+}
+
 /* Samples 1024 s apart with 5 us noise: over hours, the wander the
  * assumed oscillator could have (1e-9 per sqrt(s)) exceeds what averaging
  * more samples gains, so the window stays short even on a straight line,
@@ -1010,6 +1033,7 @@ int main(void)
         cmocka_unit_test(test_correction_consistent),
         cmocka_unit_test(test_runs_test_trims_wander),
         cmocka_unit_test(test_prior_across_gap),
+        cmocka_unit_test(test_iburst_slope_not_exact),
         cmocka_unit_test(test_poll_climbs_when_noise_dominates),
         cmocka_unit_test(test_window_bounded_by_wander),
         cmocka_unit_test(test_poll_stays_short_when_quiet),
