@@ -689,6 +689,13 @@ static int start_node(struct sim *s, char *err, size_t errlen)
     struct now now;
     if (conf_load_string(sc->path, sc->conf, sc->conf_len, &cfg, err, errlen) < 0)
         return -1;
+    if (cfg->n_refclocks > 0) {
+        /* no simulated driver yet: say so rather than run without it */
+        snprintf(err, errlen, "%s:%d: reference clocks are not simulated (use clknetsim: "
+                 "tests/clknetsim)", cfg->refclocks[0].loc.file, cfg->refclocks[0].loc.line);
+        conf_free(cfg);
+        return -1;
+    }
     struct node_source_conf *lines = calloc(cfg->n_sources + 1, sizeof *lines);
     if (!lines)
         abort();

@@ -602,6 +602,11 @@ static int h_port(struct parser *p, const struct line *l)
     return 0;
 }
 
+static int h_refclock(struct parser *p, const struct line *l)
+{
+    return conf_refclock_line(p->cfg, p->arena, l->arg, l->nargs, &l->loc, p->err, p->errlen);
+}
+
 static int h_local(struct parser *p, const struct line *l)
 {
     long v = 0;
@@ -1255,7 +1260,10 @@ static const struct directive directives[] = {
     STORED("manycastserver", 1, "manycast server (later release)"),
     STORED("manycastclient", 1, "manycast client (later release)"),
     STORED("fudge", 1, "reference clock tuning (later release)"),
-    STORED("refclock", 1, "reference clock, ntpsec syntax (later release)"),
+    { "refclock", h_refclock, 1, ARGS_MANY, "a driver name",
+      "refclock shm unit U [refid R] [time1 S] [prefer] [noselect] (NTPsec); "
+      "refclock SHM U|SOCK PATH [refid R] [offset S] [delay S] [poll N] [prefer] "
+      "[noselect] (chrony)" },
     { "discard", h_ratelimit, 1, ARGS_MANY, "an option",
       "discard [average LOG2S] [minimum S] [monitor N]: rate limits for 'limited'" },
     { "ratelimit", h_ratelimit, 1, ARGS_MANY, "an option",

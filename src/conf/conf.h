@@ -49,6 +49,21 @@ struct conf_source {
     struct conf_loc loc;
 };
 
+/* --- reference clocks: refclock, server 127.127.28.U + fudge ------------ */
+enum conf_refclock_driver { CONF_RC_SHM, CONF_RC_SOCK };
+struct conf_refclock {
+    enum conf_refclock_driver driver;
+    int unit;               /* SHM: segment key 0x4e545030 + unit */
+    const char *path;       /* SOCK: the socket chimed binds */
+    char refid[5];          /* up to 4 characters; "GPS" by default */
+    double offset;          /* s, added to each sample (time1 / offset) */
+    double delay;           /* s, the sample's delay (chrony's delay) */
+    int stratum;            /* its own stratum (fudge stratum), 0 default */
+    int poll;               /* log2 s per filtered sample, 0 = default 4 */
+    bool prefer, noselect;
+    struct conf_loc loc;
+};
+
 /* --- access control: restrict ------------------------------------------- */
 enum conf_restrict_flag {
     RES_IGNORE = 1u << 0,  RES_KOD = 1u << 1,       RES_LIMITED = 1u << 2,
@@ -183,6 +198,9 @@ struct config {
      * lines, conf/refclock.c): --check prints them, start-up logs them */
     struct conf_note { bool warn; const char *text; struct conf_loc loc; }
         *notes; size_t n_notes;
+
+    /* reference clocks, from every syntax (conf/refclock.c) */
+    struct conf_refclock *refclocks; size_t n_refclocks;
 
     void *arena;                   /* private: owns every pointer above */
 };

@@ -58,6 +58,10 @@ void conf_lex_fini(struct conf_lexer *lx);
 /* ntpd's 127.127.T.U reference-clock lines (refclock.c): LOCAL becomes
  * "local stratum N", others are dropped; each leaves a note. 0 or -1. */
 int conf_legacy_refclocks(struct config *c, struct conf_arena *a, char *err, size_t errlen);
+/* One "refclock" line, NTPsec's (refclock shm unit U ...) or chrony's
+ * (refclock SHM U ..., refclock SOCK PATH ...). 0 or -1 with err. */
+int conf_refclock_line(struct config *c, struct conf_arena *a, const struct conf_tok *arg,
+                       size_t nargs, const struct conf_loc *loc, char *err, size_t errlen);
 
 /* ---- names shared by the parser and the dumper ---------------------------- */
 struct conf_name_bit { const char *name; uint32_t bit; };

@@ -86,3 +86,32 @@ void nodeconf_lines(const struct config *cfg, struct node_source_conf *out)
     for (size_t k = 0; k < cfg->n_sources; k++)
         one_line(&cfg->sources[k], &out[k]);
 }
+
+static void one_refclock(const struct conf_refclock *r, struct node_source_conf *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->kind = NODE_REFCLOCK;
+    if (r->driver == CONF_RC_SOCK)
+        snprintf(o->host, sizeof(o->host), "SOCK(%s)", r->path ? r->path : "");
+    else
+        snprintf(o->host, sizeof(o->host), "SHM(%d)", r->unit);
+    o->sc = (struct source_conf){ .version = 4, .prefer = r->prefer, .noselect = r->noselect };
+    o->rc = (struct node_refclock_conf){
+        .driver = r->driver == CONF_RC_SOCK ? NODE_RC_SOCK : NODE_RC_SHM,
+        .unit = r->unit,
+        .refid = ntp_refid_from_ascii(r->refid),
+        .offset_s = r->offset,
+        .delay_s = r->delay,
+        .stratum = r->stratum,
+        .poll = r->poll,
+    };
+    snprintf(o->rc.path, sizeof(o->rc.path), "%s", r->path ? r->path : "");
+    snprintf(o->where, sizeof(o->where), "%s:%d", r->loc.file ? r->loc.file : "?",
+             r->loc.line);
+}
+
+void nodeconf_refclock_lines(const struct config *cfg, struct node_source_conf *out)
+{
+    for (size_t k = 0; k < cfg->n_refclocks; k++)
+        one_refclock(&cfg->refclocks[k], &out[k]);
+}

@@ -22,6 +22,9 @@ void nodeconf_conf(const struct config *cfg, const struct nodeconf_shell *sh,
                    struct node_conf *out);
 /* cfg's server/pool/peer lines into out (cfg->n_sources entries). */
 void nodeconf_lines(const struct config *cfg, struct node_source_conf *out);
+/* cfg's reference clocks into out (cfg->n_refclocks entries), to follow
+ * the server lines: display names "SHM(U)" and "SOCK(PATH)". */
+void nodeconf_refclock_lines(const struct config *cfg, struct node_source_conf *out);
 /* tos maxclock, or the default. */
 int nodeconf_max_sources(const struct config *cfg);
 

@@ -542,3 +542,21 @@ void client_sys_state(const struct client *c, real_ns now_real, mono_ns now,
     out->root_disp = seconds_to_short(disp < NTP_MINDISP ? NTP_MINDISP : disp);
     out->reftime = ntp64_from_real(real_add(now_real, -(int64_t)(age * 1e9)));
 }
+
+/* ---- reference clocks ---------------------------------------------------------- */
+
+void client_refclock_sample(struct client *c, int idx, const struct source_refclock_in *in,
+                            mono_ns now, struct clock_cmd *cmd)
+{
+    struct source_refclock_in x = *in;
+
+    memset(cmd, 0, sizeof(*cmd));
+    if (idx < 0 || idx >= c->n || !c->active[idx] || near_leap(c, in->reference))
+        return;
+    /* the offset as measured then: the raw value less the correction at
+     * the sample's own time (the filter's mean time) */
+    x.offset = in->raw - client_correction(c, in->when);
+    source_refclock_sample(&c->src[idx], &x, c->conf.precision);
+    c->last_sample = now;
+    update_clock(c, now, cmd);
+}

@@ -134,4 +134,10 @@ mono_ns client_slew_next(const struct client *c);
 /* The earliest time any active source wants to poll. */
 mono_ns client_next_poll(const struct client *c);
 
+/* A reference clock's filtered sample for source idx (raw = offset plus
+ * client_correction() at in->when): stored, then selection and the
+ * discipline run as for a reply; *cmd says what to do to the clock. */
+void client_refclock_sample(struct client *c, int idx, const struct source_refclock_in *in,
+                            mono_ns now, struct clock_cmd *cmd);
+
 #endif

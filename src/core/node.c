@@ -7,6 +7,8 @@
 #include <string.h>
 
 static void note_sys_peer(struct node *n, mono_ns now);
+static void add_refclock(struct node *n, const struct node_source_conf *c, mono_ns now);
+static void refclock_polls(struct node *n, mono_ns now);
 
 static void nts_begin(struct node *n, int i, mono_ns now);
 static size_t nts_seal_request(struct node *n, int i, uint8_t *buf, size_t cap, mono_ns now);
@@ -276,6 +278,10 @@ static void add_line(struct node *n, const struct node_source_conf *c, mono_ns n
         memset(&n->pool[n->n_pools], 0, sizeof(n->pool[0]));
         n->pool[n->n_pools].conf = *c;
         start_pool(n, n->n_pools++, now);
+        return;
+    }
+    if (c->kind == NODE_REFCLOCK) {
+        add_refclock(n, c, now);
         return;
     }
     if (c->kind == NODE_PEER)
@@ -744,6 +750,7 @@ static void housekeeping(struct node *n, const struct now *now)
 
     client_tick(&n->client, t, &cmd);
     clock_action(n, &cmd);
+    refclock_polls(n, t);
     leap_events(n, now);
     if (mono_sub(t, n->leap_checked) >= NODE_LEAPFILE_CHECK_NS) {
         n->leap_checked = t;
@@ -1140,6 +1147,72 @@ void node_nts_ke_done(struct node *n, int slot, uint32_t gen, const struct node_
          sl->name, r->resp.n_cookies, r->resp.server[0] ? r->resp.server : sl->conf.host,
          (unsigned)(r->resp.port ? r->resp.port : sl->conf.port));
     nts_use_server(n, slot, &r->resp, now->mono);
+/* ---- reference clocks ------------------------------------------------------------------------ */
+
+bool node_slot_refclock(const struct node *n, int slot)
+{
+    return slot >= 0 && slot < n->n_slots && n->slot[slot].conf.kind == NODE_REFCLOCK;
+}
+
+static void add_refclock(struct node *n, const struct node_source_conf *c, mono_ns now)
+{
+    const struct node_refclock_conf *rc = &c->rc;
+    int8_t poll = (int8_t)(rc->poll > 0 ? rc->poll : REFCLOCK_DEFAULT_POLL);
+    struct source_conf sc = c->sc;
+    struct node_slot *sl;
+    char code[5];
+    int i = new_slot(n, c, c->host, -1);
+
+    if (i < 0) {
+        nlog(n, NODE_LOG_WARN, "conf", "%s: too many sources (at most %d): reference clock "
+             "%s ignored", c->where, NODE_MAX_SLOTS, c->host);
+        return;
+    }
+    sl = &n->slot[i];
+    /* no address: the text names the driver, the refid is the clock's */
+    snprintf(sl->addr.text, sizeof(sl->addr.text), "%.63s", c->host);
+    sl->addr.refid = rc->refid;
+    sl->resolved = true;
+    sc.addr_refid = rc->refid;
+    sc.minpoll = sc.maxpoll = poll;
+    sc.iburst = sc.burst = false;
+    sl->idx = client_add_source(&n->client, &sc, now, 0);
+    if (sl->idx < 0) {
+        nlog(n, NODE_LOG_WARN, "client", "too many sources; %s ignored", sl->name);
+        return;
+    }
+    source_refclock_init(&n->client.src[sl->idx], poll, rc->refid,
+                         (uint8_t)(rc->stratum >= 0 && rc->stratum < 16 ? rc->stratum : 0));
+    sl->rc_next = mono_add(now, (int64_t)NS_PER_S << poll);
+    ntp_refid_to_ascii(rc->refid, code);
+    nlog(n, NODE_LOG_INFO, "client", "reference clock %s (refid %s, stratum %d, one sample "
+         "per %d s)", sl->name, code, rc->stratum, 1 << poll);
+}
+
+void node_refclock_sample(struct node *n, int slot, const struct refclock_sample *rs,
+                          const struct now *now, struct node_out *out)
+{
+    struct node_slot *sl;
+    int64_t age;
+    mono_ns when;
+    double raw;
+
+    begin(n, out);
+    if (!node_slot_refclock(n, slot) || n->slot[slot].idx < 0)
+        goto done;
+    sl = &n->slot[slot];
+    age = real_sub(now->real, rs->receive);
+    /* a writer that stopped leaves its last sample behind; one from the
+     * future is a clock that moved under it (a step) */
+    if (age < -NS_PER_S / 10 || age > NODE_REFCLOCK_MAX_AGE_NS) {
+        sl->rc_stale++;
+        goto done;
+    }
+    when = mono_add(now->mono, age > 0 ? -age : 0);
+    raw = refclock_sample_offset(rs) + sl->conf.rc.offset_s +
+          client_correction(&n->client, when);
+    refclock_filter_add(&sl->rf, when, raw, rs->leap, rs->precision);
+    sl->rc_samples++;
 done:
     finish(n, now);
 }
@@ -1202,4 +1275,41 @@ const struct node_nts *node_slot_nts(const struct node *n, int slot)
     if (slot < 0 || slot >= n->n_slots || !n->slot[slot].nts.on)
         return NULL;
     return &n->slot[slot].nts;
+}
+/* One reference clock's poll: its filtered sample, if any came. */
+static void refclock_poll(struct node *n, int i, mono_ns now)
+{
+    struct node_slot *sl = &n->slot[i];
+    struct source_refclock_in in = { .delay = sl->conf.rc.delay_s };
+    struct clock_cmd cmd;
+    double sd;
+    bool got = refclock_filter_take(&sl->rf, &in.when, &in.raw, &sd, &in.leap,
+                                    &in.precision);
+    struct node_action *a;
+
+    source_refclock_poll(&n->client.src[sl->idx], got);
+    if (!got)
+        return;
+    in.disp = sd;
+    in.reference.ns = 0;
+    client_refclock_sample(&n->client, sl->idx, &in, now, &cmd);
+    clock_action(n, &cmd);
+    a = act(n, NODE_SAMPLE);
+    if (a)
+        a->slot = i;
+}
+
+static void refclock_polls(struct node *n, mono_ns now)
+{
+    for (int i = 0; i < n->n_slots; i++) {
+        struct node_slot *sl = &n->slot[i];
+        int64_t period;
+
+        if (sl->conf.kind != NODE_REFCLOCK || sl->idx < 0 || now.ns < sl->rc_next.ns)
+            continue;
+        period = (int64_t)NS_PER_S << n->client.src[sl->idx].poll;
+        while (sl->rc_next.ns <= now.ns)
+            sl->rc_next = mono_add(sl->rc_next, period);
+        refclock_poll(n, i, now);
+    }
 }

@@ -29,6 +29,7 @@
 #include "core/auth.h"
 #include "core/client.h"
 #include "core/nts_ef.h"
+#include "core/refclock_sample.h"
 
 #define NODE_MAX_SLOTS CLIENT_MAX_SOURCES
 #define NODE_MAX_POOLS 8
@@ -71,7 +72,21 @@ struct node_addr {
     uint32_t refid;
 };
 
-enum node_source_kind { NODE_SERVER, NODE_POOL, NODE_PEER };
+enum node_source_kind { NODE_SERVER, NODE_POOL, NODE_PEER, NODE_REFCLOCK };
+
+/* A reference clock line (kind NODE_REFCLOCK; host is its display name,
+ * "SHM(2)"): which driver the shell opens, and how the node weighs it. */
+enum node_refclock_driver { NODE_RC_SHM, NODE_RC_SOCK };
+struct node_refclock_conf {
+    enum node_refclock_driver driver;
+    int unit;                   /* SHM: key REFCLOCK_SHM_KEY + unit */
+    char path[108];             /* SOCK: the socket chimed binds */
+    uint32_t refid;             /* "GPS" by default, as ntpd's SHM says */
+    double offset_s;            /* added to every sample (time1, offset) */
+    double delay_s;             /* the sample's delay (chrony's delay) */
+    int stratum;                /* its own (fudge stratum), 0 by default */
+    int poll;                   /* log2 s between filtered samples */
+};
 
 /* One server/pool/peer line, independent of the config parser's types
  * (src/conf/nodeconf.c translates). Two lines are the same association
@@ -89,6 +104,7 @@ struct node_source_conf {
     uint16_t ntsport;           /* the NTS-KE server's port, 0: 4460 */
     uint32_t mode;
     char where[96];             /* "FILE:LINE" for messages */
+    struct node_refclock_conf rc;   /* kind NODE_REFCLOCK only */
 };
 
 struct node_conf {
@@ -201,6 +217,11 @@ struct node_slot {
     char why[64];
     bool silent_logged;
     struct node_nts nts;
+    /* a reference clock (conf.kind NODE_REFCLOCK): samples since the last
+     * poll, when the next filtered one is due, what the shell said */
+    struct refclock_filter rf;
+    mono_ns rc_next;
+    uint64_t rc_samples, rc_stale;
 };
 
 /* pool of a slot whose source a reload removed: free, belongs to none */
@@ -309,5 +330,16 @@ const struct node_addr *node_slot_addr(const struct node *n, int slot); /* NULL 
 int node_sys_peer_slot(const struct node *n);       /* -1 when unsynchronised */
 uint64_t node_pool_replacements(const struct node *n);
 const struct node_nts *node_slot_nts(const struct node *n, int slot);   /* NULL: not NTS */
+
+/* ---- reference clocks ------------------------------------------------------------
+ * A NODE_REFCLOCK line becomes a slot like a server's, never polled: the
+ * shell opens its driver, reads samples (SHM once a second, SOCK when its
+ * socket is readable) and hands each to node_refclock_sample(). Every
+ * 2^poll s the housekeeping reduces them (core/refclock's filter) to one
+ * sample of a stratum-0 source with the line's refid. */
+#define NODE_REFCLOCK_MAX_AGE_NS (4 * NS_PER_S)    /* an older sample is stale */
+bool node_slot_refclock(const struct node *n, int slot);
+void node_refclock_sample(struct node *n, int slot, const struct refclock_sample *s,
+                          const struct now *now, struct node_out *out);
 
 #endif

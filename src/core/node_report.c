@@ -18,6 +18,15 @@ void node_report_refid(uint32_t refid, int stratum, char *out, size_t cap)
              (refid >> 8) & 0xff, refid & 0xff);
 }
 
+/* A reference clock's refid as ntpq shows it: ".GPS." */
+static void refclock_refid(uint32_t refid, char *out, size_t cap)
+{
+    char code[5];
+
+    ntp_refid_to_ascii(refid, code);
+    snprintf(out, cap, ".%s.", code);
+}
+
 static double offset_now(const struct node *n, const struct source *s, mono_ns now)
 {
     return source_offset(s, now, client_correction(&n->client, now));
@@ -45,6 +54,7 @@ void node_report_source(const struct node *n, int slot, mono_ns now, struct repo
         snprintf(o->nts_ke, sizeof(o->nts_ke), "%s",
                  sl->nts.ke_running && !sl->nts.ke_count ? "running" : sl->nts.ke_result);
     }
+    o->refclock = node_slot_refclock(n, slot);
     o->state = ' ';
     o->stratum = 16;
     o->last_ns = -1;
@@ -63,6 +73,8 @@ void node_report_source(const struct node *n, int slot, mono_ns now, struct repo
     }
     o->stratum = s->stratum;
     node_report_refid(s->refid, s->stratum, o->refid, sizeof(o->refid));
+    if (node_slot_refclock(n, slot))
+        refclock_refid(s->refid, o->refid, sizeof(o->refid));
     o->last_ns = source_age_ns(s, now);
     if (s->est.valid) {
         o->have_sample = true;

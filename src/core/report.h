@@ -32,6 +32,7 @@ struct report_source {
     bool nts;                   /* "nts": every sample NTS-authenticated */
     int nts_cookies;            /* cookies held */
     char nts_ke[96];            /* the last key exchange's result, "" none yet */
+    bool refclock;              /* a reference clock (ntpq's type 'l') */
 };
 
 /* The system clock and what it follows, like chronyc tracking. */

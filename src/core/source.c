@@ -1036,3 +1036,42 @@ int64_t source_age_ns(const struct source *s, mono_ns now)
         return -1;
     return mono_sub(now, sample_at_c(s, s->n_samples - 1)->when);
 }
+
+/* ---- reference clocks ---------------------------------------------------------- */
+
+void source_refclock_init(struct source *s, int8_t poll, uint32_t refid, uint8_t stratum)
+{
+    s->conf.minpoll = s->conf.maxpoll = poll;
+    s->poll = poll;
+    s->next_poll.ns = INT64_MAX;    /* never polled: its samples come to us */
+    s->refid = refid;
+    s->stratum = stratum;
+    s->iburst_armed = false;
+}
+
+void source_refclock_poll(struct source *s, bool got)
+{
+    s->reach = (uint8_t)(s->reach << 1 | (got ? 1 : 0));
+    if (!got)
+        age_silent_estimate(s);
+}
+
+void source_refclock_sample(struct source *s, const struct source_refclock_in *in,
+                            int8_t our_precision)
+{
+    double prec = pow2(our_precision);
+    struct source_sample x = {
+        .when = in->when, .offset = in->offset, .raw = in->raw,
+        .delay = fmax(in->delay, prec),
+        .disp = fmin(NTP_MAXDISP, pow2(in->precision) + prec + in->disp),
+    };
+
+    s->received++;
+    s->leap = (uint8_t)in->leap;
+    s->precision = (int8_t)in->precision;
+    s->root_delay = 0;
+    s->root_disp = 0;
+    if (in->reference.ns != 0)
+        s->reftime = ntp64_from_real(in->reference);
+    add_sample(s, &x, our_precision);
+}

@@ -212,4 +212,22 @@ bool source_is_fit(const struct source *s, mono_ns now);
 /* Time since the newest sample, for displays ("when" in ntpq -p). */
 int64_t source_age_ns(const struct source *s, mono_ns now);
 
+/* ---- reference clocks (core/refclock) -------------------------------------- */
+/* A refclock source is never polled: its samples come in. `poll` is the
+ * cadence of its filtered samples (log2 s), fixed; refid and stratum are
+ * its own (".GPS.", 0). */
+void source_refclock_init(struct source *s, int8_t poll, uint32_t refid, uint8_t stratum);
+/* Once per poll: the reach register takes one bit, set when a filtered
+ * sample came in that poll. */
+void source_refclock_poll(struct source *s, bool got);
+struct source_refclock_in {
+    mono_ns when;               /* the sample's time */
+    real_ns reference;          /* the true time then, for reftime */
+    double offset, raw;         /* s: as measured, and plus the correction */
+    double delay, disp;         /* s: configured delay, the filter's spread */
+    int leap, precision;
+};
+void source_refclock_sample(struct source *s, const struct source_refclock_in *in,
+                            int8_t our_precision);
+
 #endif

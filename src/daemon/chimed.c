@@ -313,6 +313,8 @@ static void print_ok(const char *path, const struct config *cfg)
            used_pools, used_pools == 1 ? "" : "s");
     if (used_pools)
         printf(" filling up to %d sources (tos maxclock)", nodeconf_max_sources(cfg));
+    if (cfg->n_refclocks)
+        printf("; %zu reference clock%s", cfg->n_refclocks, cfg->n_refclocks == 1 ? "" : "s");
     printf("; %zu restrict lines)\n", cfg->n_restricts);
 }
 

@@ -88,6 +88,14 @@ struct engine_client {
     uint64_t resolve_timer;
     int exit_code;              /* for -q */
     int64_t leap_mtime;         /* of the leapfile loaded, -1 none */
+    /* reference clocks (engine_refclock.c): a driver per refclock slot */
+    struct engine_refclock {
+        struct refclock_drv *drv;
+        char host[NODE_NAME_LEN];   /* the line it was opened for */
+        const char *why;            /* the last refusal, logged once */
+        uint64_t refused;
+    } rc[NODE_MAX_SLOTS];
+    uint64_t rc_timer;              /* the SHM reads, once a second */
 };
 
 /* Who watches: chimectl, metrics over HTTP, mode 6, statistics files
@@ -124,6 +132,14 @@ int engine_init(struct engine *e, const struct config *cfg,
 /* Client side (engine_client.c). */
 int engine_client_init(struct engine *e, const struct now *now);
 void engine_client_free(struct engine *e);
+/* Carry out the node's action list (after a call made elsewhere). */
+void engine_client_carry_out(struct engine *e, const struct now *now);
+/* Reference clocks (engine_refclock.c): open every refclock slot's driver
+ * (before the sandbox: shmget, bind), stop them, and after a reload open
+ * none new (logged: a restart does it) but stop reading removed ones. */
+void engine_refclock_init(struct engine *e, const struct now *now);
+void engine_refclock_free(struct engine *e);
+void engine_refclock_reload(struct engine *e);
 /* Log what the node said in a call that can only log (node_set_keys). */
 void engine_carry_out_logs(struct engine *e);
 /* chimectl offline / online. */

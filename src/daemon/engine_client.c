@@ -584,12 +584,20 @@ static int init_driver(struct engine *e, double *freq, bool *have_freq)
     return 0;
 }
 
+/* The server lines, then the reference clocks. */
 static struct node_source_conf *lines_of(const struct config *cfg)
 {
-    struct node_source_conf *lines = xcalloc(cfg->n_sources + 1, sizeof(*lines));
+    struct node_source_conf *lines = xcalloc(cfg->n_sources + cfg->n_refclocks + 1,
+                                             sizeof(*lines));
 
     nodeconf_lines(cfg, lines);
+    nodeconf_refclock_lines(cfg, lines + cfg->n_sources);
     return lines;
+}
+
+static int n_lines(const struct config *cfg)
+{
+    return (int)(cfg->n_sources + cfg->n_refclocks);
 }
 
 int engine_client_init(struct engine *e, const struct now *now)
@@ -625,10 +633,11 @@ int engine_client_init(struct engine *e, const struct now *now)
     if (!e->opts.once)
         e->mon.statsf = stats_open(e->cfg);
     lines = lines_of(e->cfg);
-    node_init(&e->client.node, &nc, &deps, lines, (int)e->cfg->n_sources, now, e->client.nout);
+    node_init(&e->client.node, &nc, &deps, lines, n_lines(e->cfg), now, e->client.nout);
     free(lines);
     e->client.node_ready = true;
     carry_out(e, now);
+    engine_refclock_init(e, now);
     return 0;
 }
 
@@ -636,6 +645,7 @@ void engine_client_free(struct engine *e)
 {
     struct now now;
 
+    engine_refclock_free(e);
     if (e->client.node_ready) {
         clock_read_now(&now);
         node_stop(&e->client.node, &now, e->client.nout);
@@ -681,11 +691,17 @@ void engine_client_reload(struct engine *e, const struct config *cfg,
     struct now now;
 
     clock_read_now(&now);
-    node_reload(&e->client.node, lines, (int)cfg->n_sources, nodeconf_max_sources(cfg), &now,
+    node_reload(&e->client.node, lines, n_lines(cfg), nodeconf_max_sources(cfg), &now,
                 e->client.nout, &nrc);
     free(lines);
     rc->kept += nrc.kept;
     rc->added += nrc.added;
     rc->removed += nrc.removed;
     carry_out(e, &now);
+    engine_refclock_reload(e);
+}
+
+void engine_client_carry_out(struct engine *e, const struct now *now)
+{
+    carry_out(e, now);
 }

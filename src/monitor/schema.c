@@ -94,6 +94,7 @@ static const struct field source_fields[] = {
     { .name = "nts_cookies", F_INT(SRC, nts_cookies), .help = "NTS cookies held" },
     { .name = "nts_ke", F_STR(SRC, nts_ke),
       .help = "Result of the last NTS key exchange, empty before the first" },
+    { .name = "refclock", F_BOOL(SRC, refclock), .help = "A reference clock (SHM, SOCK)" },
 };
 
 const struct field_table schema_source = {

@@ -63,14 +63,24 @@ check '[ $rc -eq 0 ] && printf "%s\n" "$out" | grep -q "good.conf: OK"' \
     "a config with working keys and leapfile: OK, exit 0 ($out)"
 
 # ---- ntpd's reference-clock lines (finding 11) ------------------------------
-printf 'server 127.127.1.0\nfudge 127.127.1.0 stratum 7\nserver 127.127.28.0\n' >"$D/refclock.conf"
+printf 'server 127.127.1.0\nfudge 127.127.1.0 stratum 7\nserver 127.127.20.0\n' >"$D/refclock.conf"
 out=$("$CHIMED" --check -c "$D/refclock.conf" 2>&1); rc=$?
 check '[ $rc -eq 0 ]' "legacy refclock lines: --check exits 0 ($out)"
 check 'printf "%s\n" "$out" | grep -q "refclock.conf:1: note: .*local stratum 7"' \
     "--check notes 127.127.1.0 + fudge stratum 7 as 'local stratum 7'"
-check 'printf "%s\n" "$out" | grep -q "refclock.conf:3: warning: .*driver 28 .*SHM"' \
-    "--check warns about driver 28 with file:line and the driver's name"
+check 'printf "%s\n" "$out" | grep -q "refclock.conf:3: warning: .*driver 20 .*NMEA"' \
+    "--check warns about driver 20 (not supported) with file:line and the driver's name"
 check 'printf "%s\n" "$out" | grep -q "OK (0 of 0 source lines used"' "neither line is a source ($out)"
+
+# driver 28 is SHM (issue 17): a reference clock; unit 2 and up is
+# world-writable, which --check says
+printf 'server 127.127.28.2\nfudge 127.127.28.2 refid PPS time1 0.1\n' >"$D/shm.conf"
+out=$("$CHIMED" --check -c "$D/shm.conf" 2>&1); rc=$?
+check '[ $rc -eq 0 ] && printf "%s\n" "$out" | grep -q "shm.conf:1: note: .*SHM driver.*refclock shm unit 2 refid PPS time1 0.1"' \
+    "--check reads 127.127.28.2 + fudge as an SHM reference clock ($out)"
+check 'printf "%s\n" "$out" | grep -q "shm.conf:1: warning: SHM unit 2: .*world-writable"' \
+    "--check flags SHM unit 2 as world-writable"
+check 'printf "%s\n" "$out" | grep -q "; 1 reference clock;"' "the OK line counts the reference clock"
 
 PORT=11991
 printf 'port %d\ninterface listen 127.0.0.1\ncontrolsocket %s/rc.sock\n' "$PORT" "$D" \
@@ -82,7 +92,7 @@ if start_chimed "$D/refclock.conf"; then
     src=$("$B/chimectl" -s "$D/rc.sock" sources 2>&1)
     check '! printf "%s\n" "$src" | grep -q "127\.127\."' \
         "no 127.127.t.u source is polled ($src)"
-    check 'grep -q "refclock.conf:3: .*driver 28" "$CHIMED_LOG"' \
+    check 'grep -q "refclock.conf:3: .*driver 20" "$CHIMED_LOG"' \
         "start-up logs the ignored driver with file:line"
     # finding 12: a port in use is an error (not a warning) naming the line
     out=$(timeout 60 "$CHIMED" -n -x -p "$D/second.pid" -c "$D/refclock.conf" 2>&1); rc=$?

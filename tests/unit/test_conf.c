@@ -654,12 +654,14 @@ static void test_leapsmear_and_stored(void **state)
     (void)state;
 
     assert_true(c->leapsmearinterval == 86400);
-    assert_int_equal(c->n_stored, 10);
+    /* refclock is parsed now (conf/refclock.c), not stored */
+    assert_int_equal(c->n_stored, 9);
+    assert_int_equal(c->n_refclocks, 1);
     assert_string_equal(c->stored[0].directive, "logconfig");
     assert_string_equal(c->stored[0].args, "=syncall +clockall");
     assert_string_equal(c->stored[3].args, "foo = \"bar baz\"");
-    assert_string_equal(c->stored[8].directive, "refclock");
-    assert_int_equal(c->stored[9].loc.line, 12);
+    assert_string_equal(c->stored[7].directive, "multicastclient");
+    assert_int_equal(c->stored[8].loc.line, 12);
     assert_true(c->ratelimit.set);
     assert_int_equal(c->ratelimit.average, 3);
     assert_int_equal(c->ratelimit.minimum, 1);
@@ -840,14 +842,27 @@ static void test_legacy_refclocks(void **state)
     assert_string_equal(c->sources[0].host, "192.0.2.1");
     assert_int_equal(c->local_stratum, 10);
     assert_int_equal(c->local_loc.line, 1);
+    /* driver 28 is SHM now: a reference clock, unit 0 (root's: no warning) */
     assert_int_equal(c->n_notes, 2);
     assert_false(c->notes[0].warn);
     assert_int_equal(c->notes[0].loc.line, 1);
     assert_non_null(strstr(c->notes[0].text, "local stratum 10"));
-    assert_true(c->notes[1].warn);
+    assert_false(c->notes[1].warn);
     assert_int_equal(c->notes[1].loc.line, 3);
-    assert_non_null(strstr(c->notes[1].text, "driver 28"));
     assert_non_null(strstr(c->notes[1].text, "SHM"));
+    assert_int_equal(c->n_refclocks, 1);
+    assert_int_equal(c->refclocks[0].driver, CONF_RC_SHM);
+    assert_int_equal(c->refclocks[0].unit, 0);
+    assert_string_equal(c->refclocks[0].refid, "GPS");
+    conf_free(c);
+    /* another driver is still dropped with a warning naming it */
+    c = load_ok("server 127.127.20.0\n");
+    assert_int_equal(c->n_sources, 0);
+    assert_int_equal(c->n_refclocks, 0);
+    assert_int_equal(c->n_notes, 1);
+    assert_true(c->notes[0].warn);
+    assert_non_null(strstr(c->notes[0].text, "driver 20"));
+    assert_non_null(strstr(c->notes[0].text, "NMEA"));
     conf_free(c);
 
     /* no fudge: the driver's default stratum; an explicit local wins */
@@ -864,6 +879,91 @@ static void test_legacy_refclocks(void **state)
     c = load_ok("server 127.0.1.1\nserver 127.128.1.0\n");
     assert_int_equal(c->n_sources, 2);
     assert_int_equal(c->n_notes, 0);
+    conf_free(c);
+}
+
+/* ntpd's SHM line with its fudge, NTPsec's and chrony's refclock lines:
+ * the same reference clocks. Units 2 and up are world-writable: a warning
+ * for --check. */
+static void test_refclock_syntaxes(void **state)
+{
+    struct config *c = load_ok(
+        "server 127.127.28.2 prefer\n"
+        "fudge 127.127.28.2 time1 0.25 refid PPS stratum 3 flag1 1\n"
+        "refclock shm unit 1 refid GPS1 time1 -0.125 noselect\n"
+        "refclock SHM 0 refid NMEA offset 0.5 delay 0.2 poll 3 prefer\n"
+        "refclock SOCK /run/chrony.ttyS0.sock refid SOCK\n");
+    const struct conf_refclock *r;
+
+    (void)state;
+    assert_int_equal(c->n_sources, 0);
+    assert_int_equal(c->n_refclocks, 4);
+    /* the refclock lines come in file order as parsed, the legacy after */
+    r = &c->refclocks[0];
+    assert_int_equal(r->unit, 1);
+    assert_string_equal(r->refid, "GPS1");
+    assert_true(r->offset == -0.125);
+    assert_true(r->noselect);
+    assert_false(r->prefer);
+    r = &c->refclocks[1];
+    assert_int_equal(r->driver, CONF_RC_SHM);
+    assert_int_equal(r->unit, 0);
+    assert_true(r->offset == 0.5 && r->delay == 0.2);
+    assert_int_equal(r->poll, 3);
+    assert_true(r->prefer);
+    r = &c->refclocks[2];
+    assert_int_equal(r->driver, CONF_RC_SOCK);
+    assert_string_equal(r->path, "/run/chrony.ttyS0.sock");
+    assert_string_equal(r->refid, "SOCK");
+    assert_int_equal(r->loc.line, 5);
+    r = &c->refclocks[3];
+    assert_int_equal(r->unit, 2);
+    assert_true(r->offset == 0.25);
+    assert_string_equal(r->refid, "PPS");
+    assert_int_equal(r->stratum, 3);
+    assert_true(r->prefer);
+    assert_int_equal(r->loc.line, 1);
+    /* unit 2: world-writable, said once, on the server line */
+    int warned = 0;
+    for (size_t i = 0; i < c->n_notes; i++) {
+        if (c->notes[i].warn && strstr(c->notes[i].text, "world-writable")) {
+            warned++;
+            assert_int_equal(c->notes[i].loc.line, 1);
+        }
+    }
+    assert_int_equal(warned, 1);
+    conf_free(c);
+}
+
+static void test_refclock_errors(void **state)
+{
+    struct config *c;
+
+    (void)state;
+    load_bad("refclock\n", "t.conf:1: 'refclock' needs a driver name");
+    load_bad("refclock foo 0\n", "t.conf:1: refclock: unknown driver 'foo' (chime has SHM and SOCK)");
+    load_bad("refclock SHM 0 refid TOOLONG\n", "t.conf:1: refclock: bad value 'TOOLONG' for 'refid'");
+    load_bad("refclock SHM 0 offset x\n", "t.conf:1: refclock: bad value 'x' for 'offset'");
+    load_bad("refclock SHM 0 delay\n", "t.conf:1: refclock: 'delay' needs a value");
+    load_bad("refclock SHM 0 bogus\n", "t.conf:1: refclock: unknown option 'bogus'");
+    load_bad("refclock shm unit 300\n", "t.conf:1: refclock shm: bad unit '300' (0-255)");
+    load_bad("refclock SOCK relative.sock\n",
+             "t.conf:1: refclock SOCK needs the socket's absolute path");
+    load_bad("refclock SHM 0:perm=0644\n", "t.conf:1: refclock SHM: driver options "
+             "('0:perm=0644') are not supported; the segment's mode follows its unit, as in ntpd");
+    /* a driver ntpd or chrony has and we do not yet: a warning, no clock */
+    c = load_ok("refclock pps /dev/pps0\nrefclock PHC /dev/ptp0\n");
+    assert_int_equal(c->n_refclocks, 0);
+    assert_int_equal(c->n_notes, 2);
+    assert_true(c->notes[0].warn);
+    assert_non_null(strstr(c->notes[0].text, "'pps'"));
+    assert_non_null(strstr(c->notes[1].text, "'PHC'"));
+    conf_free(c);
+    /* options we do not use yet are said, not silently dropped */
+    c = load_ok("refclock SHM 0 dpoll -2 filter 16\n");
+    assert_int_equal(c->n_refclocks, 1);
+    assert_int_equal(c->n_notes, 2);
+    assert_non_null(strstr(c->notes[0].text, "'dpoll'"));
     conf_free(c);
 }
 
@@ -953,6 +1053,8 @@ int main(void)
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_dump),
         cmocka_unit_test(test_legacy_refclocks),
+        cmocka_unit_test(test_refclock_syntaxes),
+        cmocka_unit_test(test_refclock_errors),
         cmocka_unit_test(test_every_directive_documented),
     };
     return cmocka_run_group_tests_name("conf", tests, NULL, NULL);

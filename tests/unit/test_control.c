@@ -203,7 +203,8 @@ static void test_sources_json(void **state)
     assert_non_null(strstr(buf, "\"last_s\":null,\"offset_s\":null,"
                                 "\"delay_s\":null,\"jitter_s\":null,"
                                 "\"pool\":false,\"denied\":true,"
-                                "\"nts\":false,\"nts_cookies\":0,\"nts_ke\":\"\"}"));
+                                "\"nts\":false,\"nts_cookies\":0,\"nts_ke\":\"\","
+                                "\"refclock\":false}"));
 }
 
 static void test_json_utf8(void **state)
@@ -384,7 +385,7 @@ static void test_unterminated(void **state)
     (void)state;
     memset(&s, 'A', sizeof(s));
     s.last_ns = -1;
-    s.have_sample = s.pool = s.denied = false;     /* bools must stay 0/1 */
+    s.have_sample = s.pool = s.denied = s.refclock = false;    /* bools must stay 0/1 */
     ctl_format_sources(&s, 1, CTL_JSON, buf, sizeof(buf));
     assert_json_balanced(buf);
     ctl_format_sources(&s, 1, CTL_TEXT, buf, sizeof(buf));
