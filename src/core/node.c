@@ -1147,6 +1147,70 @@ void node_nts_ke_done(struct node *n, int slot, uint32_t gen, const struct node_
          sl->name, r->resp.n_cookies, r->resp.server[0] ? r->resp.server : sl->conf.host,
          (unsigned)(r->resp.port ? r->resp.port : sl->conf.port));
     nts_use_server(n, slot, &r->resp, now->mono);
+done:
+    finish(n, now);
+}
+
+static size_t nts_seal_request(struct node *n, int i, uint8_t *buf, size_t cap, mono_ns now)
+{
+    struct node_slot *sl = &n->slot[i];
+    uint8_t uid[NTS_UID_LEN], nonce[NTS_NONCE_LEN];
+    size_t len;
+
+    if (sl->nts.c.nak)
+        nts_key_exchange(n, i, now);    /* old cookies serve until it is done */
+    for (size_t k = 0; k < sizeof(uid); k += 8) {
+        uint64_t r = random64(n);
+        memcpy(uid + k, &r, 8);
+    }
+    for (size_t k = 0; k < sizeof(nonce); k += 8) {
+        uint64_t r = random64(n);
+        memcpy(nonce + k, &r, 8);
+    }
+    len = nts_client_request(&sl->nts.c, n->deps.nts, buf, cap, uid, nonce);
+    if (len == 0)
+        nts_key_exchange(n, i, now);    /* out of cookies: this poll is lost */
+    return len;
+}
+
+static bool nts_accept_reply(struct node *n, int i, const uint8_t *buf, size_t len)
+{
+    struct node_slot *sl = &n->slot[i];
+    enum nts_rx r = nts_client_reply(&sl->nts.c, n->deps.nts, buf, len);
+
+    if (r == NTS_RX_OK)
+        return true;
+    if (r == NTS_RX_NAK) {
+        nlog(n, NODE_LOG_WARN, "nts", "%s: NTS NAK (cookie refused); keying again", sl->name);
+        close_slot(n, i);
+        return false;
+    }
+    /* a forgery must not flood the log: the first few, then every 100th */
+    if (++sl->nts.rejected <= 3 || sl->nts.rejected % 100 == 0)
+        nlog(n, NODE_LOG_WARN, "nts", "%s: NTS reply rejected: %s (%llu so far)", sl->name,
+             nts_rx_str(r), (unsigned long long)sl->nts.rejected);
+    return false;
+}
+
+/* Failed exchanges are retried when their back-off ends. */
+static void nts_housekeeping(struct node *n, mono_ns now)
+{
+    for (int i = 0; i < n->n_slots; i++) {
+        struct node_nts *t = &n->slot[i].nts;
+
+        if (t->on && !t->ke_running && (!t->c.keyed || t->c.n_cookies == 0) &&
+            now.ns >= t->ke_retry.ns)
+            nts_key_exchange(n, i, now);
+    }
+}
+
+const struct node_nts *node_slot_nts(const struct node *n, int slot)
+{
+    if (slot < 0 || slot >= n->n_slots || !n->slot[slot].nts.on)
+        return NULL;
+    return &n->slot[slot].nts;
+}
+
 /* ---- reference clocks ------------------------------------------------------------------------ */
 
 bool node_slot_refclock(const struct node *n, int slot)
@@ -1217,65 +1281,6 @@ done:
     finish(n, now);
 }
 
-static size_t nts_seal_request(struct node *n, int i, uint8_t *buf, size_t cap, mono_ns now)
-{
-    struct node_slot *sl = &n->slot[i];
-    uint8_t uid[NTS_UID_LEN], nonce[NTS_NONCE_LEN];
-    size_t len;
-
-    if (sl->nts.c.nak)
-        nts_key_exchange(n, i, now);    /* old cookies serve until it is done */
-    for (size_t k = 0; k < sizeof(uid); k += 8) {
-        uint64_t r = random64(n);
-        memcpy(uid + k, &r, 8);
-    }
-    for (size_t k = 0; k < sizeof(nonce); k += 8) {
-        uint64_t r = random64(n);
-        memcpy(nonce + k, &r, 8);
-    }
-    len = nts_client_request(&sl->nts.c, n->deps.nts, buf, cap, uid, nonce);
-    if (len == 0)
-        nts_key_exchange(n, i, now);    /* out of cookies: this poll is lost */
-    return len;
-}
-
-static bool nts_accept_reply(struct node *n, int i, const uint8_t *buf, size_t len)
-{
-    struct node_slot *sl = &n->slot[i];
-    enum nts_rx r = nts_client_reply(&sl->nts.c, n->deps.nts, buf, len);
-
-    if (r == NTS_RX_OK)
-        return true;
-    if (r == NTS_RX_NAK) {
-        nlog(n, NODE_LOG_WARN, "nts", "%s: NTS NAK (cookie refused); keying again", sl->name);
-        close_slot(n, i);
-        return false;
-    }
-    /* a forgery must not flood the log: the first few, then every 100th */
-    if (++sl->nts.rejected <= 3 || sl->nts.rejected % 100 == 0)
-        nlog(n, NODE_LOG_WARN, "nts", "%s: NTS reply rejected: %s (%llu so far)", sl->name,
-             nts_rx_str(r), (unsigned long long)sl->nts.rejected);
-    return false;
-}
-
-/* Failed exchanges are retried when their back-off ends. */
-static void nts_housekeeping(struct node *n, mono_ns now)
-{
-    for (int i = 0; i < n->n_slots; i++) {
-        struct node_nts *t = &n->slot[i].nts;
-
-        if (t->on && !t->ke_running && (!t->c.keyed || t->c.n_cookies == 0) &&
-            now.ns >= t->ke_retry.ns)
-            nts_key_exchange(n, i, now);
-    }
-}
-
-const struct node_nts *node_slot_nts(const struct node *n, int slot)
-{
-    if (slot < 0 || slot >= n->n_slots || !n->slot[slot].nts.on)
-        return NULL;
-    return &n->slot[slot].nts;
-}
 /* One reference clock's poll: its filtered sample, if any came. */
 static void refclock_poll(struct node *n, int i, mono_ns now)
 {
