@@ -482,6 +482,46 @@ static void test_bind_errors(void **state)
     close(fd);
 }
 
+/* The kernel turns receive timestamping on for the whole machine when the
+ * first socket asks for it, and the switch is deferred to a work item:
+ * until it has run, datagrams arrive unstamped. On a quiet machine (no
+ * other timestamping socket, as in CI) that raced the first tests. Hold a
+ * timestamping socket open for the whole run and wait, by count, for the
+ * first stamped datagram. */
+static int warm_fd = -1;
+
+static int warm_timestamps(void **state)
+{
+    struct net_addr srv, cli, to;
+    struct net_batch *b = net_batch_new();
+    uint8_t pkt[48] = { 0 };
+    int cfd;
+
+    (void)state;
+    warm_fd = bind_any_port("127.0.0.1", &srv);
+    assert_true(warm_fd >= 0);
+    cfd = plain_socket("127.0.0.1", &cli);
+    assert_int_equal(net_addr_parse("127.0.0.1", port_of(&srv), &to), 0);
+    for (int i = 0; i < 400; i++) {
+        send_to(cfd, &to, pkt, sizeof(pkt));
+        wait_readable(warm_fd);
+        if (net_recv_batch(warm_fd, b) == 1 && b->msg[0].have_rx_time)
+            break;
+        usleep(5000);
+    }
+    close(cfd);
+    net_batch_free(b);
+    return 0;
+}
+
+static int cool_timestamps(void **state)
+{
+    (void)state;
+    if (warm_fd >= 0)
+        close(warm_fd);
+    return 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -503,5 +543,5 @@ int main(void)
         cmocka_unit_test(test_bind_errors),
     };
 
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, warm_timestamps, cool_timestamps);
 }
