@@ -17,31 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define CHECK(c) do { if (!(c)) abort(); } while (0)
 
-static int stub_seal(const uint8_t *key, size_t key_len, const uint8_t *nonce, size_t nonce_len,
-                     const uint8_t *ad, size_t ad_len, const uint8_t *pt, size_t pt_len,
-                     uint8_t *out)
-{
-    (void)key, (void)key_len, (void)nonce, (void)nonce_len, (void)ad, (void)ad_len;
-    memset(out, 0, NTS_TAG_LEN);
-    if (pt_len)
-        memcpy(out + NTS_TAG_LEN, pt, pt_len);
-    return 0;
-}
-
-static int stub_open(const uint8_t *key, size_t key_len, const uint8_t *nonce, size_t nonce_len,
-                     const uint8_t *ad, size_t ad_len, const uint8_t *ct, size_t ct_len,
-                     uint8_t *pt)
-{
-    static const uint8_t zero[NTS_TAG_LEN];
-
-    (void)key, (void)key_len, (void)nonce, (void)nonce_len, (void)ad, (void)ad_len;
-    if (ct_len < NTS_TAG_LEN || memcmp(ct, zero, NTS_TAG_LEN) != 0)
-        return -1;
-    memcpy(pt, ct + NTS_TAG_LEN, ct_len - NTS_TAG_LEN);
-    return 0;
-}
-
-static const struct nts_aead stub = { stub_seal, stub_open };
+#include "../nts_stub_aead.h"
 static uint8_t rep[NTP_MAX_PACKET];
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
