@@ -80,17 +80,7 @@ IF_G="cbg$$"
 WORK=$(mktemp -d "$OUT/ntpperf.XXXXXX") || skip "mktemp failed"
 PIDS=""
 
-stop_pid() {
-    kill -TERM "$1" 2>/dev/null || return 0
-    i=0
-    while kill -0 "$1" 2>/dev/null && [ $i -lt 50 ]; do
-        sleep 0.1
-        i=$((i + 1))
-    done
-    kill -KILL "$1" 2>/dev/null
-    wait "$1" 2>/dev/null
-    return 0
-}
+. "$TOP/bench/proc.sh"
 
 cleanup() {
     for p in $PIDS; do

@@ -59,18 +59,7 @@ mkdir -p "$OUT"
 WORK=$(mktemp -d "$OUT/run.XXXXXX") || die "mktemp failed"
 PIDS=""
 
-stop_pid() {
-    kill -TERM "$1" 2>/dev/null || return 0
-    i=0
-    while kill -0 "$1" 2>/dev/null && [ $i -lt 50 ]; do
-        [ "$(awk '/^State:/ { print $2 }' "/proc/$1/status" 2>/dev/null)" = Z ] && break
-        sleep 0.1
-        i=$((i + 1))
-    done
-    kill -KILL "$1" 2>/dev/null
-    wait "$1" 2>/dev/null
-    return 0
-}
+. "$TOP/bench/proc.sh"
 
 cleanup() {
     for p in $PIDS; do

@@ -146,60 +146,25 @@ static void log_emit(int prio, const char *tag, int err, const char *fmt,
     fputs(line, stderr);
 }
 
-void log_warn(const char *tag, const char *fmt, ...)
-{
-    int saved = errno;
-    va_list ap;
+/* One body for the plain entry points: errno is kept for the caller, and
+ * the "with errno" ones append strerror of the value it had on entry. */
+#define LOG_ENTRY(name, prio, with_errno)                       \
+    void name(const char *tag, const char *fmt, ...)            \
+    {                                                           \
+        int saved = errno;                                      \
+        va_list ap;                                             \
+                                                                \
+        va_start(ap, fmt);                                      \
+        log_emit(prio, tag, (with_errno) ? saved : 0, fmt, ap); \
+        va_end(ap);                                             \
+        errno = saved;                                          \
+    }
 
-    va_start(ap, fmt);
-    log_emit(LOG_WARNING, tag, saved, fmt, ap);
-    va_end(ap);
-    errno = saved;
-}
-
-void log_warnx(const char *tag, const char *fmt, ...)
-{
-    int saved = errno;
-    va_list ap;
-
-    va_start(ap, fmt);
-    log_emit(LOG_WARNING, tag, 0, fmt, ap);
-    va_end(ap);
-    errno = saved;
-}
-
-void log_err(const char *tag, const char *fmt, ...)
-{
-    int saved = errno;
-    va_list ap;
-
-    va_start(ap, fmt);
-    log_emit(LOG_ERR, tag, saved, fmt, ap);
-    va_end(ap);
-    errno = saved;
-}
-
-void log_errx(const char *tag, const char *fmt, ...)
-{
-    int saved = errno;
-    va_list ap;
-
-    va_start(ap, fmt);
-    log_emit(LOG_ERR, tag, 0, fmt, ap);
-    va_end(ap);
-    errno = saved;
-}
-
-void log_info(const char *tag, const char *fmt, ...)
-{
-    int saved = errno;
-    va_list ap;
-
-    va_start(ap, fmt);
-    log_emit(LOG_INFO, tag, 0, fmt, ap);
-    va_end(ap);
-    errno = saved;
-}
+LOG_ENTRY(log_warn, LOG_WARNING, 1)
+LOG_ENTRY(log_warnx, LOG_WARNING, 0)
+LOG_ENTRY(log_err, LOG_ERR, 1)
+LOG_ENTRY(log_errx, LOG_ERR, 0)
+LOG_ENTRY(log_info, LOG_INFO, 0)
 
 void log_debug(const char *tag, const char *fmt, ...)
 {
