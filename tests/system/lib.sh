@@ -190,6 +190,25 @@ stop_pid() {
     return 0
 }
 
+# usr1_counters PID LOG: ask chimed (PID) for its counters with SIGUSR1 and
+# return once LOG holds them: the "counters follow" line has appeared and
+# the log has stopped growing (one call writes the whole block). Bounded
+# by 20 s, never a fixed pause.
+usr1_counters() {
+    _uc_n=$(grep -c 'counters follow' "$2" 2>/dev/null)
+    kill -USR1 "$1" 2>/dev/null || return 1
+    _uc_i=0
+    while [ "$(grep -c 'counters follow' "$2" 2>/dev/null)" -le "${_uc_n:-0}" ] &&
+          [ $_uc_i -lt 400 ]; do
+        sleep 0.05; _uc_i=$((_uc_i + 1))
+    done
+    _uc_last=-1
+    while [ "$(wc -c <"$2")" != "$_uc_last" ] && [ $_uc_i -lt 400 ]; do
+        _uc_last=$(wc -c <"$2")
+        sleep 0.05; _uc_i=$((_uc_i + 1))
+    done
+}
+
 # alive PID: the process exists and is not a zombie.
 alive() {
     kill -0 "$1" 2>/dev/null &&

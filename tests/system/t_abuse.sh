@@ -86,7 +86,7 @@ _lib_pids=$(_lib_forget "$GOOD" "$_lib_pids")
 answered=$(grep -c '^offset=' "$D/good.out")
 diag "flooder: $rounds rounds, sent=$total answered=$normal kod=$kods"
 diag "good client: $answered of $POLLS polls answered"
-kill -USR1 "$CHIMED_PID"; sleep 0.3
+usr1_counters "$CHIMED_PID" "$CHIMED_LOG"
 diag "$(grep '\[server\] r' "$CHIMED_LOG" | tail -n 2)"
 check '[ "$total" -ge 100000 ]' "flood: >= 100,000 requests sent at full speed"
 # The 99% criterion is the release build's; an ASan+UBSan chimed on a
@@ -147,7 +147,7 @@ f=$("$B/ntpabuse" flood -r 65536 -n 2000000 -d 15 127.0.0.1 $PORT)
 wait "$GOOD"
 _lib_pids=$(_lib_forget "$GOOD" "$_lib_pids")
 answered=$(grep -c '^offset=' "$D/polite.out")
-kill -USR1 "$CHIMED_PID"; sleep 0.3
+usr1_counters "$CHIMED_PID" "$CHIMED_LOG"
 srv=$(grep '\[server\] received' "$CHIMED_LOG" | tail -n 1)
 rl=$(grep '\[server\] ratelimit:' "$CHIMED_LOG" | tail -n 1)
 diag "crowd: $f"

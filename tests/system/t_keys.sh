@@ -146,7 +146,7 @@ cat >"$D/chrony.keys" <<KEYS
 KEYS
 printf '1 AES128 HEX:ffeeddccbbaa99887766554433221100\n' >"$D/chrony3.keys"
 chmod 600 "$D/chrony.keys" "$D/chrony3.keys"
-kill -USR1 "$SERVER_PID"; sleep 0.3
+usr1_counters "$SERVER_PID" "$SERVER_LOG"
 BAD_BEFORE=$(grep 'auth:' "$SERVER_LOG" | tail -n 1 | sed -n 's/.*auth_bad=\([0-9]*\).*/\1/p')
 for k in 1 2 3; do
     kf=$D/chrony.keys; key=$k
@@ -172,7 +172,7 @@ done
 check '! grep -q "Selected source 127.0.0.1" "$D/chronyd3.log"' \
     "b: chronyd with the wrong AES128 key value does not select chimed"
 stop_pid "$CHRONY1_PID"; stop_pid "$CHRONY2_PID"; stop_pid "$CHRONY3_PID"
-kill -USR1 "$SERVER_PID"; sleep 0.3
+usr1_counters "$SERVER_PID" "$SERVER_LOG"
 diag "$(grep 'auth:' "$SERVER_LOG" | tail -n 1)"
 BAD_AFTER=$(grep 'auth:' "$SERVER_LOG" | tail -n 1 | sed -n 's/.*auth_bad=\([0-9]*\).*/\1/p')
 check '[ "${BAD_AFTER:-0}" -gt "${BAD_BEFORE:-0}" ]' \
@@ -208,7 +208,7 @@ check 'wait_selected "$D/csha1.sock" 10' "c: chimed (SHA1) selects chronyd"
 sleep 2
 check '[ "$(src_state "$D/cwrong.sock" 127.0.0.1)" != "*" ]' \
     "c: chimed with the wrong key value does not select chronyd"
-kill -USR1 "$cwrong_PID"; sleep 0.3
+usr1_counters "$cwrong_PID" "$cwrong_LOG"
 diag "$(grep 'auth key' "$cwrong_LOG" | tail -n 1)"
 stop_pid "$ccmac_PID"; stop_pid "$csha1_PID"; stop_pid "$cwrong_PID"
 stop_pid "$CSERVER_PID"

@@ -23,7 +23,7 @@ check '"$B/ntpprobe" -c 3 127.0.0.1 $PORT >/dev/null' "chimed still answers good
 # A mode 7 request (ntpdc monlist-style) must get nothing back.
 check '! "$B/ntpprobe" -t 300 -m 7 127.0.0.1 $PORT >/dev/null 2>&1' "mode 7 is never answered" 
 
-kill -USR1 "$CHIMED_PID"; sleep 0.3
+usr1_counters "$CHIMED_PID" "$CHIMED_LOG"
 stats=$(grep '\[server\] received' "$CHIMED_LOG" | tail -n 1)
 diag "$stats"
 check 'printf "%s\n" "$stats" | grep -q "dropped:.*too_short=[1-9]"' "drops counted by reason (too_short)"

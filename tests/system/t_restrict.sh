@@ -31,7 +31,7 @@ if ! start_chimed "$D/c.conf"; then
 fi
 P="$B/ntpprobe"
 stats() {
-    kill -USR1 "$CHIMED_PID"; sleep 0.3
+    usr1_counters "$CHIMED_PID" "$CHIMED_LOG"
     grep '\[server\] received' "$CHIMED_LOG" | tail -n 1
 }
 count() { # count NAME STATS -> the counter's value (0 if absent)
@@ -155,8 +155,12 @@ send(bytes([0x16, 0x01, 0, 1]) + bytes(8))   # mode 6 READSTAT
 print("sent 11")
 PYEOF
 diag "$(cat "$D/mapped.out")"
-sleep 0.5
+# wait, by count, until chimed has seen all eleven (bounded, 10 s)
+i=0
 s=$(stats)
+while [ "$(count v4mapped "$s")" -lt 11 ] && [ $i -lt 20 ]; do
+    sleep 0.5; i=$((i + 1)); s=$(stats)
+done
 diag "$s"
 check '[ "$(count v4mapped "$s")" -eq 11 ]' \
     "::ffff:127.0.0.1 over IPv6: 10 mode 3 and 1 mode 6 dropped as v4mapped, not served as localhost"
