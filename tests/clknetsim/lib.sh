@@ -37,7 +37,16 @@
 #
 # SPDX-License-Identifier: BSD-2-Clause
 
-CLKNETSIM=${CLKNETSIM:-$TOP/../shared/clknetsim}
+# Default: ../shared/clknetsim beside the tree, or beside the checkout a
+# local clone was made from (a clean CI clone elsewhere finds it so).
+cns_default_path() {
+    _o=$(git -C "$TOP" config --get remote.origin.url 2>/dev/null)
+    for _c in "$TOP/../shared/clknetsim" "${_o:+$_o/../shared/clknetsim}"; do
+        [ -n "$_c" ] && [ -f "$_c/server.cc" ] && { echo "$_c"; return; }
+    done
+    echo "$TOP/../shared/clknetsim"
+}
+CLKNETSIM=${CLKNETSIM:-$(cns_default_path)}
 CNS_BUILD="$B/clknetsim"
 CNS_CLIENT=${CNS_CLIENT:-chimed}
 CNS_WHY=""
