@@ -201,6 +201,7 @@ void node_report_tracking(const struct node *n, const struct sys_state *sys,
     node_report_refid(sys->refid, t.stratum, t.refid, sizeof(t.refid));
     t.offset_s = d->offset;
     t.frequency_ppm = freq_in_force(d);
+    t.drift_ppm = d->base_freq_ppm;
     t.residual_freq_ppm = c->sel.synced ? c->sel.freq * 1e6 - d->base_freq_ppm : 0;
     t.root_delay_s = ntp32_to_s(sys->root_delay);
     t.root_dispersion_s = ntp32_to_s(sys->root_disp);

@@ -44,6 +44,7 @@ struct report_tracking {
     double offset_s;            /* last system offset estimate */
     double frequency_ppm;       /* correction frequency in force */
     double residual_freq_ppm;   /* frequency still to learn (estimate - base) */
+    double drift_ppm;           /* the oscillator estimate alone, without the slew */
     double root_delay_s, root_dispersion_s;
     double jitter_s;
     int leap;                   /* 0 none, 1 insert, 2 delete, 3 unsync */

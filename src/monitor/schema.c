@@ -264,6 +264,8 @@ static const struct field tracking_fields[] = {
     { .name = "residual_freq_ppm", F_DOUBLE(TRK, residual_freq_ppm), .unit = FU_PPM,
       .help = "Frequency still to learn", .prom = "residual_frequency", .prom_seq = 5,
       .text_seq = 6, .label = "Residual freq", .prec = 3, .sign = true },
+    { .name = "drift_ppm", F_DOUBLE(TRK, drift_ppm), .unit = FU_PPM,
+      .help = "Oscillator frequency estimate, what the driftfile keeps (no slew in it)" },
     { .name = "root_delay_s", F_DOUBLE(TRK, root_delay_s), .unit = FU_SECONDS,
       .help = "Root delay", .prom = "root_delay", .prom_seq = 7,
       .text_seq = 7, .label = "Root delay", .prec = 9 },

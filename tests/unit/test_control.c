@@ -236,6 +236,7 @@ static void fill_tracking(struct report_tracking *t)
     t->offset_s = 0.000001234;
     t->frequency_ppm = -12.5;
     t->residual_freq_ppm = 0.002;
+    t->drift_ppm = -12.25;
     t->root_delay_s = 0.001;
     t->root_dispersion_s = 0.0005;
     t->jitter_s = 0.00002;
@@ -288,6 +289,7 @@ static void test_tracking_json(void **state)
         "\"synchronised\":true", "\"stratum\":2", "\"reference\":\"192.0.2.1\"",
         "\"refid\":\"192.0.2.1\"", "\"offset_s\":0.000001234",
         "\"frequency_ppm\":-12.500000000", "\"residual_freq_ppm\":0.002000000",
+        "\"drift_ppm\":-12.250000000",
         "\"root_delay_s\":0.001000000", "\"root_dispersion_s\":0.000500000",
         "\"jitter_s\":0.000020000", "\"leap\":\"insert\"", "\"state\":\"sync\"",
         "\"alarm\":false", "\"clock_control\":true", "\"last_update_s\":5.500000000",

@@ -160,7 +160,7 @@ static void test_json_keys_pinned(void **state)
         "refclock", NULL };
     static const char *const tracking[] = {
         "synchronised", "stratum", "reference", "refid", "offset_s", "frequency_ppm",
-        "residual_freq_ppm", "root_delay_s", "root_dispersion_s", "jitter_s", "leap",
+        "residual_freq_ppm", "drift_ppm", "root_delay_s", "root_dispersion_s", "jitter_s", "leap",
         "state", "alarm", "clock_control", "last_update_s", "precision", "steps",
         "leap_mode", "next_leap", "next_leap_type", "leap_source", "leapfile_expires",
         "leapfile_expired", "leapfile_expires_soon", NULL };
