@@ -11,7 +11,8 @@
 # A suite that exits non-zero without reporting a failure counts as one
 # failure, so a crash can never pass silently. A skip ("ok N - x # SKIP",
 # or cmocka's "not ok N # SKIP") is counted as a skip, never as a pass.
-# SUITES="unit sim system clknetsim fuzz" (the default) picks suites.
+# SUITES="unit sim system clknetsim fuzz" (the default) picks suites;
+# TESTS="t_sync test_select" (optional) picks tests within them by name.
 set -u
 SUITES=${SUITES:-unit sim system clknetsim fuzz}
 want() { case " $SUITES " in *" $1 "*) return 0 ;; esac; return 1; }
@@ -41,6 +42,9 @@ skipped=0
 
 run_suite() {
     name=$1; shift
+    if [ -n "${TESTS:-}" ]; then
+        case " $TESTS " in *" ${name#*/} "*) ;; *) return 0 ;; esac
+    fi
     log="$LOGDIR/$(echo "$name" | tr '/ ' '__').log"
     "$@" >"$log" 2>&1
     rc=$?

@@ -102,6 +102,29 @@ static void *grow(struct parser *p, void *arr, size_t n, size_t *cap, size_t els
     return na;
 }
 
+/* The restrict lines grow on the heap, not in the arena: 100,000 of them
+ * are tens of MB that the daemon drops once they are compiled into the
+ * lookup tree (conf_release_restricts), and realloc leaves no old copies. */
+static struct conf_restrict *push_restrict(struct parser *p)
+{
+    struct config *c = p->cfg;
+
+    if (c->n_restricts == p->cap_restricts) {
+        size_t ncap = p->cap_restricts ? p->cap_restricts * 2 : 8;
+        struct conf_restrict *na;
+
+        if (ncap > SIZE_MAX / sizeof(*na))
+            return NULL;
+        na = realloc(c->restricts, ncap * sizeof(*na));
+        if (!na)
+            return NULL;
+        c->restricts = na;
+        p->cap_restricts = ncap;
+    }
+    memset(&c->restricts[c->n_restricts], 0, sizeof(c->restricts[0]));
+    return &c->restricts[c->n_restricts++];
+}
+
 /* Append a zeroed element to cfg->FIELD; evaluates to a pointer or NULL. */
 #define PUSH(p, field, capfield)                                              \
     ((p)->cfg->field = grow((p), (p)->cfg->field, (p)->cfg->n_##field,       \
@@ -519,7 +542,7 @@ static int h_restrict(struct parser *p, const struct line *l)
 
     if (want_family(p, l, &i, &family) < 0)
         return -1;
-    r = PUSH(p, restricts, cap_restricts);
+    r = push_restrict(p);
     if (!r)
         return oom(p, &l->loc);
     r->family = family;
@@ -1375,7 +1398,7 @@ int conf_load_string(const char *name, const char *text, size_t len,
     set_defaults(p.cfg);
     if (parse_text(&p, name, text ? text : "", text ? len : 0) < 0 ||
         conf_legacy_refclocks(p.cfg, p.arena, err, errlen) < 0) {
-        conf_arena_free(p.arena);
+        conf_free(p.cfg);
         return -1;
     }
     *out = p.cfg;
@@ -1404,9 +1427,19 @@ int conf_load_file(const char *path, struct config **out, char *err, size_t errl
     return rc;
 }
 
+void conf_release_restricts(struct config *cfg)
+{
+    cfg->n_restricts_released += cfg->n_restricts;
+    free(cfg->restricts);
+    cfg->restricts = NULL;
+    cfg->n_restricts = 0;
+}
+
 void conf_free(struct config *cfg)
 {
-    /* cfg itself lives in its arena. */
-    if (cfg)
+    /* cfg itself lives in its arena; only the restrict lines do not. */
+    if (cfg) {
+        free(cfg->restricts);
         conf_arena_free(cfg->arena);
+    }
 }

@@ -147,7 +147,8 @@ struct config {
     /* sources */
     struct conf_source *sources;   size_t n_sources;
     /* access control (in file order; matching is the server's job) */
-    struct conf_restrict *restricts; size_t n_restricts;
+    struct conf_restrict *restricts; size_t n_restricts;   /* on the heap */
+    size_t n_restricts_released;    /* dropped after compiling (the daemon) */
     /* listening */
     struct conf_iface *ifaces;     size_t n_ifaces;
     uint16_t port;                 /* "port N": serve on N; default 123 */
@@ -211,6 +212,8 @@ int conf_load_file(const char *path, struct config **out, char *err, size_t errl
 /* Parse from memory; `name` is used in messages. */
 int conf_load_string(const char *name, const char *text, size_t len,
                      struct config **out, char *err, size_t errlen);
+/* Drop the restrict lines once compiled: they are the bulk of a big config. */
+void conf_release_restricts(struct config *cfg);
 void conf_free(struct config *cfg);
 
 /* The i-th directive the parser knows (from 0), NULL past the last: the

@@ -27,6 +27,7 @@
  * into the newest config; after a successful reload that is e->reloaded,
  * owned here, and the previous one is freed once nothing points into it.
  */
+#include <malloc.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -210,6 +211,7 @@ int engine_reload(struct engine *e, struct engine_reload_counts *rc, char *msg, 
     }
     (void)rules;
     rc->rules = (int)cfg->n_restricts;
+    conf_release_restricts(cfg);    /* compiled: the tree holds them now */
     engine_client_reload(e, cfg, rc);
     engine_auth_swap(e, cfg, &keys);
     /* statistics files: closed and opened again, so a rotated file is
@@ -219,6 +221,10 @@ int engine_reload(struct engine *e, struct engine_reload_counts *rc, char *msg, 
     /* Nothing points into the previous reloaded config any more. */
     conf_free(e->reloaded);
     e->reloaded = cfg;
+    /* The previous tree and the parse were freed in two malloc arenas
+     * (this thread's and the worker's): give the pages back, or every
+     * reload of a big config would keep the last one's worth resident. */
+    malloc_trim(0);
     snprintf(msg, cap, "reload: %d sources kept, %d added, %d removed; restrict rules: %d",
              rc->kept, rc->added, rc->removed, rc->rules);
     log_info("main", "%s", msg);

@@ -24,20 +24,29 @@ check '[ $(( (0x$capeff >> 25) & 1 )) -eq 0 ]' "chimed runs without CAP_SYS_TIME
 
 abs_lt() { awk -v v="$1" -v m="$2" 'BEGIN { if (v < 0) v = -v; exit !(v < m) }'; }
 field() { printf '%s\n' "$1" | sed -n "s/.*$2=\\([^ ]*\\).*/\\1/p" | head -n 1; }
+# chimed serves this machine's clock, so a reply's offset is off by at most
+# half its round trip (t1 <= t2 <= t3 <= t4 on one clock): judge the reply
+# with the shortest round trip by that bound (+20 µs of reading slack), not
+# by a fixed margin that a loaded machine's scheduling delays exceed.
+best() { printf '%s\n' "$1" | awk '{ o = d = ""
+        for (i = 1; i <= NF; i++) { if ($i ~ /^offset=/) o = substr($i, 8); if ($i ~ /^delay=/) d = substr($i, 7) }
+        if (d != "" && (bd == "" || d + 0 < bd + 0)) { bd = d; bo = o } }
+    END { if (bd != "") print bo, bd }'; }
+within_delay() { awk -v o="$1" -v d="$2" 'BEGIN { if (o < 0) o = -o; exit !(d != "" && o <= d / 2 + 0.00002) }'; }
 
 out=$("$B/ntpprobe" -c 3 127.0.0.1 $PORT); rc=$?
 diag "$out"
 check '[ $rc -eq 0 ] && [ $(printf "%s\n" "$out" | grep -c "stratum=3 refid=76.79.67.76 leap=0 len=48") -eq 3 ]' \
     "IPv4: three replies with stratum 3, refid LOCL (76.79.67.76 at stratum > 1), leap 0, 48 octets"
-off=$(field "$out" offset)
-check 'abs_lt "$off" 0.001' "IPv4: |offset| < 1 ms ($off s)"
+set -- $(best "$out"); off=${1:-}; dly=${2:-}
+check 'within_delay "$off" "$dly"' "IPv4: |offset| <= half the round trip ($off s, delay $dly s)"
 
 out=$("$B/ntpprobe" -6 -c 2 ::1 $PORT); rc=$?
 diag "$out"
 check '[ $rc -eq 0 ] && [ $(printf "%s\n" "$out" | grep -c "stratum=3 refid=76.79.67.76 leap=0") -eq 2 ]' \
     "IPv6: replies from [::1]"
-off=$(field "$out" offset)
-check 'abs_lt "$off" 0.001' "IPv6: |offset| < 1 ms ($off s)"
+set -- $(best "$out"); off=${1:-}; dly=${2:-}
+check 'within_delay "$off" "$dly"' "IPv6: |offset| <= half the round trip ($off s, delay $dly s)"
 
 check '[ "$(cat "$(dirname "$CHIMED_LOG")/chimed.pid")" = "$PID" ]' "pidfile holds chimed's pid"
 
