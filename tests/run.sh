@@ -36,6 +36,7 @@ fi
 
 LOGDIR="$B/test-logs"
 mkdir -p "$LOGDIR"
+rm -f "$LOGDIR/durations"   # seconds per suite, "S NAME" lines
 pass=0
 fail=0
 skipped=0
@@ -46,8 +47,11 @@ run_suite() {
         case " $TESTS " in *" ${name#*/} "*) ;; *) return 0 ;; esac
     fi
     log="$LOGDIR/$(echo "$name" | tr '/ ' '__').log"
+    t0=$(date +%s)
     "$@" >"$log" 2>&1
     rc=$?
+    secs=$(( $(date +%s) - t0 ))
+    echo "$secs $name" >>"$LOGDIR/durations"
     p=$(grep '^ok ' "$log" | grep -vc '# SKIP')
     f=$(grep '^not ok ' "$log" | grep -vc '# SKIP')
     k=$(grep -c '^\(not \)\{0,1\}ok .*# SKIP' "$log")
@@ -62,11 +66,12 @@ run_suite() {
     fi
     pass=$((pass + p)); fail=$((fail + f))
     if [ "$f" -gt 0 ]; then
-        printf '%-34s %3d passed, %d FAILED (log: %s)\n' "$name" "$p" "$f" "$log"
+        printf '%-34s %3d passed, %d FAILED (log: %s, %d s)\n' "$name" "$p" "$f" "$log" "$secs"
         grep '^not ok' "$log" | grep -v '# SKIP' | sed 's/^/    /'
         tail -n 30 "$log" | grep -v '^ok ' | sed 's/^/    | /'
     else
-        printf '%-34s %3d passed%s\n' "$name" "$p" "$([ "$k" -eq 0 ] || echo ", $k skipped")"
+        printf '%-34s %3d passed%s%s\n' "$name" "$p" "$([ "$k" -eq 0 ] || echo ", $k skipped")" \
+            "$([ "$secs" -lt 10 ] || echo " ($secs s)")"
         grep '# SKIP' "$log" | sed 's/^/    /'
     fi
 }
