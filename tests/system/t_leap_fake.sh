@@ -115,19 +115,22 @@ for n in sys step; do
     check '[ -n "$sel" ]' "$n: chimed selects the server well before midnight"
 done
 
-# probe PORT: "OFFSET LI" of one reply (offset vs the real clock, so a
-# clock on the virtual date reads about O, or O - 1 after the leap).
+# probe PORT: "OFFSET LI DELAY" of one reply (offset vs the real clock, so
+# a clock on the virtual date reads about O, or O - 1 after the leap).
 probe() {
     "$B/ntpprobe" -t 500 127.0.0.1 "$1" 2>/dev/null |
-        sed -n 's/^offset=\([-+0-9.]*\) .* leap=\([0-9]\).*/\1 \2/p' | head -n 1
+        sed -n 's/^offset=\([-+0-9.]*\) delay=\([-+0-9.]*\) .* leap=\([0-9]\).*/\1 \3 \2/p' | head -n 1
 }
-# served PORT WANT_OFFSET WANT_LI NAME: the reply is within 10 ms of WANT_OFFSET
+# served PORT WANT_OFFSET WANT_LI NAME: the reply is within 10 ms of
+# WANT_OFFSET, or within half its round trip when that was longer (a
+# reply delayed on a loaded machine is off by at most that much).
 served() {
-    _r=$(probe "$1")
-    _ro=${_r% *} _rl=${_r#* } _wo=$2 _wl=$3
-    check '[ -n "$_r" ] && [ "$_rl" = "$_wl" ] &&
-           abs_lt "$(awk -v a="$_ro" -v b="$_wo" "BEGIN { print a - b }")" 0.01' \
-        "$4 (reply: ${_r:-none})"
+    set -- "$1" "$2" "$3" "$4" $(probe "$1")
+    _ro=${5:-} _rl=${6:-} _rd=${7:-0} _wo=$2 _wl=$3
+    check '[ -n "$_ro" ] && [ "$_rl" = "$_wl" ] &&
+           abs_lt "$(awk -v a="$_ro" -v b="$_wo" "BEGIN { print a - b }")" \
+                  "$(awk -v d="$_rd" "BEGIN { m = d / 2 + 0.001; print (m > 0.01 ? m : 0.01) }")"' \
+        "$4 (reply: ${_ro:-none} LI ${_rl:-?}, delay ${_rd} s)"
 }
 
 # ---- before midnight ---------------------------------------------------------------
