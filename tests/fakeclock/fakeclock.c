@@ -697,6 +697,23 @@ static int64_t current_offset(void)
     return off;
 }
 
+/* For fakedev.c (the PPS and PHC stand-ins, linked into this library):
+ * the real CLOCK_REALTIME (the true time), the virtual one read at the
+ * same instant, and the rate the virtual offset grows at, in ppm. */
+void fakeclock_pair(int64_t *real_ns, int64_t *virt_ns, double *rate_ppm);
+void fakeclock_pair(int64_t *real_ns, int64_t *virt_ns, double *rate_ppm)
+{
+    ensure_init();
+    pthread_mutex_lock(&lock);
+    int64_t mono = read_raw(CLOCK_MONOTONIC), r = read_raw(CLOCK_REALTIME);
+
+    catch_up(mono, r);
+    *real_ns = r;
+    *virt_ns = r + offset_ns();
+    *rate_ppm = (double)rate_scaled() / (1 << PPM_SHIFT);
+    pthread_mutex_unlock(&lock);
+}
+
 static void shift_ts(unsigned char *p, int64_t off)
 {
     struct timespec ts;
