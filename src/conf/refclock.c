@@ -487,6 +487,9 @@ static int device_args(struct rc_ctx *x, struct conf_refclock *r, const char *na
         }
         r->path = conf_arena_strdup(a, arg[1].s, strlen(arg[1].s));
         x->i = 2;
+        /* /dev/ppsN: unit N, for ntpq's 127.127.22.N */
+        if (!strncmp(arg[1].s, "/dev/pps", 8) && word_long(arg[1].s + 8, 0, MAX_UNIT, unit))
+            r->unit = (int)*unit;
     } else if (x->nargs >= 3 && !strcmp(arg[1].s, "unit")) {
         if (!word_long(arg[2].s, 0, MAX_UNIT, unit)) {
             conf_errorf(x->err, x->errlen, arg[2].loc.file, arg[2].loc.line,
@@ -646,6 +649,10 @@ static int legacy_clock(struct config *c, struct conf_arena *a, size_t *cap,
     r.unit = (int)unit;
     r.prefer = s->prefer;
     r.noselect = s->noselect;
+    /* "minpoll N" on the server line is the clock's poll; the server
+     * default (6) is not written down, so it leaves the refclock's (4) */
+    if (s->minpoll != 6 && s->minpoll >= 0 && s->minpoll <= 10)
+        r.poll = s->minpoll;
     if (r.driver == CONF_RC_PPS) {
         snprintf(r.refid, sizeof(r.refid), "PPS");
         if (!(r.path = unit_device(a, "/dev/pps", unit)))

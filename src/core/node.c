@@ -1317,11 +1317,12 @@ static bool pulse_second(struct node *n, int slot, mono_ns when, struct refclock
 
     if (!coarse_offset(n, slot, when, &coarse, &why))
         goto refuse;
-    /* the edge is at true second N (less the configured offset): pick the
-     * N nearest to the coarse source's reading of that moment */
-    target = rs->receive.ns + (int64_t)llround(coarse * 1e9) + off_ns;
+    /* the edge marks true second N: the pulse's offset is N - receive plus
+     * the configured offset, which the coarse offset should match; take
+     * the N that makes them closest */
+    target = rs->receive.ns + (int64_t)llround(coarse * 1e9) - off_ns;
     sec = target >= 0 ? (target + NS_PER_S / 2) / NS_PER_S : -((-target + NS_PER_S / 2) / NS_PER_S);
-    rs->reference.ns = sec * NS_PER_S - off_ns;
+    rs->reference.ns = sec * NS_PER_S;
     if (fabs((double)(rs->reference.ns - rs->receive.ns + off_ns) / NS_PER_S - coarse) >=
         NODE_PPS_LOCK_S) {
         why = "the coarse source is not within 0.4 s of the pulse";
@@ -1330,6 +1331,7 @@ static bool pulse_second(struct node *n, int slot, mono_ns when, struct refclock
     sl->rc_why = "";
     return true;
 refuse:
+    sl->rc_drv_err[0] = '\0';    /* the node's word is the newest */
     sl->rc_unlocked++;
     if (sl->rc_why != why)
         nlog(n, NODE_LOG_INFO, "refclock", "%s: pulse not used: %s", sl->name, why);
@@ -1373,6 +1375,19 @@ void node_refclock_sample(struct node *n, int slot, const struct refclock_sample
     sl->rc_samples++;
 done:
     finish(n, now);
+}
+
+void node_refclock_driver_error(struct node *n, int slot, const char *text, bool count)
+{
+    struct node_slot *sl;
+
+    if (!node_slot_refclock(n, slot))
+        return;
+    sl = &n->slot[slot];
+    snprintf(sl->rc_drv_err, sizeof(sl->rc_drv_err), "%s", text);
+    sl->rc_why = "";    /* the driver's word is the newest */
+    if (count)
+        sl->rc_drv_refused++;
 }
 
 int node_tai_offset(const struct node *n, real_ns utc)

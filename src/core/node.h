@@ -234,6 +234,8 @@ struct node_slot {
     uint64_t rc_unlocked;
     const char *rc_why;         /* static, "" none */
     int64_t rc_min_delay_ns;    /* PHC: the poll's narrowest read bracket, -1 none */
+    uint64_t rc_drv_refused;    /* what the shell's driver refused */
+    char rc_drv_err[128];       /* ... its latest word on it, "" none */
 };
 
 /* pool of a slot whose source a reload removed: free, belongs to none */
@@ -362,6 +364,9 @@ bool node_slot_refclock(const struct node *n, int slot);
 /* TAI - UTC at `utc` (a PHC with "tai"): the leap file's, else 37 s. */
 #define NODE_TAI_DEFAULT 37
 int node_tai_offset(const struct node *n, real_ns utc);
+/* The shell's driver refused a read, or could not open (count: false):
+ * kept for the reports. */
+void node_refclock_driver_error(struct node *n, int slot, const char *text, bool count);
 void node_refclock_sample(struct node *n, int slot, const struct refclock_sample *s,
                           const struct now *now, struct node_out *out);
 

@@ -32,6 +32,7 @@ static void refused(struct engine *e, int i, const char *why)
     struct engine_refclock *r = &e->client.rc[i];
 
     r->refused++;
+    node_refclock_driver_error(&e->client.node, i, why, true);
     if (r->why != why)
         log_warnx("refclock", "%s: sample refused: %s (%llu so far)", e->client.node.slot[i].name, why,
                   (unsigned long long)r->refused);
@@ -97,6 +98,7 @@ static void open_one(struct engine *e, int i, const struct now *now)
     e->client.rc[i].drv = refclock_drv_open(&sl->conf.rc, err, sizeof(err));
     if (!e->client.rc[i].drv) {
         log_warnx("refclock", "%s (%s): %s", sl->name, sl->conf.where, err);
+        node_refclock_driver_error(&e->client.node, i, err, false);
         return;
     }
     /* both are NODE_NAME_LEN and NUL-terminated (memcpy: gcc -O1 sees a
