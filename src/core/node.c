@@ -1399,6 +1399,24 @@ int node_tai_offset(const struct node *n, real_ns utc)
     return t > 0 ? t : NODE_TAI_DEFAULT;
 }
 
+/* A coarse refclock that numbers a working PPS's seconds is one clock with
+ * it, and a far noisier one (an NMEA sentence's jitter is milliseconds):
+ * while the pulse is reachable it leaves selection to the pulse, as
+ * chrony's "noselect" NMEA does, so that the two never outvote each other
+ * as falsetickers; it comes back when the pulse stops. A server marked
+ * prefer stays: its root distance already says how far it can be off. */
+static void coarse_steps_aside(struct node *n, int pps)
+{
+    int j = coarse_slot(n, pps);
+    struct source *c;
+
+    if (j < 0 || n->slot[j].conf.kind != NODE_REFCLOCK)
+        return;
+    c = &n->client.src[n->slot[j].idx];
+    c->conf.noselect = n->slot[j].conf.sc.noselect ||
+                       n->client.src[n->slot[pps].idx].reach != 0;
+}
+
 /* One reference clock's poll: its filtered sample, if any came. */
 static void refclock_poll(struct node *n, int i, mono_ns now)
 {
@@ -1414,6 +1432,8 @@ static void refclock_poll(struct node *n, int i, mono_ns now)
 
     sl->rc_min_delay_ns = -1;
     source_refclock_poll(&n->client.src[sl->idx], got);
+    if (sl->conf.sc.pps)
+        coarse_steps_aside(n, i);
     if (!got)
         return;
     in.disp = sd;
