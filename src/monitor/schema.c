@@ -96,12 +96,14 @@ static const struct field source_fields[] = {
       .help = "Result of the last NTS key exchange, empty before the first" },
     { .name = "refclock", F_BOOL(SRC, refclock),
       .help = "A reference clock (SHM, SOCK, PPS, PHC)" },
-    { .name = "refclock_samples", F_U64(SRC, rc_samples), F_GATE(SRC, refclock),
-      .help = "Reference clock samples taken", .prom = "refclock_samples", .prom_seq = 4 },
-    { .name = "refclock_refused", F_U64(SRC, rc_refused), F_GATE(SRC, refclock),
+    { .name = "refclock_samples", F_U64(SRC, rc_samples),
+      .help = "Reference clock samples taken", .prom = "refclock_samples", .prom_seq = 5,
+      .kind = FK_COUNTER },
+    { .name = "refclock_refused", F_U64(SRC, rc_refused),
       .help = "Reference clock samples refused (by the driver, stale, or pulses without "
-              "a coarse second)", .prom = "refclock_refused", .prom_seq = 5 },
-    { .name = "refclock_error", F_STR(SRC, rc_error), F_GATE(SRC, refclock),
+              "a coarse second)", .prom = "refclock_refused", .prom_seq = 6,
+      .kind = FK_COUNTER },
+    { .name = "refclock_error", F_STR(SRC, rc_error),
       .help = "The reference clock's latest refusal or driver error, empty when none" },
 };
 

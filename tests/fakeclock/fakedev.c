@@ -26,7 +26,16 @@
  * the others fail with EOPNOTSUPP.
  *
  * FAKEDEV_PPS, FAKEDEV_PHC: the device paths to stand in for (unset: none).
- * FAKEDEV_SEED: the noise's seed. */
+ * FAKEDEV_SEED: the noise's seed.
+ *
+ * FAKEDEV_TTY: a path (a pty, or a link to one) that stat() and fstat()
+ * report as a serial port (major 4, /dev/ttyS*) instead of a pty: gpsd
+ * talks to ntpd's SHM and chrony's socket only for real serial and USB
+ * receivers, never for a pty (its own test harness), so this is how a
+ * test shows it a "receiver" it writes to. On that device TIOCMIWAIT and
+ * TIOCMGET see a PPS on DCD: raised at every true second (plus
+ * FAKEDEV_PPS_DELAY), lowered FAKEDEV_PPS_WIDTH later, as a GPS's pulse
+ * wired to a serial port's carrier line. */
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +43,9 @@
 #include <linux/ptp_clock.h>
 #include <math.h>
 #include <pthread.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -47,7 +59,7 @@
 
 void fakeclock_pair(int64_t *real_ns, int64_t *virt_ns, double *rate_ppm);
 
-enum dev { DEV_NONE, DEV_PPS, DEV_PHC };
+enum dev { DEV_NONE, DEV_PPS, DEV_PHC, DEV_TTY };
 
 typedef int (*open_fn)(const char *, int, ...);
 typedef int (*openat_fn)(int, const char *, int, ...);
@@ -59,7 +71,8 @@ static struct {
     openat_fn openat;
     close_fn close;
     ioctl_fn ioctl;
-    const char *pps, *phc;
+    const char *pps, *phc, *tty;
+    dev_t tty_rdev;             /* the pty's own device number, once seen */
     double pps_delay, pps_jitter, pps_width, phc_offset, phc_jitter, phc_width;
     bool pps_clear_on, phc_ext, phc_pre, phc_plain;
     uint64_t seed, rng;
@@ -88,6 +101,7 @@ static void setup(void)
     fd_.ioctl = (ioctl_fn)dlsym(RTLD_NEXT, "ioctl");
     fd_.pps = getenv("FAKEDEV_PPS");
     fd_.phc = getenv("FAKEDEV_PHC");
+    fd_.tty = getenv("FAKEDEV_TTY");
     fd_.pps_delay = env_d("FAKEDEV_PPS_DELAY", 0);
     fd_.pps_jitter = env_d("FAKEDEV_PPS_JITTER", 0);
     fd_.pps_width = env_d("FAKEDEV_PPS_WIDTH", 0.2);
@@ -385,6 +399,9 @@ static int phc_ioctl(unsigned long req, void *arg)
     return -1;
 }
 
+static bool is_tty_fd(int fd);
+static int tty_ioctl(unsigned long req, void *arg);
+
 int ioctl(int fd, unsigned long req, ...);
 int ioctl(int fd, unsigned long req, ...)
 {
@@ -398,6 +415,8 @@ int ioctl(int fd, unsigned long req, ...)
     arg = va_arg(ap, void *);
     va_end(ap);
     d = fd >= 0 && fd < MAX_FD ? (enum dev)fd_.kind[fd] : DEV_NONE;
+    if (d == DEV_NONE && fd_.tty && (req == TIOCMIWAIT || req == TIOCMGET) && is_tty_fd(fd))
+        return tty_ioctl(req, arg);
     if (d == DEV_NONE)
         return fd_.ioctl(fd, req, arg);
     /* through the kernel first (and the seccomp filter): /dev/null says
@@ -408,4 +427,118 @@ int ioctl(int fd, unsigned long req, ...)
     rc = d == DEV_PPS ? pps_ioctl(req, arg) : phc_ioctl(req, arg);
     pthread_mutex_unlock(&mu);
     return rc;
+}
+
+/* ---- a pty seen as a serial port ------------------------------------------ */
+
+typedef int (*stat_fn)(const char *, struct stat *);
+typedef int (*fstat_fn)(int, struct stat *);
+typedef int (*fstatat_fn)(int, const char *, struct stat *, int);
+
+/* The pty's device number (by its path, once), then every character
+ * device with that number reads as /dev/ttyS6. */
+static void as_serial(struct stat *st)
+{
+    if (!fd_.tty || !S_ISCHR(st->st_mode))
+        return;
+    if (!fd_.tty_rdev) {
+        stat_fn real_stat = (stat_fn)dlsym(RTLD_NEXT, "stat");
+        struct stat t;
+
+        if (!real_stat || real_stat(fd_.tty, &t) < 0 || !S_ISCHR(t.st_mode))
+            return;
+        fd_.tty_rdev = t.st_rdev;
+    }
+    if (st->st_rdev == fd_.tty_rdev)
+        st->st_rdev = makedev(4, 70);
+}
+
+int stat(const char *path, struct stat *st);
+int stat(const char *path, struct stat *st)
+{
+    static stat_fn real_stat;
+    int rc;
+
+    pthread_once(&once, setup);
+    if (!real_stat)
+        real_stat = (stat_fn)dlsym(RTLD_NEXT, "stat");
+    rc = real_stat(path, st);
+    if (rc == 0)
+        as_serial(st);
+    return rc;
+}
+
+int fstat(int fd, struct stat *st);
+int fstat(int fd, struct stat *st)
+{
+    static fstat_fn real_fstat;
+    int rc;
+
+    pthread_once(&once, setup);
+    if (!real_fstat)
+        real_fstat = (fstat_fn)dlsym(RTLD_NEXT, "fstat");
+    rc = real_fstat(fd, st);
+    if (rc == 0)
+        as_serial(st);
+    return rc;
+}
+
+int fstatat(int dirfd, const char *path, struct stat *st, int flags);
+int fstatat(int dirfd, const char *path, struct stat *st, int flags)
+{
+    static fstatat_fn real_fstatat;
+    int rc;
+
+    pthread_once(&once, setup);
+    if (!real_fstatat)
+        real_fstatat = (fstatat_fn)dlsym(RTLD_NEXT, "fstatat");
+    rc = real_fstatat(dirfd, path, st, flags);
+    if (rc == 0)
+        as_serial(st);
+    return rc;
+}
+
+static bool is_tty_fd(int fd)
+{
+    struct stat st;
+
+    return fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && fd_.tty_rdev &&
+           st.st_rdev == makedev(4, 70);
+}
+
+/* DCD at true time r: high from each second (plus the delay) for the
+ * pulse's width. */
+static bool dcd_at(int64_t r, int64_t *next_change)
+{
+    int64_t d = llround(fd_.pps_delay * 1e9), w = llround(fd_.pps_width * 1e9);
+    int64_t s = (r - d) >= 0 ? (r - d) / NS : -1, on = s * NS + d;
+
+    if (r < on + w) {
+        *next_change = on + w;
+        return true;
+    }
+    *next_change = on + NS;
+    return false;
+}
+
+static int tty_ioctl(unsigned long req, void *arg)
+{
+    struct timespec ts;
+    int64_t r, v, next;
+    double rate;
+    bool high;
+
+    fakeclock_pair(&r, &v, &rate);
+    high = dcd_at(r, &next);
+    if (req == TIOCMGET) {
+        *(int *)arg = TIOCM_DSR | TIOCM_CTS | (high ? TIOCM_CAR : 0);
+        return 0;
+    }
+    /* TIOCMIWAIT: until the carrier line changes (sleeps run on the real
+     * clock, which is the true time) */
+    ts.tv_sec = (time_t)(next / NS);
+    ts.tv_nsec = (long)(next % NS);
+    while (clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &ts, NULL) == EINTR)
+        ;
+    return 0;
 }

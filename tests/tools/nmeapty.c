@@ -5,7 +5,8 @@
  * Opens a pty, points the symlink LINK at its slave side (the device
  * gpsd is given) and, once every true second S (this machine's
  * CLOCK_REALTIME), writes the next $GPRMC/$GPGGA pair of the NMEA log LOG
- * (cycling through it) with the time and date fields set to S, UTC, and
+ * (cycling through it; with the $GPGSA lines that follow an RMC) with the
+ * time and date fields set to S, UTC, and
  * the checksums recomputed: the sentences tell the second that just
  * began, arriving DELAY plus Gaussian noise late, as a serial receiver's
  * do. What gpsd writes to the "receiver" is read and dropped.
@@ -78,7 +79,8 @@ static int load(const char *path)
     while (n_lines < MAX_LINES && fgets(buf, sizeof(buf), f)) {
         char *star = strchr(buf, '*');
 
-        if (strncmp(buf, "$GPRMC,", 7) && strncmp(buf, "$GPGGA,", 7))
+        if (strncmp(buf, "$GPRMC,", 7) && strncmp(buf, "$GPGGA,", 7) &&
+            strncmp(buf, "$GPGSA,", 7))
             continue;
         if (star)
             *star = '\0';
@@ -107,8 +109,23 @@ static void set_field(const char *s, int k, const char *v, char *out, size_t cap
     snprintf(out, cap, "%.*s%s%s", (int)(p - s), s, v, end ? end : "");
 }
 
+static int render_timed(const char *tmpl, int64_t sec, char *out, size_t cap);
+
 /* One sentence for true second sec, with "*XX\r\n". */
 static int render(const char *tmpl, int64_t sec, char *out, size_t cap)
+{
+    char b[3 * LINE_LEN];
+    unsigned sum = 0;
+
+    if (strncmp(tmpl, "$GPGSA,", 7))
+        return render_timed(tmpl, sec, out, cap);
+    snprintf(b, sizeof(b), "%s", tmpl);     /* no time in a GSA */
+    for (const char *p = b + 1; *p; p++)
+        sum ^= (unsigned char)*p;
+    return snprintf(out, cap, "%s*%02X\r\n", b, sum & 0xff);
+}
+
+static int render_timed(const char *tmpl, int64_t sec, char *out, size_t cap)
 {
     time_t t = (time_t)sec;
     struct tm tm;
@@ -183,8 +200,8 @@ int main(int argc, char **argv)
 
         sleep_until(sec * NS + (int64_t)llround((late > 0 ? late : 0) * 1e9));
         drain(m);
-        /* one fix: an RMC and a GGA, in the log's order */
-        for (int k = 0; k < 2; k++) {
+        /* one fix: the RMC and what follows it up to the next RMC */
+        for (int k = 0; k == 0 || strncmp(lines[next], "$GPRMC,", 7); k++) {
             int len = render(lines[next], sec, out, sizeof(out));
 
             next = (next + 1) % n_lines;
