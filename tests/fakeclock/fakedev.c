@@ -174,9 +174,12 @@ int open(const char *path, int flags, ...)
 
     if (d != DEV_NONE)
         return stand_in(d, flags);
-    va_start(ap, flags);
-    mode = va_arg(ap, int);
-    va_end(ap);
+    mode = 0;
+    if (flags & O_CREAT || (flags & O_TMPFILE) == O_TMPFILE) {
+        va_start(ap, flags);
+        mode = va_arg(ap, int);
+        va_end(ap);
+    }
     return fd_.open(path, flags, mode);
 }
 
@@ -189,9 +192,12 @@ int open64(const char *path, int flags, ...)
 
     if (d != DEV_NONE)
         return stand_in(d, flags);
-    va_start(ap, flags);
-    mode = va_arg(ap, int);
-    va_end(ap);
+    mode = 0;
+    if (flags & O_CREAT || (flags & O_TMPFILE) == O_TMPFILE) {
+        va_start(ap, flags);
+        mode = va_arg(ap, int);
+        va_end(ap);
+    }
     return fd_.open(path, flags, mode);
 }
 
@@ -204,9 +210,12 @@ int openat(int dirfd, const char *path, int flags, ...)
 
     if (d != DEV_NONE)
         return stand_in(d, flags);
-    va_start(ap, flags);
-    mode = va_arg(ap, int);
-    va_end(ap);
+    mode = 0;
+    if (flags & O_CREAT || (flags & O_TMPFILE) == O_TMPFILE) {
+        va_start(ap, flags);
+        mode = va_arg(ap, int);
+        va_end(ap);
+    }
     return fd_.openat(dirfd, path, flags, mode);
 }
 
