@@ -68,7 +68,7 @@ while [ $i -lt 100 ] && ! { [ -f "$FAKE_STATE" ] && [ -S /run/chrony.gps0.sock ]
     sleep 0.1; i=$((i + 1))
 done
 check '[ -S /run/chrony.gps0.sock ]' "chimed binds chrony's socket under the private /run"
-start_bg "$D/pty.log" - "$B/nmeapty" -n "$RUN" -d $DELAY -j $NOISE -s 5 \
+start_bg "$D/pty.log" - "$B/nmeapty" -n $((RUN + 120)) -d $DELAY -j $NOISE -s 5 \
     "$TOP/tests/system/gps.nmea" "$D/gps0"
 i=0
 while [ $i -lt 100 ] && [ ! -e "$D/gps0" ]; do sleep 0.1; i=$((i + 1)); done

@@ -82,8 +82,8 @@ i=0
 while [ $i -lt 100 ] && ! { [ -f "$PPS_STATE" ] && [ -f "$NTPD_STATE" ]; }; do
     sleep 0.1; i=$((i + 1))
 done
-start_bg "$D/w6.log" - "$B/refclockw" shm 6 -n "$RUN" -j $NMEA_NOISE -s 11 -f "$PPS_STATE" -R
-start_bg "$D/w7.log" - "$B/refclockw" shm 7 -n "$RUN" -j $NMEA_NOISE -s 13 -f "$NTPD_STATE" -R
+start_bg "$D/w6.log" - "$B/refclockw" shm 6 -n $((RUN + 120)) -j $NMEA_NOISE -s 11 -f "$PPS_STATE" -R
+start_bg "$D/w7.log" - "$B/refclockw" shm 7 -n $((RUN + 120)) -j $NMEA_NOISE -s 13 -f "$NTPD_STATE" -R
 
 worst_pps=0 worst_ntpd=0 worst_phc=0
 worse() {
@@ -124,3 +124,5 @@ check 'grep -q "driver open (read with PTP_SYS_OFFSET_PRECISE)" "$PHC_LOG"' \
     "phc: falls back to PTP_SYS_OFFSET_PRECISE without EXTENDED"
 check 'grep -q "pulse not used: the coarse source has no sample yet" "$PPS_LOG"' \
     "pps: pulses wait for the coarse source"
+# the segments go with the writers (removed once they detach)
+for u in 6 7; do ipcrm -M $((0x4e545030 + u)) 2>/dev/null; done
