@@ -104,9 +104,9 @@ $(B)/unit/%: $(B)/obj/tests/unit/%.o $(LIB)
 
 # The fake kernel clock is LD_PRELOADed into test processes: PIC, shared,
 # and never sanitized (a preloaded ASan object would have to come first).
-$(FAKECLOCK): tests/fakeclock/fakeclock.c
+$(FAKECLOCK): tests/fakeclock/fakeclock.c tests/fakeclock/fakedev.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CSTD) $(WARN) $(OPT) -fPIC -shared -pthread -o $@ $<
+	$(CC) $(CPPFLAGS) $(CSTD) $(WARN) $(OPT) -fPIC -shared -pthread -o $@ $^ -ldl -lm
 
 -include $(ALL_OBJ:.o=.d)
 

@@ -24,13 +24,16 @@ export TOP
 # The suites run in a network namespace of their own, with only loopback:
 # their fixed test ports cannot collide with another run on this machine
 # (a second checkout, CI next to a developer), and no test can reach a
-# network even by mistake. The peers are unpacked first, while apt can
-# still reach the package registry. CHIME_TEST_NETNS=0 turns this off.
-if [ -z "${CHIME_TEST_NETNS:-}" ] && [ "$(id -u)" = 0 ] && unshare -n true 2>/dev/null; then
+# network even by mistake. They get an IPC namespace too: the reference
+# clock tests' SHM segments (keys 0x4e545030 + unit) are the machine's
+# otherwise, and two runs at once wrote each other's. The peers are
+# unpacked first, while apt can still reach the package registry.
+# CHIME_TEST_NETNS=0 turns this off.
+if [ -z "${CHIME_TEST_NETNS:-}" ] && [ "$(id -u)" = 0 ] && unshare -n -i true 2>/dev/null; then
     if want system || want clknetsim; then
         PEERS_QUIET=1 sh "$TOP/tests/system/peers.sh" >/dev/null 2>&1 || true
     fi
-    CHIME_TEST_NETNS=1 SUITES="$SUITES" exec unshare -n sh -c \
+    CHIME_TEST_NETNS=1 SUITES="$SUITES" exec unshare -n -i sh -c \
         'ip link set lo up && exec sh "$0" "$@"' "$0" "$@"
 fi
 

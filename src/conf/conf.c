@@ -1286,7 +1286,8 @@ static const struct directive directives[] = {
     { "refclock", h_refclock, 1, ARGS_MANY, "a driver name",
       "refclock shm unit U [refid R] [time1 S] [prefer] [noselect] (NTPsec); "
       "refclock SHM U|SOCK PATH [refid R] [offset S] [delay S] [poll N] [prefer] "
-      "[noselect] (chrony)" },
+      "[noselect] (chrony); refclock PPS DEV [lock REFID] [clear]; refclock pps unit U "
+      "[flag2]; refclock PHC DEV [dpoll N] [tai]" },
     { "discard", h_ratelimit, 1, ARGS_MANY, "an option",
       "discard [average LOG2S] [minimum S] [monitor N]: rate limits for 'limited'" },
     { "ratelimit", h_ratelimit, 1, ARGS_MANY, "an option",

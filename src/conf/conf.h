@@ -50,11 +50,15 @@ struct conf_source {
 };
 
 /* --- reference clocks: refclock, server 127.127.28.U + fudge ------------ */
-enum conf_refclock_driver { CONF_RC_SHM, CONF_RC_SOCK };
+enum conf_refclock_driver { CONF_RC_SHM, CONF_RC_SOCK, CONF_RC_PPS, CONF_RC_PHC };
 struct conf_refclock {
     enum conf_refclock_driver driver;
-    int unit;               /* SHM: segment key 0x4e545030 + unit */
-    const char *path;       /* SOCK: the socket chimed binds */
+    int unit;               /* SHM: segment key 0x4e545030 + unit; PPS: /dev/ppsU */
+    const char *path;       /* SOCK: the socket chimed binds; PPS, PHC: the device */
+    char lock[5];           /* PPS: refid of the coarse refclock ("lock"), "" none */
+    bool clear;             /* PPS: the clear edge (flag2, "clear"), not assert */
+    bool tai;               /* PHC: the device keeps TAI, not UTC */
+    int dpoll;              /* PHC: log2 s between device reads (-6..6) */
     char refid[5];          /* up to 4 characters; "GPS" by default */
     double offset;          /* s, added to each sample (time1 / offset) */
     double delay;           /* s, the sample's delay (chrony's delay) */

@@ -91,13 +91,27 @@ static void one_refclock(const struct conf_refclock *r, struct node_source_conf 
 {
     memset(o, 0, sizeof(*o));
     o->kind = NODE_REFCLOCK;
-    if (r->driver == CONF_RC_SOCK)
-        snprintf(o->host, sizeof(o->host), "SOCK(%s)", r->path ? r->path : "");
-    else
+    static const enum node_refclock_driver kinds[] = {
+        [CONF_RC_SHM] = NODE_RC_SHM, [CONF_RC_SOCK] = NODE_RC_SOCK,
+        [CONF_RC_PPS] = NODE_RC_PPS, [CONF_RC_PHC] = NODE_RC_PHC,
+    };
+    static const char *const names[] = {
+        [CONF_RC_SHM] = "SHM", [CONF_RC_SOCK] = "SOCK", [CONF_RC_PPS] = "PPS",
+        [CONF_RC_PHC] = "PHC",
+    };
+
+    if (r->driver == CONF_RC_SHM)
         snprintf(o->host, sizeof(o->host), "SHM(%d)", r->unit);
-    o->sc = (struct source_conf){ .version = 4, .prefer = r->prefer, .noselect = r->noselect };
+    else
+        snprintf(o->host, sizeof(o->host), "%s(%s)", names[r->driver], r->path ? r->path : "");
+    o->sc = (struct source_conf){ .version = 4, .prefer = r->prefer, .noselect = r->noselect,
+                                  .pps = r->driver == CONF_RC_PPS };
     o->rc = (struct node_refclock_conf){
-        .driver = r->driver == CONF_RC_SOCK ? NODE_RC_SOCK : NODE_RC_SHM,
+        .driver = kinds[r->driver],
+        .lock = r->lock[0] ? ntp_refid_from_ascii(r->lock) : 0,
+        .clear = r->clear,
+        .tai = r->tai,
+        .dpoll = r->dpoll,
         .unit = r->unit,
         .refid = ntp_refid_from_ascii(r->refid),
         .offset_s = r->offset,

@@ -25,6 +25,7 @@
 #include "conf/conf_int.h"
 
 #define LOCAL_DRIVER 1
+#define PPS_DRIVER 22
 #define SHM_DRIVER 28
 #define MAX_UNIT 255
 #define LOCAL_DEFAULT_STRATUM 5     /* ntpd's LOCAL driver without fudge */
@@ -119,8 +120,8 @@ static int add_note(struct config *c, struct conf_arena *a, size_t *cap, bool wa
     return 0;
 }
 
-static int legacy_shm(struct config *c, struct conf_arena *a, size_t *cap,
-                      const struct conf_source *s, unsigned unit);
+static int legacy_clock(struct config *c, struct conf_arena *a, size_t *cap,
+                        const struct conf_source *s, unsigned type, unsigned unit);
 
 /* One legacy line: becomes "local stratum N" or a warning; never a source. */
 static int convert_one(struct config *c, struct conf_arena *a, size_t *cap,
@@ -130,12 +131,13 @@ static int convert_one(struct config *c, struct conf_arena *a, size_t *cap,
     struct conf_loc fl = s->loc;
     int stratum;
 
-    if (type == SHM_DRIVER)
-        return legacy_shm(c, a, cap, s, unit);
+    if (type == SHM_DRIVER || type == PPS_DRIVER)
+        return legacy_clock(c, a, cap, s, type, unit);
     if (type != LOCAL_DRIVER) {
         snprintf(text, sizeof(text), "'%s' is reference clock driver %u unit %u (%s): "
-                 "not supported yet (chime has SHM, driver 28, and SOCK); the line is "
-                 "ignored and nothing is sent to that address", s->host, type, unit, driver_name(type));
+                 "not supported yet (chime has LOCAL 1, PPS 22, SHM 28, and SOCK and PHC "
+                 "in the refclock form); the line is ignored and nothing is sent to that "
+                 "address", s->host, type, unit, driver_name(type));
         return add_note(c, a, cap, true, &s->loc, text);
     }
     stratum = fudge_stratum(c, s->host, &fl);
@@ -171,6 +173,12 @@ int conf_legacy_refclocks(struct config *c, struct conf_arena *a, char *err, siz
         if (!refclock_addr(s->host, &type, &unit)) {
             c->sources[kept++] = *s;
             continue;
+        }
+        if (!strcmp(driver_name(type), "unknown driver")) {
+            conf_errorf(err, errlen, s->loc.file, s->loc.line, "'%s': 127.127.%u.%u names "
+                        "reference clock driver %u, which ntpd never had (LOCAL is 1, PPS 22, "
+                        "SHM 28)", s->host, type, unit, type);
+            return -1;
         }
         if (convert_one(c, a, &cap, s, type, unit) < 0) {
             conf_errorf(err, errlen, s->loc.file, s->loc.line, "out of memory");
@@ -326,11 +334,13 @@ static int rc_common(struct rc_ctx *x, struct conf_refclock *r, const char *o)
  * value is checked for presence and the option noted, never silently. */
 static bool rc_ignored(const char *o, bool *has_value)
 {
-    static const char *const with_value[] = { "maxpoll", "mode", "time2", "dpoll", "filter",
-                                              "rate", "precision", "maxdispersion", "tai",
-                                              "width", "lock", "maxlockage", NULL };
+    static const char *const with_value[] = { "maxpoll", "mode", "time2", "filter",
+                                              "rate", "precision", "maxdispersion",
+                                              "width", "maxlockage", "baud", "dpoll",
+                                              "lock", NULL };
     static const char *const flags[] = { "flag1", "flag2", "flag3", "flag4", "trust",
-                                         "require", "burst", "iburst", "pps", "local", NULL };
+                                         "require", "burst", "iburst", "pps", "local", "tai",
+                                         "clear", NULL };
 
     for (int k = 0; with_value[k]; k++) {
         if (!strcmp(o, with_value[k])) {
@@ -347,6 +357,47 @@ static bool rc_ignored(const char *o, bool *has_value)
     return false;
 }
 
+/* Options of one driver: PPS's edge and coarse source, PHC's read rate
+ * and time scale; 1 = not one of them (or not this driver's). */
+static int rc_driver_opt(struct rc_ctx *x, struct conf_arena *a, struct conf_refclock *r,
+                         const char *o)
+{
+    const char *v;
+    long l;
+
+    if (r->driver == CONF_RC_PPS && (!strcmp(o, "clear") || !strcmp(o, "flag2"))) {
+        r->clear = true;
+        /* ntpd's fudge spells it "flag2 1" ("flag2 0": the assert edge) */
+        if (!strcmp(o, "flag2") && x->i + 1 < x->nargs &&
+            (!strcmp(x->arg[x->i + 1].s, "0") || !strcmp(x->arg[x->i + 1].s, "1")))
+            r->clear = x->arg[++x->i].s[0] == '1';
+    } else if (r->driver == CONF_RC_PPS && !strcmp(o, "lock")) {
+        if (!(v = rc_value(x, o)))
+            return -1;
+        if (!*v || strlen(v) > 4)
+            return rc_bad(x, o, v);
+        snprintf(r->lock, sizeof(r->lock), "%s", v);
+    } else if (r->driver == CONF_RC_PPS && (!strcmp(o, "path") || !strcmp(o, "ppspath"))) {
+        if (!(v = rc_value(x, o)))
+            return -1;
+        if (v[0] != '/' || strlen(v) >= 108)
+            return rc_bad(x, o, v);
+        if (!(r->path = conf_arena_strdup(a, v, strlen(v))))
+            return -1;
+    } else if (r->driver == CONF_RC_PHC && !strcmp(o, "dpoll")) {
+        if (!(v = rc_value(x, o)))
+            return -1;
+        if (!word_long(v, -6, 6, &l))
+            return rc_bad(x, o, v);
+        r->dpoll = (int)l;
+    } else if (r->driver == CONF_RC_PHC && !strcmp(o, "tai")) {
+        r->tai = true;
+    } else {
+        return 1;
+    }
+    return 0;
+}
+
 static int rc_options(struct config *c, struct conf_arena *a, struct rc_ctx *x,
                       struct conf_refclock *r)
 {
@@ -354,6 +405,9 @@ static int rc_options(struct config *c, struct conf_arena *a, struct rc_ctx *x,
         const char *o = x->arg[x->i].s;
         bool has_value = false;
         int k = rc_common(x, r, o);
+
+        if (k > 0)
+            k = rc_driver_opt(x, a, r, o);
 
         if (k < 0)
             return -1;
@@ -399,9 +453,65 @@ static int unsupported_driver(struct config *c, struct conf_arena *a, const stru
     size_t cap = c->n_notes;
     char text[200];
 
-    snprintf(text, sizeof(text), "refclock driver '%s' is not supported yet (chime has SHM "
-             "and SOCK): the line is ignored", name);
+    snprintf(text, sizeof(text), "refclock driver '%s' is not supported yet (chime has SHM, "
+             "SOCK, PPS and PHC): the line is ignored", name);
     return add_note(c, a, &cap, true, loc, text);
+}
+
+/* "/dev/ppsU" for a unit, into the arena; NULL when out of memory. */
+static const char *unit_device(struct conf_arena *a, const char *base, long unit)
+{
+    char path[32];
+
+    snprintf(path, sizeof(path), "%s%ld", base, unit);
+    return conf_arena_strdup(a, path, strlen(path));
+}
+
+/* PPS and PHC: chrony's device path (refclock PPS /dev/pps0, refclock PHC
+ * /dev/ptp0) or NTPsec's unit (refclock pps unit 0: /dev/pps0); the
+ * options follow. -1 with err, 1 out of memory. */
+static int device_args(struct rc_ctx *x, struct conf_refclock *r, const char *name,
+                       long *unit, struct conf_arena *a)
+{
+    bool pps = !strcasecmp(name, "pps");
+    const struct conf_tok *arg = x->arg;
+
+    r->driver = pps ? CONF_RC_PPS : CONF_RC_PHC;
+    snprintf(r->refid, sizeof(r->refid), pps ? "PPS" : "PHC0");
+    if (x->nargs >= 2 && arg[1].s[0] == '/') {
+        if (strlen(arg[1].s) >= 108 || strchr(arg[1].s, ':')) {
+            conf_errorf(x->err, x->errlen, arg[1].loc.file, arg[1].loc.line,
+                        "refclock %s: '%s': a device path of at most 107 bytes, without "
+                        "chrony's ':option' suffixes", name, arg[1].s);
+            return -1;
+        }
+        r->path = conf_arena_strdup(a, arg[1].s, strlen(arg[1].s));
+        x->i = 2;
+        /* /dev/ppsN: unit N, for ntpq's 127.127.22.N */
+        if (!strncmp(arg[1].s, "/dev/pps", 8) && word_long(arg[1].s + 8, 0, MAX_UNIT, unit))
+            r->unit = (int)*unit;
+    } else if (x->nargs >= 3 && !strcmp(arg[1].s, "unit")) {
+        if (!word_long(arg[2].s, 0, MAX_UNIT, unit)) {
+            conf_errorf(x->err, x->errlen, arg[2].loc.file, arg[2].loc.line,
+                        "refclock %s: bad unit '%s' (0-%d)", name, arg[2].s, MAX_UNIT);
+            return -1;
+        }
+        r->unit = (int)*unit;
+        r->path = unit_device(a, pps ? "/dev/pps" : "/dev/ptp", *unit);
+        x->i = 3;
+    } else {
+        conf_errorf(x->err, x->errlen, arg[0].loc.file, arg[0].loc.line,
+                    "refclock %s needs a device (refclock %s /dev/%s0) or a unit (refclock "
+                    "%s unit 0)", name, name, pps ? "pps" : "ptp", name);
+        return -1;
+    }
+    /* chrony's default refid: PHC and the device's number, when one digit */
+    if (!pps && x->i == 3 && *unit < 10)
+        r->refid[3] = (char)('0' + *unit);
+    if (!pps && x->i == 2 && !strncmp(arg[1].s, "/dev/ptp", 8) && arg[1].s[8] >= '0' &&
+        arg[1].s[8] <= '9' && !arg[1].s[9])
+        r->refid[3] = arg[1].s[8];
+    return r->path ? 0 : 1;
 }
 
 int conf_refclock_line(struct config *c, struct conf_arena *a, const struct conf_tok *arg,
@@ -447,13 +557,20 @@ int conf_refclock_line(struct config *c, struct conf_arena *a, const struct conf
             x.i = 3;            /* NTPsec: refclock shm unit U */
         }
         r.unit = (int)unit;
-    } else if (ntpsec_driver_known(name) || !strcasecmp(name, "phc")) {
+    } else if (!strcasecmp(name, "pps") || !strcasecmp(name, "phc")) {
+        int k = device_args(&x, &r, name, &unit, a);
+
+        if (k < 0)
+            return -1;
+        if (k > 0)
+            goto oom;
+    } else if (ntpsec_driver_known(name)) {
         if (unsupported_driver(c, a, &arg[0].loc, name) < 0)
             goto oom;
         return 0;
     } else {
         conf_errorf(err, errlen, arg[0].loc.file, arg[0].loc.line,
-                    "refclock: unknown driver '%s' (chime has SHM and SOCK)", name);
+                    "refclock: unknown driver '%s' (chime has SHM, SOCK, PPS and PHC)", name);
         return -1;
     }
     if (rc_options(c, a, &x, &r) < 0)
@@ -496,12 +613,16 @@ static int apply_fudge(struct config *c, struct conf_arena *a, const char *host,
             bool has_value = false;
             int k = rc_common(&x, r, toks[x.i].s);
 
+            if (k > 0)
+                k = rc_driver_opt(&x, a, r, toks[x.i].s);
             if (k == 0)
                 continue;
             if (k > 0 && rc_ignored(toks[x.i].s, &has_value)) {
-                if (has_value)
+                /* ntpd's fudge flags carry a 0 or 1 */
+                if (has_value || (!strncmp(toks[x.i].s, "flag", 4) && x.i + 1 < x.nargs &&
+                                  strspn(toks[x.i + 1].s, "01") == strlen(toks[x.i + 1].s)))
                     x.i++;
-                continue;       /* flag1-4, time2: nothing for SHM */
+                continue;       /* flag1-4, time2: nothing for these drivers */
             }
             /* a bad fudge word is worth a warning, not the whole daemon */
             if (k > 0)
@@ -514,27 +635,44 @@ static int apply_fudge(struct config *c, struct conf_arena *a, const char *host,
     return 0;
 }
 
-/* server 127.127.28.U [prefer] [noselect] [minpoll N] + fudge: an SHM clock. */
-static int legacy_shm(struct config *c, struct conf_arena *a, size_t *cap,
-                      const struct conf_source *s, unsigned unit)
+/* server 127.127.28.U [prefer] [noselect] [minpoll N] + fudge: an SHM
+ * clock; 127.127.22.U: the PPS on /dev/ppsU (ntpd's ATOM driver), whose
+ * second comes from the server marked prefer. */
+static int legacy_clock(struct config *c, struct conf_arena *a, size_t *cap,
+                        const struct conf_source *s, unsigned type, unsigned unit)
 {
     struct conf_refclock r;
     char text[300];
 
     rc_defaults(&r, &s->loc);
-    r.driver = CONF_RC_SHM;
+    r.driver = type == PPS_DRIVER ? CONF_RC_PPS : CONF_RC_SHM;
     r.unit = (int)unit;
     r.prefer = s->prefer;
     r.noselect = s->noselect;
+    /* "minpoll N" on the server line is the clock's poll; the server
+     * default (6) is not written down, so it leaves the refclock's (4) */
+    if (s->minpoll != 6 && s->minpoll >= 0 && s->minpoll <= 10)
+        r.poll = s->minpoll;
+    if (r.driver == CONF_RC_PPS) {
+        snprintf(r.refid, sizeof(r.refid), "PPS");
+        if (!(r.path = unit_device(a, "/dev/pps", unit)))
+            return -1;
+    }
     if (apply_fudge(c, a, s->host, &r) < 0 || !push_refclock(c, a))
         return -1;
     /* the helpers below grow the notes on their own: the caller's
      * capacity is only known to hold what is there now */
     *cap = c->n_notes;
     c->refclocks[c->n_refclocks - 1] = r;
-    snprintf(text, sizeof(text), "'%s' (ntpd's SHM driver) read as 'refclock shm unit %u "
-             "refid %s time1 %g stratum %d': a reference clock fed through shared memory "
-             "(gpsd)", s->host, unit, r.refid, r.offset, r.stratum);
+    if (r.driver == CONF_RC_PPS)
+        snprintf(text, sizeof(text), "'%s' (ntpd's PPS driver) read as 'refclock pps unit %u "
+                 "refid %s time1 %g%s': the pulse on %s, its second from the source "
+                 "marked prefer", s->host, unit, r.refid, r.offset,
+                 r.clear ? " flag2 (clear edge)" : "", r.path);
+    else
+        snprintf(text, sizeof(text), "'%s' (ntpd's SHM driver) read as 'refclock shm unit %u "
+                 "refid %s time1 %g stratum %d': a reference clock fed through shared memory "
+                 "(gpsd)", s->host, unit, r.refid, r.offset, r.stratum);
     if (add_note(c, a, cap, false, &s->loc, text) < 0 || note_shm_perm(c, a, &r) < 0)
         return -1;
     *cap = c->n_notes;

@@ -102,6 +102,7 @@ static int run_selection(struct client *c, mono_ns now, int *map)
             .offset_sd = s->est.raw_sd,
             .stratum = s->stratum,
             .prefer = s->conf.prefer,
+            .pps = s->conf.pps,
             .sys_peer = c->sel.synced && i == c->sel.sys_peer,
         };
         fit[n] = source_is_fit(s, now);

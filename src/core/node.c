@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void note_sys_peer(struct node *n, mono_ns now);
@@ -1248,14 +1249,100 @@ static void add_refclock(struct node *n, const struct node_source_conf *c, mono_
     source_refclock_init(&n->client.src[sl->idx], poll, rc->refid,
                          (uint8_t)(rc->stratum >= 0 && rc->stratum < 16 ? rc->stratum : 0));
     sl->rc_next = mono_add(now, (int64_t)NS_PER_S << poll);
+    sl->rc_min_delay_ns = -1;
+    sl->rc_why = "";
     ntp_refid_to_ascii(rc->refid, code);
     nlog(n, NODE_LOG_INFO, "client", "reference clock %s (refid %s, stratum %d, one sample "
          "per %d s)", sl->name, code, rc->stratum, 1 << poll);
 }
 
-void node_refclock_sample(struct node *n, int slot, const struct refclock_sample *rs,
+/* The coarse slot a pulse takes its second from, or -1 for our clock. */
+static int coarse_slot(const struct node *n, int pps)
+{
+    uint32_t lock = n->slot[pps].conf.rc.lock;
+
+    for (int j = 0; j < n->n_slots; j++) {
+        const struct node_slot *c = &n->slot[j];
+
+        if (j == pps || c->idx < 0)
+            continue;
+        if (lock ? c->conf.kind == NODE_REFCLOCK && c->conf.rc.refid == lock
+                 : c->conf.sc.prefer)
+            return j;
+    }
+    return -1;
+}
+
+/* The coarse source's offset (true - our clock, s) at `when`; false with
+ * *why when there is none to trust. */
+static bool coarse_offset(const struct node *n, int pps, mono_ns when, double *off,
+                          const char **why)
+{
+    int j = coarse_slot(n, pps);
+    double corr = client_correction(&n->client, when);
+    const struct node_slot *c;
+
+    if (j < 0 && (n->slot[pps].conf.rc.lock || !n->client.sel.synced)) {
+        *why = n->slot[pps].conf.rc.lock ? "the lock refclock is not configured"
+                                         : "no coarse source (lock or prefer) and the clock "
+                                           "is not synchronised";
+        return false;
+    }
+    if (j < 0) {
+        *off = 0;       /* our clock, synchronised: it has the second */
+        return true;
+    }
+    c = &n->slot[j];
+    if (c->conf.kind == NODE_REFCLOCK && c->rc_have_last &&
+        llabs(when.ns - c->rc_last_when.ns) <= NODE_PPS_COARSE_AGE_NS) {
+        *off = c->rc_last_raw - corr;
+        return true;
+    }
+    if (n->client.src[c->idx].est.valid) {
+        *off = source_offset(&n->client.src[c->idx], when, corr);
+        return true;
+    }
+    *why = "the coarse source has no sample yet";
+    return false;
+}
+
+/* A pulse's second: the one nearest the coarse source's time, which must
+ * be within NODE_PPS_LOCK_S of the pulse's own offset. */
+static bool pulse_second(struct node *n, int slot, mono_ns when, struct refclock_sample *rs)
+{
+    struct node_slot *sl = &n->slot[slot];
+    const char *why = "";
+    double coarse;
+    int64_t target, sec, off_ns = (int64_t)llround(sl->conf.rc.offset_s * 1e9);
+
+    if (!coarse_offset(n, slot, when, &coarse, &why))
+        goto refuse;
+    /* the edge marks true second N: the pulse's offset is N - receive plus
+     * the configured offset, which the coarse offset should match; take
+     * the N that makes them closest */
+    target = rs->receive.ns + (int64_t)llround(coarse * 1e9) - off_ns;
+    sec = target >= 0 ? (target + NS_PER_S / 2) / NS_PER_S : -((-target + NS_PER_S / 2) / NS_PER_S);
+    rs->reference.ns = sec * NS_PER_S;
+    if (fabs((double)(rs->reference.ns - rs->receive.ns + off_ns) / NS_PER_S - coarse) >=
+        NODE_PPS_LOCK_S) {
+        why = "the coarse source is not within 0.4 s of the pulse";
+        goto refuse;
+    }
+    sl->rc_why = "";
+    return true;
+refuse:
+    sl->rc_drv_err[0] = '\0';    /* the node's word is the newest */
+    sl->rc_unlocked++;
+    if (sl->rc_why != why)
+        nlog(n, NODE_LOG_INFO, "refclock", "%s: pulse not used: %s", sl->name, why);
+    sl->rc_why = why;
+    return false;
+}
+
+void node_refclock_sample(struct node *n, int slot, const struct refclock_sample *rs_in,
                           const struct now *now, struct node_out *out)
 {
+    struct refclock_sample s = *rs_in, *rs = &s;
     struct node_slot *sl;
     int64_t age;
     mono_ns when;
@@ -1273,26 +1360,80 @@ void node_refclock_sample(struct node *n, int slot, const struct refclock_sample
         goto done;
     }
     when = mono_add(now->mono, age > 0 ? -age : 0);
+    if (rs->pulse && !pulse_second(n, slot, when, rs))
+        goto done;
+    if (sl->conf.rc.tai)
+        rs->reference.ns -= (int64_t)node_tai_offset(n, rs->reference) * NS_PER_S;
     raw = refclock_sample_offset(rs) + sl->conf.rc.offset_s +
           client_correction(&n->client, when);
     refclock_filter_add(&sl->rf, when, raw, rs->leap, rs->precision);
+    if (rs->delay_ns > 0 && (sl->rc_min_delay_ns < 0 || rs->delay_ns < sl->rc_min_delay_ns))
+        sl->rc_min_delay_ns = rs->delay_ns;
+    sl->rc_last_raw = raw;
+    sl->rc_last_when = when;
+    sl->rc_have_last = true;
     sl->rc_samples++;
 done:
     finish(n, now);
+}
+
+void node_refclock_driver_error(struct node *n, int slot, const char *text, bool count)
+{
+    struct node_slot *sl;
+
+    if (!node_slot_refclock(n, slot))
+        return;
+    sl = &n->slot[slot];
+    snprintf(sl->rc_drv_err, sizeof(sl->rc_drv_err), "%s", text);
+    sl->rc_why = "";    /* the driver's word is the newest */
+    if (count)
+        sl->rc_drv_refused++;
+}
+
+int node_tai_offset(const struct node *n, real_ns utc)
+{
+    int64_t unix_s = utc.ns / NS_PER_S;
+    int t = n->client.leap.have_table ? leap_table_tai(&n->client.leap.table, unix_s) : 0;
+
+    /* without a leap file: TAI - UTC has been 37 s since 2017 */
+    return t > 0 ? t : NODE_TAI_DEFAULT;
+}
+
+/* A coarse refclock that numbers a working PPS's seconds is one clock with
+ * it, and a far noisier one (an NMEA sentence's jitter is milliseconds):
+ * while the pulse is reachable it leaves selection to the pulse, as
+ * chrony's "noselect" NMEA does, so that the two never outvote each other
+ * as falsetickers; it comes back when the pulse stops. A server marked
+ * prefer stays: its root distance already says how far it can be off. */
+static void coarse_steps_aside(struct node *n, int pps)
+{
+    int j = coarse_slot(n, pps);
+    struct source *c;
+
+    if (j < 0 || n->slot[j].conf.kind != NODE_REFCLOCK)
+        return;
+    c = &n->client.src[n->slot[j].idx];
+    c->conf.noselect = n->slot[j].conf.sc.noselect ||
+                       n->client.src[n->slot[pps].idx].reach != 0;
 }
 
 /* One reference clock's poll: its filtered sample, if any came. */
 static void refclock_poll(struct node *n, int i, mono_ns now)
 {
     struct node_slot *sl = &n->slot[i];
-    struct source_refclock_in in = { .delay = sl->conf.rc.delay_s };
+    struct source_refclock_in in = {
+        .delay = sl->conf.rc.delay_s + (sl->rc_min_delay_ns > 0 ? sl->rc_min_delay_ns / 1e9 : 0),
+    };
     struct clock_cmd cmd;
     double sd;
     bool got = refclock_filter_take(&sl->rf, &in.when, &in.raw, &sd, &in.leap,
                                     &in.precision);
     struct node_action *a;
 
+    sl->rc_min_delay_ns = -1;
     source_refclock_poll(&n->client.src[sl->idx], got);
+    if (sl->conf.sc.pps)
+        coarse_steps_aside(n, i);
     if (!got)
         return;
     in.disp = sd;

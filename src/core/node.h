@@ -76,11 +76,15 @@ enum node_source_kind { NODE_SERVER, NODE_POOL, NODE_PEER, NODE_REFCLOCK };
 
 /* A reference clock line (kind NODE_REFCLOCK; host is its display name,
  * "SHM(2)"): which driver the shell opens, and how the node weighs it. */
-enum node_refclock_driver { NODE_RC_SHM, NODE_RC_SOCK };
+enum node_refclock_driver { NODE_RC_SHM, NODE_RC_SOCK, NODE_RC_PPS, NODE_RC_PHC };
 struct node_refclock_conf {
     enum node_refclock_driver driver;
     int unit;                   /* SHM: key REFCLOCK_SHM_KEY + unit */
-    char path[108];             /* SOCK: the socket chimed binds */
+    char path[108];             /* SOCK: the socket chimed binds; PPS, PHC: device */
+    uint32_t lock;              /* PPS: refid of the coarse refclock, 0: prefer/clock */
+    bool clear;                 /* PPS: time the clear edge */
+    bool tai;                   /* PHC: the device's scale is TAI */
+    int dpoll;                  /* PHC: log2 s between reads */
     uint32_t refid;             /* "GPS" by default, as ntpd's SHM says */
     double offset_s;            /* added to every sample (time1, offset) */
     double delay_s;             /* the sample's delay (chrony's delay) */
@@ -222,6 +226,16 @@ struct node_slot {
     struct refclock_filter rf;
     mono_ns rc_next;
     uint64_t rc_samples, rc_stale;
+    /* the newest sample's raw offset: a coarse clock a PPS locks to */
+    double rc_last_raw;
+    mono_ns rc_last_when;
+    bool rc_have_last;
+    /* PPS: pulses refused for want of a coarse second, and why */
+    uint64_t rc_unlocked;
+    const char *rc_why;         /* static, "" none */
+    int64_t rc_min_delay_ns;    /* PHC: the poll's narrowest read bracket, -1 none */
+    uint64_t rc_drv_refused;    /* what the shell's driver refused */
+    char rc_drv_err[128];       /* ... its latest word on it, "" none */
 };
 
 /* pool of a slot whose source a reload removed: free, belongs to none */
@@ -338,7 +352,21 @@ const struct node_nts *node_slot_nts(const struct node *n, int slot);   /* NULL:
  * 2^poll s the housekeeping reduces them (core/refclock's filter) to one
  * sample of a stratum-0 source with the line's refid. */
 #define NODE_REFCLOCK_MAX_AGE_NS (4 * NS_PER_S)    /* an older sample is stale */
+/* A pulse (PPS) says only where the second begins; the second's number
+ * comes from a coarse source: the refclock whose refid the PPS line
+ * "lock"s to, else the source marked prefer, else our own clock while it
+ * is synchronised to another source. A pulse is used only when that
+ * coarse offset and the pulse's agree within NODE_PPS_LOCK_S, and the
+ * coarse refclock sample is at most NODE_PPS_COARSE_AGE_NS old. */
+#define NODE_PPS_LOCK_S 0.4
+#define NODE_PPS_COARSE_AGE_NS (8 * NS_PER_S)
 bool node_slot_refclock(const struct node *n, int slot);
+/* TAI - UTC at `utc` (a PHC with "tai"): the leap file's, else 37 s. */
+#define NODE_TAI_DEFAULT 37
+int node_tai_offset(const struct node *n, real_ns utc);
+/* The shell's driver refused a read, or could not open (count: false):
+ * kept for the reports. */
+void node_refclock_driver_error(struct node *n, int slot, const char *text, bool count);
 void node_refclock_sample(struct node *n, int slot, const struct refclock_sample *s,
                           const struct now *now, struct node_out *out);
 

@@ -55,6 +55,14 @@ void node_report_source(const struct node *n, int slot, mono_ns now, struct repo
                  sl->nts.ke_running && !sl->nts.ke_count ? "running" : sl->nts.ke_result);
     }
     o->refclock = node_slot_refclock(n, slot);
+    if (o->refclock) {
+        o->rc_samples = sl->rc_samples;
+        o->rc_refused = sl->rc_drv_refused + sl->rc_stale + sl->rc_unlocked;
+        if (sl->rc_drv_err[0])
+            snprintf(o->rc_error, sizeof(o->rc_error), "%s", sl->rc_drv_err);
+        else if (sl->rc_why && sl->rc_why[0])
+            snprintf(o->rc_error, sizeof(o->rc_error), "%s", sl->rc_why);
+    }
     o->state = ' ';
     o->stratum = 16;
     o->last_ns = -1;

@@ -17,7 +17,7 @@ const char *refclock_result_name(enum refclock_result r)
     case REFCLOCK_BAD_TIME:  return "time fields out of range";
     case REFCLOCK_BAD_SIZE:  return "datagram is not one sample long";
     case REFCLOCK_BAD_MAGIC: return "wrong magic number";
-    case REFCLOCK_PULSE:     return "pulse-only sample (PPS is not supported yet)";
+    case REFCLOCK_PULSE:     return "pulse-only sample";
     }
     return "?";
 }

@@ -66,7 +66,9 @@ struct refclock_sample {
     real_ns reference;          /* the true time then */
     int leap;                   /* 0..3 */
     int precision;              /* log2 s */
-    bool pulse;
+    bool pulse;                 /* only the fraction of `reference` is known
+                                   (a PPS edge: the second's start) */
+    int64_t delay_ns;           /* PHC: the read's bracket on our clock, else 0 */
 };
 
 /* True time - our clock, in s (computed in integer ns first). */
@@ -80,7 +82,7 @@ enum refclock_result {
     REFCLOCK_BAD_TIME,          /* fields out of range */
     REFCLOCK_BAD_SIZE,          /* SOCK: not one struct long */
     REFCLOCK_BAD_MAGIC,         /* SOCK: wrong magic */
-    REFCLOCK_PULSE,             /* SOCK: a PPS-only sample (not used yet) */
+    REFCLOCK_PULSE,             /* SOCK: a PPS-only sample (pulse set) */
 };
 const char *refclock_result_name(enum refclock_result r);
 

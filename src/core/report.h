@@ -33,6 +33,10 @@ struct report_source {
     int nts_cookies;            /* cookies held */
     char nts_ke[96];            /* the last key exchange's result, "" none yet */
     bool refclock;              /* a reference clock (ntpq's type 'l') */
+    uint64_t rc_samples;        /* refclock: samples taken */
+    uint64_t rc_refused;        /* refclock: refused by the driver, stale, or
+                                   pulses without a coarse second */
+    char rc_error[128];         /* refclock: the latest refusal, "" none */
 };
 
 /* The system clock and what it follows, like chronyc tracking. */

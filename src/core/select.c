@@ -375,9 +375,16 @@ static bool close_to_best(const struct select_cand *s, const struct select_cand 
 
 static int pick_sys_peer(const struct select_cand *c, const int *surv, int n)
 {
-    for (int i = 0; i < n; i++)
+    int prefer = -1;
+
+    for (int i = 0; i < n && prefer < 0; i++)
         if (c[surv[i]].prefer)
+            prefer = surv[i];
+    for (int i = 0; i < n && prefer >= 0; i++)
+        if (c[surv[i]].pps)
             return surv[i];
+    if (prefer >= 0)
+        return prefer;
     for (int i = 1; i < n; i++)
         if (c[surv[i]].sys_peer && close_to_best(&c[surv[i]], &c[surv[0]]))
             return surv[i];

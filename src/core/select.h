@@ -31,6 +31,9 @@ struct select_cand {
     double offset_sd;   /* s */
     int stratum;
     bool prefer;
+    bool pps;           /* a PPS clock: when a prefer source survives with it,
+                           it takes over as system peer (ntpd's PPS peer:
+                           prefer gives the second, the pulse the time) */
     bool sys_peer;      /* the system peer of the last selection (hysteresis) */
 };
 

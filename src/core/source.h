@@ -40,6 +40,7 @@ struct source_conf {
     uint8_t version;        /* 4 unless configured */
     int8_t minpoll, maxpoll;
     bool iburst, burst, prefer, noselect;
+    bool pps;               /* a pulse-per-second clock: see select.h's pps */
     uint32_t addr_refid;    /* what our refid becomes if this is sys peer
                                (IPv4 address, or first 4 octets of MD5 of
                                the IPv6 address), computed by the shell */

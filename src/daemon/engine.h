@@ -94,8 +94,10 @@ struct engine_client {
         char host[NODE_NAME_LEN];   /* the line it was opened for */
         const char *why;            /* the last refusal, logged once */
         uint64_t refused;
+        mono_ns next_read;          /* SHM, PPS, PHC: the next poll of the driver */
     } rc[NODE_MAX_SLOTS];
-    uint64_t rc_timer;              /* the SHM reads, once a second */
+    uint64_t rc_timer;              /* polls the drivers without a descriptor */
+    int64_t rc_tick_ns;             /* ... this often: the shortest driver's period */
 };
 
 /* Who watches: chimectl, metrics over HTTP, mode 6, statistics files

@@ -73,9 +73,11 @@ static void fill_peer(const struct engine *e, int slot, const struct now *now,
     if (na && engine_addr_of(na, &a))
         p->srcport = net_addr_ip(&a, p->srcadr, sizeof(p->srcadr));
     else if (node_slot_refclock(&e->client.node, slot) &&
-             e->client.node.slot[slot].conf.rc.driver == NODE_RC_SHM)
+             (e->client.node.slot[slot].conf.rc.driver == NODE_RC_SHM ||
+              e->client.node.slot[slot].conf.rc.driver == NODE_RC_PPS))
         /* ntpq knows a reference clock by its 127.127.T.U address */
-        snprintf(p->srcadr, sizeof(p->srcadr), "127.127.28.%d",
+        snprintf(p->srcadr, sizeof(p->srcadr), "127.127.%d.%d",
+                 e->client.node.slot[slot].conf.rc.driver == NODE_RC_SHM ? 28 : 22,
                  e->client.node.slot[slot].conf.rc.unit & 0xff);
     if (!s)
         return;

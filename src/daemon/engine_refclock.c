@@ -1,8 +1,9 @@
 /* daemon/engine_refclock: the daemon's side of reference clocks.
  *
- * For every refclock slot the node set up, open its driver (SHM segment
- * or SOCK socket) before the sandbox closes in; read SHM segments from a
- * one-second timer and SOCK sockets when readable, and hand each sample
+ * For every refclock slot the node set up, open its driver (SHM segment,
+ * SOCK socket, PPS or PHC device) before the sandbox closes in; poll SHM
+ * segments and the devices from a timer, each at its driver's period, and
+ * read SOCK sockets when readable, and hand each sample
  * to the node (node_refclock_sample), which filters and weighs them.
  * A driver that refuses what it read (bad magic, bad mode, a racing
  * writer) says why once; the count is kept.
@@ -31,6 +32,7 @@ static void refused(struct engine *e, int i, const char *why)
     struct engine_refclock *r = &e->client.rc[i];
 
     r->refused++;
+    node_refclock_driver_error(&e->client.node, i, why, true);
     if (r->why != why)
         log_warnx("refclock", "%s: sample refused: %s (%llu so far)", e->client.node.slot[i].name, why,
                   (unsigned long long)r->refused);
@@ -67,15 +69,23 @@ static void sock_readable(void *arg, int fd, short revents, const struct now *no
     drain(es->engine, es->slot, RC_SOCK_BATCH, now);
 }
 
-static void shm_timer(void *arg, const struct now *now)
+/* The drivers without a descriptor, each at its own period (SHM 1 s, PPS
+ * 0.5 s, PHC 2^dpoll s): the timer ticks at the shortest. */
+static void poll_timer(void *arg, const struct now *now)
 {
     struct engine *e = arg;
 
-    e->client.rc_timer = loop_timer_at(e->loop, mono_add(now->mono, REFCLOCK_DRV_SHM_POLL_NS),
-                                shm_timer, e);
+    e->client.rc_timer = loop_timer_at(e->loop, mono_add(now->mono, e->client.rc_tick_ns),
+                                poll_timer, e);
     for (int i = 0; i < NODE_MAX_SLOTS; i++) {
-        if (e->client.rc[i].drv && refclock_drv_fd(e->client.rc[i].drv) < 0)
-            drain(e, i, 1, now);
+        struct engine_refclock *r = &e->client.rc[i];
+
+        if (!r->drv || refclock_drv_fd(r->drv) >= 0 || now->mono.ns < r->next_read.ns)
+            continue;
+        r->next_read = mono_add(r->next_read, refclock_drv_poll_ns(r->drv));
+        if (r->next_read.ns <= now->mono.ns)
+            r->next_read = mono_add(now->mono, refclock_drv_poll_ns(r->drv));
+        drain(e, i, 1, now);
     }
 }
 
@@ -88,6 +98,7 @@ static void open_one(struct engine *e, int i, const struct now *now)
     e->client.rc[i].drv = refclock_drv_open(&sl->conf.rc, err, sizeof(err));
     if (!e->client.rc[i].drv) {
         log_warnx("refclock", "%s (%s): %s", sl->name, sl->conf.where, err);
+        node_refclock_driver_error(&e->client.node, i, err, false);
         return;
     }
     /* both are NODE_NAME_LEN and NUL-terminated (memcpy: gcc -O1 sees a
@@ -102,10 +113,23 @@ static void open_one(struct engine *e, int i, const struct now *now)
         e->client.rc[i].drv = NULL;
         return;
     }
-    if (fd < 0 && !e->client.rc_timer)
-        e->client.rc_timer = loop_timer_at(e->loop, mono_add(now->mono, REFCLOCK_DRV_SHM_POLL_NS),
-                                    shm_timer, e);
-    log_info("refclock", "%s: driver open", sl->name);
+    if (fd < 0) {
+        int64_t period = refclock_drv_poll_ns(e->client.rc[i].drv);
+
+        e->client.rc[i].next_read = mono_add(now->mono, period);
+        if (e->client.rc_timer && period < e->client.rc_tick_ns) {
+            loop_timer_cancel(e->loop, e->client.rc_timer);
+            e->client.rc_timer = 0;
+        }
+        if (!e->client.rc_timer) {
+            e->client.rc_tick_ns = e->client.rc_tick_ns && e->client.rc_tick_ns < period
+                                       ? e->client.rc_tick_ns : period;
+            e->client.rc_timer = loop_timer_at(e->loop, mono_add(now->mono, e->client.rc_tick_ns),
+                                               poll_timer, e);
+        }
+    }
+    log_info("refclock", "%s: driver open (%s)", sl->name,
+             refclock_drv_describe(e->client.rc[i].drv));
 }
 
 void engine_refclock_init(struct engine *e, const struct now *now)
@@ -135,6 +159,7 @@ void engine_refclock_free(struct engine *e)
     if (e->client.rc_timer)
         loop_timer_cancel(e->loop, e->client.rc_timer);
     e->client.rc_timer = 0;
+    e->client.rc_tick_ns = 0;
 }
 
 void engine_refclock_reload(struct engine *e)

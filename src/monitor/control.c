@@ -193,6 +193,13 @@ static void text_sources(struct out *o, const void *recs, int n)
                "==============================\n");
     for (int i = 0; i < n; i++)
         text_source(o, &s[i]);
+    for (int i = 0; i < n; i++) {
+        if (!s[i].refclock)
+            continue;
+        out_printf(o, "  %s: %llu samples, %llu refused%s%s\n", s[i].name,
+                   (unsigned long long)s[i].rc_samples, (unsigned long long)s[i].rc_refused,
+                   s[i].rc_error[0] ? "; last: " : "", s[i].rc_error);
+    }
 }
 
 /* ---- the two shapes of a view ------------------------------------------------- */

@@ -94,7 +94,17 @@ static const struct field source_fields[] = {
     { .name = "nts_cookies", F_INT(SRC, nts_cookies), .help = "NTS cookies held" },
     { .name = "nts_ke", F_STR(SRC, nts_ke),
       .help = "Result of the last NTS key exchange, empty before the first" },
-    { .name = "refclock", F_BOOL(SRC, refclock), .help = "A reference clock (SHM, SOCK)" },
+    { .name = "refclock", F_BOOL(SRC, refclock),
+      .help = "A reference clock (SHM, SOCK, PPS, PHC)" },
+    { .name = "refclock_samples", F_U64(SRC, rc_samples),
+      .help = "Reference clock samples taken", .prom = "refclock_samples", .prom_seq = 5,
+      .kind = FK_COUNTER },
+    { .name = "refclock_refused", F_U64(SRC, rc_refused),
+      .help = "Reference clock samples refused (by the driver, stale, or pulses without "
+              "a coarse second)", .prom = "refclock_refused", .prom_seq = 6,
+      .kind = FK_COUNTER },
+    { .name = "refclock_error", F_STR(SRC, rc_error),
+      .help = "The reference clock's latest refusal or driver error, empty when none" },
 };
 
 const struct field_table schema_source = {

@@ -27,6 +27,11 @@
  *     rate_ppm=F state=N tai=N maxerror=N esterror=N leaps=N
  *   FAKECLOCK_EPERM     if "1", every adjusting call fails with EPERM (as
  *                       without CAP_SYS_TIME), for error-path tests
+ *   FAKECLOCK_FOLLOW    another process's FAKECLOCK_STATE file: this
+ *                       process reads that virtual clock (its offset_ns
+ *                       carried forward at rate_ppm from the file's
+ *                       modification time), e.g. gpsd stamping NMEA for
+ *                       a chimed on the fake clock; it adjusts nothing
  *
  * Emulated, with the kernel's rules as documented (protocol-facts §5.3,
  * §7): ADJ_FREQUENCY (clamped to ±500 ppm), ADJ_TICK (±10%, else EINVAL),
@@ -62,6 +67,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/timex.h>
 #include <time.h>
@@ -111,6 +117,9 @@ static struct {
     int64_t last_step_ns;
     bool eperm;
     char path[4096], tmp[4200];
+    const char *follow;    /* FAKECLOCK_FOLLOW: another process's state */
+    int64_t follow_mtime, follow_off;
+    double follow_rate;
 } fc;
 
 /* Lets a tool check that it really runs under the shim before it adjusts
@@ -217,6 +226,11 @@ static void init(void)
     const char *e = getenv("FAKECLOCK_EPERM");
 
     fc.eperm = e && strcmp(e, "1") == 0;
+    fc.follow = getenv("FAKECLOCK_FOLLOW");
+    if (fc.follow && !*fc.follow)
+        fc.follow = NULL;
+    if (fc.follow)
+        fc.eperm = true;    /* a follower never adjusts the clock it reads */
     const char *p = getenv("FAKECLOCK_STATE");
 
     if (p && *p) {
@@ -345,10 +359,42 @@ static void catch_up(int64_t mono, int64_t real_ns)
 }
 
 /* Current virtual time from a real reading of `id`. */
+/* FAKECLOCK_FOLLOW: the followed clock's offset at real time r, from its
+ * state file, re-read when the file changes (the last good copy is kept
+ * while it is being replaced). */
+static int64_t follow_offset(int64_t r)
+{
+    struct stat st;
+    char line[512];
+    FILE *f;
+
+    if (stat(fc.follow, &st) == 0) {
+        int64_t m = (int64_t)st.st_mtim.tv_sec * NS_PER_S + st.st_mtim.tv_nsec;
+        long long off;
+
+        if (m != fc.follow_mtime && (f = fopen(fc.follow, "r")) != NULL) {
+            char *p = fgets(line, sizeof line, f);
+
+            fclose(f);
+            if (p && sscanf(line, "offset_ns=%lld", &off) == 1) {
+                p = strstr(line, " rate_ppm=");
+                fc.follow_off = off;
+                fc.follow_rate = p ? strtod(p + 10, NULL) : 0;
+                fc.follow_mtime = m;
+            }
+        }
+    }
+    if (!fc.follow_mtime)
+        return 0;
+    return fc.follow_off + (int64_t)((double)(r - fc.follow_mtime) * fc.follow_rate * 1e-6);
+}
+
 static int64_t virtual_now(clockid_t id)
 {
     int64_t mono = read_raw(CLOCK_MONOTONIC), r = read_raw(id);
 
+    if (fc.follow)
+        return r + follow_offset(r);
     catch_up(mono, r);
     return r + offset_ns();
 }
@@ -708,6 +754,23 @@ static int64_t current_offset(void)
 
     pthread_mutex_unlock(&lock);
     return off;
+}
+
+/* For fakedev.c (the PPS and PHC stand-ins, linked into this library):
+ * the real CLOCK_REALTIME (the true time), the virtual one read at the
+ * same instant, and the rate the virtual offset grows at, in ppm. */
+void fakeclock_pair(int64_t *real_ns, int64_t *virt_ns, double *rate_ppm);
+void fakeclock_pair(int64_t *real_ns, int64_t *virt_ns, double *rate_ppm)
+{
+    ensure_init();
+    pthread_mutex_lock(&lock);
+    int64_t mono = read_raw(CLOCK_MONOTONIC), r = read_raw(CLOCK_REALTIME);
+
+    catch_up(mono, r);
+    *real_ns = r;
+    *virt_ns = r + offset_ns();
+    *rate_ppm = (double)rate_scaled() / (1 << PPM_SHIFT);
+    pthread_mutex_unlock(&lock);
 }
 
 static void shift_ts(unsigned char *p, int64_t off)

@@ -935,13 +935,80 @@ static void test_refclock_syntaxes(void **state)
     conf_free(c);
 }
 
+/* PPS and PHC in the three syntaxes: chrony's device paths, NTPsec's
+ * units, ntpd's 127.127.22.U with "fudge ... flag2 1" for the clear edge
+ * (its second from the server marked prefer). */
+static void test_refclock_pps_phc(void **state)
+{
+    struct config *c = load_ok(
+        "refclock PPS /dev/pps1 lock NMEA clear refid PPS1 offset 0.000125\n"
+        "refclock pps unit 2 flag2 prefer\n"
+        "refclock PHC /dev/ptp3 poll 3 dpoll -2 offset 0.5 tai\n"
+        "refclock phc unit 0 refid HV\n"
+        "refclock PHC /dev/ptp_hyperv\n"
+        "server 127.127.28.0 prefer\n"
+        "server 127.127.22.0\n"
+        "fudge 127.127.22.0 flag2 1 time1 0.001 flag3 1\n");
+    const struct conf_refclock *r;
+
+    (void)state;
+    assert_int_equal(c->n_sources, 0);
+    assert_int_equal(c->n_refclocks, 7);
+    r = &c->refclocks[0];
+    assert_int_equal(r->driver, CONF_RC_PPS);
+    assert_string_equal(r->path, "/dev/pps1");
+    assert_string_equal(r->lock, "NMEA");
+    assert_string_equal(r->refid, "PPS1");
+    assert_true(r->clear && r->offset == 0.000125);
+    r = &c->refclocks[1];
+    assert_string_equal(r->path, "/dev/pps2");
+    assert_string_equal(r->refid, "PPS");
+    assert_string_equal(r->lock, "");
+    assert_true(r->clear && r->prefer);
+    r = &c->refclocks[2];
+    assert_int_equal(r->driver, CONF_RC_PHC);
+    assert_string_equal(r->path, "/dev/ptp3");
+    assert_string_equal(r->refid, "PHC3");
+    assert_int_equal(r->poll, 3);
+    assert_int_equal(r->dpoll, -2);
+    assert_true(r->tai && r->offset == 0.5);
+    r = &c->refclocks[3];
+    assert_string_equal(r->path, "/dev/ptp0");
+    assert_string_equal(r->refid, "HV");
+    assert_false(r->tai);
+    assert_string_equal(c->refclocks[4].refid, "PHC0");
+    assert_int_equal(c->refclocks[5].driver, CONF_RC_SHM);
+    assert_true(c->refclocks[5].prefer);
+    r = &c->refclocks[6];
+    assert_int_equal(r->driver, CONF_RC_PPS);
+    assert_string_equal(r->path, "/dev/pps0");
+    assert_string_equal(r->refid, "PPS");
+    assert_true(r->clear && r->offset == 0.001);
+    conf_free(c);
+    /* "flag2 0" is the assert edge */
+    c = load_ok("server 127.127.22.1\nfudge 127.127.22.1 flag2 0\n");
+    assert_int_equal(c->n_refclocks, 1);
+    assert_false(c->refclocks[0].clear);
+    assert_string_equal(c->refclocks[0].path, "/dev/pps1");
+    conf_free(c);
+}
+
 static void test_refclock_errors(void **state)
 {
     struct config *c;
 
     (void)state;
     load_bad("refclock\n", "t.conf:1: 'refclock' needs a driver name");
-    load_bad("refclock foo 0\n", "t.conf:1: refclock: unknown driver 'foo' (chime has SHM and SOCK)");
+    load_bad("refclock foo 0\n",
+             "t.conf:1: refclock: unknown driver 'foo' (chime has SHM, SOCK, PPS and PHC)");
+    load_bad("server 127.127.99.0\n", "t.conf:1: '127.127.99.0': 127.127.99.0 names reference "
+             "clock driver 99, which ntpd never had (LOCAL is 1, PPS 22, SHM 28)");
+    load_bad("refclock PPS\n", "t.conf:1: refclock PPS needs a device (refclock PPS "
+             "/dev/pps0) or a unit (refclock PPS unit 0)");
+    load_bad("refclock PHC /dev/ptp0:nocrossts\n", "t.conf:1: refclock PHC: "
+             "'/dev/ptp0:nocrossts': a device path of at most 107 bytes, without chrony's "
+             "':option' suffixes");
+    load_bad("refclock PHC /dev/ptp0 dpoll 9\n", "t.conf:1: refclock: bad value '9' for 'dpoll'");
     load_bad("refclock SHM 0 refid TOOLONG\n", "t.conf:1: refclock: bad value 'TOOLONG' for 'refid'");
     load_bad("refclock SHM 0 offset x\n", "t.conf:1: refclock: bad value 'x' for 'offset'");
     load_bad("refclock SHM 0 delay\n", "t.conf:1: refclock: 'delay' needs a value");
@@ -952,12 +1019,13 @@ static void test_refclock_errors(void **state)
     load_bad("refclock SHM 0:perm=0644\n", "t.conf:1: refclock SHM: driver options "
              "('0:perm=0644') are not supported; the segment's mode follows its unit, as in ntpd");
     /* a driver ntpd or chrony has and we do not yet: a warning, no clock */
-    c = load_ok("refclock pps /dev/pps0\nrefclock PHC /dev/ptp0\n");
+    c = load_ok("refclock nmea unit 0\nserver 127.127.20.0\n");
     assert_int_equal(c->n_refclocks, 0);
+    assert_int_equal(c->n_sources, 0);
     assert_int_equal(c->n_notes, 2);
-    assert_true(c->notes[0].warn);
-    assert_non_null(strstr(c->notes[0].text, "'pps'"));
-    assert_non_null(strstr(c->notes[1].text, "'PHC'"));
+    assert_true(c->notes[0].warn && c->notes[1].warn);
+    assert_non_null(strstr(c->notes[0].text, "'nmea'"));
+    assert_non_null(strstr(c->notes[1].text, "driver 20 unit 0 (NMEA"));
     conf_free(c);
     /* options we do not use yet are said, not silently dropped */
     c = load_ok("refclock SHM 0 dpoll -2 filter 16\n");
@@ -1054,6 +1122,7 @@ int main(void)
         cmocka_unit_test(test_dump),
         cmocka_unit_test(test_legacy_refclocks),
         cmocka_unit_test(test_refclock_syntaxes),
+        cmocka_unit_test(test_refclock_pps_phc),
         cmocka_unit_test(test_refclock_errors),
         cmocka_unit_test(test_every_directive_documented),
     };

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -293,6 +294,82 @@ static void test_node_refclock_stale_and_silent(void **state)
     free(r);
 }
 
+/* A PPS locked to an NMEA clock: one second of both. Our clock is `behind`
+ * s behind the true time; the NMEA is `coarse` s late-or-early noise
+ * aside; the pulse marks each true second. */
+static void pps_second(struct rig *r, double behind, double coarse)
+{
+    struct refclock_sample s = { .precision = -20 };
+    int64_t frac = (int64_t)(behind * 1e9) % NS_PER_S;
+
+    r->now.mono = mono_add(r->now.mono, NS_PER_S);
+    r->now.real = real_add(r->now.real, NS_PER_S);
+    /* NMEA: true time behind + coarse ahead of our clock */
+    s.receive = real_add(r->now.real, -100 * 1000 * 1000);
+    s.reference = real_add(s.receive, (int64_t)((behind + coarse) * 1e9));
+    node_refclock_sample(&r->node, 0, &s, &r->now, &r->out);
+    count(r);
+    /* the edge of the true second before now: on our clock, a whole
+     * second less the fraction we are behind */
+    s = (struct refclock_sample){ .precision = -20, .pulse = true };
+    s.receive.ns = (r->now.real.ns / NS_PER_S) * NS_PER_S - frac;
+    if (s.receive.ns > r->now.real.ns)
+        s.receive.ns -= NS_PER_S;
+    s.reference = s.receive;
+    node_refclock_sample(&r->node, 1, &s, &r->now, &r->out);
+    count(r);
+    node_tick(&r->node, &r->now, &r->out);
+    count(r);
+}
+
+static void test_node_pps_lock(void **state)
+{
+    struct node_source_conf lines[2] = { shm_line(3, "NMEA", 0), shm_line(4, "PPS", 0) };
+    struct report_source row;
+    struct rig *r;
+
+    (void)state;
+    lines[0].sc.noselect = true;
+    lines[1].rc.driver = NODE_RC_PPS;
+    lines[1].rc.lock = ntp_refid_from_ascii("NMEA");
+    lines[1].sc.pps = true;
+    snprintf(lines[1].host, sizeof lines[1].host, "PPS(/dev/pps0)");
+    r = start(lines, 2);
+    /* 0.7 s behind: the pulse's fraction alone says 0.3 s ahead; the NMEA
+     * (20 ms off) numbers the second */
+    for (int k = 0; k < 40; k++)
+        pps_second(r, 0.7, 0.020);
+    node_report_source(&r->node, 1, r->now.mono, &row);
+    assert_true(row.have_sample);
+    assert_true(fabs(row.offset_s - 0.7) < 1e-6);
+    assert_int_equal(row.rc_refused, 0);
+    assert_true(row.rc_samples >= 39);
+    assert_int_equal(node_sys_peer_slot(&r->node), 1);
+    free(r);
+
+    /* a coarse clock 0.5 s from every second the pulse could mark: no
+     * pulse is used, and the report says why */
+    r = start(lines, 2);
+    for (int k = 0; k < 40; k++)
+        pps_second(r, 0.7, -0.5);
+    node_report_source(&r->node, 1, r->now.mono, &row);
+    assert_false(row.have_sample);
+    assert_int_equal(row.rc_samples, 0);
+    assert_int_equal(row.rc_refused, 40);
+    assert_string_equal(row.rc_error, "the coarse source is not within 0.4 s of the pulse");
+    free(r);
+
+    /* no lock clock configured at all: refused, said */
+    lines[1].rc.lock = ntp_refid_from_ascii("GPS");
+    r = start(lines, 2);
+    for (int k = 0; k < 20; k++)
+        pps_second(r, 0.7, 0.02);
+    node_report_source(&r->node, 1, r->now.mono, &row);
+    assert_int_equal(row.rc_samples, 0);
+    assert_string_equal(row.rc_error, "the lock refclock is not configured");
+    free(r);
+}
+
 /* ---- the drivers ------------------------------------------------------------------- */
 
 static void test_drv_shm(void **state)
@@ -375,6 +452,7 @@ int main(void)
         cmocka_unit_test(test_filter),
         cmocka_unit_test(test_node_refclock_source),
         cmocka_unit_test(test_node_refclock_stale_and_silent),
+        cmocka_unit_test(test_node_pps_lock),
         cmocka_unit_test(test_drv_shm),
         cmocka_unit_test(test_drv_sock),
     };

@@ -157,7 +157,7 @@ static void test_json_keys_pinned(void **state)
     static const char *const source[] = {
         "address", "name", "state", "stratum", "refid", "poll", "reach", "last_s",
         "offset_s", "delay_s", "jitter_s", "pool", "denied", "nts", "nts_cookies", "nts_ke",
-        "refclock", NULL };
+        "refclock", "refclock_samples", "refclock_refused", "refclock_error", NULL };
     static const char *const tracking[] = {
         "synchronised", "stratum", "reference", "refid", "offset_s", "frequency_ppm",
         "residual_freq_ppm", "drift_ppm", "root_delay_s", "root_dispersion_s", "jitter_s", "leap",
@@ -230,6 +230,8 @@ static void test_prom_pinned(void **state)
         "chime_leap_status gauge", "chime_clock_steps_total counter",
         "chime_source_reach gauge", "chime_source_offset_seconds gauge",
         "chime_source_delay_seconds gauge", "chime_source_stratum gauge",
+        "chime_source_refclock_samples_total counter",
+        "chime_source_refclock_refused_total counter",
         "chime_server_requests_total counter", "chime_server_replies_total counter",
         "chime_server_dropped_total counter", "chime_mode6_requests_total counter",
         "chime_mode6_dropped_total counter", "chime_mode6_auth_total counter", NULL };
@@ -276,8 +278,8 @@ static void test_prom_has_every_field(void **state)
         }
     for (const char *p = buf; (p = strstr(p, "# HELP ")) != NULL; p++)
         heads++;
-    assert_int_equal(rows, 22);     /* chime_mode6_auth_total has two rows */
-    assert_int_equal(heads, 21);
+    assert_int_equal(rows, 24);     /* chime_mode6_auth_total has two rows */
+    assert_int_equal(heads, 23);
 }
 
 /* Every JSON row is a key of its report's object. */
