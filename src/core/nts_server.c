@@ -20,15 +20,63 @@ static uint32_t get32(const uint8_t *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-void nts_server_rotate(struct nts_server_keys *ks, uint32_t id, const uint8_t k[NTS_AEAD_KEY_LEN])
+void nts_server_rotate(struct nts_server_keys *ks, uint32_t id, const uint8_t k[NTS_AEAD_KEY_LEN],
+                       int64_t created)
 {
     int next = ks->key[ks->current].valid ? (ks->current + 1) % NTS_SERVER_MAX_KEYS
                                           : ks->current;
 
     ks->key[next].id = id;
     memcpy(ks->key[next].k, k, NTS_AEAD_KEY_LEN);
+    ks->key[next].created = created;
     ks->key[next].valid = true;
     ks->current = next;
+}
+
+const struct nts_server_key *nts_server_current(const struct nts_server_keys *ks)
+{
+    const struct nts_server_key *k = &ks->key[ks->current];
+
+    return k->valid ? k : NULL;
+}
+
+int64_t nts_server_due_in(const struct nts_server_keys *ks, int64_t now_s, int64_t rotate_s)
+{
+    const struct nts_server_key *k = nts_server_current(ks);
+
+    if (!k)
+        return 0;
+    if (k->created > now_s)
+        return rotate_s;    /* made "in the future" (the clock was stepped back): keep it */
+    return k->created + rotate_s - now_s;
+}
+
+int nts_server_expire(struct nts_server_keys *ks, int64_t now_s, int64_t max_age_s)
+{
+    int gone = 0;
+
+    for (int i = 0; i < NTS_SERVER_MAX_KEYS; i++) {
+        struct nts_server_key *k = &ks->key[i];
+
+        if (i == ks->current || !k->valid || k->created >= now_s - max_age_s)
+            continue;
+        memset(k, 0, sizeof(*k));
+        gone++;
+    }
+    return gone;
+}
+
+int nts_server_order(const struct nts_server_keys *ks, int order[NTS_SERVER_MAX_KEYS])
+{
+    int n = 0;
+
+    for (int j = 1; j <= NTS_SERVER_MAX_KEYS; j++) {
+        int i = (ks->current + j) % NTS_SERVER_MAX_KEYS;
+
+        if (ks->key[i].valid)
+            order[n++] = i;
+    }
+    return n;
 }
 
 int nts_cookie_seal(const struct nts_aead *ae, const struct nts_server_keys *ks,

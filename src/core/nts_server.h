@@ -15,7 +15,9 @@
  * cookie or authenticator fails gets an NTS NAK (a kiss "NTSN" with the
  * identifier alone: smaller still).
  *
- * Not wired into chimed yet: there is no NTS-KE server to hand cookies out.
+ * Each key carries the Unix second it was made (created), so the shell
+ * can rotate on time and drop keys past their grace period after a
+ * restart; sys/ntskeys keeps the set on disk.
  */
 #ifndef CHIME_CORE_NTS_SERVER_H
 #define CHIME_CORE_NTS_SERVER_H
@@ -32,6 +34,7 @@
 struct nts_server_key {
     uint32_t id;
     uint8_t k[NTS_AEAD_KEY_LEN];
+    int64_t created;            /* Unix seconds */
     bool valid;
 };
 
@@ -43,7 +46,19 @@ struct nts_server_keys {
 
 /* A new current key (id, k): the oldest slot is reused, the others stay
  * valid for cookies already handed out. */
-void nts_server_rotate(struct nts_server_keys *ks, uint32_t id, const uint8_t k[NTS_AEAD_KEY_LEN]);
+void nts_server_rotate(struct nts_server_keys *ks, uint32_t id, const uint8_t k[NTS_AEAD_KEY_LEN],
+                       int64_t created);
+/* The current key, NULL when there is none. */
+const struct nts_server_key *nts_server_current(const struct nts_server_keys *ks);
+/* Seconds until the current key is rotate_s old (<= 0: rotate now; no key
+ * at all counts as due). */
+int64_t nts_server_due_in(const struct nts_server_keys *ks, int64_t now_s, int64_t rotate_s);
+/* Forget every key but the current one made more than max_age_s before
+ * now_s (keys from before a long stop). Returns how many went. */
+int nts_server_expire(struct nts_server_keys *ks, int64_t now_s, int64_t max_age_s);
+/* The valid keys oldest first (the current one last): their indices into
+ * ks->key go to order[], the count is returned. */
+int nts_server_order(const struct nts_server_keys *ks, int order[NTS_SERVER_MAX_KEYS]);
 
 int nts_cookie_seal(const struct nts_aead *ae, const struct nts_server_keys *ks,
                     const uint8_t c2s[NTS_AEAD_KEY_LEN], const uint8_t s2c[NTS_AEAD_KEY_LEN],

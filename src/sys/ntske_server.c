@@ -26,6 +26,8 @@ struct ntske_server {
     struct ntske_server_conf c;
     SSL_CTX *ctx;
     int fd;
+    pthread_mutex_t keys_lock;
+    struct nts_server_keys keys;        /* under keys_lock */
     atomic_ullong ok, failed;
 };
 
@@ -47,8 +49,9 @@ static int fill_random(void *p, size_t n)
 }
 
 /* The response to a good request: protocol, algorithm, 8 cookies, port. */
-static size_t build_response(const struct ntske_server *s, SSL *ssl, uint8_t *buf, size_t cap)
+static size_t build_response(struct ntske_server *s, SSL *ssl, uint8_t *buf, size_t cap)
 {
+    struct nts_server_keys ks;
     const char *label = NTSKE_EXPORTER_LABEL;
     uint8_t c2s[NTS_AEAD_KEY_LEN], s2c[NTS_AEAD_KEY_LEN], ctx[5], nonce[NTS_NONCE_LEN];
     uint8_t ck[NTS_SERVER_COOKIE_LEN];
@@ -62,10 +65,17 @@ static size_t build_response(const struct ntske_server *s, SSL *ssl, uint8_t *bu
                                           5, 1);
     ok = ok && ntske_put_u16(buf, cap, &off, NTSKE_NEXT_PROTO, true, NTSKE_PROTO_NTPV4) == 0 &&
          ntske_put_u16(buf, cap, &off, NTSKE_AEAD, true, NTS_AEAD_AES_SIV_CMAC_256) == 0;
+    pthread_mutex_lock(&s->keys_lock);
+    ks = s->keys;
+    pthread_mutex_unlock(&s->keys_lock);
     for (int i = 0; ok && i < NTS_MAX_COOKIES; i++)
         ok = fill_random(nonce, sizeof(nonce)) == 0 &&
-             nts_cookie_seal(s->c.aead, s->c.keys, c2s, s2c, nonce, ck) == 0 &&
+             nts_cookie_seal(s->c.aead, &ks, c2s, s2c, nonce, ck) == 0 &&
              ntske_put(buf, cap, &off, NTSKE_COOKIE, false, ck, sizeof(ck)) == 0;
+    explicit_bzero(&ks, sizeof(ks));
+    if (ok && s->c.ntp_server)
+        ok = ntske_put(buf, cap, &off, NTSKE_SERVER, false, s->c.ntp_server,
+                       (uint16_t)strlen(s->c.ntp_server)) == 0;
     if (ok && s->c.ntp_port != 123)
         ok = ntske_put_u16(buf, cap, &off, NTSKE_PORT_REC, true, s->c.ntp_port) == 0;
     ok = ok && ntske_put(buf, cap, &off, NTSKE_END, true, NULL, 0) == 0;
@@ -177,6 +187,8 @@ struct ntske_server *ntske_server_start(const struct ntske_server_conf *c, char 
     }
     s->c = *c;
     s->fd = -1;
+    s->keys = *c->keys;
+    pthread_mutex_init(&s->keys_lock, NULL);
     s->ctx = SSL_CTX_new(TLS_server_method());
     if (!s->ctx || !SSL_CTX_set_min_proto_version(s->ctx, TLS1_3_VERSION) ||
         SSL_CTX_use_certificate_chain_file(s->ctx, c->cert) != 1 ||
@@ -208,6 +220,13 @@ fail:
     SSL_CTX_free(s->ctx);
     free(s);
     return NULL;
+}
+
+void ntske_server_set_keys(struct ntske_server *s, const struct nts_server_keys *ks)
+{
+    pthread_mutex_lock(&s->keys_lock);
+    s->keys = *ks;
+    pthread_mutex_unlock(&s->keys_lock);
 }
 
 void ntske_server_counts(const struct ntske_server *s, uint64_t *ok, uint64_t *failed)

@@ -6,8 +6,10 @@
  * NTSKE_TIMEOUT_S per read and write, so the packet path never waits
  * for TLS. A request asking for NTPv4 and AES-SIV-CMAC-256 gets both, 8
  * cookies sealed with the current server key (core/nts_server), and a
- * port record when chimed serves NTP on another port than 123; anything
- * else gets an error record. The keys are only read by the thread. */
+ * port record when chimed serves NTP on another port than 123 (or the
+ * configured NTP server and port records, "nts ntpserver"); anything else
+ * gets an error record. The thread seals with its own copy of the keys,
+ * replaced under a lock by ntske_server_set_keys() when they rotate. */
 #ifndef CHIME_SYS_NTSKE_SERVER_H
 #define CHIME_SYS_NTSKE_SERVER_H
 
@@ -21,13 +23,16 @@ struct ntske_server;
 struct ntske_server_conf {
     const char *cert, *key;
     uint16_t port;              /* TCP, default NTSKE_PORT */
-    uint16_t ntp_port;          /* ours: a port record when not 123 */
-    const struct nts_server_keys *keys;
+    uint16_t ntp_port;          /* a port record when not 123 */
+    const char *ntp_server;     /* a server record, NULL: none (the client uses ours) */
+    const struct nts_server_keys *keys;     /* copied at start */
     const struct nts_aead *aead;
 };
 
 struct ntske_server *ntske_server_start(const struct ntske_server_conf *c, char *err,
                                         size_t errlen);
+/* New keys for the cookies handed out from now on. */
+void ntske_server_set_keys(struct ntske_server *s, const struct nts_server_keys *ks);
 /* Sessions served (ok, failed) so far. */
 void ntske_server_counts(const struct ntske_server *s, uint64_t *ok, uint64_t *failed);
 
