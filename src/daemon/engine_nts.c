@@ -10,10 +10,11 @@
  *
  * Cookie keys: with "ntsdir DIR" they live in DIR/ntskeys (sys/ntskeys),
  * loaded at start so that a restart keeps every client's cookies good.
- * The writer (the default) makes a new key every "nts rotate" seconds
- * and keeps the last NTS_SERVER_MAX_KEYS, so a cookie stays good for
- * (NTS_SERVER_MAX_KEYS - 1) rotations after its key was retired (the
- * grace period). A fleet member ("nts readonly") never writes: it looks
+ * The writer (the default) makes a new key every "nts rotate" seconds,
+ * one rotation ahead (the next key, in the file before any cookie is
+ * sealed with it, so the fleet can open those cookies as soon as they
+ * exist), and keeps 3 retired keys: a cookie stays good for 3 rotations
+ * after its key was retired (the grace period). A fleet member ("nts readonly") never writes: it looks
  * at the file once a second and re-reads it when it changed. Without
  * ntsdir the keys are random per start and rotate in memory. */
 #include "daemon/engine.h"
@@ -67,24 +68,39 @@ static void push_keys(struct engine_nts *t)
 
 static void schedule(struct engine_nts *t, const struct now *now);
 
-/* The writer: a new key, the oldest beyond the grace period dropped, the
- * set written before any cookie is sealed with the new key. */
-static int rotate_now(struct engine_nts *t, const struct now *now)
+/* The writer, at start and on its timer: the next key becomes current
+ * when the current one is due (a new one when there is none), a new next
+ * key is made, keys past the grace period go, and the set is written
+ * before any cookie is sealed with the new key. -1: nothing usable. */
+static int advance(struct engine_nts *t, const struct now *now)
 {
+    int64_t ns = now_s(now);
+    bool rotated = false, changed = false;
     char err[400];
 
-    if (ntskeys_new(&t->keys, now_s(now)) < 0) {
-        log_warnx("nts", "cannot make a new NTS cookie key");
-        return -1;
+    if (!nts_server_current(&t->keys) || nts_server_due_in(&t->keys, ns, t->rotate_s) <= 0) {
+        if (nts_server_promote(&t->keys, ns) < 0 && ntskeys_new(&t->keys, ns, false) < 0) {
+            log_warnx("nts", "cannot make a new NTS cookie key");
+            return nts_server_current(&t->keys) ? 0 : -1;
+        }
+        rotated = changed = true;
+        t->rotations++;
     }
-    t->rotations++;
+    if (nts_server_expire(&t->keys, ns, t->rotate_s * NTS_SERVER_MAX_KEYS) > 0)
+        changed = true;
+    if (!t->keys.has_next &&
+        ntskeys_new(&t->keys, nts_server_current(&t->keys)->created + t->rotate_s, true) == 0)
+        changed = true;
+    if (!changed)
+        return 0;
     if (t->dir && ntskeys_write(t->dir, &t->keys, err, sizeof(err)) < 0) {
         log_warnx("nts", "cannot save the NTS cookie keys: %s", err);
         return -1;
     }
-    log_info("nts", "NTS cookie key %08x is now current (%d held%s%s)",
-             (unsigned)nts_server_current(&t->keys)->id, held(&t->keys),
-             t->dir ? ", saved in " : "", t->dir ? t->dir : "");
+    if (rotated)
+        log_info("nts", "NTS cookie key %08x is now current (%d held%s%s)",
+                 (unsigned)nts_server_current(&t->keys)->id, held(&t->keys),
+                 t->dir ? ", saved in " : "", t->dir ? t->dir : "");
     return 0;
 }
 
@@ -120,8 +136,7 @@ static void timer_cb(void *arg, const struct now *now)
     t->timer = 0;
     if (t->readonly)
         reread(t);
-    else if (nts_server_due_in(&t->keys, now_s(now), t->rotate_s) <= 0 &&
-             rotate_now(t, now) == 0)
+    else if (advance(t, now) == 0)
         push_keys(t);
     schedule(t, now);
 }
@@ -168,11 +183,7 @@ static int load_keys(struct engine_nts *t, const struct conf_loc *loc, const str
                       : "?", loc->line, t->dir);
         return 0;
     }
-    if (nts_server_expire(&t->keys, now_s(now), t->rotate_s * NTS_SERVER_MAX_KEYS) > 0)
-        log_info("nts", "NTS cookie keys past their grace period dropped");
-    if (nts_server_due_in(&t->keys, now_s(now), t->rotate_s) <= 0 && rotate_now(t, now) < 0)
-        return -1;
-    return 0;
+    return advance(t, now);
 }
 
 static const char *where(const struct conf_loc *loc)

@@ -14,7 +14,7 @@
 #include "sys/statefile.h"
 
 #define HEADER "chime-ntskeys 1\n"
-/* header + 4 lines of 8 + 1 + 20 + 1 + 64 + 1 */
+/* header + 5 lines of 8 + 1 + 20 + 3 + 64 + 1 */
 #define FILE_MAX 1024
 
 int ntskeys_path(const char *dir, char *out, size_t cap)
@@ -65,19 +65,22 @@ static bool all_hex(const char *s, size_t n)
     return true;
 }
 
-/* One key line: "<id> <created> <key>"; 0 or -1. */
-static int parse_line(const char *line, uint32_t *id, int64_t *created, uint8_t k[32])
+/* One key line: "<id> <created> <role> <key>"; 0 or -1. */
+static int parse_line(const char *line, struct nts_server_key *key, char *role)
 {
-    char idh[9], kh[65];
+    char idh[9], kh[65], r[2];
     long long c;
     int used = 0;
 
-    if (sscanf(line, "%8s %lld %64s%n", idh, &c, kh, &used) != 3 || line[used] != '\0' ||
-        strlen(idh) != 8 || strlen(kh) != 64 || !all_hex(idh, 8) || !all_hex(kh, 64) || c < 0)
+    if (sscanf(line, "%8s %lld %1s %64s%n", idh, &c, r, kh, &used) != 4 ||
+        line[used] != '\0' || strlen(idh) != 8 || strlen(kh) != 64 || !all_hex(idh, 8) ||
+        !all_hex(kh, 64) || c < 0 || !strchr("ocn", r[0]))
         return -1;
-    *id = (uint32_t)strtoul(idh, NULL, 16);
-    *created = c;
-    return unhex(kh, k, 32);
+    key->id = (uint32_t)strtoul(idh, NULL, 16);
+    key->created = c;
+    key->valid = true;
+    *role = r[0];
+    return unhex(kh, key->k, 32);
 }
 
 int ntskeys_read(const char *dir, struct nts_server_keys *ks, bool *loose, char *err,
@@ -113,25 +116,36 @@ int ntskeys_read(const char *dir, struct nts_server_keys *ks, bool *loose, char 
                  (int)strlen(HEADER) - 1, HEADER);
         return -1;
     }
+    got.current = -1;
     for (line = strtok_r(buf + strlen(HEADER), "\n", &save); line;
          line = strtok_r(NULL, "\n", &save)) {
-        uint8_t k[32];
-        uint32_t id;
-        int64_t created;
+        int i = lineno - 1;
+        char role;
 
         lineno++;
-        if (parse_line(line, &id, &created, k) < 0) {
-            snprintf(err, errlen, "%.300s:%d: malformed key line (ID CREATED KEY expected)",
-                     path, lineno);
+        if (i >= NTS_SERVER_MAX_KEYS || parse_line(line, &got.key[i], &role) < 0 ||
+            (role == 'c' && got.current >= 0) || (role == 'n' && got.has_next)) {
+            snprintf(err, errlen, "%.300s:%d: %s", path, lineno, i >= NTS_SERVER_MAX_KEYS
+                     ? "too many keys" : "malformed key line (ID SINCE o|c|n KEY expected, "
+                     "one c, at most one n)");
             explicit_bzero(buf, sizeof(buf));
+            explicit_bzero(&got, sizeof(got));
             return -1;
         }
-        nts_server_rotate(&got, id, k, created);
-        explicit_bzero(k, sizeof(k));
+        if (role == 'c')
+            got.current = i;
+        if (role == 'n') {
+            got.next = i;
+            got.has_next = true;
+        }
+    }
+    if (got.current < 0) {
+        got.current = 0;
+        got.key[0].valid = false;       /* no current key: refused below */
     }
     explicit_bzero(buf, sizeof(buf));
     if (!nts_server_current(&got)) {
-        snprintf(err, errlen, "%.300s: no key", path);
+        snprintf(err, errlen, "%.300s: no current key (a line with role c)", path);
         return -1;
     }
     *ks = got;
@@ -152,8 +166,10 @@ int ntskeys_write(const char *dir, const struct nts_server_keys *ks, char *err, 
     off = (size_t)snprintf(buf, sizeof(buf), "%s", HEADER);
     for (int i = 0; i < n; i++) {
         const struct nts_server_key *k = &ks->key[order[i]];
-        int w = snprintf(buf + off, sizeof(buf) - off, "%08" PRIx32 " %" PRId64 " ", k->id,
-                         k->created);
+        char role = order[i] == ks->current ? 'c'
+                    : ks->has_next && order[i] == ks->next ? 'n' : 'o';
+        int w = snprintf(buf + off, sizeof(buf) - off, "%08" PRIx32 " %" PRId64 " %c ", k->id,
+                         k->created, role);
 
         if (w < 0 || (size_t)w + 66 > sizeof(buf) - off)
             return -1;
@@ -172,7 +188,7 @@ int ntskeys_write(const char *dir, const struct nts_server_keys *ks, char *err, 
     return 0;
 }
 
-int ntskeys_new(struct nts_server_keys *ks, int64_t created)
+int ntskeys_new(struct nts_server_keys *ks, int64_t created, bool as_next)
 {
     uint8_t k[NTS_AEAD_KEY_LEN];
     uint32_t id;
@@ -184,7 +200,10 @@ int ntskeys_new(struct nts_server_keys *ks, int64_t created)
     for (int i = 0; i < NTS_SERVER_MAX_KEYS; i++)
         if (ks->key[i].valid && ks->key[i].id == id)
             id++;
-    nts_server_rotate(ks, id, k, created);
+    if (as_next)
+        nts_server_add_next(ks, id, k, created);
+    else
+        nts_server_rotate(ks, id, k, created);
     explicit_bzero(k, sizeof(k));
     return 0;
 }

@@ -2,10 +2,12 @@
  *
  * One writer (the chimed that rotates) and any number of readers (a
  * fleet's NTP servers, "nts readonly") share the directory. The file is
- * text, one key a line, oldest first, the current (sealing) key last:
+ * text, one key a line: retired keys oldest first, the current (sealing)
+ * one, then the next (which readers can open before the writer seals
+ * with it):
  *
  *   chime-ntskeys 1
- *   <id, 8 hex digits> <created, Unix seconds> <key, 64 hex digits>
+ *   <id, 8 hex> <current from, Unix seconds> <o|c|n> <key, 64 hex>
  *
  * It is written whole to a temporary beside it (created exclusively, mode
  * 0600) and renamed over the old one, so a reader sees the old set or the
@@ -43,7 +45,8 @@ int ntskeys_read(const char *dir, struct nts_server_keys *ks, bool *loose, char 
 /* Write the set atomically (mode 0600). 0, or -1 with why in err. */
 int ntskeys_write(const char *dir, const struct nts_server_keys *ks, char *err, size_t errlen);
 
-/* A new random key made at created, pushed into ks. 0 or -1. */
-int ntskeys_new(struct nts_server_keys *ks, int64_t created);
+/* A new random key, current from created on, pushed into ks as the
+ * current key or (as_next) the next one. 0 or -1. */
+int ntskeys_new(struct nts_server_keys *ks, int64_t created, bool as_next);
 
 #endif

@@ -130,12 +130,30 @@ static void test_rotation_schedule(void **st)
     assert_int_equal(nts_server_expire(&ks, 1120 + 86400, 240), 2);
     assert_int_equal(nts_server_order(&ks, order), 1);
     assert_int_equal(ks.key[order[0]].id, 12);
-    /* five rotations into four slots: the oldest goes, the order holds */
-    for (uint32_t id = 20; id < 25; id++)
-        nts_server_rotate(&ks, id, k, id);
+    /* the next key opens before it seals, and is written last */
+    nts_server_add_next(&ks, 13, k, 1180);
+    assert_int_equal(nts_server_current(&ks)->id, 12);
+    assert_int_equal(nts_server_order(&ks, order), 2);
+    assert_int_equal(ks.key[order[1]].id, 13);
+    assert_int_equal(nts_server_promote(&ks, 1181), 0);
+    assert_int_equal(nts_server_current(&ks)->id, 13);
+    assert_int_equal(nts_server_current(&ks)->created, 1181);
+    assert_int_equal(nts_server_promote(&ks, 1182), -1);    /* no next any more */
+    /* rotations into full slots: the oldest retired key goes, the
+     * current and the next never do */
+    for (uint32_t id = 20; id < 28; id++) {
+        nts_server_add_next(&ks, id, k, 2000 + id);
+        assert_int_equal(ks.key[ks.next].id, id);
+        assert_int_equal(nts_server_promote(&ks, 2000 + id), 0);
+        assert_int_equal(nts_server_current(&ks)->id, id);
+    }
+    nts_server_add_next(&ks, 127, k, 3000);
     assert_int_equal(nts_server_order(&ks, order), NTS_SERVER_MAX_KEYS);
-    for (int i = 0; i < NTS_SERVER_MAX_KEYS; i++)
-        assert_int_equal(ks.key[order[i]].id, 21 + i);
+    for (int i = 0; i < NTS_SERVER_MAX_KEYS - 2; i++)
+        assert_int_equal(ks.key[order[i]].id, 24 + i);      /* 3 retired, oldest first */
+    assert_true(ks.key[order[0]].created < ks.key[order[1]].created);
+    assert_int_equal(ks.key[order[3]].id, 27);
+    assert_int_equal(ks.key[order[4]].id, 127);
 }
 
 static void test_client_and_server_agree(void **st)

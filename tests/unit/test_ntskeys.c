@@ -69,7 +69,7 @@ static void test_round_trip(void **st)
 
     assert_int_equal(ntskeys_read(dir, &back, &loose, err, sizeof(err)), 0);  /* none yet */
     for (int i = 0; i < 3; i++)
-        assert_int_equal(ntskeys_new(&ks, 1000 + i), 0);
+        assert_int_equal(ntskeys_new(&ks, 1000 + i, false), 0);
     assert_int_equal(ntskeys_write(dir, &ks, err, sizeof(err)), 0);
     ntskeys_stamp(dir, &s0);
     assert_true(s0.exists);
@@ -84,7 +84,7 @@ static void test_round_trip(void **st)
     assert_memory_equal(nts_server_current(&back)->k, nts_server_current(&ks)->k, 32);
     assert_int_equal(nts_server_current(&back)->created, 1002);
     /* a rotation makes a new file: readers see it by the stamp */
-    assert_int_equal(ntskeys_new(&ks, 2000), 0);
+    assert_int_equal(ntskeys_new(&ks, 2000, false), 0);
     assert_int_equal(ntskeys_write(dir, &ks, err, sizeof(err)), 0);
     ntskeys_stamp(dir, &s1);
     assert_false(ntskeys_stamp_same(&s0, &s1));
@@ -112,7 +112,8 @@ static void test_symlink_and_damage(void **st)
     assert_int_equal(symlink(victim, path), 0);
     /* reading through the link is refused; writing replaces the link */
     assert_int_equal(ntskeys_read(dir, &held, &loose, err, sizeof(err)), -1);
-    assert_int_equal(ntskeys_new(&ks, 5), 0);
+    assert_int_equal(ntskeys_new(&ks, 5, false), 0);
+    assert_int_equal(ntskeys_new(&ks, 65, true), 0);         /* the next key survives too */
     assert_int_equal(ntskeys_write(dir, &ks, err, sizeof(err)), 0);
     f = fopen(victim, "r");
     assert_non_null(f);
@@ -126,8 +127,11 @@ static void test_symlink_and_damage(void **st)
     fputs("zz 12 short\n", f);
     fclose(f);
     assert_int_equal(ntskeys_read(dir, &held, &loose, err, sizeof(err)), -1);
-    assert_non_null(strstr(err, "ntskeys:3: malformed key line"));
+    assert_non_null(strstr(err, "ntskeys:4: malformed key line"));
     assert_int_equal(nts_server_current(&held)->id, nts_server_current(&ks)->id);
+    assert_true(held.has_next);
+    assert_int_equal(held.key[held.next].id, ks.key[ks.next].id);
+    assert_int_equal(held.key[held.next].created, 65);
     f = fopen(path, "w");
     assert_non_null(f);
     fputs("something else\n", f);
