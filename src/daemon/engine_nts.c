@@ -235,6 +235,9 @@ int engine_nts_init(struct engine *e)
                                      .port = c->port ? c->port : NTSKE_PORT,
                                      .ntp_port = c->ntp_port ? c->ntp_port : e->cfg->port,
                                      .ntp_server = c->ntp_server, .keys = &t->keys,
+                                     .max_sessions = (int)c->max_sessions,
+                                     .per_client = (int)c->per_client,
+                                     .timeout_s = (int)c->timeout_s,
                                      .aead = &ntscrypto_openssl };
     t->ke = ntske_server_start(&kc, err, sizeof(err));
     if (!t->ke) {
@@ -249,17 +252,19 @@ int engine_nts_init(struct engine *e)
  * until the process ends. */
 void engine_nts_log_stats(const struct engine *e)
 {
-    uint64_t ok = 0, failed = 0;
-
+    struct ntske_server_stats ks = { 0 };
     const struct engine_nts *t = e->serve.nts;
 
     if (!t)
         return;
     if (t->ke)
-        ntske_server_counts(t->ke, &ok, &failed);
-    log_info("nts", "ke_sessions=%llu ke_failed=%llu nts_requests=%llu naks=%llu dropped=%llu "
+        ntske_server_counts(t->ke, &ks);
+    log_info("nts", "ke_sessions=%llu ke_failed=%llu ke_refused_busy=%llu ke_refused_peer=%llu "
+             "ke_timed_out=%llu nts_requests=%llu naks=%llu dropped=%llu "
              "key_rotations=%llu key_reloads=%llu",
-             (unsigned long long)ok, (unsigned long long)failed,
+             (unsigned long long)ks.ok, (unsigned long long)ks.failed,
+             (unsigned long long)ks.refused_busy, (unsigned long long)ks.refused_peer,
+             (unsigned long long)ks.timed_out,
              (unsigned long long)t->requests, (unsigned long long)t->naks,
              (unsigned long long)t->dropped, (unsigned long long)t->rotations,
              (unsigned long long)t->reloads);

@@ -5,8 +5,8 @@
  *
  * Keys once with the NTS-KE server KEHOST:KEPORT (certificate checked
  * against CAFILE and KEHOST), then sends ROUNDS rounds of one request to
- * each NTP server ADDR:PORT (numeric IPv4; none given: the server and
- * port the key exchange named), INTERVAL_MS apart, stopping early once
+ * each NTP server ADDR:PORT (IPv4; none given: the server and port the
+ * key exchange named), INTERVAL_MS apart, stopping early once
  * STOPFILE exists. It never keys again: every request uses the cookies the
  * exchange or earlier replies brought, as a client must (so a test can
  * tell that one exchange served a whole fleet across key rotations).
@@ -30,6 +30,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,8 +69,14 @@ static int open_target(struct target *t, const char *addr, unsigned port)
     struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 
     snprintf(t->name, sizeof(t->name), "%s:%u", addr, port);
-    if (inet_pton(AF_INET, addr, &a.sin_addr) != 1)
-        return -1;
+    if (inet_pton(AF_INET, addr, &a.sin_addr) != 1) {
+        struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_DGRAM }, *res;
+
+        if (getaddrinfo(addr, NULL, &hints, &res) != 0)
+            return -1;
+        a.sin_addr = ((struct sockaddr_in *)res->ai_addr)->sin_addr;
+        freeaddrinfo(res);
+    }
     t->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     return t->fd >= 0 && connect(t->fd, (struct sockaddr *)&a, sizeof(a)) == 0 ? 0 : -1;
 }
