@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <openssl/ssl.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -388,4 +390,98 @@ void ntske_server_counts(const struct ntske_server *s, struct ntske_server_stats
     st->refused_busy = s->refused_busy;
     st->refused_peer = s->refused_peer;
     st->timed_out = s->timed_out;
+}
+
+static void asn1_time_str(const ASN1_TIME *t, char *out, size_t cap)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    int n = 0;
+
+    out[0] = '\0';
+    if (b && ASN1_TIME_print(b, t) == 1)
+        n = BIO_read(b, out, (int)cap - 1);
+    out[n > 0 ? n : 0] = '\0';
+    BIO_free(b);
+}
+
+static X509 *read_cert(const char *what, const char *path, char *msg, size_t cap)
+{
+    FILE *f = fopen(path, "re");
+    X509 *x;
+
+    if (!f) {
+        snprintf(msg, cap, "%s %s: %s", what, path, strerror(errno));
+        return NULL;
+    }
+    x = PEM_read_X509(f, NULL, NULL, NULL);
+    fclose(f);
+    if (!x)
+        snprintf(msg, cap, "%s %s: no PEM certificate in it", what, path);
+    ERR_clear_error();
+    return x;
+}
+
+/* The certificate is valid now. */
+static int check_dates(const char *path, X509 *x, char *msg, size_t cap)
+{
+    char when[64];
+
+    if (X509_cmp_current_time(X509_get0_notAfter(x)) < 0) {
+        asn1_time_str(X509_get0_notAfter(x), when, sizeof(when));
+        snprintf(msg, cap, "nts cert %s: expired (not after %s): clients will refuse it",
+                 path, when);
+        return -1;
+    }
+    if (X509_cmp_current_time(X509_get0_notBefore(x)) > 0) {
+        asn1_time_str(X509_get0_notBefore(x), when, sizeof(when));
+        snprintf(msg, cap, "nts cert %s: not valid yet (not before %s)", path, when);
+        return -1;
+    }
+    return 0;
+}
+
+static int check_key(const char *key, X509 *x, const char *cert, char *msg, size_t cap)
+{
+    FILE *f = fopen(key, "re");
+    EVP_PKEY *k;
+    int rc = 0;
+
+    if (!f) {
+        snprintf(msg, cap, "nts key %s: %s", key, strerror(errno));
+        return -1;
+    }
+    k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+    fclose(f);
+    if (!k) {
+        snprintf(msg, cap, "nts key %s: no PEM private key in it", key);
+        rc = -1;
+    } else if (x && X509_check_private_key(x, k) != 1) {
+        snprintf(msg, cap, "nts key %s does not match the certificate in nts cert %s", key,
+                 cert);
+        rc = -1;
+    }
+    EVP_PKEY_free(k);
+    ERR_clear_error();
+    return rc;
+}
+
+int ntske_check_files(const char *cert, const char *key, const char *ca, char *msg,
+                      size_t cap)
+{
+    X509 *x = NULL;
+    int rc = 0;
+
+    if (cert) {
+        x = read_cert("nts cert", cert, msg, cap);
+        rc = x ? check_dates(cert, x, msg, cap) : -1;
+    }
+    if (rc == 0 && key)
+        rc = check_key(key, x, cert ? cert : "?", msg, cap);
+    X509_free(x);
+    if (rc == 0 && ca) {
+        x = read_cert("nts ca", ca, msg, cap);
+        rc = x ? 0 : -1;
+        X509_free(x);
+    }
+    return rc;
 }

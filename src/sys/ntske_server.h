@@ -37,6 +37,13 @@ struct ntske_server *ntske_server_start(const struct ntske_server_conf *c, char 
                                         size_t errlen);
 /* New keys for the cookies handed out from now on. */
 void ntske_server_set_keys(struct ntske_server *s, const struct nts_server_keys *ks);
+/* What start-up and chimed --check verify: the certificate (chain) file
+ * holds a PEM certificate valid now, the key is a PEM private key that
+ * matches it; either may be NULL. ca (NULL: none) holds a PEM
+ * certificate. 0, or -1 with why, naming the file, in msg. */
+int ntske_check_files(const char *cert, const char *key, const char *ca, char *msg,
+                      size_t cap);
+
 #define NTSKE_SESSIONS_DEFAULT 32
 #define NTSKE_PER_CLIENT_DEFAULT 4
 
