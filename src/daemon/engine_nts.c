@@ -25,6 +25,7 @@
 #include <sys/random.h>
 
 #include "core/nts_server.h"
+#include "core/report.h"
 #include "sys/clock.h"
 #include "sys/log.h"
 #include "sys/ntscrypto.h"
@@ -268,6 +269,27 @@ void engine_nts_log_stats(const struct engine *e)
              (unsigned long long)t->requests, (unsigned long long)t->naks,
              (unsigned long long)t->dropped, (unsigned long long)t->rotations,
              (unsigned long long)t->reloads);
+}
+
+void engine_nts_report(const struct engine *e, struct report_serverstats *o)
+{
+    const struct engine_nts *t = e->serve.nts;
+    struct ntske_server_stats ks = { 0 };
+
+    if (!t)
+        return;
+    if (t->ke)
+        ntske_server_counts(t->ke, &ks);
+    o->nts_ke_sessions = ks.ok;
+    o->nts_ke_failed = ks.failed;
+    o->nts_ke_refused_busy = ks.refused_busy;
+    o->nts_ke_refused_peer = ks.refused_peer;
+    o->nts_ke_timed_out = ks.timed_out;
+    o->nts_requests = t->requests;
+    o->nts_naks = t->naks;
+    o->nts_dropped = t->dropped;
+    o->nts_key_rotations = t->rotations;
+    o->nts_key_reloads = t->reloads;
 }
 
 int engine_nts_input(struct engine *e, int i, const uint8_t *buf, size_t len)

@@ -131,6 +131,20 @@ if ! check 'printf "%s" "$sum" | grep -q "nak=0 timeout=0 bad=0 amplified=0" &&
     grep -v "result=ok" "$D/probe.out" | head -n 20 | sed 's/^/# /'
 fi
 
+# the counters, as chimectl and the metrics show them
+ks=$(chimectl_json "$D/k.sock" serverstats)
+as=$(chimectl_json "$D/a.sock" serverstats)
+am=$("$B/chimectl" -s "$D/a.sock" metrics 2>/dev/null)
+diag "K serverstats: $ks"
+diag "A serverstats: $as"
+check 'printf "%s" "$ks" | grep -q "\"nts\":{\"ke_sessions\":[1-9]" &&
+       printf "%s" "$ks" | grep -q "\"key_rotations\":[4-9]\|\"key_rotations\":[1-9][0-9]"' \
+    "b: chimectl serverstats on K counts its key exchanges and rotations"
+check 'printf "%s" "$as" | grep -q "\"requests\":[1-9][0-9]*,\"naks\":0,\"dropped\":0,\"key_rotations\":0,\"key_reloads\":[4-9]"' \
+    "b: ... on A the NTS requests, no NAK, and the key re-reads"
+check 'printf "%s" "$am" | grep -q "^chime_nts_requests_total [1-9]"' \
+    "b: the metrics carry chime_nts_requests_total"
+
 # c: K's records sent the chimed client to A; it selects A
 src_state() { chimectl_json "$D/c.sock" sources | sed -n 's/.*"state":"\(.\)".*/\1/p' | head -n 1; }
 samples() {

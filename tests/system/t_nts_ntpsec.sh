@@ -138,6 +138,10 @@ check 'grep -q "NTS-KE with $B_ADDR: [1-8] cookies" "$CL_LOG"' "b: the key excha
 check 'printf "%s" "$j" | grep -q "\"nts\":true" && printf "%s" "$j" | grep -q "\"nts_ke\":\"ok, "' \
     "b: chimectl -j sources says NTS-authenticated, and the exchange's result"
 check '! grep -q "NTS reply rejected" "$CL_LOG"' "b: no reply from ntpd rejected"
+txt=$("$B/chimectl" -s "$D/cl.sock" sources 2>/dev/null)
+diag "b: $(printf '%s' "$txt" | tail -n 1)"
+check 'printf "%s" "$txt" | grep -q "^\*$B_ADDR .*  nts [1-8]$"' \
+    "b: chimectl sources marks it: nts and the cookies held"
 
 stop_pid "$NTPD_PID"
 stop_pid "$SRV_PID"
