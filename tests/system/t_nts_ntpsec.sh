@@ -67,6 +67,7 @@ chmod 644 "$D/b.key"
 cat >"$D/srv.conf" <<CONF
 port 123
 interface listen $A_ADDR
+interface listen 127.0.0.1
 local stratum 1
 controlsocket $D/srv.sock
 nts enable
@@ -114,6 +115,15 @@ line=$(grep "nts_requests=" "$SRV_LOG" | tail -n 1)
 diag "chimed: $line"
 check 'printf "%s" "$line" | grep -q "ke_sessions=[1-9].* nts_requests=[1-9][0-9]* naks=0 dropped=0"' \
     "a: chimed authenticated and answered ntpd's NTS requests (no NAK, nothing dropped)"
+
+# ntpq reads the same counters from chimed over mode 6 (from loopback: a
+# remote address may not query), by NTPsec's names
+rv=$(in_netns "$NS_A" "$NTPQ" -c "rv 0 nts_server_recv_good,nts_server_recv_bad,nts_ke_serves_good" 127.0.0.1 2>&1)
+diag "a: ntpq rv: $(printf '%s' "$rv" | tr '\n' ' ')"
+check 'printf "%s" "$rv" | grep -q "nts_server_recv_good=[1-9]" &&
+       printf "%s" "$rv" | grep -q "nts_server_recv_bad=0" &&
+       printf "%s" "$rv" | grep -q "nts_ke_serves_good=[1-9]"' \
+    "a: ntpq reads chimed's NTS counters (nts_server_recv_good, nts_ke_serves_good)"
 
 # ---- A: chimed, NTS client of ntpd ----------------------------------------------------------
 cat >"$D/cl.conf" <<CONF
