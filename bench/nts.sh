@@ -107,6 +107,6 @@ done
 qc=$(median <"$W/req.chronyd"); qm=$(median <"$W/req.chimed")
 kc=$(median <"$W/ke.chronyd"); km=$(median <"$W/ke.chimed")
 echo "NTS requests/s (window $WINDOW, ${SECS} s, median of $ROUNDS): chronyd $qc, chimed $qm," \
-    "ratio $(awk -v a="$qm" -v b="$qc" 'BEGIN { printf "%.2f", b > 0 ? a / b : 0 }')"
+    "ratio $(awk -v a="$qm" -v b="$qc" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')"
 echo "NTS-KE handshakes/s ($KE sequential, median of $ROUNDS): chronyd $kc, chimed $km," \
-    "ratio $(awk -v a="$km" -v b="$kc" 'BEGIN { printf "%.2f", b > 0 ? a / b : 0 }')"
+    "ratio $(awk -v a="$km" -v b="$kc" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')"
