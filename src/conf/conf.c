@@ -1092,14 +1092,47 @@ static int h_nts(struct parser *p, const struct line *l)
         n->enable = streq(w, "enable");
         return 0;
     }
-    if (streq(w, "port")) {     /* chime extension: the NTS-KE server's TCP port */
+    if (streq(w, "readonly")) {     /* chime: a fleet member that only reads ntsdir */
+        if (l->nargs != 1)
+            return fail(p, &l->arg[1].loc, "'nts readonly' takes no argument");
+        n->readonly = true;
+        return 0;
+    }
+    /* chime extensions with a number: the KE port, the NTP port record,
+     * the rotation interval and the KE server's limits */
+    static const struct { const char *w; long lo, hi; } nums[] = {
+        { "port", 1, 65535 }, { "ntpport", 1, 65535 }, { "rotate", 1, 366L * 86400 },
+        { "maxsessions", 1, 4096 }, { "perclient", 1, 4096 }, { "timeout", 1, 300 },
+    };
+    for (size_t k = 0; k < sizeof(nums) / sizeof(nums[0]); k++) {
         long v;
         size_t i = 0;
 
-        if (l->nargs != 2 || keyword_long(p, l, &i, 1, 65535, &v) < 0)
-            return l->nargs != 2 ? fail(p, &l->loc, "'nts port' needs a number") : -1;
-        n->port = (uint16_t)v;
+        if (!streq(w, nums[k].w))
+            continue;
+        if (l->nargs != 2)
+            return fail(p, &l->loc, "'nts %s' needs a number", w);
+        if (keyword_long(p, l, &i, nums[k].lo, nums[k].hi, &v) < 0)
+            return -1;
+        if (k == 0)
+            n->port = (uint16_t)v;
+        else if (k == 1)
+            n->ntp_port = (uint16_t)v;
+        else if (k == 2)
+            n->rotate_s = v;
+        else if (k == 3)
+            n->max_sessions = v;
+        else if (k == 4)
+            n->per_client = v;
+        else
+            n->timeout_s = v;
         return 0;
+    }
+    if (streq(w, "ntpserver")) {
+        if (l->nargs != 2 || !*l->arg[1].s || strlen(l->arg[1].s) >= 255)
+            return fail(p, &l->loc, "'nts ntpserver' needs a host name or address");
+        n->ntp_server = dup_str(p, l->arg[1].s);
+        return n->ntp_server ? 0 : oom(p, &l->loc);
     }
     if (streq(w, "ca"))
         field = &n->ca;
@@ -1251,7 +1284,7 @@ static const struct directive directives[] = {
     PATHD("statsdir", "statsdir DIR: where filegen files go"),
     PATHD("keys", "keys PATH: symmetric key file"),
     PATHD("controlsocket", "controlsocket PATH: chimectl socket (chime extension)"),
-    PATHD("ntsdir", "ntsdir DIR: NTS state (chime extension, later release)"),
+    PATHD("ntsdir", "ntsdir DIR: the NTS server's cookie keys (chime extension)"),
     { "controlgroup", h_controlgroup, 1, 1, "a group name",
       "controlgroup NAME: group that may use the control socket (chime extension)" },
     { "metrics-listen", h_metrics_listen, 1, 1, "ADDRESS:PORT",
@@ -1271,7 +1304,9 @@ static const struct directive directives[] = {
     { "leapsecmode", h_leapsecmode, 1, 1, "a mode", "leapsecmode system|step|slew|ignore" },
     { "includefile", h_includefile, 1, 1, "a path", "includefile PATH" },
     { "nts", h_nts, 1, ARGS_MANY, "an option",
-      "nts ca FILE | enable | cert FILE | key FILE: NTS (RFC 8915), NTPsec syntax" },
+      "nts ca FILE | enable | cert FILE | key FILE: NTS (RFC 8915), NTPsec syntax; chime: "
+      "port N | rotate S | readonly | ntpserver HOST | ntpport N | maxsessions N | "
+      "perclient N | timeout S" },
     STORED("logconfig", 1, "log classes (later release)"),
     STORED("mru", 1, "MRU list limits (later release)"),
     STORED("rlimit", 1, "resource limits (later release)"),

@@ -170,11 +170,16 @@ struct config {
     /* "metrics-listen ADDR:PORT": Prometheus over HTTP (off when !set) */
     struct conf_listen { bool set; struct sockaddr_storage addr; struct conf_loc loc; }
         metrics_listen;
-    const char *ntsdir;            /* stored for the NTS issue */
+    const char *ntsdir;            /* "ntsdir DIR": the NTS server's cookie keys */
     /* "nts ca FILE" (client trust; NULL: the system store), "nts enable",
-     * "nts cert FILE", "nts key FILE" (server side, NTPsec syntax) */
-    struct conf_nts { const char *ca, *cert, *key; bool enable; uint16_t port;
-                      struct conf_loc loc; } nts;
+     * "nts cert FILE", "nts key FILE" (server side, NTPsec syntax); chime's
+     * own: "nts port N" (KE), "nts rotate S", "nts readonly" (a fleet
+     * member reading ntsdir), "nts ntpserver HOST", "nts ntpport N" (the
+     * KE server's negotiation records), "nts maxsessions N", "nts
+     * perclient N", "nts timeout S" (KE limits); 0: the default */
+    struct conf_nts { const char *ca, *cert, *key, *ntp_server; bool enable, readonly;
+                      uint16_t port, ntp_port; long rotate_s, max_sessions, per_client,
+                      timeout_s; struct conf_loc loc; } nts;
     /* statistics: names enabled by "statistics ...", and filegen lines */
     const char **statistics;       size_t n_statistics;
     struct conf_filegen *filegens; size_t n_filegens;

@@ -20,15 +20,117 @@ static uint32_t get32(const uint8_t *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-void nts_server_rotate(struct nts_server_keys *ks, uint32_t id, const uint8_t k[NTS_AEAD_KEY_LEN])
+static bool retired(const struct nts_server_keys *ks, int i)
 {
-    int next = ks->key[ks->current].valid ? (ks->current + 1) % NTS_SERVER_MAX_KEYS
-                                          : ks->current;
+    return i != ks->current && !(ks->has_next && i == ks->next);
+}
 
-    ks->key[next].id = id;
-    memcpy(ks->key[next].k, k, NTS_AEAD_KEY_LEN);
-    ks->key[next].valid = true;
-    ks->current = next;
+/* A free slot, else the oldest retired key's. */
+static int pick_slot(const struct nts_server_keys *ks)
+{
+    int best = -1;
+
+    for (int i = 0; i < NTS_SERVER_MAX_KEYS; i++) {
+        if (!retired(ks, i) && ks->key[i].valid)
+            continue;
+        if (!ks->key[i].valid)
+            return i;
+        if (best < 0 || ks->key[i].created < ks->key[best].created)
+            best = i;
+    }
+    return best;
+}
+
+static int put_key(struct nts_server_keys *ks, uint32_t id, const uint8_t k[NTS_AEAD_KEY_LEN],
+                   int64_t created)
+{
+    int i = pick_slot(ks);
+
+    ks->key[i].id = id;
+    memcpy(ks->key[i].k, k, NTS_AEAD_KEY_LEN);
+    ks->key[i].created = created;
+    ks->key[i].valid = true;
+    return i;
+}
+
+void nts_server_rotate(struct nts_server_keys *ks, uint32_t id, const uint8_t k[NTS_AEAD_KEY_LEN],
+                       int64_t created)
+{
+    ks->current = put_key(ks, id, k, created);
+}
+
+void nts_server_add_next(struct nts_server_keys *ks, uint32_t id,
+                         const uint8_t k[NTS_AEAD_KEY_LEN], int64_t created)
+{
+    ks->has_next = false;
+    ks->next = put_key(ks, id, k, created);
+    ks->has_next = true;
+}
+
+int nts_server_promote(struct nts_server_keys *ks, int64_t now_s)
+{
+    if (!ks->has_next)
+        return -1;
+    ks->current = ks->next;
+    ks->key[ks->current].created = now_s;
+    ks->has_next = false;
+    return 0;
+}
+
+const struct nts_server_key *nts_server_current(const struct nts_server_keys *ks)
+{
+    const struct nts_server_key *k = &ks->key[ks->current];
+
+    return k->valid ? k : NULL;
+}
+
+int64_t nts_server_due_in(const struct nts_server_keys *ks, int64_t now_s, int64_t rotate_s)
+{
+    const struct nts_server_key *k = nts_server_current(ks);
+
+    if (!k)
+        return 0;
+    if (k->created > now_s)
+        return rotate_s;    /* made "in the future" (the clock was stepped back): keep it */
+    return k->created + rotate_s - now_s;
+}
+
+int nts_server_expire(struct nts_server_keys *ks, int64_t now_s, int64_t max_age_s)
+{
+    int gone = 0;
+
+    for (int i = 0; i < NTS_SERVER_MAX_KEYS; i++) {
+        struct nts_server_key *k = &ks->key[i];
+
+        if (!retired(ks, i) || !k->valid || k->created >= now_s - max_age_s)
+            continue;
+        memset(k, 0, sizeof(*k));
+        gone++;
+    }
+    return gone;
+}
+
+int nts_server_order(const struct nts_server_keys *ks, int order[NTS_SERVER_MAX_KEYS])
+{
+    int n = 0;
+
+    for (int i = 0; i < NTS_SERVER_MAX_KEYS; i++) {
+        int j = n;
+
+        if (!ks->key[i].valid || !retired(ks, i))
+            continue;
+        while (j > 0 && ks->key[order[j - 1]].created > ks->key[i].created) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = i;
+        n++;
+    }
+    if (ks->key[ks->current].valid)
+        order[n++] = ks->current;
+    if (ks->has_next && ks->key[ks->next].valid)
+        order[n++] = ks->next;
+    return n;
 }
 
 int nts_cookie_seal(const struct nts_aead *ae, const struct nts_server_keys *ks,

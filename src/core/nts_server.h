@@ -15,7 +15,9 @@
  * cookie or authenticator fails gets an NTS NAK (a kiss "NTSN" with the
  * identifier alone: smaller still).
  *
- * Not wired into chimed yet: there is no NTS-KE server to hand cookies out.
+ * Each key carries the Unix second it was made (created), so the shell
+ * can rotate on time and drop keys past their grace period after a
+ * restart; sys/ntskeys keeps the set on disk.
  */
 #ifndef CHIME_CORE_NTS_SERVER_H
 #define CHIME_CORE_NTS_SERVER_H
@@ -26,24 +28,48 @@
 
 #include "core/nts_ef.h"
 
-#define NTS_SERVER_MAX_KEYS 4
+/* 3 retired keys (the grace period), the current one and the next */
+#define NTS_SERVER_MAX_KEYS 5
 #define NTS_SERVER_COOKIE_LEN (4 + NTS_NONCE_LEN + NTS_TAG_LEN + 4 + 2 * NTS_AEAD_KEY_LEN)
 
 struct nts_server_key {
     uint32_t id;
     uint8_t k[NTS_AEAD_KEY_LEN];
+    int64_t created;            /* Unix seconds it became (or becomes) current */
     bool valid;
 };
 
-/* key[current] seals; every valid key opens. */
+/* key[current] seals; every valid key opens, key[next] too (when
+ * has_next): a fleet learns the next key one rotation before any cookie
+ * is sealed with it, so no member NAKs a cookie the writer just issued. */
 struct nts_server_keys {
     struct nts_server_key key[NTS_SERVER_MAX_KEYS];
     int current;
+    int next;
+    bool has_next;
 };
 
-/* A new current key (id, k): the oldest slot is reused, the others stay
- * valid for cookies already handed out. */
-void nts_server_rotate(struct nts_server_keys *ks, uint32_t id, const uint8_t k[NTS_AEAD_KEY_LEN]);
+/* A new current key (id, k): a free slot or the oldest retired one is
+ * reused, the others stay valid for cookies already handed out. */
+void nts_server_rotate(struct nts_server_keys *ks, uint32_t id, const uint8_t k[NTS_AEAD_KEY_LEN],
+                       int64_t created);
+/* A new next key, current from created on (nts_server_promote). */
+void nts_server_add_next(struct nts_server_keys *ks, uint32_t id,
+                         const uint8_t k[NTS_AEAD_KEY_LEN], int64_t created);
+/* The next key becomes current (its time now_s). 0, or -1: none. */
+int nts_server_promote(struct nts_server_keys *ks, int64_t now_s);
+/* The current key, NULL when there is none. */
+const struct nts_server_key *nts_server_current(const struct nts_server_keys *ks);
+/* Seconds until the current key is rotate_s old (<= 0: rotate now; no key
+ * at all counts as due). */
+int64_t nts_server_due_in(const struct nts_server_keys *ks, int64_t now_s, int64_t rotate_s);
+/* Forget every key but the current one made more than max_age_s before
+ * now_s (keys from before a long stop). Returns how many went. */
+int nts_server_expire(struct nts_server_keys *ks, int64_t now_s, int64_t max_age_s);
+/* The valid keys, retired ones oldest first, then the current one, then
+ * the next: their indices into ks->key go to order[], the count is
+ * returned. */
+int nts_server_order(const struct nts_server_keys *ks, int order[NTS_SERVER_MAX_KEYS]);
 
 int nts_cookie_seal(const struct nts_aead *ae, const struct nts_server_keys *ks,
                     const uint8_t c2s[NTS_AEAD_KEY_LEN], const uint8_t s2c[NTS_AEAD_KEY_LEN],

@@ -96,6 +96,10 @@ struct report_serverstats {
     uint64_t mode6_authenticated, mode6_auth_failed;   /* controlkey MACs */
     struct report_counter mode6_dropped[REPORT_MAX_COUNTERS];
     int n_mode6_dropped;
+    /* the NTS server ("nts enable"; all 0 when off) */
+    uint64_t nts_ke_sessions, nts_ke_failed, nts_ke_refused_busy, nts_ke_refused_peer,
+        nts_ke_timed_out, nts_requests, nts_naks, nts_dropped, nts_key_rotations,
+        nts_key_reloads;
 };
 
 struct report_activity {

@@ -245,6 +245,27 @@ static int security_findings(const struct config *cfg)
             n++;
         }
     }
+    if (cfg->nts.enable && cfg->nts.key) {
+        struct stat st;
+
+        if (stat(cfg->nts.key, &st) == 0 && (st.st_mode & S_IROTH)) {
+            printf("%s: security: nts key file is readable by everyone (mode %03o): "
+                   "chmod 600 it\n", cfg->nts.key, (unsigned)(st.st_mode & 0777));
+            n++;
+        }
+    }
+    if (cfg->nts.enable && cfg->ntsdir) {
+        struct stat st;
+        char path[4096];
+
+        if (snprintf(path, sizeof(path), "%s/ntskeys", cfg->ntsdir) < (int)sizeof(path) &&
+            stat(path, &st) == 0 && (st.st_mode & 077)) {
+            printf("%s: security: NTS cookie keys readable by others (mode %03o): anyone "
+                   "who reads them can forge cookies; chmod 600 it\n", path,
+                   (unsigned)(st.st_mode & 0777));
+            n++;
+        }
+    }
     n += engine_auth_check(cfg);
     for (size_t i = 0; i < cfg->n_sources; i++) {
         const struct conf_source *s = &cfg->sources[i];

@@ -185,6 +185,8 @@ int engine_auth_init(struct engine *e);
 /* engine_nts.c: the NTS server on the packet path. */
 int engine_nts_init(struct engine *e);
 void engine_nts_log_stats(const struct engine *e);
+struct report_serverstats;
+void engine_nts_report(const struct engine *e, struct report_serverstats *o);
 int engine_nts_input(struct engine *e, int i, const uint8_t *buf, size_t len);
 void engine_nts_header(struct engine *e, int i, struct net_msg *out);
 void engine_nts_finish(struct engine *e, int i, struct net_msg *out);

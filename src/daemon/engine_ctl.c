@@ -70,6 +70,7 @@ static void fill_serverstats(const struct engine *e, struct report_serverstats *
         o->mode6_authenticated = m->authenticated;
         o->mode6_auth_failed = m->auth_failed;
     }
+    engine_nts_report(e, o);
 }
 
 static size_t serverstats_reply(struct engine *e, enum ctl_format fmt, char *buf,

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "monitor/control.h"
+#include "core/report.h"
 #include "monitor/mode6.h"
 #include "core/node_report.h"
 #include "sys/authcrypto.h"
@@ -104,6 +105,22 @@ static uint64_t sum_drops(const struct server_stats *st, const enum srv_drop *wh
     return sum;
 }
 
+/* The NTS server's counters under NTPsec's names: replies sent (NAKs
+ * among them), requests good and bad, key exchanges good and bad (those
+ * refused by a cap count as bad). */
+static void fill_nts(const struct engine *e, struct mode6_sysstats *ss)
+{
+    struct report_serverstats r;
+
+    memset(&r, 0, sizeof(r));
+    engine_nts_report(e, &r);
+    ss->nts_server_send = r.nts_requests + r.nts_naks;
+    ss->nts_server_recv_good = r.nts_requests;
+    ss->nts_server_recv_bad = r.nts_naks + r.nts_dropped;
+    ss->nts_ke_serves_good = r.nts_ke_sessions;
+    ss->nts_ke_serves_bad = r.nts_ke_failed + r.nts_ke_refused_busy + r.nts_ke_refused_peer;
+}
+
 /* The server's counters in ntpd's sysstats categories. */
 static void fill_sysstats(const struct engine *e, const struct now *now,
                           struct mode6_sysstats *ss)
@@ -137,6 +154,7 @@ static void fill_sysstats(const struct engine *e, const struct now *now,
     ss->limited = st->dropped[SRV_DROP_RATE] + st->dropped[SRV_DROP_OVERLOAD] + st->kod;
     ss->kodsent = st->kod;
     ss->processed = st->replied;
+    fill_nts(e, ss);
 }
 
 /* Build the view; association ids are the engine source index + 1, so

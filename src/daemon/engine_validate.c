@@ -12,6 +12,7 @@
 #include "daemon/engine.h"
 #include "sys/leapfile.h"
 #include "sys/log.h"
+#include "sys/ntske_server.h"
 #include "sys/sandbox.h"
 
 static const char *loc_file(const struct conf_loc *l)
@@ -64,6 +65,23 @@ static int check_leapfile(const struct config *cfg, struct leap_table **out,
     return -1;
 }
 
+/* The NTS files, when the config uses them: a certificate valid now, a
+ * key that matches it, a CA file with a certificate (sys/ntske_server). */
+static int check_nts_files(const struct config *cfg, char *msg, size_t cap)
+{
+    const struct conf_nts *n = &cfg->nts;
+    char why[600];
+    bool server = n->enable && n->cert && n->key;
+
+    if (!server && !n->ca)
+        return 0;
+    if (ntske_check_files(server ? n->cert : NULL, server ? n->key : NULL, n->ca, why,
+                          sizeof(why)) == 0)
+        return 0;
+    snprintf(msg, cap, "%s:%d: %s", loc_file(&n->loc), n->loc.line, why);
+    return -1;
+}
+
 int engine_validate(const struct config *cfg, struct engine_prepared *out,
                     char *msg, size_t cap)
 {
@@ -72,6 +90,8 @@ int engine_validate(const struct config *cfg, struct engine_prepared *out,
     if (check_group(cfg, &out->control_gid, msg, cap) < 0)
         return -1;
     if (check_leapfile(cfg, &out->leap, msg, cap) < 0)
+        return -1;
+    if (check_nts_files(cfg, msg, cap) < 0)
         return -1;
     if (engine_auth_prepare(NULL, cfg, &out->keys, msg, cap) < 0) {
         engine_prepared_free(out);

@@ -177,10 +177,14 @@ static void text_source(struct out *o, const struct report_source *s)
     fmt_ms(delay, sizeof(delay), s->delay_s, s->have_sample, 8);
     fmt_ms(offset, sizeof(offset), s->offset_s, s->have_sample, 9);
     fmt_ms(jitter, sizeof(jitter), s->jitter_s, s->have_sample, 8);
-    out_printf(o, "%c%-15.15s %-15.15s %2d %c %4s %4s  %03o %s %s %s\n",
+    out_printf(o, "%c%-15.15s %-15.15s %2d %c %4s %4s  %03o %s %s %s",
                schema_tally(s->state), remote,
                refid, s->stratum, s->refclock ? 'l' : 'u', when, poll, (unsigned)s->reach,
                delay, offset, jitter);
+    /* after ntpq's columns, so the table stays what ntpq users parse */
+    if (s->nts)
+        out_printf(o, "  nts %d", s->nts_cookies);
+    out_str(o, "\n");
 }
 
 static void text_sources(struct out *o, const void *recs, int n)

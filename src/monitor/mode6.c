@@ -215,7 +215,8 @@ static bool sysinfo_var(struct out *o, const struct mode6_sys *s, const char *na
 }
 
 /* ntpq -c sysstats: "ss_NAME" and its since-reset twin "ss_NAME_r",
- * which are the same here (counters are never reset but by a restart). */
+ * which are the same here (counters are never reset but by a restart);
+ * and the NTS server's counters that ntpq -c ntsinfo asks for. */
 static bool sysstats_var(struct out *o, const struct mode6_sysstats *ss, const char *name)
 {
     static const struct { const char *name; size_t off; } vars[] = {
@@ -228,6 +229,10 @@ static bool sysstats_var(struct out *o, const struct mode6_sysstats *ss, const c
         /* NTPv1 mode 0 and symmetric requests: never answered */
         SS("ver1zero", never), SS("ver1symm", never),
 #undef SS
+#define NT(n) { #n, offsetof(struct mode6_sysstats, n) }
+        NT(nts_server_send), NT(nts_server_recv_good), NT(nts_server_recv_bad),
+        NT(nts_ke_serves_good), NT(nts_ke_serves_bad),
+#undef NT
     };
     size_t n = strlen(name);
     bool since_reset = n > 2 && strcmp(name + n - 2, "_r") == 0;

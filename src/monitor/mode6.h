@@ -165,6 +165,9 @@ struct mode6_sys {
         uint64_t kodsent;
         uint64_t processed;     /* answered */
         uint64_t never;         /* 0: kinds of request never answered */
+        /* the NTS server, by NTPsec's names (ntpq -c ntsinfo) */
+        uint64_t nts_server_send, nts_server_recv_good, nts_server_recv_bad;
+        uint64_t nts_ke_serves_good, nts_ke_serves_bad;
     } ss;
 };
 

@@ -401,6 +401,45 @@ static const struct field_table schema_mode6 = {
     .f = mode6_fields, .n = N_(mode6_fields), .label_width = 32,
 };
 
+static const char nts_ke_refused_help[] = "NTS-KE connections refused, by cap";
+
+static const struct field nts_server_fields[] = {
+    { .name = "ke_sessions", F_U64(SS, nts_ke_sessions),
+      .help = "NTS-KE sessions that handed out cookies", .prom = "ke_sessions", .prom_seq = 1,
+      .kind = FK_COUNTER, .text_seq = 1, .label = "NTS-KE sessions" },
+    { .name = "ke_failed", F_U64(SS, nts_ke_failed),
+      .help = "NTS-KE sessions that failed (TLS, request, timeout)", .text_seq = 2,
+      .label = "NTS-KE sessions failed" },
+    { .name = "ke_refused_busy", F_U64(SS, nts_ke_refused_busy), .help = nts_ke_refused_help,
+      .prom = "ke_refused", .prom_seq = 2, .kind = FK_COUNTER,
+      .prom_label = "cap=\"maxsessions\"", .text_seq = 3,
+      .label = "NTS-KE refused (maxsessions)" },
+    { .name = "ke_refused_peer", F_U64(SS, nts_ke_refused_peer), .help = nts_ke_refused_help,
+      .prom = "ke_refused", .prom_seq = 3, .kind = FK_COUNTER,
+      .prom_label = "cap=\"perclient\"", .text_seq = 4, .label = "NTS-KE refused (perclient)" },
+    { .name = "ke_timed_out", F_U64(SS, nts_ke_timed_out),
+      .help = "NTS-KE sessions cut off by nts timeout", .text_seq = 5,
+      .label = "NTS-KE timed out" },
+    { .name = "requests", F_U64(SS, nts_requests),
+      .help = "NTS requests authenticated and answered", .prom = "requests", .prom_seq = 4,
+      .kind = FK_COUNTER, .text_seq = 6, .label = "NTS requests" },
+    { .name = "naks", F_U64(SS, nts_naks),
+      .help = "NTS NAKs sent (cookie or authenticator refused)", .prom = "naks",
+      .prom_seq = 5, .kind = FK_COUNTER, .text_seq = 7, .label = "NTS NAKs" },
+    { .name = "dropped", F_U64(SS, nts_dropped), .help = "Malformed NTS requests dropped",
+      .text_seq = 8, .label = "NTS dropped" },
+    { .name = "key_rotations", F_U64(SS, nts_key_rotations),
+      .help = "Cookie keys made current here", .text_seq = 9, .label = "NTS key rotations" },
+    { .name = "key_reloads", F_U64(SS, nts_key_reloads),
+      .help = "Cookie key sets re-read (nts readonly)", .text_seq = 10,
+      .label = "NTS key re-reads" },
+};
+
+static const struct field_table schema_nts_server = {
+    .report = "serverstats.nts", .prom_prefix = "nts_",
+    .f = nts_server_fields, .n = N_(nts_server_fields), .label_width = 32,
+};
+
 static const struct field serverstats_fields[] = {
     { .name = "received", F_U64(SS, received), .help = "NTP requests received",
       .prom = "requests", .prom_seq = 1, .kind = FK_COUNTER,
@@ -417,6 +456,8 @@ static const struct field serverstats_fields[] = {
       .text_seq = 5, .label = "Send errors" },
     { .name = "mode6", .type = FT_OBJECT, .sub = &schema_mode6,
       .help = "Mode 6 (ntpq) requests", .prom_seq = 4, .text_seq = 6 },
+    { .name = "nts", .type = FT_OBJECT, .sub = &schema_nts_server,
+      .help = "The NTS server (nts enable)", .prom_seq = 5, .text_seq = 7 },
 };
 
 const struct field_table schema_serverstats = {

@@ -31,7 +31,7 @@ static int write_all(int fd, const char *p, size_t len)
     return 0;
 }
 
-int statefile_tmp(const char *path, char *tmp, size_t cap)
+static int tmp_mode(const char *path, char *tmp, size_t cap, unsigned mode)
 {
     const char *slash = strrchr(path, '/');
     int dirlen = slash ? (int)(slash - path) + 1 : 0;
@@ -51,7 +51,8 @@ int statefile_tmp(const char *path, char *tmp, size_t cap)
             errno = ENAMETOOLONG;
             return -1;
         }
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0644);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY,
+                  (mode_t)mode);
         if (fd >= 0 || errno != EEXIST)
             return fd;
     }
@@ -59,10 +60,20 @@ int statefile_tmp(const char *path, char *tmp, size_t cap)
     return -1;
 }
 
+int statefile_tmp(const char *path, char *tmp, size_t cap)
+{
+    return tmp_mode(path, tmp, cap, 0644);
+}
+
 int statefile_write(const char *path, const char *content)
 {
+    return statefile_write_mode(path, content, 0644);
+}
+
+int statefile_write_mode(const char *path, const char *content, unsigned mode)
+{
     char tmp[4096];
-    int fd = statefile_tmp(path, tmp, sizeof(tmp)), saved;
+    int fd = tmp_mode(path, tmp, sizeof(tmp), mode), saved;
 
     if (fd < 0)
         return -1;

@@ -9,6 +9,9 @@
 #include <stddef.h>
 
 int statefile_write(const char *path, const char *content);
+/* The same, the file created with mode (0600 for secrets: the mode is set
+ * at creation, so the content is never readable by others, even briefly). */
+int statefile_write_mode(const char *path, const char *content, unsigned mode);
 /* A new, empty temporary beside path (".NAME.<random>" in path's
  * directory, created exclusively, mode 0644 less the umask), for a caller that renames it over path
  * itself. Its name goes into tmp; returns the fd or -1/errno. */

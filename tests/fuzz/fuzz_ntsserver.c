@@ -29,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t m = 0;
 
     if (!ks.key[0].valid)
-        nts_server_rotate(&ks, 1, k);
+        nts_server_rotate(&ks, 1, k, 0);
     v = nts_server_check(&stub, &ks, data, size, &rq);
     CHECK(nts_srv_str(v) != NULL);
     if (v == NTS_SRV_OK || v == NTS_SRV_NAK) {

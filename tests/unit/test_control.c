@@ -135,6 +135,12 @@ static void test_sources_text(void **state)
     /* no sample: when and the statistics are dashes */
     assert_non_null(strstr(buf, ".INIT.          16 u    -   64  000        -         -        -\n"));
     assert_int_equal(buf[n - 1], '\n');
+    /* an NTS source: "nts N" (cookies held) after ntpq's columns; the others end as before */
+    s[0].nts = true;
+    s[0].nts_cookies = 7;
+    n = ctl_format_sources(s, 3, CTL_TEXT, buf, sizeof(buf));
+    assert_non_null(strstr(buf, "  nts 7\n+a-very-long-hos"));
+    assert_non_null(strstr(buf, ".INIT.          16 u    -   64  000        -         -        -\n"));
 }
 
 static void test_sources_empty(void **state)

@@ -284,6 +284,15 @@ static void test_sysinfo_sysstats(void **state)
     assert_string_equal(text(), "ss_uptime=3600, ss_reset_r=3600, ss_received=1000, "
                                 "ss_received_r=1000, ss_kodsent=7, ss_ver1client=2, "
                                 "ss_ver1zero_r=0\r\n");
+    /* ntpq -c ntsinfo: the NTS server's counters by NTPsec's names */
+    sys.ss.nts_server_recv_good = 40;
+    sys.ss.nts_server_recv_bad = 3;
+    sys.ss.nts_ke_serves_good = 5;
+    n = req(b, 2, 2, 0, "nts_server_recv_good,nts_server_recv_bad,nts_ke_serves_good");
+    assert_int_equal(handle(b, n, true, &why), 1);
+    assert_false(reply.error);
+    assert_string_equal(text(), "nts_server_recv_good=40, nts_server_recv_bad=3, "
+                                "nts_ke_serves_good=5\r\n");
     /* near misses are unknown: no prefix matching, one "_r" at most */
     static const char *const bad[] = { "ss_ver1z", "ss_", "ss_received_r_r", "ss_uptimex",
                                        "_r", "ss_r" };

@@ -26,7 +26,7 @@ static void keys(struct nts_server_keys *ks)
 
     memset(ks, 0, sizeof(*ks));
     memset(k, 0x11, sizeof(k));
-    nts_server_rotate(ks, 1, k);
+    nts_server_rotate(ks, 1, k, 0);
 }
 
 static void test_cookie_round_trip(void **st)
@@ -51,10 +51,10 @@ static void test_cookie_round_trip(void **st)
     /* rotation: the old key still opens until it is pushed out */
     memset(k2, 0x22, sizeof(k2));
     for (uint32_t id = 2; id <= NTS_SERVER_MAX_KEYS; id++) {
-        nts_server_rotate(&ks, id, k2);
+        nts_server_rotate(&ks, id, k2, id);
         assert_int_equal(nts_cookie_open(AE, &ks, ck, sizeof(ck), c, s), 0);
     }
-    nts_server_rotate(&ks, 99, k2);
+    nts_server_rotate(&ks, 99, k2, 99);
     assert_int_equal(nts_cookie_open(AE, &ks, ck, sizeof(ck), c, s), -1);
 }
 
@@ -102,6 +102,58 @@ static size_t answer(const struct nts_server_keys *ks, const uint8_t *req, size_
     if (*v == NTS_SRV_NAK)
         return nts_server_nak(&rq, rep, NTP_MAX_PACKET);
     return 0;
+}
+
+/* Rotation bookkeeping: due, expiry of keys from before a long stop,
+ * and the order they are written in (oldest first, current last). */
+static void test_rotation_schedule(void **st)
+{
+    (void)st;
+    struct nts_server_keys ks = { 0 };
+    uint8_t k[32] = { 1 };
+    int order[NTS_SERVER_MAX_KEYS];
+
+    assert_null(nts_server_current(&ks));
+    assert_true(nts_server_due_in(&ks, 1000, 60) <= 0);     /* no key: due */
+    nts_server_rotate(&ks, 10, k, 1000);
+    assert_int_equal(nts_server_due_in(&ks, 1000, 60), 60);
+    assert_int_equal(nts_server_due_in(&ks, 1059, 60), 1);
+    assert_true(nts_server_due_in(&ks, 1060, 60) <= 0);
+    assert_int_equal(nts_server_due_in(&ks, 900, 60), 60);  /* clock stepped back */
+    nts_server_rotate(&ks, 11, k, 1060);
+    nts_server_rotate(&ks, 12, k, 1120);
+    assert_int_equal(nts_server_order(&ks, order), 3);
+    assert_int_equal(ks.key[order[0]].id, 10);
+    assert_int_equal(ks.key[order[2]].id, 12);
+    assert_int_equal(nts_server_current(&ks)->id, 12);
+    /* a stop of a day: only the current key is kept, however old */
+    assert_int_equal(nts_server_expire(&ks, 1120 + 86400, 240), 2);
+    assert_int_equal(nts_server_order(&ks, order), 1);
+    assert_int_equal(ks.key[order[0]].id, 12);
+    /* the next key opens before it seals, and is written last */
+    nts_server_add_next(&ks, 13, k, 1180);
+    assert_int_equal(nts_server_current(&ks)->id, 12);
+    assert_int_equal(nts_server_order(&ks, order), 2);
+    assert_int_equal(ks.key[order[1]].id, 13);
+    assert_int_equal(nts_server_promote(&ks, 1181), 0);
+    assert_int_equal(nts_server_current(&ks)->id, 13);
+    assert_int_equal(nts_server_current(&ks)->created, 1181);
+    assert_int_equal(nts_server_promote(&ks, 1182), -1);    /* no next any more */
+    /* rotations into full slots: the oldest retired key goes, the
+     * current and the next never do */
+    for (uint32_t id = 20; id < 28; id++) {
+        nts_server_add_next(&ks, id, k, 2000 + id);
+        assert_int_equal(ks.key[ks.next].id, id);
+        assert_int_equal(nts_server_promote(&ks, 2000 + id), 0);
+        assert_int_equal(nts_server_current(&ks)->id, id);
+    }
+    nts_server_add_next(&ks, 127, k, 3000);
+    assert_int_equal(nts_server_order(&ks, order), NTS_SERVER_MAX_KEYS);
+    for (int i = 0; i < NTS_SERVER_MAX_KEYS - 2; i++)
+        assert_int_equal(ks.key[order[i]].id, 24 + i);      /* 3 retired, oldest first */
+    assert_true(ks.key[order[0]].created < ks.key[order[1]].created);
+    assert_int_equal(ks.key[order[3]].id, 27);
+    assert_int_equal(ks.key[order[4]].id, 127);
 }
 
 static void test_client_and_server_agree(void **st)
@@ -154,7 +206,7 @@ static void test_no_amplification(void **st)
 
     keys(&ks);
     memset(&other, 0, sizeof(other));
-    nts_server_rotate(&other, 1, k);
+    nts_server_rotate(&other, 1, k, 0);
     /* a cookie from another server's key: NAK, the identifier alone */
     client(&cl, &other, 2);
     n = request(&cl, req);
@@ -229,6 +281,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cookie_round_trip),
+        cmocka_unit_test(test_rotation_schedule),
         cmocka_unit_test(test_client_and_server_agree),
         cmocka_unit_test(test_plain_and_malformed),
         cmocka_unit_test(test_no_amplification),

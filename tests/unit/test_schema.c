@@ -43,7 +43,7 @@ static void test_names_unique_and_documented(void **state)
     size_t nt = all_tables(t, 16);
 
     (void)state;
-    assert_int_equal(nt, N_TABLES + 1);
+    assert_int_equal(nt, N_TABLES + 2);     /* mode6 and nts in serverstats */
     for (size_t k = 0; k < nt; k++) {
         assert_non_null(t[k]->report);
         assert_non_null(t[k]->prom_prefix);
@@ -168,7 +168,10 @@ static void test_json_keys_pinned(void **state)
         "address", "name", "samples", "used", "freq_ppm", "freq_sd_ppm", "offset_s",
         "offset_sd_s", "jitter_s", NULL };
     static const char *const serverstats[] = {
-        "received", "replied", "dropped", "truncated", "send_errors", "mode6", NULL };
+        "received", "replied", "dropped", "truncated", "send_errors", "mode6", "nts", NULL };
+    static const char *const nts[] = {
+        "ke_sessions", "ke_failed", "ke_refused_busy", "ke_refused_peer", "ke_timed_out",
+        "requests", "naks", "dropped", "key_rotations", "key_reloads", NULL };
     static const char *const mode6[] = {
         "requests", "answered", "errors", "authenticated", "auth_failed", "dropped", NULL };
     static const char *const activity[] = { "online", "offline", "unresolved", "denied", NULL };
@@ -184,6 +187,7 @@ static void test_json_keys_pinned(void **state)
     assert_json_keys(&schema_sourcestat, sourcestat);
     assert_json_keys(&schema_serverstats, serverstats);
     assert_json_keys(schema_serverstats.f[5].sub, mode6);
+    assert_json_keys(schema_serverstats.f[6].sub, nts);
     assert_json_keys(&schema_activity, activity);
     assert_json_keys(&schema_clients, clients);
     assert_json_keys(&schema_client_entry, client);
@@ -234,7 +238,9 @@ static void test_prom_pinned(void **state)
         "chime_source_refclock_refused_total counter",
         "chime_server_requests_total counter", "chime_server_replies_total counter",
         "chime_server_dropped_total counter", "chime_mode6_requests_total counter",
-        "chime_mode6_dropped_total counter", "chime_mode6_auth_total counter", NULL };
+        "chime_mode6_dropped_total counter", "chime_mode6_auth_total counter",
+        "chime_nts_ke_sessions_total counter", "chime_nts_ke_refused_total counter",
+        "chime_nts_requests_total counter", "chime_nts_naks_total counter", NULL };
     static char buf[BIG];
     const char *p;
     size_t i = 0;
@@ -278,8 +284,8 @@ static void test_prom_has_every_field(void **state)
         }
     for (const char *p = buf; (p = strstr(p, "# HELP ")) != NULL; p++)
         heads++;
-    assert_int_equal(rows, 24);     /* chime_mode6_auth_total has two rows */
-    assert_int_equal(heads, 23);
+    assert_int_equal(rows, 29);     /* mode6_auth and nts_ke_refused have two rows */
+    assert_int_equal(heads, 27);
 }
 
 /* Every JSON row is a key of its report's object. */
@@ -326,7 +332,7 @@ static void test_text_has_every_field(void **state)
     for (int i = 1; (f = field_text_at(&schema_tracking, i)) != NULL; i++)
         assert_non_null(strstr(buf, f->label));
     ctl_format_serverstats(&x.ss, CTL_TEXT, buf, sizeof(buf));
-    assert_int_equal(count_lines(buf), 4 + 1 + 5 + 1);    /* rows + one line a reason */
+    assert_int_equal(count_lines(buf), 4 + 1 + 5 + 1 + 10);  /* rows + one line a reason */
     assert_non_null(strstr(buf, "Dropped too_short               : 1\n"));
     assert_non_null(strstr(buf, "Mode 6 dropped refused          : 2\n"));
     ctl_format_activity(&a, CTL_TEXT, buf, sizeof(buf));
