@@ -29,6 +29,11 @@
  * this, and it keeps the filter gain away from exactly 1. */
 #define MIN_FREQ_SD_PPM 1e-3
 
+/* jump_variance(): a slope this many combined sd from the base is a jump
+ * (chime-sim, LAN 5 ppm jump at 12 h, 10 seeds: RMS 120 -> 112 us; the
+ * LAN and WAN without a jump unchanged over 30 seeds) */
+#define FREQ_JUMP_SIGMAS 4.0
+
 /* The phase error of a one-sample estimate is slewed out over tau =
  * ratio * update interval (as chrony's corrtimeratio): each update
  * removes 1/ratio of the offset, so the phase loop decays geometrically
@@ -172,6 +177,19 @@ static void hold_base_freq(struct discipline *d, mono_ns now, struct clock_cmd *
 
 /* ---- the frequency filter ------------------------------------------- */
 
+/* A slope further from the base than FREQ_JUMP_SIGMAS of their combined
+ * error is not wander: the oscillator's frequency jumped (a machine
+ * warming up, a VM migrating). The random-walk filter would take hours
+ * to follow it (its variance grows by 1e-6 ppm^2/s), the phase meanwhile
+ * running the offset of each interval up again. The base's variance is
+ * raised to the jump's square, so the new slope is taken almost whole. */
+static double jump_variance(double base, double m, double p, double r)
+{
+    double innov = FREQ_JUMP_SIGMAS;
+    double d2 = (m - base) * (m - base);
+    return d2 > innov * innov * (p + r) ? d2 : 0.0;
+}
+
 /* One step of a scalar Kalman filter for a random-walk frequency: the
  * previous base's variance grows by the wander since it was set, then
  * the new slope is fused by inverse variance. */
@@ -191,6 +209,7 @@ static void update_base_freq(struct discipline *d, mono_ns now,
     } else {
         double dt = fmax(0.0, seconds_between(now, d->base_when));
         p = d->base_var + FREQ_WANDER_PPM2_PER_S * dt;
+        p = fmax(p, jump_variance(d->base_freq_ppm, m, p, r));
     }
     double k = p / (p + r);
     d->base_freq_ppm = clamp_freq(d, d->base_freq_ppm + k * (m - d->base_freq_ppm));
