@@ -592,6 +592,24 @@ static void note_silent(struct node *n)
     }
 }
 
+/* A kiss of death is the remote peer's to send as often as we ask: its
+ * line is damped per source (log_damp.h), and says what was held back. */
+static void note_kod(struct node *n, struct node_slot *sl, enum source_rx r, mono_ns now)
+{
+    uint32_t held;
+    char more[48] = "";
+
+    if (!log_damp_due(&sl->kod_log, now, &held))
+        return;
+    if (held > 0)
+        snprintf(more, sizeof more, " (%u more kisses since the last line)", (unsigned)held);
+    if (r == SRC_RX_KOD_DENY)
+        nlog(n, NODE_LOG_WARN, "client", "%s denied us service (KoD); no longer polling it%s",
+             sl->name, more);
+    else
+        nlog(n, NODE_LOG_INFO, "client", "%s asks us to slow down (KoD RATE)%s", sl->name, more);
+}
+
 void node_reply(struct node *n, int slot, const uint8_t *buf, size_t len, real_ns t4,
                 const struct now *now, struct node_out *out)
 {
@@ -615,11 +633,8 @@ void node_reply(struct node *n, int slot, const uint8_t *buf, size_t len, real_n
         if (a)
             a->slot = slot;
     }
-    if (r == SRC_RX_KOD_DENY)
-        nlog(n, NODE_LOG_WARN, "client", "%s denied us service (KoD); no longer polling it",
-             sl->name);
-    else if (r == SRC_RX_KOD_RATE)
-        nlog(n, NODE_LOG_INFO, "client", "%s asks us to slow down (KoD RATE)", sl->name);
+    if (r == SRC_RX_KOD_DENY || r == SRC_RX_KOD_RATE)
+        note_kod(n, sl, r, now->mono);
     if (r != SRC_RX_DROP) {
         answered(n, sl);
         close_slot(n, slot);    /* exchange done: the port is not reused */

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "core/log_damp.h"
 #include "core/node.h"
 #include "core/node_report.h"
 #include "core/server.h"
@@ -329,6 +330,36 @@ static void test_once_failure_names_servers(void **state)
     free(r);
 }
 
+/* A server may kiss us on every request: the line is damped per source,
+ * each kiss within the period doubles it (to an hour), and the next line
+ * says how many were held back; a quiet source starts again at a minute. */
+static void test_kod_lines_damped(void **state)
+{
+    (void)state;
+    struct log_damp d = { 0 };
+    uint32_t held = 99;
+    int64_t t = MONO0, lines = 0;
+
+    assert_true(log_damp_due(&d, (mono_ns){ t }, &held));
+    assert_int_equal(held, 0);
+    for (int i = 0; i < 100; i++) {         /* a kiss every 16 s for 1600 s */
+        t += 16 * NS_PER_S;
+        lines += log_damp_due(&d, (mono_ns){ t }, &held);
+    }
+    assert_int_equal(lines, 0);
+    assert_int_equal(d.period_ns, LOG_DAMP_MAX_NS);
+    t = MONO0 + LOG_DAMP_MAX_NS;            /* an hour after the first line */
+    assert_true(log_damp_due(&d, (mono_ns){ t }, &held));
+    assert_int_equal(held, 100);
+    t += 3 * LOG_DAMP_MAX_NS;               /* quiet for 3 h: back to a minute */
+    assert_true(log_damp_due(&d, (mono_ns){ t }, &held));
+    assert_int_equal(held, 0);
+    assert_int_equal(d.period_ns, LOG_DAMP_MIN_NS);
+    assert_false(log_damp_due(&d, (mono_ns){ t + 30 * NS_PER_S }, &held));
+    assert_true(log_damp_due(&d, (mono_ns){ t + 121 * NS_PER_S }, &held));
+    assert_int_equal(held, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -340,6 +371,7 @@ int main(void)
         cmocka_unit_test(test_silent_source_logged_after_burst),
         cmocka_unit_test(test_refused_source_says_how),
         cmocka_unit_test(test_once_failure_names_servers),
+        cmocka_unit_test(test_kod_lines_damped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
