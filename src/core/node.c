@@ -7,6 +7,7 @@
 #include <string.h>
 
 static void note_sys_peer(struct node *n, mono_ns now);
+static void note_falsetickers(struct node *n, mono_ns now);
 static void add_refclock(struct node *n, const struct node_source_conf *c, mono_ns now);
 static void refclock_polls(struct node *n, mono_ns now);
 
@@ -83,6 +84,7 @@ static void finish(struct node *n, const struct now *now)
         act(n, NODE_DISC_UPDATE);
     }
     note_sys_peer(n, now->mono);
+    note_falsetickers(n, now->mono);
     wake = earliest(wake, client_next_poll(&n->client));
     wake = earliest(wake, client_slew_next(&n->client));
     wake = earliest(wake, client_leap_next(&n->client));
@@ -471,6 +473,39 @@ static void note_sys_peer(struct node *n, mono_ns now)
     else
         nlog(n, NODE_LOG_WARN, "client", "no selectable source");
     n->last_sys_peer = p;
+}
+
+/* A source whose correctness interval misses the majority's (a
+ * falseticker) disagrees with the others beyond what its own error bounds
+ * allow: an administrator should know which one, and by how much. Said
+ * when it becomes one (damped per source, should it come and go), not
+ * while it stays one. With no majority at all (two sources that do not
+ * overlap) every one of them is named, and nothing is synchronised. */
+static void note_falsetickers(struct node *n, mono_ns now)
+{
+    const struct client *c = &n->client;
+    double corr = client_correction(c, now);
+
+    for (int i = 0; i < n->n_slots; i++) {
+        struct node_slot *sl = &n->slot[i];
+        uint32_t held;
+
+        if (sl->idx < 0)
+            continue;
+        if (c->marks[sl->idx] != SEL_FALSETICKER) {
+            sl->ticker_noted = false;
+            continue;
+        }
+        if (sl->ticker_noted || !log_damp_due(&sl->ticker_log, now, &held))
+            continue;
+        sl->ticker_noted = true;
+        const struct source *s = &c->src[sl->idx];
+        nlog(n, NODE_LOG_WARN, "client", "%s disagrees with the other sources beyond "
+             "their error bounds: offset %+.6f s +- %.6f s, %s%s",
+             sl->name, source_offset(s, now, corr), source_root_distance(s, now),
+             c->sel.synced ? "not combined (falseticker)" : "no majority: not synchronising",
+             held > 0 ? " (it came and went meanwhile)" : "");
+    }
 }
 
 /* -q: decide once the system peer has its samples (or its burst is over). */
