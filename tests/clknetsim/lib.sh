@@ -205,12 +205,13 @@ cns_settle() {
         END { printf "%d\n", last }' "$1/log.offset"
 }
 
-# chimed's log: "YYYY-MM-DDTHH:MM:SS LEVEL message" lines; info or above
-# are the lines operators read. chronyd logs no levels: every line counts.
+# chimed's log on stderr: "chimed[PID]: [PART] LEVEL: message", LEVEL
+# empty for info; info or above are the lines operators read. chronyd
+# logs no levels: every line counts.
 cns_loglines() {
     _lf="$1/log.$2"
     [ -f "$_lf" ] || { echo nan; return; }
-    grep -cvE '^[^ ]* (debug|DEBUG)[: ]' "$_lf"
+    grep -cv '^[^ ]* \[[^]]*\] debug: ' "$_lf"
 }
 
 # Changes of system peer in node N's log (chimed says "system peer", or
