@@ -8,6 +8,7 @@
 #include <string.h>
 
 static void note_sys_peer(struct node *n, mono_ns now);
+static void note_falsetickers(struct node *n, mono_ns now);
 static void add_refclock(struct node *n, const struct node_source_conf *c, mono_ns now);
 static void refclock_polls(struct node *n, mono_ns now);
 
@@ -84,6 +85,7 @@ static void finish(struct node *n, const struct now *now)
         act(n, NODE_DISC_UPDATE);
     }
     note_sys_peer(n, now->mono);
+    note_falsetickers(n, now->mono);
     wake = earliest(wake, client_next_poll(&n->client));
     wake = earliest(wake, client_slew_next(&n->client));
     wake = earliest(wake, client_leap_next(&n->client));
@@ -474,6 +476,39 @@ static void note_sys_peer(struct node *n, mono_ns now)
     n->last_sys_peer = p;
 }
 
+/* A source whose correctness interval misses the majority's (a
+ * falseticker) disagrees with the others beyond what its own error bounds
+ * allow: an administrator should know which one, and by how much. Said
+ * when it becomes one (damped per source, should it come and go), not
+ * while it stays one. With no majority at all (two sources that do not
+ * overlap) every one of them is named, and nothing is synchronised. */
+static void note_falsetickers(struct node *n, mono_ns now)
+{
+    const struct client *c = &n->client;
+    double corr = client_correction(c, now);
+
+    for (int i = 0; i < n->n_slots; i++) {
+        struct node_slot *sl = &n->slot[i];
+        uint32_t held;
+
+        if (sl->idx < 0)
+            continue;
+        if (c->marks[sl->idx] != SEL_FALSETICKER) {
+            sl->ticker_noted = false;
+            continue;
+        }
+        if (sl->ticker_noted || !log_damp_due(&sl->ticker_log, now, &held))
+            continue;
+        sl->ticker_noted = true;
+        const struct source *s = &c->src[sl->idx];
+        nlog(n, NODE_LOG_WARN, "client", "%s disagrees with the other sources beyond "
+             "their error bounds: offset %+.6f s +- %.6f s, %s%s",
+             sl->name, source_offset(s, now, corr), source_root_distance(s, now),
+             c->sel.synced ? "not combined (falseticker)" : "no majority: not synchronising",
+             held > 0 ? " (it came and went meanwhile)" : "");
+    }
+}
+
 /* -q: decide once the system peer has its samples (or its burst is over). */
 static void once_check(struct node *n)
 {
@@ -593,6 +628,24 @@ static void note_silent(struct node *n)
     }
 }
 
+/* A kiss of death is the remote peer's to send as often as we ask: its
+ * line is damped per source (log_damp.h), and says what was held back. */
+static void note_kod(struct node *n, struct node_slot *sl, enum source_rx r, mono_ns now)
+{
+    uint32_t held;
+    char more[48] = "";
+
+    if (!log_damp_due(&sl->kod_log, now, &held))
+        return;
+    if (held > 0)
+        snprintf(more, sizeof more, " (%u more kisses since the last line)", (unsigned)held);
+    if (r == SRC_RX_KOD_DENY)
+        nlog(n, NODE_LOG_WARN, "client", "%s denied us service (KoD); no longer polling it%s",
+             sl->name, more);
+    else
+        nlog(n, NODE_LOG_INFO, "client", "%s asks us to slow down (KoD RATE)%s", sl->name, more);
+}
+
 void node_reply(struct node *n, int slot, const uint8_t *buf, size_t len, real_ns t4,
                 const struct now *now, struct node_out *out)
 {
@@ -616,11 +669,8 @@ void node_reply(struct node *n, int slot, const uint8_t *buf, size_t len, real_n
         if (a)
             a->slot = slot;
     }
-    if (r == SRC_RX_KOD_DENY)
-        nlog(n, NODE_LOG_WARN, "client", "%s denied us service (KoD); no longer polling it",
-             sl->name);
-    else if (r == SRC_RX_KOD_RATE)
-        nlog(n, NODE_LOG_INFO, "client", "%s asks us to slow down (KoD RATE)", sl->name);
+    if (r == SRC_RX_KOD_DENY || r == SRC_RX_KOD_RATE)
+        note_kod(n, sl, r, now->mono);
     if (r != SRC_RX_DROP) {
         answered(n, sl);
         close_slot(n, slot);    /* exchange done: the port is not reused */

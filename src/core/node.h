@@ -28,6 +28,7 @@
 
 #include "core/auth.h"
 #include "core/client.h"
+#include "core/log_damp.h"
 #include "core/nts_ef.h"
 #include "core/refclock_sample.h"
 
@@ -220,6 +221,9 @@ struct node_slot {
     int unanswered;
     char why[64];
     bool silent_logged;
+    struct log_damp kod_log;    /* KoD lines: a server may send one per request */
+    bool ticker_noted;          /* "disagrees with the other sources" was said */
+    struct log_damp ticker_log; /* ... at most this often, should it flap */
     struct node_nts nts;
     /* a reference clock (conf.kind NODE_REFCLOCK): samples since the last
      * poll, when the next filtered one is due, what the shell said */

@@ -91,8 +91,15 @@
 #define SOURCE_PRED_AVG       8.0
 #define SOURCE_PRED_UP        10.0
 #define SOURCE_PRED_DOWN      20.0
-/* change_seen(): this many noise units, STEP_CONFIRM times in a row on one side */
-#define SOURCE_CHANGE_Z       8.0
+/* change_seen(): this many noise units beyond what the sample's queueing
+ * explains, STEP_CONFIRM times in a row on one side (widened like the
+ * popcorn gate for a short fit). With the queueing added in quadrature
+ * instead, a 5 ppm jump on the WAN at a 1024 s poll went unseen for hours
+ * at 8 units. chime-sim, bounded form, 20 seeds of that jump (RMS over
+ * the day) / 30 seeds of the plain WAN: 8 -> 1280 / 253.6 us, 4 -> 912 /
+ * 253.6, 2 -> 576 / 253.7, 1 -> 433 / 256.5 (and more packets). */
+#define SOURCE_CHANGE_Z       2.0
+#define SOURCE_CHANGE_MIN_N   SOURCE_RUNS_MIN    /* see change_units() */
 /* too_long(): wander may reach this many times the fit's endpoint noise.
  * Simulated (24 h, 3 seeds): 1 -> LAN 4.2 us but jittery WAN 451 us;
  * 2 -> 4.6 / 403; 4 -> 6.0 / 363 (with a 64-sample ring). */
@@ -837,9 +844,13 @@ static double note_prediction(struct source *s, const struct source_sample *x, b
     double err = x->raw - pred;
     if (!outlier)
         s->pred_err += (fmin(err * err / v, 100.0) - s->pred_err) / SOURCE_PRED_AVG;
-    /* for change detection the assumed wander since the fit is explained
-     * too (after a gap of hours it is most of the error) */
-    return err / sqrt(v + sq(interval_wander(fabs(dt))));
+    /* For change detection: half the excess delay bounds what queueing can
+     * do to the offset, so only the error beyond that counts, against the
+     * other terms and the assumed wander since the fit (after a gap of
+     * hours that is most of the error). */
+    double v0 = sq(fmax(noise, 1e-9)) + sq(e->raw_sd) + sq(e->freq_sd * dt);
+    double beyond = fmax(0.0, fabs(err) - excess);
+    return copysign(beyond, err) / sqrt(v0 + sq(interval_wander(fabs(dt))));
 }
 
 /* Change detection (issue 13 item 4): a sample outside the prediction
@@ -865,20 +876,43 @@ static void recheck_soon(struct source *s, mono_ns now, bool second)
 /* SOURCE_STEP_CONFIRM samples in a row far outside what the estimate
  * explains (widened like the popcorn gate for a short fit), on the same
  * side: the clock or the server changed. The older samples describe what
- * was; the estimate restarts from those three (and the frequency prior
- * of what was dropped); until then they stay out of the fit. The popcorn gate alone missed it while the window
- * was short: its Student-t width for 3 degrees of freedom let a 5 ppm
- * jump at poll 8 into the fit, whose jitter then grew to 1 ms. */
+ * was; the estimate restarts from those three alone (the frequency
+ * prior is dropped too: it may be the frequency that changed); until then
+ * they stay out of the fit. The popcorn gate alone missed it while the
+ * window was short: its Student-t width for 3 degrees of freedom let a
+ * 5 ppm jump at poll 8 into the fit, whose jitter then grew to 1 ms. */
+/* A fit of fewer samples (a window just cut after a gap) may claim a
+ * jitter far below the noise by chance (2 samples of 200 us noise: 1 us),
+ * and SOURCE_CHANGE_Z units of it are nothing: such a fit keeps the old
+ * threshold of 8 units. */
+static double change_units(int n)
+{
+    return n >= SOURCE_CHANGE_MIN_N ? SOURCE_CHANGE_Z : 8.0;
+}
+
 static bool change_seen(struct source *s, double z)
 {
     /* widened as the popcorn gate is, for a fit of few samples */
-    double lim = SOURCE_CHANGE_Z * spike_gate(s->est.n) / SOURCE_SPIKE_SIGMAS;
+    double lim = change_units(s->est.n) * spike_gate(s->est.n) / SOURCE_SPIKE_SIGMAS;
     int side = z > lim ? 1 : z < -lim ? -1 : 0;
     if (side == 0 || (s->change_side != 0 && (side > 0) != (s->change_side > 0)))
         s->change_side = (int8_t)side;
     else
         s->change_side = (int8_t)(s->change_side + side);
     return abs(s->change_side) >= SOURCE_STEP_CONFIRM;
+}
+
+/* A run of samples outside the prediction was broken before it confirmed
+ * a change: those held out only for the confirmation (not popcorn
+ * spikes) were noise after all and join the fit. At 2 units a sample of
+ * plain noise is held now and then; left out for good, it was lost. */
+static void release_held(struct source *s)
+{
+    for (int i = s->n_samples - 1; i >= 0 && i >= s->n_samples - SOURCE_STEP_CONFIRM; i--) {
+        struct source_sample *y = sample_at(s, i);
+        if (y->held)
+            y->spike = y->held = false;
+    }
 }
 
 static void add_sample(struct source *s, struct source_sample *x,
@@ -889,15 +923,23 @@ static void add_sample(struct source *s, struct source_sample *x,
     bool changed = change_seen(s, z);
     screen_new_sample(s, x);
     if (s->change_side != 0 && !x->spike) {
-        x->spike = true;        /* kept out of the fit until it is confirmed */
+        x->spike = x->held = true;  /* kept out of the fit until it is confirmed */
         s->spike_run++;
+    } else if (s->change_side == 0) {
+        release_held(s);
     }
     bool second = s->spike_run >= 2 || abs(s->change_side) >= 2 || changed;
     push_sample(s, x);
     if (changed) {
         drop_oldest(s, s->n_samples - SOURCE_STEP_CONFIRM);
+        /* What was before may be the frequency that changed: no prior
+         * (chime-sim, LAN 5 ppm jump, seeds 1-3: back within 200 us after
+         * 391/1034/408 s with it, 274/713/168 s without; the fit of the
+         * three fresh samples had been pulled back towards the old
+         * frequency for another 300 s). */
+        s->prior.valid = false;
         for (int i = 0; i < s->n_samples; i++)
-            sample_at(s, i)->spike = false;
+            sample_at(s, i)->spike = sample_at(s, i)->held = false;
         s->spike_run = 0;
         s->change_side = 0;
     } else if (s->spike_run >= SOURCE_STEP_CONFIRM) {

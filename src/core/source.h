@@ -77,6 +77,7 @@ struct source_sample {
     double delay;           /* s, round trip (delta), >= 2^precision */
     double disp;            /* s, dispersion at arrival (epsilon_0) */
     bool spike;             /* popcorn suspect: stored, weight 0 */
+    bool held;              /* ... or held out while a change is confirmed */
     /* The frequency estimate made when this sample was the newest
      * (source_estimate freq, freq_sd^2, freq_when): once the sample is
      * dropped it becomes the source's frequency prior (see `prior`). */

@@ -20,6 +20,9 @@
 #   node N PROG LINE      a config line for node N run by PROG: chronyd,
 #                         chimed, or "client" (chimed, or $CNS_CLIENT)
 #   measure N from T      whose clock is judged, from simulated second T
+#   peer N                a second client judged the same way (chronyd as
+#                         the client of the same servers, say), for
+#                         bounds relative to it
 #   leap T                UTC inserts a leap second at simulated second T
 #                         (clknetsim's kernels insert it at multiples of a
 #                         day from the start, so start at a UTC midnight):
@@ -27,7 +30,14 @@
 #   log N TEXT            node N's log must contain TEXT (a fixed string)
 #   expect METRIC OP VAL  METRIC is rms, max, mean (of the offset) or
 #                         packets_day, optionally @A..B for seconds A to B;
-#                         OP is <= or >=; VAL takes a us/ms/s unit
+#                         settle:LIM@A..B, the seconds from A until the
+#                         offset stays within LIM up to B (B - A + 1 if it
+#                         never does); loglines (the node's log lines at
+#                         info or above) or peer_changes (its "system
+#                         peer" changes, from the log's records of them);
+#                         OP is <= or >=; VAL takes a us/ms/s unit, or is
+#                         "peer" (the same metric of the peer node) or
+#                         "peer*F" (F times it)
 #
 # In node lines, @TOP@ stands for the source tree.
 #
@@ -108,12 +118,13 @@ cns_node_head() {
 # DIR/conf.N (each node's), DIR/nodes ("N PROG" lines) and DIR/params.
 cns_write() {
     : >"$2/conf"; : >"$2/nodes"
-    _seconds=3600; _start=""; _measure=2; _from=0; _leap=-1
+    _seconds=3600; _start=""; _measure=2; _from=0; _leap=-1; _peer=""
     while read -r _kw _rest; do
         case $_kw in
             seconds) _seconds=$_rest ;;
             start) _start=$_rest ;;
             leap) _leap=$_rest ;;
+            peer) _peer=$_rest ;;
             sim) echo "$_rest" >>"$2/conf" ;;
             measure)
                 _measure=${_rest%% *}
@@ -132,8 +143,8 @@ cns_write() {
 $(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$1")
 EOT
     _seconds=${CNS_SECONDS:-$_seconds}
-    printf 'seconds %s\nstart %s\nmeasure %s\nfrom %s\nleap %s\n' \
-        "$_seconds" "$_start" "$_measure" "$_from" "$_leap" >"$2/params"
+    printf 'seconds %s\nstart %s\nmeasure %s\nfrom %s\nleap %s\npeer %s\n' \
+        "$_seconds" "$_start" "$_measure" "$_from" "$_leap" "$_peer" >"$2/params"
 }
 
 cns_param() { awk -v k="$2" '$1 == k { print $2 }' "$1/params"; }
@@ -166,12 +177,12 @@ cns_run() {
     cns_metrics "$_d" >"$_d/metrics"
 }
 
-# cns_window DIR A B: rms, max and mean of the measured node's error over
-# simulated seconds A..B (one line of log.offset per second, from 0; the
-# log holds the offset from leap-free true time, UTC is a second behind it
-# after a leap).
+# cns_window DIR A B [NODE]: rms, max and mean of the measured node's (or
+# NODE's) error over simulated seconds A..B (one line of log.offset per
+# second, from 0; the log holds the offset from leap-free true time, UTC
+# is a second behind it after a leap).
 cns_window() {
-    awk -v c="$(cns_param "$1" measure)" -v a="$2" -v b="$3" -v leap="$(cns_param "$1" leap)" '
+    awk -v c="${4:-$(cns_param "$1" measure)}" -v a="$2" -v b="$3" -v leap="$(cns_param "$1" leap)" '
         NR - 1 >= a && NR - 1 <= b {
             x = $c
             if (leap >= 0 && NR - 1 >= leap) x += 1
@@ -183,17 +194,52 @@ cns_window() {
               printf "%.9g %.9g %.9g\n", sqrt(s / n), mx, m / n }' "$1/log.offset"
 }
 
-# Packets per day the measured node sent, from clknetsim's statistics.
+# cns_settle DIR LIM A B [NODE]: seconds from A until the error stays
+# within LIM (seconds) through B; B - A + 1 when it never settles.
+cns_settle() {
+    awk -v c="${5:-$(cns_param "$1" measure)}" -v lim="$2" -v a="$3" -v b="$4" '
+        NR - 1 >= a && NR - 1 <= b {
+            x = $c; if (x < 0) x = -x
+            if (x > lim) last = NR - 1 - a + 1
+        }
+        END { printf "%d\n", last }' "$1/log.offset"
+}
+
+# chimed's log on stderr: "chimed[PID]: [PART] LEVEL: message", LEVEL
+# empty for info; info or above are the lines operators read. chronyd
+# logs no levels: every line counts.
+cns_loglines() {
+    _lf="$1/log.$2"
+    [ -f "$_lf" ] || { echo nan; return; }
+    grep -cv '^[^ ]* \[[^]]*\] debug: ' "$_lf"
+}
+
+# Changes of system peer in node N's log (chimed says "system peer", or
+# "selected source" as chronyd does; the first selection is no change).
+cns_peer_changes() {
+    _lf="$1/log.$2"
+    [ -f "$_lf" ] || { echo nan; return; }
+    awk '/system peer|[Ss]elected source/ { n++ } END { print (n > 0 ? n - 1 : 0) }' "$_lf"
+}
+
+# Packets per day the measured node (or NODE) sent, from clknetsim's
+# statistics.
 cns_packets_day() {
-    awk -v node="$(cns_param "$1" measure)" '
+    awk -v node="${2:-$(cns_param "$1" measure)}" '
         /^-+ Node [0-9]+ -+$/ { cur = $3 }
         cur == node && /^Mean outgoing packet interval:/ {
             if ($NF > 0) printf "%.0f\n", 86400 / $NF; else print 0 }' "$1/stats"
 }
 
 cns_metrics() {
+    _md=$1
     set -- "$1" $(cns_window "$1" "$(cns_param "$1" from)" "$(cns_param "$1" seconds)")
     printf 'rms %s\nmax %s\nmean %s\npackets_day %s\n' "$2" "$3" "$4" "$(cns_packets_day "$1")"
+    _pn=$(cns_param "$_md" peer)
+    [ -n "$_pn" ] || return 0
+    set -- "$_md" $(cns_window "$_md" "$(cns_param "$_md" from)" "$(cns_param "$_md" seconds)" "$_pn")
+    printf 'peer_rms %s\npeer_max %s\npeer_mean %s\npeer_packets_day %s\n' \
+        "$2" "$3" "$4" "$(cns_packets_day "$_md" "$_pn")"
 }
 
 cns_metric() { awk -v k="$2" '$1 == k { print $2 }' "$1/metrics"; }
@@ -208,14 +254,45 @@ cns_seconds() {
         printf "%.9g\n", v * f }'
 }
 
-# cns_value DIR METRIC: METRIC may carry a window, rms@A..B.
+# cns_value DIR METRIC [NODE]: METRIC may carry a window, rms@A..B; NODE
+# is the measured node by default.
 cns_value() {
+    _vn=${3:-$(cns_param "$1" measure)}
     case $2 in
+        settle:*@*..*)
+            _l=${2#settle:}; _l=${_l%%@*}; _w=${2#*@}
+            cns_settle "$1" "$(cns_seconds "$_l")" "${_w%..*}" "${_w#*..}" "$_vn" ;;
         *@*..*)
             _m=${2%%@*}; _w=${2#*@}
-            set -- $(cns_window "$1" "${_w%..*}" "${_w#*..}")
+            set -- $(cns_window "$1" "${_w%..*}" "${_w#*..}" "$_vn")
+            case $_m in rms) echo "$1" ;; max) echo "$2" ;; mean) echo "$3" ;; esac ;;
+        loglines) cns_loglines "$1" "$_vn" ;;
+        peer_changes) cns_peer_changes "$1" "$_vn" ;;
+        packets_day) cns_packets_day "$1" "$_vn" ;;
+        rms|max|mean)
+            _m=$2
+            set -- $(cns_window "$1" "$(cns_param "$1" from)" "$(cns_param "$1" seconds)" "$_vn")
             case $_m in rms) echo "$1" ;; max) echo "$2" ;; mean) echo "$3" ;; esac ;;
         *) cns_metric "$1" "$2" ;;
+    esac
+}
+
+# cns_is_count METRIC: counted (packets, lines, seconds of settling), not
+# an offset in seconds with a unit.
+cns_is_count() {
+    case $1 in packets_day*|loglines*|peer_changes*|settle:*) return 0 ;; esac
+    return 1
+}
+
+# cns_bound DIR METRIC BOUND: the bound as a plain number: "peer" and
+# "peer*F" are the peer node's own value of the metric (times F).
+cns_bound() {
+    case $3 in
+        peer|peer\**)
+            _f=1; case $3 in peer\**) _f=${3#peer\*} ;; esac
+            _pv=$(cns_value "$1" "$2" "$(cns_param "$1" peer)")
+            awk -v v="$_pv" -v f="$_f" 'BEGIN { if (v == "nan" || v == "") print "nan"; else printf "%.9g\n", v * f }' ;;
+        *) if cns_is_count "$2"; then echo "$3"; else cns_seconds "$3"; fi ;;
     esac
 }
 
@@ -238,6 +315,8 @@ cns_holds() {
 cns_show() {
     case $2 in
         packets_day*) echo "$1/day" ;;
+        settle:*) echo "${1}s" ;;
+        loglines*|peer_changes*) echo "$1" ;;
         *) awk -v v="$1" 'BEGIN { printf "%.1f us\n", v * 1e6 }' ;;
     esac
 }

@@ -26,11 +26,13 @@ for f in "${CNS_SCENARIOS:-$TOP/tests/clknetsim/scenarios/*.cns}"; do
             "$(cns_metric "$d" packets_day) packets/day"
         while read -r metric op bound; do
             v=$(cns_value "$d" "$metric")
-            case $metric in packets_day*) b=$bound ;; *) b=$(cns_seconds "$bound") ;; esac
+            b=$(cns_bound "$d" "$metric" "$bound")
+            shown=$bound
+            case $bound in peer*) shown="$bound ($(cns_show "$b" "$metric"))" ;; esac
             if cns_holds "$v" "$op" "$b"; then
-                ok "$name: $metric $(cns_show "$v" "$metric") $op $bound"
+                ok "$name: $metric $(cns_show "$v" "$metric") $op $shown"
             else
-                not_ok "$name: $metric $(cns_show "$v" "$metric") $op $bound" \
+                not_ok "$name: $metric $(cns_show "$v" "$metric") $op $shown" \
                     "$(tail -n 5 "$d"/log.[0-9]* 2>/dev/null)"
             fi
         done <<EOT

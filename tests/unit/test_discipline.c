@@ -567,6 +567,13 @@ static void run_loop(struct sim *s, struct discipline *d, double duration,
     memset(out, 0, sizeof *out);
     for (int k = 0; t < duration; k++) {
         double iv = poll_interval(k);
+        /* the node wakes when the slew term has done its work */
+        mono_ns end = discipline_slew_end(d);
+        if (end.ns != INT64_MAX && mono_sub(end, at(t + iv)) < 0) {
+            struct clock_cmd tick;
+            discipline_tick(d, end, &tick);
+            sim_apply(s, (double)mono_sub(end, T0) / 1e9, &tick);
+        }
         t += iv;
         mono_ns now = at(t);
         double corr = discipline_correction(d, now);

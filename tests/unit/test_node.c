@@ -12,6 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "core/log_damp.h"
 #include "core/node.h"
 #include "core/node_report.h"
 #include "core/server.h"
@@ -29,6 +30,7 @@ struct rig {
     int sends, closes, resolves, done_code;
     bool done;
     bool refuse;                /* every send fails as ICMP port unreachable would */
+    int64_t skew_ns[2];         /* added to a server's stamps: its clock is off */
     char logs[16384];           /* every NODE_LOG line, one per line */
     int silent_logs, sends_at_silent;
 };
@@ -97,9 +99,10 @@ static void answer(struct rig *r, const struct node_action *a)
 
     node_sent(&r->node, a->slot, t1);
     assert_int_equal(server_handle(&r->srv[i], a->u.send.data, a->u.send.len,
-                                   real_add(t1, NS_PER_S / 500), reply, sizeof reply, &len),
+                                   real_add(t1, NS_PER_S / 500 + r->skew_ns[i]), reply,
+                                   sizeof reply, &len),
                      SRV_REPLY);
-    server_stamp_xmt(reply, real_add(t1, NS_PER_S / 500 + 1000));
+    server_stamp_xmt(reply, real_add(t1, NS_PER_S / 500 + 1000 + r->skew_ns[i]));
     /* the reply is carried out after the send list: keep it simple and
      * deliver it now, the node copes with its own list being reused */
     struct node_out out2;
@@ -329,6 +332,64 @@ static void test_once_failure_names_servers(void **state)
     free(r);
 }
 
+/* A server may kiss us on every request: the line is damped per source,
+ * each kiss within the period doubles it (to an hour), and the next line
+ * says how many were held back; a quiet source starts again at a minute. */
+static void test_kod_lines_damped(void **state)
+{
+    (void)state;
+    struct log_damp d = { 0 };
+    uint32_t held = 99;
+    int64_t t = MONO0, lines = 0;
+
+    assert_true(log_damp_due(&d, (mono_ns){ t }, &held));
+    assert_int_equal(held, 0);
+    for (int i = 0; i < 100; i++) {         /* a kiss every 16 s for 1600 s */
+        t += 16 * NS_PER_S;
+        lines += log_damp_due(&d, (mono_ns){ t }, &held);
+    }
+    assert_int_equal(lines, 0);
+    assert_int_equal(d.period_ns, LOG_DAMP_MAX_NS);
+    t = MONO0 + LOG_DAMP_MAX_NS;            /* an hour after the first line */
+    assert_true(log_damp_due(&d, (mono_ns){ t }, &held));
+    assert_int_equal(held, 100);
+    t += 3 * LOG_DAMP_MAX_NS;               /* quiet for 3 h: back to a minute */
+    assert_true(log_damp_due(&d, (mono_ns){ t }, &held));
+    assert_int_equal(held, 0);
+    assert_int_equal(d.period_ns, LOG_DAMP_MIN_NS);
+    assert_false(log_damp_due(&d, (mono_ns){ t + 30 * NS_PER_S }, &held));
+    assert_true(log_damp_due(&d, (mono_ns){ t + 121 * NS_PER_S }, &held));
+    assert_int_equal(held, 1);
+}
+
+static int count_of(const char *hay, const char *needle)
+{
+    int n = 0;
+
+    for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+/* Two servers 50 ms apart whose error bounds (about a millisecond) do
+ * not overlap: no majority, and the log says so, naming each once, not
+ * at every selection. */
+static void test_disagreeing_sources_named(void **state)
+{
+    struct node_source_conf lines[2] = { line("192.0.2.1", NODE_SERVER),
+                                         line("192.0.2.2", NODE_SERVER) };
+    struct rig *r = start(lines, 2, false);
+
+    (void)state;
+    r->skew_ns[1] = 50 * NS_PER_S / 1000;
+    run(r, 600 * NS_PER_S, true);
+    printf("# %s", r->logs);
+    assert_int_equal(count_of(r->logs, "192.0.2.1 disagrees with the other sources"), 1);
+    assert_int_equal(count_of(r->logs, "192.0.2.2 disagrees with the other sources"), 1);
+    assert_int_equal(count_of(r->logs, "no majority: not synchronising"), 2);
+    free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -340,6 +401,8 @@ int main(void)
         cmocka_unit_test(test_silent_source_logged_after_burst),
         cmocka_unit_test(test_refused_source_says_how),
         cmocka_unit_test(test_once_failure_names_servers),
+        cmocka_unit_test(test_kod_lines_damped),
+        cmocka_unit_test(test_disagreeing_sources_named),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
