@@ -7,6 +7,7 @@
 #include <string.h>
 
 static void note_sys_peer(struct node *n, mono_ns now);
+static void note_orphan(struct node *n, mono_ns now);
 static void add_refclock(struct node *n, const struct node_source_conf *c, mono_ns now);
 static void refclock_polls(struct node *n, mono_ns now);
 
@@ -83,6 +84,7 @@ static void finish(struct node *n, const struct now *now)
         act(n, NODE_DISC_UPDATE);
     }
     note_sys_peer(n, now->mono);
+    note_orphan(n, now->mono);
     wake = earliest(wake, client_next_poll(&n->client));
     wake = earliest(wake, client_slew_next(&n->client));
     wake = earliest(wake, client_leap_next(&n->client));
@@ -415,6 +417,7 @@ static void send_request(struct node *n, int i, mono_ns now)
         return;
     a->slot = i;
     a->u.send.addr = &sl->addr;
+    a->u.send.peer = false;     /* act() leaves the union as the last use left it */
     memcpy(a->u.send.data, buf, len);
     a->u.send.len = len;
     sl->open = true;
@@ -505,6 +508,30 @@ static void note_sys_peer(struct node *n, mono_ns now)
     else
         nlog(n, NODE_LOG_WARN, "client", "no selectable source");
     n->last_sys_peer = p;
+}
+
+/* Orphan mode's changes, each once: leading (announcing the orphan
+ * stratum), following the orphan parent, or over (an upstream source). */
+static void note_orphan(struct node *n, mono_ns now)
+{
+    const struct client *c = &n->client;
+    bool synced = c->sel.synced && c->sel.sys_peer >= 0;
+    int state = !client_orphan(c, now) ? 0 : c->orphan_follow ? 2 : synced ? 0 : 1;
+
+    if (state == n->orphan_logged)
+        return;
+    if (state == 1)
+        nlog(n, NODE_LOG_INFO, "client", "orphan mode: leading at stratum %d (refid %u.%u.%u.%u)",
+             c->conf.orphan_stratum, c->conf.orphan_refid >> 24, (c->conf.orphan_refid >> 16) & 255,
+             (c->conf.orphan_refid >> 8) & 255, c->conf.orphan_refid & 255);
+    else if (state == 2) {
+        int p = slot_of_idx(n, c->sel.sys_peer);
+
+        nlog(n, NODE_LOG_INFO, "client", "orphan mode: following %s",
+             p >= 0 ? n->slot[p].name : "?");
+    } else if (n->orphan_logged != 0)
+        nlog(n, NODE_LOG_INFO, "client", "orphan mode over: an upstream source is back");
+    n->orphan_logged = state;
 }
 
 /* -q: decide once the system peer has its samples (or its burst is over). */

@@ -247,6 +247,7 @@ struct node {
     int n_pools;
     const struct auth_keytab *keys;
     int last_sys_peer;          /* client index last logged as the peer (-1 none) */
+    int orphan_logged;          /* orphan state last logged: 0 none, 1 leading, 2 following */
     mono_ns sys_logged[2];      /* last "selected source" / "no selectable source" line */
     bool offline;               /* chimectl offline: polls pass unsent */
     bool done;                  /* -q decided */

@@ -55,6 +55,7 @@ void node_report_source(const struct node *n, int slot, mono_ns now, struct repo
                  sl->nts.ke_running && !sl->nts.ke_count ? "running" : sl->nts.ke_result);
     }
     o->refclock = node_slot_refclock(n, slot);
+    o->peer = node_slot_peer(n, slot);
     o->state = ' ';
     o->stratum = 16;
     o->last_ns = -1;

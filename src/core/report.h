@@ -33,6 +33,7 @@ struct report_source {
     int nts_cookies;            /* cookies held */
     char nts_ke[96];            /* the last key exchange's result, "" none yet */
     bool refclock;              /* a reference clock (ntpq's type 'l') */
+    bool peer;                  /* a symmetric peer (ntpq's type 's', hmode 1) */
 };
 
 /* The system clock and what it follows, like chronyc tracking. */

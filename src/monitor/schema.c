@@ -95,6 +95,7 @@ static const struct field source_fields[] = {
     { .name = "nts_ke", F_STR(SRC, nts_ke),
       .help = "Result of the last NTS key exchange, empty before the first" },
     { .name = "refclock", F_BOOL(SRC, refclock), .help = "A reference clock (SHM, SOCK)" },
+    { .name = "peer", F_BOOL(SRC, peer), .help = "A symmetric peer (a peer line: modes 1 and 2)" },
 };
 
 const struct field_table schema_source = {

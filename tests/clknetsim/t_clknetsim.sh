@@ -26,7 +26,7 @@ for f in "${CNS_SCENARIOS:-$TOP/tests/clknetsim/scenarios/*.cns}"; do
             "$(cns_metric "$d" packets_day) packets/day"
         while read -r metric op bound; do
             v=$(cns_value "$d" "$metric")
-            case $metric in packets_day*) b=$bound ;; *) b=$(cns_seconds "$bound") ;; esac
+            case $metric in packets_day* | leaders*) b=$bound ;; *) b=$(cns_seconds "$bound") ;; esac
             if cns_holds "$v" "$op" "$b"; then
                 ok "$name: $metric $(cns_show "$v" "$metric") $op $bound"
             else

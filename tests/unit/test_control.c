@@ -204,7 +204,7 @@ static void test_sources_json(void **state)
                                 "\"delay_s\":null,\"jitter_s\":null,"
                                 "\"pool\":false,\"denied\":true,"
                                 "\"nts\":false,\"nts_cookies\":0,\"nts_ke\":\"\","
-                                "\"refclock\":false}"));
+                                "\"refclock\":false,\"peer\":false}"));
 }
 
 static void test_json_utf8(void **state)
