@@ -866,7 +866,9 @@ void node_init(struct node *n, const struct node_conf *conf, const struct node_d
     n->keys = deps->keys;
     if (n->conf.max_sources <= 0)
         n->conf.max_sources = NODE_DEFAULT_MAXCLOCK;
-    if (n->conf.client.orphan_refid == 0)      /* 127.x.y.z: never a real address of ours */
+    /* 127.x.y.z: never a real address of ours; drawn only when orphan
+     * mode is on, so that nothing else's randomness changes */
+    if (n->conf.client.orphan_stratum > 0 && n->conf.client.orphan_refid == 0)
         n->conf.client.orphan_refid = 0x7f000000u | ((uint32_t)random64(n) & 0xffffffu);
     client_init(&n->client, &n->conf.client, t);
     n->last_sys_peer = -1;

@@ -115,7 +115,7 @@ struct node_conf {
     bool once_step;             /* -q steps the clock (false with -x: print only) */
     bool write_drift;           /* a driftfile is configured and the clock is ours */
     bool check_leapfile;        /* a leapfile is configured: check it daily */
-    /* client.orphan_refid 0: 127.x.y.z with random low bits, drawn at start */
+    /* client.orphan_refid 0 (orphan mode on): 127.x.y.z, random low bits, drawn at start */
 };
 
 /* What the shell lends the node. */
