@@ -37,6 +37,10 @@ void nodeconf_conf(const struct config *cfg, const struct nodeconf_shell *sh,
     cc->select.max_clock = (int)knob(cfg->tos.maxclock, cc->select.max_clock);
     cc->precision = sh->precision;
     cc->local_stratum = cfg->local_stratum;
+    cc->orphan_stratum = (int)knob(cfg->tos.orphan, 0);
+    cc->orphan_stratum = cc->orphan_stratum >= 16 ? 0 : cc->orphan_stratum; /* 16: off */
+    cc->orphan_wait_ns = (int64_t)(knob(cfg->tos.orphanwait,
+                                        (double)CLIENT_ORPHAN_WAIT_NS / NS_PER_S) * NS_PER_S);
     cc->leap_mode = (enum leap_mode)cfg->leapsecmode;
     cc->smear_interval_s = cfg->leapsmearinterval;
     cc->smear_shape = cfg->leapsmear_cosine ? LEAP_SMEAR_COSINE : LEAP_SMEAR_LINEAR;

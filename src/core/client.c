@@ -35,6 +35,37 @@ void client_init(struct client *c, const struct client_conf *conf, mono_ns now)
         c->marks[i] = SEL_UNFIT;
     c->leap.tai = -1;
     c->leap.at_mono.ns = INT64_MAX;
+    c->upstream_seen = now;
+}
+
+bool client_orphan(const struct client *c, mono_ns now)
+{
+    return c->conf.orphan_stratum > 0 &&
+           mono_sub(now, c->upstream_seen) >= c->conf.orphan_wait_ns;
+}
+
+/* Below the orphan stratum (everything, without orphan mode). */
+static bool upstream_stratum(const struct client *c, const struct source *s)
+{
+    return c->conf.orphan_stratum <= 0 || s->stratum < c->conf.orphan_stratum;
+}
+
+/* The orphan parent among the sources: fit, at the orphan stratum, the
+ * lowest refid below ours; -1 none (we are the parent). */
+static int orphan_parent(const struct client *c, mono_ns now)
+{
+    int best = -1;
+
+    for (int i = 0; i < c->n; i++) {
+        const struct source *s = &c->src[i];
+
+        if (!c->active[i] || !s->est.valid || s->stratum != c->conf.orphan_stratum ||
+            s->refid >= c->conf.orphan_refid || !source_is_fit(s, now))
+            continue;
+        if (best < 0 || s->refid < c->src[best].refid)
+            best = i;
+    }
+    return best;
 }
 
 int client_add_source(struct client *c, const struct source_conf *sc, mono_ns now,
@@ -74,48 +105,88 @@ double client_correction(const struct client *c, mono_ns now)
     return discipline_correction(&c->disc, now);
 }
 
-/* Gather the candidates, run selection; returns the number of candidates.
- * map[k] is the source index of candidate k. */
-static int run_selection(struct client *c, mono_ns now, int *map)
+static void make_cand(const struct client *c, int i, mono_ns now, double corr,
+                      struct select_cand *out)
+{
+    const struct source *s = &c->src[i];
+
+    *out = (struct select_cand){
+        .offset = source_offset(s, now, corr),
+        .root_dist = source_root_distance(s, now),
+        .dist_age = s->est.disp +
+                    NTP_PHI * fmax(0.0, (double)mono_sub(now, s->est.when) / NS_PER_S),
+        .jitter = s->est.jitter,
+        .queue_sd = s->est.queue_sd,
+        .freq = s->est.freq,
+        .freq_sd = s->est.freq_sd,
+        .offset_sd = s->est.raw_sd,
+        .stratum = s->stratum,
+        .prefer = s->conf.prefer,
+        .pps = s->conf.pps,
+        .sys_peer = c->sel.synced && i == c->sel.sys_peer,
+    };
+}
+
+/* Selection over the sources include[] admits; the marks of the others
+ * stay unfit. Returns the number of candidates. */
+static int select_among(struct client *c, mono_ns now, const bool *include,
+                        const struct select_params *params)
 {
     struct select_cand cand[CLIENT_MAX_SOURCES];
     enum select_mark marks[CLIENT_MAX_SOURCES];
     bool fit[CLIENT_MAX_SOURCES];
+    int map[CLIENT_MAX_SOURCES];
     double corr = client_correction(c, now);
     int n = 0;
 
     for (int i = 0; i < c->n; i++) {
-        const struct source *s = &c->src[i];
-
         c->marks[i] = SEL_UNFIT;
-        if (!c->active[i] || !s->est.valid)
+        if (!include[i])
             continue;
-        cand[n] = (struct select_cand){
-            .offset = source_offset(s, now, corr),
-            .root_dist = source_root_distance(s, now),
-            .dist_age = s->est.disp +
-                        NTP_PHI * fmax(0.0, (double)mono_sub(now, s->est.when) / NS_PER_S),
-            .jitter = s->est.jitter,
-            .queue_sd = s->est.queue_sd,
-            .freq = s->est.freq,
-            .freq_sd = s->est.freq_sd,
-            .offset_sd = s->est.raw_sd,
-            .stratum = s->stratum,
-            .prefer = s->conf.prefer,
-            .pps = s->conf.pps,
-            .sys_peer = c->sel.synced && i == c->sel.sys_peer,
-        };
-        fit[n] = source_is_fit(s, now);
+        make_cand(c, i, now, corr, &cand[n]);
+        fit[n] = source_is_fit(&c->src[i], now);
         map[n] = i;
         n++;
     }
-    select_run(cand, fit, n, &c->conf.select, marks, &c->sel);
+    select_run(cand, fit, n, params, marks, &c->sel);
     for (int k = 0; k < n; k++)
         c->marks[map[k]] = marks[k];
     /* Report the system peer as a source index, not a candidate index. */
     if (c->sel.sys_peer >= 0)
         c->sel.sys_peer = map[c->sel.sys_peer];
+    return n;
+}
+
+/* Gather the candidates, run selection; returns the number of candidates.
+ * With orphan mode, only sources below the orphan stratum are upstream;
+ * without one for orphanwait, the orphan parent is the only candidate. */
+static int run_selection(struct client *c, mono_ns now)
+{
+    bool include[CLIENT_MAX_SOURCES];
+    int n;
+
+    for (int i = 0; i < c->n; i++)
+        include[i] = c->active[i] && c->src[i].est.valid && upstream_stratum(c, &c->src[i]);
+    n = select_among(c, now, include, &c->conf.select);
     c->sel_time = now;
+    c->orphan_follow = false;
+    if (c->conf.orphan_stratum <= 0)
+        return n;
+    if (c->sel.synced && c->sel.sys_peer >= 0) {
+        c->upstream_seen = now;
+        return n;
+    }
+    int parent = client_orphan(c, now) ? orphan_parent(c, now) : -1;
+    if (parent < 0)
+        return n;
+    struct select_params one = c->conf.select;
+
+    one.min_sane = 1;
+    one.min_survivors = 1;
+    for (int i = 0; i < c->n; i++)
+        include[i] = i == parent;
+    n = select_among(c, now, include, &one);
+    c->orphan_follow = c->sel.synced && c->sel.sys_peer == parent;
     return n;
 }
 
@@ -128,9 +199,7 @@ static double sys_peer_interval(const struct client *c)
 
 static void update_clock(struct client *c, mono_ns now, struct clock_cmd *cmd)
 {
-    int map[CLIENT_MAX_SOURCES];
-
-    run_selection(c, now, map);
+    run_selection(c, now);
     if (c->sel.synced && c->sel.sys_peer >= 0)
         discipline_update(&c->disc, now, &c->sel, sys_peer_interval(c), cmd);
     else
@@ -172,14 +241,32 @@ enum source_rx client_receive(struct client *c, int idx, const uint8_t *buf,
     return r;
 }
 
+enum source_rx client_receive_sym(struct client *c, int idx, const uint8_t *buf, size_t len,
+                                  real_ns t4, mono_ns now, struct clock_cmd *cmd, bool *answer)
+{
+    enum source_rx r;
+
+    memset(cmd, 0, sizeof(*cmd));
+    *answer = false;
+    if (idx < 0 || idx >= c->n || !c->active[idx])
+        return SRC_RX_DROP;
+    r = source_receive_sym(&c->src[idx], buf, len, t4, now, client_correction(c, now),
+                           c->conf.precision, answer);
+    /* near a leap the answer still goes (the peer's sample is its own
+     * business), but the sample is not used: its stamps may straddle it */
+    if (r == SRC_RX_SAMPLE && !near_leap(c, t4)) {
+        c->last_sample = now;
+        update_clock(c, now, cmd);
+    }
+    return r == SRC_RX_SAMPLE && near_leap(c, t4) ? SRC_RX_DROP : r;
+}
+
 void client_tick(struct client *c, mono_ns now, struct clock_cmd *cmd)
 {
-    int map[CLIENT_MAX_SOURCES];
-
     memset(cmd, 0, sizeof(*cmd));
     /* Reachability and distances change with time alone: keep the marks
      * honest for displays, and let the discipline hold when all is lost. */
-    run_selection(c, now, map);
+    run_selection(c, now);
     double stale_s = fmax((double)CLIENT_STALE_NS / NS_PER_S,
                           CLIENT_STALE_POLLS * sys_peer_interval(c));
     if (!c->sel.synced || c->last_sample.ns == 0 ||
@@ -192,19 +279,17 @@ void client_tick(struct client *c, mono_ns now, struct clock_cmd *cmd)
 enum client_step client_makestep(struct client *c, mono_ns now, struct clock_cmd *cmd,
                                  double *step_s)
 {
-    int map[CLIENT_MAX_SOURCES];
-
     memset(cmd, 0, sizeof(*cmd));
     *step_s = 0;
     if (!c->disc.conf.clock_control)
         return CLIENT_STEP_NO_CONTROL;
-    run_selection(c, now, map);
+    run_selection(c, now);
     if (!c->sel.synced || c->sel.sys_peer < 0 || !isfinite(c->sel.offset))
         return CLIENT_STEP_NO_ESTIMATE;
     *step_s = c->sel.offset;
     discipline_step_now(&c->disc, now, c->sel.offset, cmd);
     /* the correction now includes the step: offsets are ~0 again */
-    run_selection(c, now, map);
+    run_selection(c, now);
     return CLIENT_STEP_OK;
 }
 
@@ -250,6 +335,15 @@ static void sys_state_local(const struct client *c, real_ns now_real,
     out->root_delay = 0;
     out->root_disp = ntp32_from_ns(NS_PER_S / 1000);
     out->reftime = ntp64_from_real(now_real);
+}
+
+/* The orphan parent: our own clock at the orphan stratum, our refid
+ * the rank the other orphans compare theirs with. */
+static void sys_state_orphan(const struct client *c, real_ns now_real, struct sys_state *out)
+{
+    sys_state_local(c, now_real, out);
+    out->stratum = (uint8_t)c->conf.orphan_stratum;
+    out->refid = c->conf.orphan_refid;
 }
 
 static void sys_state_unsync(struct sys_state *out)
@@ -521,7 +615,9 @@ void client_sys_state(const struct client *c, real_ns now_real, mono_ns now,
     out->precision = c->conf.precision;
     out->smear_ns = 0;
     if (!synced) {
-        if (c->conf.local_stratum > 0)
+        if (client_orphan(c, now))
+            sys_state_orphan(c, now_real, out);
+        else if (c->conf.local_stratum > 0)
             sys_state_local(c, now_real, out);
         else
             sys_state_unsync(out);

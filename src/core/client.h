@@ -27,7 +27,14 @@ struct client_conf {
     enum leap_mode leap_mode;           /* leapsecmode, default system */
     double smear_interval_s;            /* leapsmear: 0 = off (server side only) */
     enum leap_smear_shape smear_shape;
+    /* orphan mode (tos orphan N, orphanwait): 0 off */
+    int orphan_stratum;
+    int64_t orphan_wait_ns;     /* no upstream this long: orphan */
+    uint32_t orphan_refid;      /* what we announce as an orphan, and our rank */
 };
+
+/* tos orphanwait's default (ntpd's): upstream lost this long first */
+#define CLIENT_ORPHAN_WAIT_NS (300 * NS_PER_S)
 
 enum leap_origin { LEAP_ORIGIN_NONE = 0, LEAP_ORIGIN_FILE, LEAP_ORIGIN_SOURCES };
 const char *leap_origin_name(enum leap_origin o);
@@ -73,6 +80,11 @@ struct client {
     mono_ns sel_time;       /* when selection last ran */
     mono_ns last_sample;    /* newest sample from any source */
     struct client_leap leap;
+    /* orphan mode: when a source below the orphan stratum was last the
+     * system peer (the start, before any), whether we follow an orphan
+     * parent now */
+    mono_ns upstream_seen;
+    bool orphan_follow;
 };
 
 void client_init(struct client *c, const struct client_conf *conf, mono_ns now);
@@ -90,6 +102,19 @@ void client_remove_source(struct client *c, int idx);
 enum source_rx client_receive(struct client *c, int idx, const uint8_t *buf,
                               size_t len, real_ns t4, mono_ns now,
                               struct clock_cmd *cmd);
+
+/* The same for a symmetric peer's mode 1/2 packet (source_receive_sym);
+ * *answer: answer it with mode 2. */
+enum source_rx client_receive_sym(struct client *c, int idx, const uint8_t *buf, size_t len,
+                                  real_ns t4, mono_ns now, struct clock_cmd *cmd, bool *answer);
+
+/* Orphan mode (RFC 5905's "orphan" extension, as ntpd): with tos orphan
+ * N, sources at stratum N or above are no upstream. Once none below it
+ * has been the system peer for orphanwait, we are an orphan: we follow
+ * the orphan parent, the fit source at stratum N announcing the lowest
+ * refid below our own orphan_refid, and with none we are the parent and
+ * announce stratum N with orphan_refid. A source below N ends it at once. */
+bool client_orphan(const struct client *c, mono_ns now);
 
 /* Periodic housekeeping (call at least every few seconds): notices lost
  * sources and lets the discipline hold. */

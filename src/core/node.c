@@ -9,6 +9,7 @@
 
 static void note_sys_peer(struct node *n, mono_ns now);
 static void note_falsetickers(struct node *n, mono_ns now);
+static void note_orphan(struct node *n, mono_ns now);
 static void add_refclock(struct node *n, const struct node_source_conf *c, mono_ns now);
 static void refclock_polls(struct node *n, mono_ns now);
 
@@ -86,6 +87,7 @@ static void finish(struct node *n, const struct now *now)
     }
     note_sys_peer(n, now->mono);
     note_falsetickers(n, now->mono);
+    note_orphan(n, now->mono);
     wake = earliest(wake, client_next_poll(&n->client));
     wake = earliest(wake, client_slew_next(&n->client));
     wake = earliest(wake, client_leap_next(&n->client));
@@ -161,8 +163,11 @@ static void activate(struct node *n, int i, const struct node_addr *addr, mono_n
         nlog(n, NODE_LOG_WARN, "client", "too many sources; %s ignored", sl->name);
         return;
     }
+    if (sl->conf.kind == NODE_PEER)
+        source_set_symmetric(&n->client.src[sl->idx]);
     give_key(n, i);
-    nlog(n, NODE_LOG_INFO, "client", "source %s (%s)", sl->name, addr->text);
+    nlog(n, NODE_LOG_INFO, "client", "%s %s (%s)", sl->conf.kind == NODE_PEER ? "peer" : "source",
+         sl->name, addr->text);
 }
 
 static bool slot_free(const struct node_slot *sl)
@@ -287,9 +292,6 @@ static void add_line(struct node *n, const struct node_source_conf *c, mono_ns n
         add_refclock(n, c, now);
         return;
     }
-    if (c->kind == NODE_PEER)
-        nlog(n, NODE_LOG_WARN, "conf", "%s: symmetric mode is not supported yet; "
-             "polling %s as a server", c->where, c->host);
     add_server(n, c, now);
 }
 
@@ -418,6 +420,7 @@ static void send_request(struct node *n, int i, mono_ns now)
         return;
     a->slot = i;
     a->u.send.addr = &sl->addr;
+    a->u.send.peer = false;     /* act() leaves the union as the last use left it */
     memcpy(a->u.send.data, buf, len);
     a->u.send.len = len;
     sl->open = true;
@@ -425,13 +428,47 @@ static void send_request(struct node *n, int i, mono_ns now)
     sl->open_until = mono_add(now, NODE_REQUEST_LIFETIME_NS);
 }
 
-static void polls_due(struct node *n, mono_ns now)
+/* What we announce now, for a peer's packet. */
+static void our_header(struct node *n, const struct now *now, struct sys_state *sys)
+{
+    client_sys_state(&n->client, now->real, now->mono, sys);
+}
+
+/* A peer's poll: mode 1 on the server's socket, stamped by the shell. */
+static void send_peer_poll(struct node *n, int i, const struct now *now)
+{
+    struct node_slot *sl = &n->slot[i];
+    struct source *s = &n->client.src[sl->idx];
+    uint8_t buf[NODE_MAX_PACKET];
+    struct sys_state sys;
+    struct node_action *a;
+    size_t len;
+
+    our_header(n, now, &sys);
+    len = source_make_sym_poll(s, now->mono, (uint32_t)random64(n), &sys, buf, sizeof(buf));
+    if (n->offline || len == 0)
+        return;
+    a = act(n, NODE_SEND);
+    if (!a)
+        return;
+    a->slot = i;
+    a->u.send.addr = &sl->addr;
+    a->u.send.peer = true;
+    memcpy(a->u.send.data, buf, len);
+    a->u.send.len = len;
+}
+
+static void polls_due(struct node *n, const struct now *now)
 {
     for (int i = 0; i < n->n_slots; i++) {
         struct node_slot *sl = &n->slot[i];
 
-        if (sl->idx >= 0 && source_poll_due(&n->client.src[sl->idx], now))
-            send_request(n, i, now);
+        if (sl->idx < 0 || !source_poll_due(&n->client.src[sl->idx], now->mono))
+            continue;
+        if (sl->conf.kind == NODE_PEER)
+            send_peer_poll(n, i, now);
+        else
+            send_request(n, i, now->mono);
     }
 }
 
@@ -507,6 +544,30 @@ static void note_falsetickers(struct node *n, mono_ns now)
              c->sel.synced ? "not combined (falseticker)" : "no majority: not synchronising",
              held > 0 ? " (it came and went meanwhile)" : "");
     }
+}
+
+/* Orphan mode's changes, each once: leading (announcing the orphan
+ * stratum), following the orphan parent, or over (an upstream source). */
+static void note_orphan(struct node *n, mono_ns now)
+{
+    const struct client *c = &n->client;
+    bool synced = c->sel.synced && c->sel.sys_peer >= 0;
+    int state = !client_orphan(c, now) ? 0 : c->orphan_follow ? 2 : synced ? 0 : 1;
+
+    if (state == n->orphan_logged)
+        return;
+    if (state == 1)
+        nlog(n, NODE_LOG_INFO, "client", "orphan mode: leading at stratum %d (refid %u.%u.%u.%u)",
+             c->conf.orphan_stratum, c->conf.orphan_refid >> 24, (c->conf.orphan_refid >> 16) & 255,
+             (c->conf.orphan_refid >> 8) & 255, c->conf.orphan_refid & 255);
+    else if (state == 2) {
+        int p = slot_of_idx(n, c->sel.sys_peer);
+
+        nlog(n, NODE_LOG_INFO, "client", "orphan mode: following %s",
+             p >= 0 ? n->slot[p].name : "?");
+    } else if (n->orphan_logged != 0)
+        nlog(n, NODE_LOG_INFO, "client", "orphan mode over: an upstream source is back");
+    n->orphan_logged = state;
 }
 
 /* -q: decide once the system peer has its samples (or its burst is over). */
@@ -825,7 +886,7 @@ void node_tick(struct node *n, const struct now *now, struct node_out *out)
     begin(n, out);
     expire_requests(n, now->mono);
     note_silent(n);
-    polls_due(n, now->mono);
+    polls_due(n, now);
     if (client_leap_next(&n->client).ns <= now->mono.ns)
         leap_events(n, now);    /* exactly at the leap instant */
     if (client_slew_next(&n->client).ns <= now->mono.ns) {
@@ -856,7 +917,11 @@ void node_init(struct node *n, const struct node_conf *conf, const struct node_d
     n->keys = deps->keys;
     if (n->conf.max_sources <= 0)
         n->conf.max_sources = NODE_DEFAULT_MAXCLOCK;
-    client_init(&n->client, &conf->client, t);
+    /* 127.x.y.z: never a real address of ours; drawn only when orphan
+     * mode is on, so that nothing else's randomness changes */
+    if (n->conf.client.orphan_stratum > 0 && n->conf.client.orphan_refid == 0)
+        n->conf.client.orphan_refid = 0x7f000000u | ((uint32_t)random64(n) & 0xffffffu);
+    client_init(&n->client, &n->conf.client, t);
     n->last_sys_peer = -1;
     n->started = t;
     n->next_tick = mono_add(t, NODE_TICK_NS);
@@ -1508,4 +1573,70 @@ static void refclock_polls(struct node *n, mono_ns now)
             sl->rc_next = mono_add(sl->rc_next, period);
         refclock_poll(n, i, now);
     }
+}
+
+/* ---- symmetric peers ------------------------------------------------------------------ */
+
+bool node_slot_peer(const struct node *n, int slot)
+{
+    return slot >= 0 && slot < n->n_slots && n->slot[slot].conf.kind == NODE_PEER &&
+           !node_slot_retired(n, slot);
+}
+
+int node_peer_find(const struct node *n, const struct node_addr *from)
+{
+    for (int i = 0; i < n->n_slots; i++) {
+        const struct node_slot *sl = &n->slot[i];
+
+        if (sl->conf.kind == NODE_PEER && sl->idx >= 0 && sl->resolved &&
+            same_addr(&sl->addr, from))
+            return i;
+    }
+    return -1;
+}
+
+size_t node_peer_input(struct node *n, int slot, const uint8_t *buf, size_t len, real_ns t4,
+                       uint32_t local_refid, const struct now *now, struct node_out *out, uint8_t *reply,
+                       size_t cap)
+{
+    struct node_slot *sl;
+    struct clock_cmd cmd;
+    struct sys_state sys;
+    enum source_rx r;
+    bool answer = false;
+    size_t rlen = 0;
+
+    begin(n, out);
+    if (!node_slot_peer(n, slot) || n->slot[slot].idx < 0)
+        goto done;
+    sl = &n->slot[slot];
+    if (local_refid != 0)
+        n->client.src[sl->idx].sym_local_refid = local_refid;
+    r = client_receive_sym(&n->client, sl->idx, buf, len, t4, now->mono, &cmd, &answer);
+    clock_action(n, &cmd);
+    if (r == SRC_RX_SAMPLE) {
+        struct node_action *a = act(n, NODE_SAMPLE);
+
+        if (a)
+            a->slot = slot;
+        answered(n, sl);
+    }
+    if (answer) {
+        struct source *s = &n->client.src[sl->idx];
+
+        our_header(n, now, &sys);
+        rlen = source_make_sym_answer(s, &sys, reply, cap < len ? cap : len);
+        if (rlen > len)     /* never larger than what was asked */
+            rlen = 0;
+    }
+    once_check(n);
+done:
+    finish(n, now);
+    return rlen;
+}
+
+void node_peer_stamp(struct node *n, int slot, uint8_t *buf, size_t len, real_ns t1)
+{
+    if (node_slot_peer(n, slot) && n->slot[slot].idx >= 0)
+        source_sym_stamp(&n->client.src[n->slot[slot].idx], buf, len, t1);
 }

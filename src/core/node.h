@@ -120,6 +120,7 @@ struct node_conf {
     bool once_step;             /* -q steps the clock (false with -x: print only) */
     bool write_drift;           /* a driftfile is configured and the clock is ours */
     bool check_leapfile;        /* a leapfile is configured: check it daily */
+    /* client.orphan_refid 0 (orphan mode on): 127.x.y.z, random low bits, drawn at start */
 };
 
 /* What the shell lends the node. */
@@ -160,8 +161,11 @@ struct node_action {
     int slot;           /* NODE_SEND, _CLOSE, _SAMPLE */
     int req;            /* NODE_RESOLVE, _CANCEL_RESOLVE */
     union {
-        struct { const struct node_addr *addr; uint8_t data[NODE_MAX_PACKET]; size_t len; }
-            send;
+        /* peer: a symmetric poll, sent from the server's socket of the
+         * address's family with node_peer_stamp() right before, never
+         * answered on a socket of its own (no node_sent, no NODE_CLOSE) */
+        struct { const struct node_addr *addr; uint8_t data[NODE_MAX_PACKET]; size_t len;
+                 bool peer; } send;
         struct { const char *host; uint16_t port; int family; } resolve;
         struct clock_cmd clock;
         double freq_ppm;
@@ -261,6 +265,7 @@ struct node {
     int n_pools;
     const struct auth_keytab *keys;
     int last_sys_peer;          /* client index last logged as the peer (-1 none) */
+    int orphan_logged;          /* orphan state last logged: 0 none, 1 leading, 2 following */
     mono_ns sys_logged[2];      /* last "selected source" / "no selectable source" line */
     bool offline;               /* chimectl offline: polls pass unsent */
     bool done;                  /* -q decided */
@@ -373,5 +378,23 @@ int node_tai_offset(const struct node *n, real_ns utc);
 void node_refclock_driver_error(struct node *n, int slot, const char *text, bool count);
 void node_refclock_sample(struct node *n, int slot, const struct refclock_sample *s,
                           const struct now *now, struct node_out *out);
+
+/* ---- symmetric peers (peer lines) -------------------------------------------------
+ * A peer's packets travel on the server's socket both ways: the shell
+ * asks node_peer_find() for every mode 1/2 datagram the server socket
+ * receives; a configured peer's goes to node_peer_input() (the others to
+ * core/server, which answers an unknown mode 1 sender once, statelessly).
+ * Every packet to a peer is stamped by node_peer_stamp() right before it
+ * is sent. */
+int node_peer_find(const struct node *n, const struct node_addr *from);   /* slot, -1 */
+/* Fills reply (cap octets, never more than len) with a mode 2 answer to
+ * a mode 1 packet and returns its length, 0 none; out as node_reply. */
+/* local_refid: the refid of the address the datagram came to (0 unknown),
+ * so that a peer synchronised to us is never taken as our source. */
+size_t node_peer_input(struct node *n, int slot, const uint8_t *buf, size_t len, real_ns t4,
+                       uint32_t local_refid, const struct now *now, struct node_out *out, uint8_t *reply,
+                       size_t cap);
+void node_peer_stamp(struct node *n, int slot, uint8_t *buf, size_t len, real_ns t1);
+bool node_slot_peer(const struct node *n, int slot);
 
 #endif

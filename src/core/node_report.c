@@ -63,6 +63,7 @@ void node_report_source(const struct node *n, int slot, mono_ns now, struct repo
         else if (sl->rc_why && sl->rc_why[0])
             snprintf(o->rc_error, sizeof(o->rc_error), "%s", sl->rc_why);
     }
+    o->peer = node_slot_peer(n, slot);
     o->state = ' ';
     o->stratum = 16;
     o->last_ns = -1;

@@ -37,6 +37,7 @@ struct report_source {
     uint64_t rc_refused;        /* refclock: refused by the driver, stale, or
                                    pulses without a coarse second */
     char rc_error[128];         /* refclock: the latest refusal, "" none */
+    bool peer;                  /* a symmetric peer (ntpq's type 's', hmode 1) */
 };
 
 /* The system clock and what it follows, like chronyc tracking. */

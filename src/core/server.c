@@ -81,16 +81,19 @@ static enum srv_drop drop_for_parse(enum ntp_parse_result r)
     }
 }
 
-/* Which requests this socket answers. Everything but mode 3 is dropped:
- * mode 7 never (amplification vector), mode 6 until the control issue,
- * symmetric modes only with configured, authenticated peers (BCP 223). */
+/* Which requests this socket answers: mode 3, and mode 1 from a sender
+ * that is no configured peer (those never get here: core/node takes
+ * them), which gets one mode 2 answer built like a mode 4 one and no
+ * association (no state kept, never larger than the request: what a
+ * server risks anyway). Mode 7 never (amplification vector); mode 2 from
+ * a stranger answers nothing of ours. */
 static int classify_mode(uint8_t mode, enum srv_drop *why)
 {
     switch (mode) {
     case MODE_CLIENT: return 1;
+    case MODE_ACTIVE: return 1;
     case MODE_PRIVATE: *why = SRV_DROP_MODE7; return 0;
     case MODE_CONTROL: *why = SRV_DROP_MODE6; return 0;
-    case MODE_ACTIVE:
     case MODE_PASSIVE: *why = SRV_DROP_SYMMETRIC; return 0;
     default: *why = SRV_DROP_NOT_REQUEST; return 0;
     }
@@ -104,7 +107,7 @@ static void build_reply(const struct sys_state *sys, const struct ntp_header *re
     memset(rep, 0, sizeof(*rep));
     rep->leap = unsynced ? LEAP_UNSYNC : sys->leap;
     rep->version = req->version;    /* RFC 5905 Fig. 31: copy VN and poll */
-    rep->mode = MODE_SERVER;
+    rep->mode = req->mode == MODE_ACTIVE ? MODE_PASSIVE : MODE_SERVER;
     /* An internal stratum of 16 goes out as 0 (RFC 5905 A.5.3). */
     rep->stratum = unsynced ? 0 : sys->stratum;
     rep->poll = req->poll;
@@ -225,6 +228,9 @@ enum srv_verdict server_handle_from(struct server *s, const srv_from *from, mono
             why = SRV_DROP_NOPEER;
         return drop(s, why);
     }
+    /* nopeer: a stranger's mode 1 would mobilise an association in ntpd */
+    if (pkt.h.mode == MODE_ACTIVE && (flags & RF_NOPEER))
+        return drop(s, SRV_DROP_NOPEER);
     if (flags & RF_NOSERVE)
         return drop(s, SRV_DROP_NOSERVE);
     /* Never answer with more octets than were asked (anti-amplification).
@@ -234,7 +240,11 @@ enum srv_verdict server_handle_from(struct server *s, const srv_from *from, mono
     switch (limit(s, flags, from, now, true)) {
     case RL_PASS: break;
     case RL_LEAK: s->stats.leaked++; break;
-    case RL_KOD: kod = true; break;
+    case RL_KOD:
+        if (pkt.h.mode != MODE_CLIENT)      /* a kiss is a mode 4 thing */
+            return drop(s, SRV_DROP_RATE);
+        kod = true;
+        break;
     case RL_DROP: return drop(s, SRV_DROP_RATE);
     case RL_SHED: return drop(s, SRV_DROP_OVERLOAD);
     }

@@ -1,4 +1,5 @@
-/* core/server: answering client requests (mode 3 -> mode 4, RFC 5905).
+/* core/server: answering client requests (mode 3 -> mode 4, RFC 5905;
+ * an unknown sender's mode 1 -> one stateless mode 2).
  *
  * Pure: the caller passes the request bytes and the kernel receive time
  * and gets back a verdict and, for SRV_REPLY, the reply bytes with the
@@ -42,7 +43,7 @@ enum srv_drop {
     SRV_DROP_BAD_MAC,
     SRV_DROP_MODE7,          /* never answered, ever */
     SRV_DROP_MODE6,          /* control: not served on this socket yet */
-    SRV_DROP_SYMMETRIC,      /* mode 1/2 from an unknown peer */
+    SRV_DROP_SYMMETRIC,      /* mode 2 from an unknown peer */
     SRV_DROP_NOT_REQUEST,    /* mode 4/5: not ours to answer */
     SRV_DROP_TOO_SMALL_FOR_REPLY, /* cannot happen after parse; kept honest */
     /* access control (restrict) and rate limiting */

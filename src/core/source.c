@@ -330,15 +330,20 @@ static void continue_burst(struct source *s, mono_ns now, uint32_t rand)
                                          poll_interval_ns(s->poll), rand));
 }
 
+static void schedule(struct source *s, mono_ns now, uint32_t rand)
+{
+    if (s->burst_left > 0)
+        continue_burst(s, now, rand);
+    else
+        start_poll(s, now, rand);
+}
+
 size_t source_make_request(struct source *s, mono_ns now, uint64_t nonce,
                            uint32_t rand, uint8_t *buf, size_t cap)
 {
     if (s->denied || buf == NULL || cap < NTP_HEADER_LEN)
         return 0;
-    if (s->burst_left > 0)
-        continue_burst(s, now, rand);
-    else
-        start_poll(s, now, rand);
+    schedule(s, now, rand);
 
     /* RFC 9109 / draft-ietf-ntp-data-minimization: reveal nothing but
      * the nonce; every other field that could identify us stays zero. */
@@ -434,14 +439,14 @@ static void store_server_header(struct source *s, const struct ntp_header *h)
 /* θ and δ from T1..T4. Every first-order difference is taken in 64-bit
  * two's complement (era-safe within 68 years); sums happen in ns, which
  * cannot overflow for differences of at most 2^31 s each. */
-static void on_wire_math(const struct source *s, const struct ntp_header *h,
+static void on_wire_math(real_ns t1, const struct ntp_header *h,
                          real_ns t4, double *offset, double *delay)
 {
-    ntp64 T1 = ntp64_from_real(s->t1), T4 = ntp64_from_real(t4);
+    ntp64 T1 = ntp64_from_real(t1), T4 = ntp64_from_real(t4);
     int64_t a = ntp64_diff_ns(h->rec, T1);      /* T2 - T1 */
     int64_t b = ntp64_diff_ns(h->xmt, T4);      /* T3 - T4 */
     int64_t server = ntp64_diff_ns(h->xmt, h->rec);
-    int64_t local = real_sub(t4, s->t1);
+    int64_t local = real_sub(t4, t1);
     *offset = (ns_to_s(a) + ns_to_s(b)) / 2;
     *delay = ns_to_s(local) - ns_to_s(server);
 }
@@ -984,6 +989,37 @@ static int check_contents(const struct ntp_header *h)
     return -1;
 }
 
+/* A packet known to answer ours (origin checked) with sane contents:
+ * T1 = t1 (our send time), T2/T3 from the header, T4 = t4. */
+static enum source_rx take_sample(struct source *s, const struct ntp_header *h, real_ns t1,
+                                  real_ns t4, mono_ns now, double correction,
+                                  int8_t our_precision)
+{
+    double offset, delay, prec = pow2(our_precision);
+    on_wire_math(t1, h, t4, &offset, &delay);
+    if (delay < -prec || delay > SOURCE_MAX_DELAY)
+        return drop(s, SRC_DROP_BAD_DELAY);
+    double elapsed = fmax(0.0, ns_to_s(real_sub(t4, t1)));
+    struct source_sample x = {
+        .when = now, .offset = offset, .raw = offset + correction,
+        .delay = fmax(delay, prec),
+        .disp = fmin(NTP_MAXDISP,
+                     pow2(h->precision) + prec + NTP_PHI * elapsed),
+    };
+    store_server_header(s, h);
+    s->reach |= 1;
+    bool backed_off = s->unreach_polls > SOURCE_UNREACH_POLLS;
+    end_back_off(s);
+    if (backed_off) {
+        restart_poll(s);
+        resume_after_back_off(s, now);
+    }
+    s->iburst_armed = true;
+    add_sample(s, &x, our_precision);
+    return SRC_RX_SAMPLE;
+}
+
+
 enum source_rx source_receive(struct source *s, const uint8_t *buf, size_t len,
                               real_ns t4, mono_ns now, double correction,
                               int8_t our_precision)
@@ -1018,28 +1054,7 @@ enum source_rx source_receive(struct source *s, const uint8_t *buf, size_t len,
     if (why >= 0)
         return drop(s, (enum source_drop)why);
 
-    double offset, delay, prec = pow2(our_precision);
-    on_wire_math(s, h, t4, &offset, &delay);
-    if (delay < -prec || delay > SOURCE_MAX_DELAY)
-        return drop(s, SRC_DROP_BAD_DELAY);
-    double elapsed = fmax(0.0, ns_to_s(real_sub(t4, s->t1)));
-    struct source_sample x = {
-        .when = now, .offset = offset, .raw = offset + correction,
-        .delay = fmax(delay, prec),
-        .disp = fmin(NTP_MAXDISP,
-                     pow2(h->precision) + prec + NTP_PHI * elapsed),
-    };
-    store_server_header(s, h);
-    s->reach |= 1;
-    bool backed_off = s->unreach_polls > SOURCE_UNREACH_POLLS;
-    end_back_off(s);
-    if (backed_off) {
-        restart_poll(s);
-        resume_after_back_off(s, now);
-    }
-    s->iburst_armed = true;
-    add_sample(s, &x, our_precision);
-    return SRC_RX_SAMPLE;
+    return take_sample(s, h, s->t1, t4, now, correction, our_precision);
 }
 
 /* ---- queries ----------------------------------------------------------------- */
@@ -1067,6 +1082,8 @@ bool source_is_fit(const struct source *s, mono_ns now)
     if (!s->est.valid || s->reach == 0 || s->denied || s->conf.noselect)
         return false;
     if (s->leap == LEAP_UNSYNC || s->stratum >= 16)
+        return false;
+    if (s->sym && s->sym_local_refid != 0 && s->refid == s->sym_local_refid)
         return false;
     double limit = NTP_MAXDIST + NTP_PHI * pow2(s->poll);
     return source_root_distance(s, now) <= limit;
@@ -1116,4 +1133,123 @@ void source_refclock_sample(struct source *s, const struct source_refclock_in *i
     if (in->reference.ns != 0)
         s->reftime = ntp64_from_real(in->reference);
     add_sample(s, &x, our_precision);
+}
+
+/* ---- symmetric mode ---------------------------------------------------------- */
+
+void source_set_symmetric(struct source *s)
+{
+    s->sym = true;
+}
+
+/* Our header as a peer sees it: what we announce, org/rec echoing the
+ * peer's last packet, xmt left for source_sym_stamp(). A MAC trailer in
+ * the peer's key (digest computed at the stamp). */
+static size_t build_sym(struct source *s, uint8_t mode, const struct sys_state *sys,
+                        uint8_t *buf, size_t cap)
+{
+    bool unsynced = sys->stratum >= 16 || sys->leap == LEAP_UNSYNC;
+    struct ntp_header h = {
+        .leap = unsynced ? LEAP_UNSYNC : sys->leap, .version = s->conf.version, .mode = mode,
+        .stratum = unsynced ? 0 : sys->stratum, .poll = s->poll, .precision = sys->precision,
+        .root_delay = sys->root_delay, .root_disp = sys->root_disp,
+        .refid = unsynced ? 0 : sys->refid, .ref = unsynced ? 0 : sys->reftime,
+        .org = s->sym_peer_xmt,
+        .rec = s->sym_peer_xmt != 0 ? ntp64_from_real(s->sym_peer_rx) : 0,
+    };
+
+    if (buf == NULL || cap < NTP_HEADER_LEN)
+        return 0;
+    ntp_header_encode(&h, buf);
+    if (s->key)
+        return auth_append(s->crypto, s->key, buf, NTP_HEADER_LEN, cap);
+    return NTP_HEADER_LEN;
+}
+
+size_t source_make_sym_poll(struct source *s, mono_ns now, uint32_t rand,
+                            const struct sys_state *sys, uint8_t *buf, size_t cap)
+{
+    if (s->denied || buf == NULL || cap < NTP_HEADER_LEN)
+        return 0;
+    schedule(s, now, rand);
+    s->sent++;
+    return build_sym(s, MODE_ACTIVE, sys, buf, cap);
+}
+
+size_t source_make_sym_answer(struct source *s, const struct sys_state *sys, uint8_t *buf,
+                              size_t cap)
+{
+    return build_sym(s, MODE_PASSIVE, sys, buf, cap);
+}
+
+void source_sym_stamp(struct source *s, uint8_t *buf, size_t len, real_ns t1)
+{
+    ntp64 t = ntp64_from_real(t1);
+
+    if (len < NTP_HEADER_LEN)
+        return;
+    if (t == 0)
+        t = 1;
+    for (int i = 0; i < 8; i++)
+        buf[40 + i] = (uint8_t)(t >> (56 - 8 * i));
+    if (s->key && len > NTP_HEADER_LEN &&
+        auth_append(s->crypto, s->key, buf, NTP_HEADER_LEN, len) != len)
+        memset(buf + NTP_HEADER_LEN, 0, len - NTP_HEADER_LEN);   /* fails to verify */
+    s->sym_sent[1] = s->sym_sent[0];
+    s->sym_sent[0].xmt = t;
+    s->sym_sent[0].t1 = t1;
+}
+
+/* Test 2 for a peer: which of our last two packets it answers, -1 none. */
+static int sym_origin(const struct source *s, ntp64 org)
+{
+    for (int k = 0; org != 0 && k < 2; k++) {
+        if (s->sym_sent[k].xmt == org)
+            return k;
+    }
+    return -1;
+}
+
+enum source_rx source_receive_sym(struct source *s, const uint8_t *buf, size_t len,
+                                  real_ns t4, mono_ns now, double correction,
+                                  int8_t our_precision, bool *answer)
+{
+    struct ntp_packet pk;
+
+    *answer = false;
+    s->received++;
+    if (ntp_packet_parse(buf, len, &pk) != PARSE_OK)
+        return drop(s, SRC_DROP_PARSE);
+    if (s->key && (pk.mac_kind != MAC_DIGEST ||
+                   auth_verify_key(s->crypto, s->key, buf, len - 4 - pk.digest_len,
+                                   pk.key_id, pk.digest, pk.digest_len) != AUTH_OK))
+        return drop(s, SRC_DROP_AUTH);
+    const struct ntp_header *h = &pk.h;
+    if (h->mode != MODE_ACTIVE && h->mode != MODE_PASSIVE)
+        return drop(s, SRC_DROP_NOT_SERVER);
+    if (h->xmt == 0)
+        return drop(s, SRC_DROP_ZERO_TS);
+    if (h->xmt == s->last_rx_xmt)
+        return drop(s, SRC_DROP_DUPLICATE);
+    /* Whatever else it is, it is the peer's latest packet: ours echo it,
+     * so that the peer can use them (RFC 5905 §8: the state is updated
+     * before the bogus test). */
+    s->last_rx_xmt = h->xmt;
+    s->sym_peer_xmt = h->xmt;
+    s->sym_peer_rx = t4;
+    *answer = h->mode == MODE_ACTIVE;
+    int k = sym_origin(s, h->org);
+    if (k < 0)
+        return drop(s, h->org == 0 ? SRC_DROP_NOT_EXPECTED : SRC_DROP_BOGUS);
+    real_ns t1 = s->sym_sent[k].t1;
+    s->sym_sent[k].xmt = 0;         /* one sample per packet of ours (replay) */
+    int why = check_contents(h);
+    if (why == SRC_DROP_UNSYNC || h->stratum == 0) {
+        s->leap = h->leap;
+        s->stratum = h->stratum == 0 ? 16 : h->stratum;
+        return drop(s, SRC_DROP_UNSYNC);
+    }
+    if (why >= 0)
+        return drop(s, (enum source_drop)why);
+    return take_sample(s, h, t1, t4, now, correction, our_precision);
 }

@@ -24,6 +24,7 @@
 
 #include "core/auth.h"
 #include "core/packet.h"
+#include "core/server.h"
 #include "core/time.h"
 
 /* The ring bounds the window: 128 samples (~8 h at poll 6) let a noisy
@@ -157,6 +158,19 @@ struct source {
     struct source_freq_prior prior;
     int spike_run;          /* newest samples flagged as spikes in a row */
 
+    /* symmetric mode ("peer", RFC 5905 §8-9): our last two transmissions
+     * (a poll, and a mode 2 answer that may have crossed it), either of
+     * which the peer may echo as its origin, each usable once; and what
+     * our next packet echoes back (the peer's last xmt, when it came) */
+    bool sym;
+    struct { ntp64 xmt; real_ns t1; } sym_sent[2];
+    ntp64 sym_peer_xmt;
+    real_ns sym_peer_rx;
+    /* the refid our own address on the peer's path stands for (the
+     * shell's, from the datagram's destination): a peer announcing it is
+     * synchronised to us, a loop (RFC 5905 §13 test 10), unfit; 0 unknown */
+    uint32_t sym_local_refid;
+
     /* symmetric key ("server ... key N"), NULL = none; owned by the shell */
     const struct auth_key *key;
     const struct auth_crypto *crypto;
@@ -176,6 +190,31 @@ void source_init(struct source *s, const struct source_conf *c, mono_ns now,
  * trailer in k, and replies without a valid MAC in k are dropped
  * (SRC_DROP_AUTH) before any other check. */
 void source_set_auth(struct source *s, const struct auth_key *k, const struct auth_crypto *c);
+
+/* ---- symmetric mode (a "peer" line) -------------------------------------------
+ * Both sides send: a mode 1 poll on our schedule, a mode 2 answer to each
+ * of the peer's mode 1 packets. Every packet carries org = the peer's last
+ * xmt and rec = when it arrived, and its xmt is our real send time (the
+ * peer's T3, or T1 of our next sample), stamped right before the send.
+ * A packet from the peer is a sample when its org is one of our last two
+ * transmissions (T1 = that one's send time); the duplicate and bogus
+ * tests are RFC 5905's tests 1 and 2. */
+void source_set_symmetric(struct source *s);
+/* A mode 1 poll is due: schedule (as source_make_request) and build it
+ * from what we announce (sys). Returns the length, 0 nothing to send. */
+size_t source_make_sym_poll(struct source *s, mono_ns now, uint32_t rand,
+                            const struct sys_state *sys, uint8_t *buf, size_t cap);
+/* Build a mode 2 answer (no scheduling). */
+size_t source_make_sym_answer(struct source *s, const struct sys_state *sys, uint8_t *buf,
+                              size_t cap);
+/* Right before the send: xmt = t1, the MAC over the stamped header; the
+ * packet becomes one of the two the peer may echo. */
+void source_sym_stamp(struct source *s, uint8_t *buf, size_t len, real_ns t1);
+/* A mode 1/2 packet from the peer. *answer: it was an authentic mode 1
+ * packet that is no replay, to be answered with mode 2. */
+enum source_rx source_receive_sym(struct source *s, const uint8_t *buf, size_t len,
+                                  real_ns t4, mono_ns now, double correction,
+                                  int8_t our_precision, bool *answer);
 
 /* Is a request due at `now`? (Never true once denied.) */
 bool source_poll_due(const struct source *s, mono_ns now);

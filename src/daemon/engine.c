@@ -16,6 +16,34 @@
 #define MAX_BATCHES_PER_WAKE 8
 /* ---- the server's packet path ------------------------------------------- */
 
+/* A configured peer's packet goes to the node (restrict ignore and a
+ * forged v4-mapped source still apply); its answer, if any, into out. */
+static bool peer_input(struct engine *e, int fd, const struct net_msg *in, struct net_msg *out,
+                       const struct now *now)
+{
+    const struct net_addr *local = &in->local;
+    struct res_addr from;
+    int slot = -1;
+
+    for (int i = 0; local->len == 0 && i < e->net.n_fds; i++) {
+        if (e->net.fds[i] == fd)
+            local = &e->net.bound[i];   /* bound to one address: no packet info */
+    }
+    engine_res_addr(&in->peer, &from);
+    if (from.v4mapped || (restrict_match(&e->serve.rt, &from) & RF_IGNORE))
+        return false;   /* core/server counts the refusal */
+    out->len = 0;
+    if (!engine_peer_input(e, in, local, now, &slot, out->buf, sizeof(out->buf), &out->len))
+        return false;
+    if (out->len > 0) {
+        out->peer = in->peer;
+        out->local = in->local;
+        out->ifindex = in->ifindex;
+        e->net.out_peer[out - e->net.out] = slot;
+    }
+    return true;
+}
+
 /* Build replies for one received batch into e->net.out; returns how many. */
 static int answer_batch(struct engine *e, int fd, struct net_batch *b, const struct now *now)
 {
@@ -47,6 +75,14 @@ static int answer_batch(struct engine *e, int fd, struct net_batch *b, const str
             continue;       /* malformed NTS: nothing to answer with */
         if (nts > 0)
             len = NTP_HEADER_LEN;   /* the header first; its fields at send time */
+        e->net.out_peer[n_out] = -1;
+        if (len >= NTP_HEADER_LEN && ((in->buf[0] & 7) == MODE_ACTIVE ||
+                                      (in->buf[0] & 7) == MODE_PASSIVE) &&
+            peer_input(e, fd, in, out, now)) {
+            if (out->len > 0)
+                n_out++;
+            continue;
+        }
         engine_res_addr(&in->peer, &from);
         if (server_handle_from(&e->serve.server, &from, now->mono, in->buf, len, in->rx_time,
                                out->buf, sizeof(out->buf), &out->len) != SRV_REPLY)
@@ -68,6 +104,10 @@ static void send_replies(struct engine *e, int fd, int n)
     int sent;
 
     for (int i = 0; i < n; i++) {
+        if (e->net.out_peer[i] >= 0) {
+            engine_peer_stamp(e, e->net.out_peer[i], e->net.out[i].buf, e->net.out[i].len, t3);
+            continue;
+        }
         server_finish_reply(&e->serve.server, e->net.out[i].buf, e->net.out[i].len,
                             real_add(t3, e->serve.server.sys.smear_ns));
         engine_nts_finish(e, i, &e->net.out[i]);

@@ -59,6 +59,7 @@ struct engine_net {
     bool backlog[ENGINE_MAX_SOCKETS];   /* its queue outlasted a wake-up */
     struct net_batch *batch;
     struct net_msg *out;        /* NET_BATCH replies being built */
+    int out_peer[NET_BATCH];    /* the peer slot a reply answers, -1: a server reply */
     struct engine_stats stats;
 };
 
@@ -142,6 +143,14 @@ void engine_client_carry_out(struct engine *e, const struct now *now);
 void engine_refclock_init(struct engine *e, const struct now *now);
 void engine_refclock_free(struct engine *e);
 void engine_refclock_reload(struct engine *e);
+/* A mode 1/2 datagram on a server socket from a configured peer: taken
+ * by the node (true), with a mode 2 answer in reply (*reply_len, 0 none)
+ * to be stamped by engine_peer_stamp() right before it goes; false: not
+ * a configured peer's. */
+bool engine_peer_input(struct engine *e, const struct net_msg *in,
+                       const struct net_addr *local, const struct now *now,
+                       int *slot, uint8_t *reply, size_t cap, size_t *reply_len);
+void engine_peer_stamp(struct engine *e, int slot, uint8_t *buf, size_t len, real_ns t);
 /* Log what the node said in a call that can only log (node_set_keys). */
 void engine_carry_out_logs(struct engine *e);
 /* chimectl offline / online. */

@@ -276,8 +276,73 @@ static void send_failed(struct engine *e, int slot, const char *what)
     node_send_failed(&e->client.node, slot, why);
 }
 
+/* ---- symmetric peers: their packets travel on the server's sockets ---------------- */
+
+bool engine_peer_input(struct engine *e, const struct net_msg *in,
+                       const struct net_addr *local, const struct now *now,
+                       int *slot, uint8_t *reply, size_t cap, size_t *reply_len)
+{
+    struct node_addr from;
+
+    *reply_len = 0;
+    if (!e->client.node_ready)
+        return false;
+    to_node_addr(&in->peer, &from);
+    *slot = node_peer_find(&e->client.node, &from);
+    if (*slot < 0)
+        return false;
+    *reply_len = node_peer_input(&e->client.node, *slot, in->buf, in->len, in->rx_time,
+                                 local->len > 0 ? refid_for_addr(local) : 0, now,
+                                 e->client.nout, reply, cap);
+    carry_out(e, now);
+    return true;
+}
+
+void engine_peer_stamp(struct engine *e, int slot, uint8_t *buf, size_t len, real_ns t)
+{
+    node_peer_stamp(&e->client.node, slot, buf, len, t);
+}
+
+/* The server's socket for this family (the first bound one), -1 none. */
+static int server_fd_for(const struct engine *e, int family)
+{
+    for (int i = 0; i < e->net.n_fds; i++) {
+        if (e->net.bound[i].ss.ss_family == family)
+            return e->net.fds[i];
+    }
+    return -1;
+}
+
+static void do_peer_send(struct engine *e, const struct node_action *a)
+{
+    struct net_msg m;
+    int fd;
+
+    memset(&m, 0, sizeof(m));
+    if (!engine_addr_of(a->u.send.addr, &m.peer) || a->u.send.len > sizeof(m.buf)) {
+        errno = EAFNOSUPPORT;
+        send_failed(e, a->slot, "address");
+        return;
+    }
+    fd = server_fd_for(e, m.peer.ss.ss_family);
+    if (fd < 0) {
+        errno = EADDRNOTAVAIL;
+        send_failed(e, a->slot, "no server socket for a symmetric peer");
+        return;
+    }
+    memcpy(m.buf, a->u.send.data, a->u.send.len);
+    m.len = a->u.send.len;
+    node_peer_stamp(&e->client.node, a->slot, m.buf, m.len, clock_read_real());
+    if (net_send(fd, &m) < 0)
+        send_failed(e, a->slot, "send");
+}
+
 static void do_send(struct engine *e, const struct node_action *a)
 {
+    if (a->u.send.peer) {
+        do_peer_send(e, a);
+        return;
+    }
     struct engine_slot *es = &e->client.slots[a->slot];
     struct net_addr addr;
     real_ns t1;

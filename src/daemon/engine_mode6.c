@@ -68,7 +68,7 @@ static void fill_peer(const struct engine *e, int slot, const struct now *now,
     memset(p, 0, sizeof(*p));
     p->assoc = (uint16_t)(slot + 1);
     node_report_source(&e->client.node, slot, now->mono, &p->src);
-    p->hmode = 3;
+    p->hmode = p->src.peer ? 1 : 3;    /* symmetric active, or client */
     p->configured = e->client.node.slot[slot].pool < 0;
     p->ppoll = p->src.poll;
     if (na && engine_addr_of(na, &a))

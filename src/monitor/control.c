@@ -179,7 +179,7 @@ static void text_source(struct out *o, const struct report_source *s)
     fmt_ms(jitter, sizeof(jitter), s->jitter_s, s->have_sample, 8);
     out_printf(o, "%c%-15.15s %-15.15s %2d %c %4s %4s  %03o %s %s %s",
                schema_tally(s->state), remote,
-               refid, s->stratum, s->refclock ? 'l' : 'u', when, poll, (unsigned)s->reach,
+               refid, s->stratum, s->refclock ? 'l' : s->peer ? 's' : 'u', when, poll, (unsigned)s->reach,
                delay, offset, jitter);
     /* after ntpq's columns, so the table stays what ntpq users parse */
     if (s->nts)

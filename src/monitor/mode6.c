@@ -351,7 +351,7 @@ static bool peer_var(struct out *o, const struct mode6_peer *p, const char *name
     } else if (strcmp(name, "hmode") == 0) {
         out_printf(o, "hmode=%d", p->hmode);
     } else if (strcmp(name, "pmode") == 0) {
-        out_printf(o, "pmode=%d", p->hmode == 3 ? 4 : 0);
+        out_printf(o, "pmode=%d", p->hmode == 3 ? 4 : p->hmode == 1 ? 2 : 0);
     } else if (strcmp(name, "hpoll") == 0) {
         out_printf(o, "hpoll=%d", s->poll);
     } else if (strcmp(name, "ppoll") == 0) {

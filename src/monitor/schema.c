@@ -105,6 +105,7 @@ static const struct field source_fields[] = {
       .kind = FK_COUNTER },
     { .name = "refclock_error", F_STR(SRC, rc_error),
       .help = "The reference clock's latest refusal or driver error, empty when none" },
+    { .name = "peer", F_BOOL(SRC, peer), .help = "A symmetric peer (a peer line: modes 1 and 2)" },
 };
 
 const struct field_table schema_source = {

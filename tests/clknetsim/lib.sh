@@ -28,8 +28,14 @@
 #                         day from the start, so start at a UTC midnight):
 #                         from T on, the error is judged against UTC
 #   log N TEXT            node N's log must contain TEXT (a fixed string)
-#   expect METRIC OP VAL  METRIC is rms, max, mean (of the offset) or
-#                         packets_day, optionally @A..B for seconds A to B;
+#   group N...            nodes judged against each other: the metric
+#                         spread is the largest difference between their
+#                         clocks (max - min of their errors) in the window,
+#                         and leaders the number of them whose last orphan
+#                         state logged (before any "orphan mode over") is
+#                         leading an orphan island
+#   expect METRIC OP VAL  METRIC is rms, max, mean (of the offset), spread,
+#                         leaders or packets_day, optionally @A..B for seconds A to B;
 #                         settle:LIM@A..B, the seconds from A until the
 #                         offset stays within LIM up to B (B - A + 1 if it
 #                         never does); loglines (the node's log lines at
@@ -118,13 +124,14 @@ cns_node_head() {
 # DIR/conf.N (each node's), DIR/nodes ("N PROG" lines) and DIR/params.
 cns_write() {
     : >"$2/conf"; : >"$2/nodes"
-    _seconds=3600; _start=""; _measure=2; _from=0; _leap=-1; _peer=""
+    _seconds=3600; _start=""; _measure=2; _from=0; _leap=-1; _peer=""; _group=""
     while read -r _kw _rest; do
         case $_kw in
             seconds) _seconds=$_rest ;;
             start) _start=$_rest ;;
             leap) _leap=$_rest ;;
             peer) _peer=$_rest ;;
+            group) _group=$(echo "$_rest" | tr ' ' ',') ;;
             sim) echo "$_rest" >>"$2/conf" ;;
             measure)
                 _measure=${_rest%% *}
@@ -143,8 +150,8 @@ cns_write() {
 $(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$1")
 EOT
     _seconds=${CNS_SECONDS:-$_seconds}
-    printf 'seconds %s\nstart %s\nmeasure %s\nfrom %s\nleap %s\npeer %s\n' \
-        "$_seconds" "$_start" "$_measure" "$_from" "$_leap" "$_peer" >"$2/params"
+    printf 'seconds %s\nstart %s\nmeasure %s\nfrom %s\nleap %s\npeer %s\ngroup %s\n' \
+        "$_seconds" "$_start" "$_measure" "$_from" "$_leap" "$_peer" "$_group" >"$2/params"
 }
 
 cns_param() { awk -v k="$2" '$1 == k { print $2 }' "$1/params"; }
@@ -182,16 +189,37 @@ cns_run() {
 # second, from 0; the log holds the offset from leap-free true time, UTC
 # is a second behind it after a leap).
 cns_window() {
-    awk -v c="${4:-$(cns_param "$1" measure)}" -v a="$2" -v b="$3" -v leap="$(cns_param "$1" leap)" '
+    awk -v c="${4:-$(cns_param "$1" measure)}" -v a="$2" -v b="$3" -v leap="$(cns_param "$1" leap)" \
+        -v group="$(cns_param "$1" group)" '
+        BEGIN { ng = split(group, g, ",") }
         NR - 1 >= a && NR - 1 <= b {
+            if (ng > 0) {
+                lo = hi = $(g[1])
+                for (k = 2; k <= ng; k++) {
+                    if ($(g[k]) < lo) lo = $(g[k])
+                    if ($(g[k]) > hi) hi = $(g[k])
+                }
+                if (hi - lo > sp) sp = hi - lo
+            }
             x = $c
             if (leap >= 0 && NR - 1 >= leap) x += 1
             s += x * x; m += x; n++
             if (x < 0) x = -x
             if (x > mx) mx = x
         }
-        END { if (n == 0) { print "nan nan nan"; exit }
-              printf "%.9g %.9g %.9g\n", sqrt(s / n), mx, m / n }' "$1/log.offset"
+        END { if (n == 0) { print "nan nan nan nan"; exit }
+              printf "%.9g %.9g %.9g %s\n", sqrt(s / n), mx, m / n, (ng > 0 ? sp : "nan") }' \
+        "$1/log.offset"
+}
+
+# How many of the group's nodes last said they lead an orphan island.
+cns_leaders() {
+    _k=0
+    for _n in $(cns_param "$1" group | tr ',' ' '); do
+        _l=$(sed -n '/orphan mode over/q; /orphan mode: /p' "$1/log.$_n" | tail -n 1)
+        case $_l in *"orphan mode: leading"*) _k=$((_k + 1)) ;; esac
+    done
+    echo "$_k"
 }
 
 # cns_settle DIR LIM A B [NODE]: seconds from A until the error stays
@@ -234,7 +262,8 @@ cns_packets_day() {
 cns_metrics() {
     _md=$1
     set -- "$1" $(cns_window "$1" "$(cns_param "$1" from)" "$(cns_param "$1" seconds)")
-    printf 'rms %s\nmax %s\nmean %s\npackets_day %s\n' "$2" "$3" "$4" "$(cns_packets_day "$1")"
+    printf 'rms %s\nmax %s\nmean %s\nspread %s\nleaders %s\npackets_day %s\n' \
+        "$2" "$3" "$4" "$5" "$(cns_leaders "$1")" "$(cns_packets_day "$1")"
     _pn=$(cns_param "$_md" peer)
     [ -n "$_pn" ] || return 0
     set -- "$_md" $(cns_window "$_md" "$(cns_param "$_md" from)" "$(cns_param "$_md" seconds)" "$_pn")
@@ -265,7 +294,8 @@ cns_value() {
         *@*..*)
             _m=${2%%@*}; _w=${2#*@}
             set -- $(cns_window "$1" "${_w%..*}" "${_w#*..}" "$_vn")
-            case $_m in rms) echo "$1" ;; max) echo "$2" ;; mean) echo "$3" ;; esac ;;
+            case $_m in rms) echo "$1" ;; max) echo "$2" ;; mean) echo "$3" ;;
+                spread) echo "$4" ;; esac ;;
         loglines) cns_loglines "$1" "$_vn" ;;
         peer_changes) cns_peer_changes "$1" "$_vn" ;;
         packets_day) cns_packets_day "$1" "$_vn" ;;
@@ -280,7 +310,7 @@ cns_value() {
 # cns_is_count METRIC: counted (packets, lines, seconds of settling), not
 # an offset in seconds with a unit.
 cns_is_count() {
-    case $1 in packets_day*|loglines*|peer_changes*|settle:*) return 0 ;; esac
+    case $1 in packets_day*|loglines*|peer_changes*|leaders*|settle:*) return 0 ;; esac
     return 1
 }
 
@@ -316,7 +346,7 @@ cns_show() {
     case $2 in
         packets_day*) echo "$1/day" ;;
         settle:*) echo "${1}s" ;;
-        loglines*|peer_changes*) echo "$1" ;;
+        loglines*|peer_changes*|leaders*) echo "$1" ;;
         *) awk -v v="$1" 'BEGIN { printf "%.1f us\n", v * 1e6 }' ;;
     esac
 }

@@ -7,7 +7,8 @@
  * control from an address other than localhost).
  *
  * -m and -v change the request's mode (default 3) and version (default 4),
- * to check what a server does with other requests.
+ * to check what a server does with other requests; with -m 1 (symmetric
+ * active) the answer must be mode 2 (symmetric passive) instead of 4.
  *
  * Each request is a 48-octet mode 3 version 4 header whose transmit
  * timestamp is random (so it is also a nonce). The reply must come back on
@@ -160,6 +161,9 @@ static void format_refid(const uint8_t *p, unsigned stratum, char *out, size_t n
 
 /* Check a reply against the request; fill *s. Returns NULL when valid,
  * else a reason. */
+/* The mode a valid answer has: 4, or 2 for a mode 1 request. */
+static unsigned want_mode = 4;
+
 static const char *check_reply(const uint8_t *r, size_t len, uint64_t xmt,
                                uint64_t t1, uint64_t t4, struct sample *s)
 {
@@ -172,8 +176,9 @@ static const char *check_reply(const uint8_t *r, size_t len, uint64_t xmt,
     s->stratum = r[1];
     s->len = len;
     format_refid(r + 12, s->stratum, s->refid, sizeof s->refid);
-    if ((r[0] & 7) != 4)
-        return "not a mode 4 (server) reply";
+    if ((r[0] & 7) != want_mode)
+        return want_mode == 2 ? "not a mode 2 (symmetric passive) reply"
+                              : "not a mode 4 (server) reply";
     if (s->version < 1 || s->version > 4)
         return "bad version";
     if (s->stratum == 0)
@@ -249,6 +254,7 @@ static int probe_once(int fd, const struct opts *o)
     uint8_t req[NW_HDR_LEN] = { 0 };
     uint64_t xmt = nw_random64();
     req[0] = nw_lvm(0, (unsigned)o->version, (unsigned)o->mode);
+    want_mode = o->mode == 1 ? 2 : 4;
     nw_put64(req + NW_OFF_XMT, xmt);
     uint64_t t1 = nw_now_ntp();
     if (send(fd, req, sizeof req, 0) != (ssize_t)sizeof req) {

@@ -211,7 +211,7 @@ static void test_sources_json(void **state)
                                 "\"pool\":false,\"denied\":true,"
                                 "\"nts\":false,\"nts_cookies\":0,\"nts_ke\":\"\","
                                 "\"refclock\":false,\"refclock_samples\":0,"
-                                "\"refclock_refused\":0,\"refclock_error\":\"\"}"));
+                                "\"refclock_refused\":0,\"refclock_error\":\"\",\"peer\":false}"));
 }
 
 static void test_json_utf8(void **state)

@@ -519,8 +519,16 @@ static void test_server_restrict_flags(void **state)
     mkreq(req, MODE_ACTIVE, 0x1234);
     server_handle_from(&s, &nos, at_ms(0), req, 48, (real_ns){ 1 }, rep, sizeof(rep), &rlen);
     assert_int_equal(s.stats.dropped[SRV_DROP_NOPEER], 1);
+    /* a stranger's mode 1 where nopeer does not apply: one mode 2 answer */
+    assert_int_equal(server_handle_from(&s, &open_, at_ms(0), req, 48, (real_ns){ 1 }, rep,
+                                        sizeof(rep), &rlen), SRV_REPLY);
+    assert_int_equal(rlen, 48);
+    assert_int_equal(rep[0] & 7, MODE_PASSIVE);
+    mkreq(req, MODE_PASSIVE, 0x1234);
     server_handle_from(&s, &open_, at_ms(0), req, 48, (real_ns){ 1 }, rep, sizeof(rep), &rlen);
     assert_int_equal(s.stats.dropped[SRV_DROP_SYMMETRIC], 1);
+    server_handle_from(&s, &nos, at_ms(0), req, 48, (real_ns){ 1 }, rep, sizeof(rep), &rlen);
+    assert_int_equal(s.stats.dropped[SRV_DROP_NOPEER], 2);
     /* mode 6: 12-octet ntpq-style requests by opcode */
     {
         uint8_t q[12] = { 0x16, 0 };

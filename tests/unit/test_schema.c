@@ -157,7 +157,7 @@ static void test_json_keys_pinned(void **state)
     static const char *const source[] = {
         "address", "name", "state", "stratum", "refid", "poll", "reach", "last_s",
         "offset_s", "delay_s", "jitter_s", "pool", "denied", "nts", "nts_cookies", "nts_ke",
-        "refclock", "refclock_samples", "refclock_refused", "refclock_error", NULL };
+        "refclock", "refclock_samples", "refclock_refused", "refclock_error", "peer", NULL };
     static const char *const tracking[] = {
         "synchronised", "stratum", "reference", "refid", "offset_s", "frequency_ppm",
         "residual_freq_ppm", "drift_ppm", "root_delay_s", "root_dispersion_s", "jitter_s", "leap",

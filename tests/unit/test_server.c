@@ -131,7 +131,7 @@ static void test_drops(void **state)
     expect_drop(&s, req, 48, SRV_DROP_MODE7);
     make_request(req, 4, MODE_CONTROL, 6, 1);
     expect_drop(&s, req, 48, SRV_DROP_MODE6);
-    make_request(req, 4, MODE_ACTIVE, 6, 1);
+    make_request(req, 4, MODE_PASSIVE, 6, 1);
     expect_drop(&s, req, 48, SRV_DROP_SYMMETRIC);
     make_request(req, 4, MODE_SERVER, 6, 1);
     expect_drop(&s, req, 48, SRV_DROP_NOT_REQUEST);
