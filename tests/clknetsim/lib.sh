@@ -208,7 +208,9 @@ cns_window() {
             if (x > mx) mx = x
         }
         END { if (n == 0) { print "nan nan nan nan"; exit }
-              printf "%.9g %.9g %.9g %s\n", sqrt(s / n), mx, m / n, (ng > 0 ? sp : "nan") }' \
+              # mawk reads a ">" in printf arguments as a redirection: decide first
+              spread = "nan"; if (ng > 0) spread = sp
+              printf "%.9g %.9g %.9g %s\n", sqrt(s / n), mx, m / n, spread }' \
         "$1/log.offset"
 }
 
