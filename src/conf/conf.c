@@ -625,6 +625,18 @@ static int h_port(struct parser *p, const struct line *l)
     return 0;
 }
 
+/* "threads N": server worker threads (0 = not set: one per CPU the
+ * daemon may run on, capped; the daemon resolves it at start-up). */
+static int h_threads(struct parser *p, const struct line *l)
+{
+    long v = 0;
+
+    if (want_long(p, &l->arg[0], "threads", 1, CONF_MAX_THREADS, &v) < 0)
+        return -1;
+    p->cfg->threads = (int)v;
+    return 0;
+}
+
 static int h_refclock(struct parser *p, const struct line *l)
 {
     return conf_refclock_line(p->cfg, p->arena, l->arg, l->nargs, &l->loc, p->err, p->errlen);
@@ -1275,6 +1287,8 @@ static const struct directive directives[] = {
       "interface listen|ignore|drop all|ipv4|ipv6|wildcard|ADDR[/LEN]|NAME" },
     { "nic", h_interface, 2, 2, "an action and an interface", "same as interface" },
     { "port", h_port, 1, 1, "a number", "port N: serve NTP on UDP port N" },
+    { "threads", h_threads, 1, 1, "a number",
+      "threads N: answer clients on N threads (chime extension; default one per CPU)" },
     { "local", h_local, 1, 2, "'stratum N'",
       "local stratum N: serve our own clock at stratum N when no source is usable" },
     PATHD("driftfile", "driftfile PATH: frequency kept across restarts"),

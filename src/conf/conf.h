@@ -147,6 +147,9 @@ struct conf_ratelimit {
 /* --- keys ------------------------------------------------------------------ */
 struct conf_keyref { uint32_t lo, hi; struct conf_loc loc; }; /* trustedkey N or (N ... M) */
 
+/* "threads N" at most (and the default's cap). */
+#define CONF_MAX_THREADS 16
+
 struct config {
     /* sources */
     struct conf_source *sources;   size_t n_sources;
@@ -156,6 +159,7 @@ struct config {
     /* listening */
     struct conf_iface *ifaces;     size_t n_ifaces;
     uint16_t port;                 /* "port N": serve on N; default 123 */
+    int threads;                   /* "threads N": 1..CONF_MAX_THREADS, 0 unset */
     /* local clock as last resort: "local stratum N" (0 = off) */
     int local_stratum;
     struct conf_loc local_loc;

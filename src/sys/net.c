@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <linux/net_tstamp.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -276,10 +277,17 @@ static int close_keep_errno(int fd)
 
 int net_udp_bind(const struct net_addr *local)
 {
+    return net_udp_bind_shared(local, false);
+}
+
+int net_udp_bind_shared(const struct net_addr *local, bool reuseport)
+{
     int fd = udp_socket(local->ss.ss_family);
 
     if (fd < 0)
         return -1;
+    if (reuseport && set_int(fd, SOL_SOCKET, SO_REUSEPORT, 1) < 0)
+        return close_keep_errno(fd);
     /* A serving socket gets a deep receive queue (up to net.core.rmem_max):
      * the default ~200 KB holds only a few hundred datagrams, so a burst
      * from one flooder would push out everyone else's requests before the
@@ -304,6 +312,58 @@ int net_udp_connect(const struct net_addr *remote)
     if (connect(fd, (const struct sockaddr *)&remote->ss, remote->len) < 0)
         return close_keep_errno(fd);
     return fd;
+}
+
+/* ---- steering a SO_REUSEPORT group ---------------------------------------------- */
+
+/* The prefix-bit mask of 32-bit word w (0-based) of an address. */
+static uint32_t word_mask(unsigned prefix, unsigned w)
+{
+    unsigned lo = w * 32;
+
+    if (prefix <= lo)
+        return 0;
+    if (prefix >= lo + 32)
+        return 0xffffffffu;
+    return ~(0xffffffffu >> (prefix - lo));
+}
+
+/* Classic BPF run by the kernel for every datagram to the group: the
+ * socket index (bind order) is a multiplicative hash of the source
+ * address, masked to prefix bits, modulo n. The packet data starts at the
+ * UDP payload; the IP header is reached through SKF_NET_OFF. */
+int net_reuseport_steer(int fd, int family, unsigned prefix, unsigned n)
+{
+    struct sock_filter prog[24];
+    unsigned words = family == AF_INET6 ? 4 : 1, k = 0;
+    /* IPv4 source at octet 12 of the header, IPv6 at 8 */
+    int first = family == AF_INET6 ? 8 : 12;
+    struct sock_fprog fp;
+
+    if (n < 1) {
+        errno = EINVAL;
+        return -1;
+    }
+    prog[k++] = (struct sock_filter)BPF_STMT(BPF_LDX | BPF_IMM, 0);
+    for (unsigned w = 0; w < words; w++) {
+        uint32_t m = word_mask(prefix, w);
+
+        if (m == 0)
+            break;
+        prog[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+                                                 (uint32_t)(SKF_NET_OFF + first + 4 * (int)w));
+        prog[k++] = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_AND | BPF_K, m);
+        prog[k++] = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0);
+        prog[k++] = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_MUL | BPF_K, 0x9e3779b1u);
+        prog[k++] = (struct sock_filter)BPF_STMT(BPF_MISC | BPF_TAX, 0);
+    }
+    prog[k++] = (struct sock_filter)BPF_STMT(BPF_MISC | BPF_TXA, 0);
+    prog[k++] = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 16);
+    prog[k++] = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, n);
+    prog[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_A, 0);
+    fp.len = (unsigned short)k;
+    fp.filter = prog;
+    return setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &fp, sizeof(fp));
 }
 
 /* ---- batches ------------------------------------------------------------------ */

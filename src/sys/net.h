@@ -39,6 +39,13 @@ int net_accept(int fd, struct sockaddr *addr, socklen_t *len);
  * socket bound to one address: the kernel picks that address).
  * Returns fd or -1 with errno. */
 int net_udp_bind(const struct net_addr *local);
+/* net_udp_bind(), with SO_REUSEPORT when reuseport: one socket of a group
+ * sharing the address (threads N). */
+int net_udp_bind_shared(const struct net_addr *local, bool reuseport);
+/* Attach to fd's SO_REUSEPORT group the program that picks socket
+ * hash(source address / prefix) % n, n the sockets in bind order: one
+ * client always reaches the same socket. 0 or -1 with errno. */
+int net_reuseport_steer(int fd, int family, unsigned prefix, unsigned n);
 
 /* A non-blocking UDP socket connected to remote from a fresh random
  * local port, with kernel RX timestamps. fd or -1 with errno. */
