@@ -591,6 +591,9 @@ int main(int argc, char **argv)
     }
     if (sandbox_seccomp(o.filter) < 0)
         fatalx("sandbox", "cannot install the system-call filter (-F 0 turns it off)");
+    /* Server threads only now: daemonize()'s fork would have lost them,
+     * and they start under the system-call filter (TSYNC covers them anyway). */
+    engine_workers_start(engine);
     log_info("main", "chimed " CHIME_VERSION " running (%s)", o.config);
     if (notify_send("READY=1") < 0)
         log_warn("main", "NOTIFY_SOCKET");

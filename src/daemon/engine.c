@@ -160,6 +160,15 @@ static void socket_readable(void *arg, int fd, short revents, const struct now *
     set_backlog(e, fd, true);
 }
 
+void engine_serve_batch(struct engine *e, int sock, struct net_batch *b, const struct now *now)
+{
+    int fd = e->net.fds[sock];
+    int n = answer_batch(e, fd, b, now);
+
+    if (n > 0)
+        send_replies(e, fd, n);
+}
+
 void engine_serve_pending(struct engine *e, int timeout_ms)
 {
     struct pollfd p[ENGINE_MAX_SOCKETS];
@@ -181,7 +190,7 @@ void engine_serve_pending(struct engine *e, int timeout_ms)
  * warning (the IPv6 wildcard on a host without IPv6). where: the
  * interface line that asked for it, NULL for the wildcards. */
 static int open_one(struct engine *e, const struct net_addr *a, bool required,
-                    const struct conf_loc *where)
+                    const struct conf_loc *where, bool shared)
 {
     char buf[80];
     int fd;
@@ -191,7 +200,14 @@ static int open_one(struct engine *e, const struct net_addr *a, bool required,
                   net_addr_format(a, buf, sizeof(buf)));
         return 0;
     }
+    /* A shared socket would join another daemon's SO_REUSEPORT group
+     * (ours, run twice) without a word: a plain bind first finds the port
+     * taken. */
     fd = net_udp_bind(a);
+    if (fd >= 0 && shared) {
+        close(fd);
+        fd = net_udp_bind_shared(a, true);
+    }
     if (fd < 0) {
         char at[CONF_ERR_LEN / 2] = "";
 
@@ -234,7 +250,7 @@ static void wildcard_families(const struct config *cfg, bool *v4, bool *v6)
     }
 }
 
-static int open_sockets(struct engine *e)
+static int open_sockets(struct engine *e, bool shared)
 {
     const struct config *cfg = e->cfg;
     bool explicit = false, v4, v6;
@@ -257,17 +273,17 @@ static int open_sockets(struct engine *e)
             ((struct sockaddr_in *)&a.ss)->sin_port = htons(cfg->port);
         else
             ((struct sockaddr_in6 *)&a.ss)->sin6_port = htons(cfg->port);
-        if (open_one(e, &a, true, &f->loc) < 0)
+        if (open_one(e, &a, true, &f->loc, shared) < 0)
             return -1;
     }
     if (explicit)
         return 0;
 
     wildcard_families(cfg, &v4, &v6);
-    if (v4 && (net_addr_parse("0.0.0.0", cfg->port, &a) < 0 || open_one(e, &a, true, NULL) < 0))
+    if (v4 && (net_addr_parse("0.0.0.0", cfg->port, &a) < 0 || open_one(e, &a, true, NULL, shared) < 0))
         return -1;
     /* A host without IPv6 still serves IPv4: warn, do not fail. */
-    if (v6 && net_addr_parse("::", cfg->port, &a) == 0 && open_one(e, &a, !v4, NULL) < 0 && v4)
+    if (v6 && net_addr_parse("::", cfg->port, &a) == 0 && open_one(e, &a, !v4, NULL, shared) < 0 && v4)
         log_warnx("net", "continuing without IPv6");
     if (e->net.n_fds == 0) {
         log_errx("net", "no socket to listen on");
@@ -282,6 +298,7 @@ int engine_init(struct engine *e, const struct config *cfg,
                 const struct engine_opts *opts, struct loop *loop)
 {
     struct now now;
+    int threads;
 
     /* e comes zeroed (calloc): no memset, which would touch every page of
      * the source slots a small configuration never uses */
@@ -300,7 +317,10 @@ int engine_init(struct engine *e, const struct config *cfg,
     clock_read_now(&now);
     if (engine_client_init(e, &now) < 0)
         return -1;
-    if (!opts->once && open_sockets(e) < 0)
+    threads = opts->once ? 1 : engine_threads_wanted(cfg);
+    if (!opts->once && open_sockets(e, threads > 1) < 0)
+        return -1;
+    if (engine_workers_init(e, threads) < 0)
         return -1;
     if (!opts->once && engine_nts_init(e) < 0)
         return -1;
@@ -311,9 +331,14 @@ int engine_init(struct engine *e, const struct config *cfg,
 
 void engine_log_stats(const struct engine *e)
 {
-    const struct server_stats *s = &e->serve.server.stats;
+    struct server_stats tot;
+    struct rl_stats rl;
+    struct engine_stats net;
+    const struct server_stats *s = &tot;
     char line[512];
     size_t off = 0;
+
+    engine_server_totals(e, &tot, &rl, &net);
 
     for (int i = 0; i < SRV_DROP__COUNT; i++) {
         int w;
@@ -331,24 +356,26 @@ void engine_log_stats(const struct engine *e)
              "no_kernel_ts=%llu send_errors=%llu dropped:%s",
              (unsigned long long)s->received, (unsigned long long)s->replied,
              (unsigned long long)s->kod, (unsigned long long)s->leaked,
-             (unsigned long long)e->net.stats.truncated,
-             (unsigned long long)e->net.stats.no_kernel_ts,
-             (unsigned long long)e->net.stats.send_errors, off ? line : " none");
+             (unsigned long long)net.truncated,
+             (unsigned long long)net.no_kernel_ts,
+             (unsigned long long)net.send_errors, off ? line : " none");
+    engine_workers_log_stats(e);
     if (e->serve.rl.e)
         log_info("server", "ratelimit: clients=%zu/%zu table_bytes=%zu checked=%llu "
                  "excess=%llu evicted=%llu shed=%llu overload_episodes=%llu",
                  ratelimit_used(&e->serve.rl), ratelimit_capacity(&e->serve.rl), ratelimit_memory(&e->serve.rl),
-                 (unsigned long long)e->serve.rl.stats.checked,
-                 (unsigned long long)e->serve.rl.stats.excess,
-                 (unsigned long long)e->serve.rl.stats.evicted,
-                 (unsigned long long)e->serve.rl.stats.shed,
-                 (unsigned long long)e->serve.rl.stats.pressure_episodes);
+                 (unsigned long long)rl.checked,
+                 (unsigned long long)rl.excess,
+                 (unsigned long long)rl.evicted,
+                 (unsigned long long)rl.shed,
+                 (unsigned long long)rl.pressure_episodes);
     engine_auth_log_stats(e);
     engine_nts_log_stats(e);
 }
 
 void engine_free(struct engine *e)
 {
+    engine_workers_free(e);     /* joined before anything they read goes */
     if (e->loop) {
         engine_ctl_close(e);
         engine_client_free(e);

@@ -50,6 +50,7 @@ struct engine_stats {
     uint64_t no_kernel_ts;  /* datagrams stamped by reading the clock */
     uint64_t send_errors;
 };
+/* Every field above is a uint64_t: engine_workers.c sums them as words. */
 
 /* Sockets and the packet batches (engine.c). */
 struct engine_net {
@@ -70,6 +71,7 @@ struct engine_serve {
     struct restrict_table rt;   /* compiled restrict lines + built-ins */
     struct ratelimit rl;        /* client table for "limited" */
     struct engine_nts *nts;     /* the NTS server ("nts enable"), NULL: off */
+    struct engine_workers *workers; /* "threads N" > 1 (engine_workers.c), NULL: one loop */
 };
 
 /* The client side: the node decides, engine_client.c carries it out. */
@@ -256,5 +258,36 @@ void engine_serve_pending(struct engine *e, int timeout_ms);
 void engine_client_reload(struct engine *e, const struct config *cfg,
                           struct engine_reload_counts *rc);
 void engine_free(struct engine *e);
+
+/* Threads (engine_workers.c). The number "threads" asks for, or one per
+ * CPU we may run on (sched_getaffinity), at most CONF_MAX_THREADS. */
+int engine_threads_wanted(const struct config *cfg);
+/* threads > 1: a SO_REUSEPORT socket per worker for every address the
+ * main thread listens on, the steering programs, the shared state. 0 or
+ * -1 (logged). engine_workers_start() starts the threads: after
+ * daemonize(), whose fork would lose them. */
+int engine_workers_init(struct engine *e, int threads);
+void engine_workers_start(struct engine *e);
+/* Stop and join the workers, free their part. */
+void engine_workers_free(struct engine *e);
+/* Publish the system variables the workers answer with. */
+void engine_workers_set_sys(struct engine *e, const struct sys_state *sys);
+/* After the restrict table in e->serve.rt was replaced (and, new_rl, the
+ * rate-limit settings of cfg changed): publish it, give every worker a new
+ * client table when new_rl, and return once no worker can still read the
+ * previous ones (the caller then frees the old table). 0 or -1. */
+int engine_workers_republish(struct engine *e, const struct config *cfg, bool new_rl);
+/* The server's counters summed over the threads (any may be NULL). */
+struct rl_stats;
+void engine_server_totals(const struct engine *e, struct server_stats *srv,
+                          struct rl_stats *rl, struct engine_stats *net);
+/* Log what each thread received and what the workers passed to the main
+ * thread (lost to a full queue: worker_queue_full). */
+void engine_workers_log_stats(const struct engine *e);
+/* Answer a batch of datagrams received on listen address sock (the main
+ * thread's packet path; engine.c). */
+void engine_serve_batch(struct engine *e, int sock, struct net_batch *b, const struct now *now);
+/* A rate limiter with cfg's settings (engine_access.c); 0 or -1 (logged). */
+int engine_ratelimit_init(const struct config *cfg, struct ratelimit *rl, bool log);
 
 #endif

@@ -74,7 +74,7 @@ int engine_access_compile(const struct config *cfg, struct restrict_table *rt)
     return rc;      /* no log here: a reload runs this in a worker thread */
 }
 
-static int init_ratelimit(const struct config *cfg, struct ratelimit *rl)
+int engine_ratelimit_init(const struct config *cfg, struct ratelimit *rl, bool log)
 {
     const struct conf_ratelimit *c = &cfg->ratelimit;
     struct rl_params p;
@@ -93,7 +93,8 @@ static int init_ratelimit(const struct config *cfg, struct ratelimit *rl)
         log_warnx("server", "out of memory for the rate-limit table");
         return -1;
     }
-    log_info("server", "rate limits: average 2^%d s, minimum %d s, burst %d, leak 1/%d, "
+    if (log)
+        log_info("server", "rate limits: average 2^%d s, minimum %d s, burst %d, leak 1/%d, "
              "table %zu clients (%zu bytes)", p.average, p.minimum, p.burst,
              p.leak ? 1 << p.leak : 0, ratelimit_capacity(rl), ratelimit_memory(rl));
     return 0;
@@ -120,7 +121,7 @@ int engine_access_init(struct engine *e)
         log_warnx("server", "out of memory for the restrict table");
         return -1;
     }
-    if (init_ratelimit(e->cfg, &e->serve.rl) < 0)
+    if (engine_ratelimit_init(e->cfg, &e->serve.rl, true) < 0)
         return -1;
     server_set_access(&e->serve.server, &e->serve.rt, &e->serve.rl);
     log_rules(&e->serve.rt);
@@ -150,7 +151,7 @@ int engine_access_reload(struct engine *e, const struct config *cfg,
         log_warnx("server", "out of memory for the restrict table");
         return -1;
     }
-    if (new_rl && init_ratelimit(cfg, &nrl) < 0) {
+    if (new_rl && engine_ratelimit_init(cfg, &nrl, true) < 0) {
         restrict_free(&nt);
         return -1;
     }
@@ -164,6 +165,10 @@ int engine_access_reload(struct engine *e, const struct config *cfg,
         e->serve.rl = nrl;
     }
     server_set_access(&e->serve.server, &e->serve.rt, &e->serve.rl);
+    /* Worker threads read the table too: the old one goes only once none
+     * of them can still be matching against it. */
+    if (engine_workers_republish(e, cfg, new_rl) < 0)
+        log_warnx("server", "out of memory for the workers' rate-limit tables: kept");
     restrict_free(&ot);
     if (new_rl)
         ratelimit_free(&orl);

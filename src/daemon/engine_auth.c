@@ -32,8 +32,10 @@ int engine_auth_init(struct engine *e)
 
 void engine_auth_log_stats(const struct engine *e)
 {
-    const struct server_stats *s = &e->serve.server.stats;
+    struct server_stats tot;
+    const struct server_stats *s = &tot;
 
+    engine_server_totals(e, &tot, NULL, NULL);
     if (s->auth_ok || s->crypto_nak)
         log_info("server", "auth: ok=%llu crypto_nak=%llu auth_unknown_key=%llu auth_bad=%llu",
                  (unsigned long long)s->auth_ok, (unsigned long long)s->crypto_nak,

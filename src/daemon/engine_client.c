@@ -621,6 +621,7 @@ static void carry_out(struct engine *e, const struct now *now)
     for (int i = 0; i < o->n; i++)
         carry_out_one(e, &o->a[i], now);
     server_set_sys(&e->serve.server, &o->sys);
+    engine_workers_set_sys(e, &o->sys);
     arm_wake(e, o->wake);
 }
 

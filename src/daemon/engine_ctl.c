@@ -50,16 +50,19 @@ static size_t sourcestats_reply(struct engine *e, const struct now *now,
 
 static void fill_serverstats(const struct engine *e, struct report_serverstats *o)
 {
-    const struct server_stats *s = &e->serve.server.stats;
+    struct server_stats tot;
+    struct engine_stats net;
+    const struct server_stats *s = &tot;
     const struct mode6_stats *m = engine_mode6_stats(e);
 
     memset(o, 0, sizeof(*o));
+    engine_server_totals(e, &tot, NULL, &net);
     o->received = s->received;
     o->replied = s->replied;
     for (int i = 0; i < SRV_DROP__COUNT && o->n_dropped < REPORT_MAX_COUNTERS; i++)
         o->dropped[o->n_dropped++] = (struct report_counter){ srv_drop_name(i), s->dropped[i] };
-    o->truncated = e->net.stats.truncated;
-    o->send_errors = e->net.stats.send_errors;
+    o->truncated = net.truncated;
+    o->send_errors = net.send_errors;
     for (int i = 0; i < M6_DROP__COUNT && o->n_mode6_dropped < REPORT_MAX_COUNTERS; i++)
         o->mode6_dropped[o->n_mode6_dropped++] =
             (struct report_counter){ mode6_drop_name(i), m != NULL ? m->dropped[i] : 0 };

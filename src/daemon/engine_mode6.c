@@ -137,10 +137,12 @@ static void fill_sysstats(const struct engine *e, const struct now *now,
         SRV_DROP_IGNORE, SRV_DROP_NOSERVE, SRV_DROP_NOQUERY, SRV_DROP_NOMODIFY,
         SRV_DROP_NOTRAP, SRV_DROP_NOMRULIST, SRV_DROP_NOPEER,
     };
-    const struct server_stats *st = &e->serve.server.stats;
+    struct server_stats tot;
+    const struct server_stats *st = &tot;
     const struct mode6_stats *m6 = engine_mode6_stats(e);
 
     memset(ss, 0, sizeof(*ss));
+    engine_server_totals(e, &tot, NULL, NULL);
     ss->uptime_s = (uint64_t)((now->mono.ns - e->mon.started.ns) / NS_PER_S);
     ss->ctlreq = m6 != NULL ? m6->requests : 0;
     ss->received = st->received;
