@@ -102,6 +102,7 @@ static int restart_only(const struct config *old, const struct config *new)
         { "logfile", same_str(old->logfile, new->logfile) },
         { "pidfile", same_str(old->pidfile, new->pidfile) },
         { "local stratum", old->local_stratum == new->local_stratum },
+        { "threads", old->threads == new->threads },
         { "tos", same_tos(&old->tos, &new->tos) },
         { "tinker", same_tinker(&old->tinker, &new->tinker) },
         { "enable/disable", old->enable_flags == new->enable_flags &&
