@@ -41,6 +41,7 @@
 
 struct opts {
     long seconds, cpu, nsock, out, window;
+    long naddr;         /* -a N: socket i sends from 127.0.1.(i % N + 1), 0: the kernel's choice */
     const char *host, *port;
 };
 
@@ -66,7 +67,7 @@ struct gen {
 static void usage(void)
 {
     fprintf(stderr, "usage: loadgen [-d SECONDS] [-c CPU] [-s SOCKETS] [-o OUTSTANDING] "
-                    "[-w WINDOW] HOST PORT\n");
+                    "[-w WINDOW] [-a ADDRESSES] HOST PORT\n");
     exit(2);
 }
 
@@ -84,13 +85,14 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 {
     int c;
     *o = (struct opts){ .seconds = 5, .cpu = -1, .nsock = 4, .out = MAX_OUT };
-    while ((c = getopt(argc, argv, "d:c:s:o:w:")) != -1) {
+    while ((c = getopt(argc, argv, "d:c:s:o:w:a:")) != -1) {
         switch (c) {
         case 'd': o->seconds = num_arg(optarg, 1, 60); break;
         case 'c': o->cpu = num_arg(optarg, 0, 1023); break;
         case 's': o->nsock = num_arg(optarg, 1, MAX_SOCK); break;
         case 'o': o->out = num_arg(optarg, 1, MAX_OUT); break;
         case 'w': o->window = num_arg(optarg, 1, (long)MAX_SOCK * MAX_OUT); break;
+        case 'a': o->naddr = num_arg(optarg, 1, 254); break;
         default: usage();
         }
     }
@@ -123,6 +125,21 @@ static void pin_cpu(long cpu)
         fprintf(stderr, "loadgen: cannot pin to CPU %ld: %s\n", cpu, strerror(errno));
 }
 
+
+/* -a: many client addresses, as a server sees real traffic (chimed's
+ * threads are steered by source address). */
+static int bind_source(int fd, int family, long k)
+{
+    struct sockaddr_in a = { .sin_family = AF_INET };
+
+    if (family != AF_INET) {
+        errno = EAFNOSUPPORT;
+        return -1;
+    }
+    a.sin_addr.s_addr = htonl(0x7f000100u + (uint32_t)k + 1);
+    return bind(fd, (const struct sockaddr *)&a, sizeof(a));
+}
+
 static int open_sockets(const struct opts *o, struct gen *g)
 {
     struct addrinfo hints = { .ai_socktype = SOCK_DGRAM,
@@ -144,6 +161,12 @@ static int open_sockets(const struct opts *o, struct gen *g)
         int fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
         g->s[i].fd = fd;
+        if (fd >= 0 && o->naddr > 0 && bind_source(fd, ai->ai_family, i % o->naddr) != 0) {
+            fprintf(stderr, "loadgen: -a needs an IPv4 target and 127.0.1.x: %s\n",
+                    strerror(errno));
+            freeaddrinfo(ai);
+            return -1;
+        }
         if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) != 0
             || epoll_ctl(g->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
             fprintf(stderr, "loadgen: socket: %s\n", strerror(errno));
