@@ -522,6 +522,70 @@ static int cool_timestamps(void **state)
     return 0;
 }
 
+/* Where did one datagram from src go: socket 0 or 1 of the group. */
+static int landed(int fd[2], const char *src, const struct net_addr *to)
+{
+    struct net_addr from;
+    struct pollfd p[2] = { { .fd = fd[0], .events = POLLIN }, { .fd = fd[1], .events = POLLIN } };
+    char buf[48] = { 0x23 };
+    int c = plain_socket(src, &from), which = -1;
+
+    assert_int_equal(sendto(c, buf, sizeof(buf), 0, (const struct sockaddr *)&to->ss, to->len),
+                     (ssize_t)sizeof(buf));
+    assert_true(poll(p, 2, 2000) >= 1);
+    for (int i = 0; i < 2; i++)
+        if (p[i].revents & POLLIN) {
+            assert_true(recv(fd[i], buf, sizeof(buf), 0) > 0);
+            which = i;
+        }
+    close(c);
+    return which;
+}
+
+/* threads N: SO_REUSEPORT sockets and the steering program: one source
+ * address always reaches the same socket, whatever its source port, and
+ * /24 steering puts a whole /24 on one socket. */
+static void test_reuseport_steer(void **state)
+{
+    struct net_addr a, bound;
+    int fd[2], first[8], seen[2] = { 0, 0 };
+
+    (void)state;
+    assert_int_equal(net_addr_parse("127.0.0.1", 0, &a), 0);
+    fd[0] = net_udp_bind_shared(&a, true);
+    assert_true(fd[0] >= 0);
+    bound.len = sizeof(bound.ss);
+    assert_int_equal(getsockname(fd[0], (struct sockaddr *)&bound.ss, &bound.len), 0);
+    fd[1] = net_udp_bind_shared(&bound, true);
+    assert_true(fd[1] >= 0);
+    assert_int_equal(net_udp_bind(&bound), -1);     /* a plain bind finds the port taken */
+    assert_int_equal(net_reuseport_steer(fd[0], AF_INET, 32, 2), 0);
+    for (int k = 0; k < 8; k++) {
+        char src[32];
+
+        snprintf(src, sizeof(src), "127.0.2.%d", 10 + k);
+        first[k] = landed(fd, src, &bound);
+        assert_true(first[k] == 0 || first[k] == 1);
+        seen[first[k]]++;
+        for (int r = 0; r < 4; r++)        /* fresh source ports: same socket */
+            assert_int_equal(landed(fd, src, &bound), first[k]);
+    }
+    assert_true(seen[0] > 0 && seen[1] > 0);      /* 8 addresses spread over both */
+    assert_int_equal(net_reuseport_steer(fd[0], AF_INET, 24, 2), 0);
+    {
+        int w = landed(fd, "127.0.3.1", &bound);
+
+        for (int k = 2; k < 10; k++) {
+            char src[32];
+
+            snprintf(src, sizeof(src), "127.0.3.%d", k);
+            assert_int_equal(landed(fd, src, &bound), w);
+        }
+    }
+    close(fd[0]);
+    close(fd[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -541,6 +605,7 @@ int main(void)
         cmocka_unit_test(test_addr_parse_format),
         cmocka_unit_test(test_addr_parse_bad),
         cmocka_unit_test(test_bind_errors),
+        cmocka_unit_test(test_reuseport_steer),
     };
 
     return cmocka_run_group_tests(tests, warm_timestamps, cool_timestamps);
