@@ -22,8 +22,7 @@ static void read_scalar(const struct field *f, const char *p, struct field_val *
     case FT_U64:    v->type = FV_UINT; v->u = *(const uint64_t *)p; break;
     case FT_SIZE:   v->type = FV_UINT; v->u = *(const size_t *)p; break;
     case FT_DOUBLE: v->type = FV_DOUBLE; v->d = *(const double *)p; break;
-    /* read as a byte: a snapshot filled from outside may hold any value */
-    case FT_BOOL:   v->type = FV_BOOL; v->b = *(const unsigned char *)p != 0; break;
+    case FT_BOOL:   v->type = FV_BOOL; v->b = *(const bool *)p; break;
     case FT_CHAR:
         v->type = FV_STR;
         v->tmp[0] = *p;
