@@ -145,11 +145,17 @@ FUZZERS      := $(patsubst tests/fuzz/%.c,$(FUZZ_B)/%,$(FUZZ_SRC))
 
 # Parsers and formatters live in core/, monitor/ and conf/, which touch no
 # syscalls: fuzz them alone.
+# They are compiled once and linked into every harness (compiling them
+# again per harness was most of the fuzz smoke run's time).
 FUZZ_LIB_SRC := $(wildcard src/core/*.c src/monitor/*.c src/conf/*.c)
-$(FUZZ_B)/%: tests/fuzz/%.c $(FUZZ_LIB_SRC) $(wildcard src/*/*.h)
+FUZZ_OBJ     := $(patsubst src/%.c,$(FUZZ_B)/obj/%.o,$(FUZZ_LIB_SRC))
+FUZZ_CFLAGS  := $(CSTD) -g -O1 -D_GNU_SOURCE -Isrc -fno-sanitize-recover=all
+$(FUZZ_B)/obj/%.o: src/%.c $(wildcard src/*/*.h)
 	@mkdir -p $(@D)
-	clang $(CSTD) -g -O1 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		-o $@ $< $(FUZZ_LIB_SRC) -lm
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
+$(FUZZ_B)/%: tests/fuzz/%.c $(FUZZ_OBJ) $(wildcard src/*/*.h)
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_OBJ) -lm
 
 fuzz:
 	@sh mk/deps.sh fuzz

@@ -44,7 +44,7 @@ scratch=$(mktemp -d "$TOP/build/fuzz-smoke.XXXXXX") || exit 1
 trap 'rm -rf "$scratch"' EXIT INT TERM
 
 buildlog="$scratch/build.log"
-if ! make --no-print-directory fuzz-build >"$buildlog" 2>&1; then
+if ! make --no-print-directory -j"$(nproc 2>/dev/null || echo 2)" fuzz-build >"$buildlog" 2>&1; then
     sed 's/^/# /' "$buildlog" | tail -n 40
     i=0
     for name in $names; do

@@ -394,7 +394,7 @@ static void test_unterminated(void **state)
     (void)state;
     memset(&s, 'A', sizeof(s));
     s.last_ns = -1;
-    s.have_sample = s.pool = s.denied = s.refclock = s.nts = false;  /* bools stay 0/1 */
+    s.have_sample = s.pool = s.denied = s.refclock = s.nts = s.peer = false;  /* bools stay 0/1 */
     ctl_format_sources(&s, 1, CTL_JSON, buf, sizeof(buf));
     assert_json_balanced(buf);
     ctl_format_sources(&s, 1, CTL_TEXT, buf, sizeof(buf));
