@@ -281,6 +281,11 @@ int engine_workers_republish(struct engine *e, const struct config *cfg, bool ne
 struct rl_stats;
 void engine_server_totals(const struct engine *e, struct server_stats *srv,
                           struct rl_stats *rl, struct engine_stats *net);
+/* fn(table) for each worker's rate-limit table, that worker held off it
+ * meanwhile (main thread only; nothing with threads 1). */
+struct ratelimit;
+void engine_workers_each_limiter(const struct engine *e,
+                                 void (*fn)(const struct ratelimit *rl, void *arg), void *arg);
 /* Log what each thread received and what the workers passed to the main
  * thread (lost to a full queue: worker_queue_full). */
 void engine_workers_log_stats(const struct engine *e);

@@ -158,38 +158,90 @@ static void entry_address(const struct rl_entry *x, char *buf, size_t cap)
         snprintf(buf, cap, "?");
 }
 
-/* The rate limiter's table, busiest first (at most CTL_MAX_CLIENT_ROWS):
+/* Rows gathered from every thread's table: each table's busiest, a client
+ * seen by two threads (a worker and the main thread's forwarded mode 6 or
+ * NTS) merged into one row, then the busiest of all kept. */
+struct client_rows {
+    struct report_client_entry r[2 * CTL_MAX_CLIENT_ROWS];
+    size_t n;
+    size_t used, capacity;
+    const struct now *now;
+};
+
+static int busier_first(const void *pa, const void *pb)
+{
+    const struct report_client_entry *a = pa, *b = pb;
+
+    if (a->count != b->count)
+        return a->count < b->count ? 1 : -1;
+    return (a->last_ago_ns > b->last_ago_ns) - (a->last_ago_ns < b->last_ago_ns);
+}
+
+static struct report_client_entry *row_for(struct client_rows *cr, const char *address)
+{
+    for (size_t i = 0; i < cr->n; i++)
+        if (strcmp(cr->r[i].address, address) == 0)
+            return &cr->r[i];
+    return NULL;
+}
+
+static void add_entry(struct client_rows *cr, const struct rl_entry *x)
+{
+    struct report_client_entry r = { .kod_ago_ns = -1 }, *have;
+
+    entry_address(x, r.address, sizeof(r.address));
+    r.count = x->count;
+    r.excess = x->excess;
+    r.last_ago_ns = cr->now->mono.ns - x->last;
+    if (x->last_kod)
+        r.kod_ago_ns = cr->now->mono.ns - x->last_kod;
+    have = row_for(cr, r.address);
+    if (have == NULL) {
+        cr->r[cr->n++] = r;
+        return;
+    }
+    have->count += r.count;
+    have->excess += r.excess;
+    if (r.last_ago_ns < have->last_ago_ns)
+        have->last_ago_ns = r.last_ago_ns;
+    if (r.kod_ago_ns >= 0 && (have->kod_ago_ns < 0 || r.kod_ago_ns < have->kod_ago_ns))
+        have->kod_ago_ns = r.kod_ago_ns;
+}
+
+static void add_table(const struct ratelimit *rl, void *arg)
+{
+    struct client_rows *cr = arg;
+    const struct rl_entry *top[CTL_MAX_CLIENT_ROWS];
+    size_t n = ratelimit_busiest(rl, top, CTL_MAX_CLIENT_ROWS);
+
+    for (size_t i = 0; i < n; i++)
+        add_entry(cr, top[i]);
+    qsort(cr->r, cr->n, sizeof(cr->r[0]), busier_first);
+    if (cr->n > CTL_MAX_CLIENT_ROWS)
+        cr->n = CTL_MAX_CLIENT_ROWS;
+    cr->used += ratelimit_used(rl);
+    cr->capacity += ratelimit_capacity(rl);
+}
+
+/* The rate limiters' tables, busiest first (at most CTL_MAX_CLIENT_ROWS):
  * every row shown is one filled from a table entry. */
 static size_t clients_reply(struct engine *e, const struct now *now, enum ctl_format fmt,
                             char *buf, size_t cap)
 {
-    struct report_client_entry rows[CTL_MAX_CLIENT_ROWS];
-    const struct rl_entry *top[CTL_MAX_CLIENT_ROWS];
-    const struct ratelimit *rl = &e->serve.rl;
-    struct report_clients cl = { .c = rows };
-    size_t n = ratelimit_busiest(rl, top, CTL_MAX_CLIENT_ROWS);
+    static struct client_rows cr;      /* 13 KB: not on the stack */
+    struct report_clients cl;
+    struct rl_stats st;
 
-    memset(rows, 0, sizeof(rows));
-    for (size_t i = 0; i < n; i++) {
-        const struct rl_entry *x = top[i];
-        struct report_client_entry *r = &rows[i];
-
-        entry_address(x, r->address, sizeof(r->address));
-        r->count = x->count;
-        r->excess = x->excess;
-        r->last_ago_ns = now->mono.ns - x->last;
-        r->kod_ago_ns = x->last_kod ? now->mono.ns - x->last_kod : -1;
-    }
-    cl.n = (int)n;
-    cl.used = ratelimit_used(rl);
-    cl.capacity = ratelimit_capacity(rl);
-    cl.checked = rl->stats.checked;
-    cl.passed = rl->stats.passed;
-    cl.excess = rl->stats.excess;
-    cl.leaked = rl->stats.leaked;
-    cl.kod = rl->stats.kod;
-    cl.dropped = rl->stats.dropped;
-    cl.evicted = rl->stats.evicted;
+    memset(&cr, 0, sizeof(cr));
+    cr.now = now;
+    add_table(&e->serve.rl, &cr);
+    engine_workers_each_limiter(e, add_table, &cr);
+    engine_server_totals(e, NULL, &st, NULL);
+    cl = (struct report_clients){
+        .c = cr.r, .n = (int)cr.n, .used = cr.used, .capacity = cr.capacity,
+        .checked = st.checked, .passed = st.passed, .excess = st.excess,
+        .leaked = st.leaked, .kod = st.kod, .dropped = st.dropped, .evicted = st.evicted,
+    };
     return ctl_format_clients(&cl, fmt, buf, cap);
 }
 

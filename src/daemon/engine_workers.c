@@ -56,6 +56,7 @@ struct wk_snap {
 struct wk_fwd {
     struct net_msg m;
     int sock;                   /* listen address index */
+    int from;                   /* the worker's idx: its client table limits it */
 };
 
 struct engine_worker {
@@ -70,6 +71,7 @@ struct engine_worker {
     struct net_batch *batch;
     struct net_msg *out;
     uint32_t sys_seq;           /* of the copy in server.sys */
+    pthread_mutex_t rl_mu;      /* held while it serves: chimectl clients reads its table */
     _Atomic uint64_t epoch;
     _Atomic uint64_t pub[PUB_WORDS];
 };
@@ -238,8 +240,10 @@ int engine_workers_republish(struct engine *e, const struct config *cfg, bool ne
 
 /* Not a plain client request: the main thread's (bounded; counted when
  * full). The receive stamp travels with it. */
-static void forward(struct engine_workers *g, int sock, const struct net_msg *in)
+static void forward(struct engine_worker *w, int sock, const struct net_msg *in)
 {
+    struct engine_workers *g = w->g;
+    struct wk_fwd *f;
     bool wake;
 
     pthread_mutex_lock(&g->mu);
@@ -248,8 +252,10 @@ static void forward(struct engine_workers *g, int sock, const struct net_msg *in
         atomic_fetch_add_explicit(&g->q_full, 1, memory_order_relaxed);
         return;
     }
-    g->q[(g->q_head + g->q_len) % WK_QUEUE].m = *in;
-    g->q[(g->q_head + g->q_len) % WK_QUEUE].sock = sock;
+    f = &g->q[(g->q_head + g->q_len) % WK_QUEUE];
+    f->m = *in;
+    f->sock = sock;
+    f->from = w->idx;
     wake = g->q_len++ == 0;
     pthread_mutex_unlock(&g->mu);
     atomic_fetch_add_explicit(&g->q_passed, 1, memory_order_relaxed);
@@ -279,7 +285,7 @@ static int answer(struct engine_worker *w, int sock, const struct now *now)
             w->net.no_kernel_ts++;
         }
         if (in->len != NTP_HEADER_LEN || (in->buf[0] & 7) != MODE_CLIENT) {
-            forward(w->g, sock, in);
+            forward(w, sock, in);
             continue;
         }
         engine_res_addr(&in->peer, &from);
@@ -390,10 +396,12 @@ static void *worker_main(void *arg)
         w->server.rl = s->rl[w->idx];
         read_sys(w);
         clock_read_now(&now);
+        pthread_mutex_lock(&w->rl_mu);   /* uncontended but for a chimectl request */
         for (int i = 0; i < g->n_socks; i++)
             if (p[i].revents & POLLIN)
                 readable(w, i, &now);
         publish_stats(w);
+        pthread_mutex_unlock(&w->rl_mu);
     }
     w->server.rt = NULL;
     w->server.rl = NULL;
@@ -403,8 +411,9 @@ static void *worker_main(void *arg)
 
 /* ---- the main thread's side of the queue ------------------------------------------- */
 
-/* Take up to NET_BATCH queued datagrams of one listen address into b. */
-static int take(struct engine_workers *g, struct net_batch *b)
+/* Take up to NET_BATCH queued datagrams of one listen address, passed by
+ * one worker (*from), into b. */
+static int take(struct engine_workers *g, struct net_batch *b, int *from)
 {
     int sock = -1;
 
@@ -413,9 +422,10 @@ static int take(struct engine_workers *g, struct net_batch *b)
     while (g->q_len > 0 && b->count < NET_BATCH) {
         struct wk_fwd *f = &g->q[g->q_head];
 
-        if (sock >= 0 && f->sock != sock)
+        if (sock >= 0 && (f->sock != sock || f->from != *from))
             break;
         sock = f->sock;
+        *from = f->from;
         b->msg[b->count++] = f->m;
         g->q_head = (g->q_head + 1) % WK_QUEUE;
         g->q_len--;
@@ -424,20 +434,39 @@ static int take(struct engine_workers *g, struct net_batch *b)
     return sock;
 }
 
+/* A client's mode 6, MAC and NTS requests count in the same bucket as its
+ * plain ones: against the table of the worker its address is steered to,
+ * that worker held off it meanwhile (worker: rl_mu, then the queue's mu;
+ * here: the queue's mu released before rl_mu). */
+static void serve_forwarded(struct engine *e, int sock, int from, const struct now *now)
+{
+    struct engine_workers *g = e->serve.workers;
+    struct engine_worker *w = &g->w[from - 1];
+    struct wk_snap *s = atomic_load(&g->snap);
+    struct ratelimit *own = e->serve.server.rl;
+
+    pthread_mutex_lock(&w->rl_mu);
+    if (own != NULL)
+        e->serve.server.rl = s->rl[w->idx];
+    engine_serve_batch(e, sock, e->net.batch, now);
+    e->serve.server.rl = own;
+    pthread_mutex_unlock(&w->rl_mu);
+}
+
 static void queue_readable(void *arg, int fd, short revents, const struct now *now)
 {
     struct engine *e = arg;
     struct engine_workers *g = e->serve.workers;
     char buf[64];
-    int sock;
+    int sock, from = 0;
 
     (void)revents;
     /* Drain the wake-up first: a datagram queued after this read writes
      * again, one queued before it is taken below. */
     while (read(fd, buf, sizeof(buf)) > 0)
         ;
-    while ((sock = take(g, e->net.batch)) >= 0)
-        engine_serve_batch(e, sock, e->net.batch, now);
+    while ((sock = take(g, e->net.batch, &from)) >= 0)
+        serve_forwarded(e, sock, from, now);
 }
 
 /* ---- counters ---------------------------------------------------------------------- */
@@ -468,6 +497,25 @@ void engine_server_totals(const struct engine *e, struct server_stats *srv,
         memcpy(rl, r, sizeof(r));
     if (net)
         memcpy(net, n, sizeof(n));
+}
+
+void engine_workers_each_limiter(const struct engine *e,
+                                 void (*fn)(const struct ratelimit *rl, void *arg), void *arg)
+{
+    struct engine_workers *g = e->serve.workers;
+    struct wk_snap *s = g != NULL ? atomic_load(&g->snap) : NULL;
+
+    for (int i = 0; s != NULL && i < g->n; i++) {
+        struct engine_worker *w = &g->w[i];
+
+        /* Only worker idx changes s->rl[idx], and only holding rl_mu; the
+         * snapshot itself is the main thread's (ours) to replace. */
+        if (s->rl[w->idx] == NULL)
+            continue;
+        pthread_mutex_lock(&w->rl_mu);
+        fn(s->rl[w->idx], arg);
+        pthread_mutex_unlock(&w->rl_mu);
+    }
 }
 
 void engine_workers_log_stats(const struct engine *e)
@@ -531,6 +579,7 @@ static struct engine_workers *workers_new(struct engine *e, int n)
         for (int k = 0; k < ENGINE_MAX_SOCKETS; k++)
             w->fds[k] = -1;
         atomic_init(&w->epoch, WK_IDLE);
+        pthread_mutex_init(&w->rl_mu, NULL);
         server_init(&w->server, e->serve.server.sys.precision);
         w->batch = net_batch_new();
         w->out = xcalloc(NET_BATCH, sizeof(*w->out));
@@ -607,6 +656,7 @@ void engine_workers_free(struct engine *e)
                 close(w->fds[k]);
         net_batch_free(w->batch);
         free(w->out);
+        pthread_mutex_destroy(&w->rl_mu);
     }
     s = atomic_load(&g->snap);
     if (s != NULL) {

@@ -340,6 +340,7 @@ int net_reuseport_steer(int fd, int family, unsigned prefix, unsigned n)
     int first = family == AF_INET6 ? 8 : 12;
     struct sock_fprog fp;
 
+    memset(&fp, 0, sizeof(fp)); /* padding after len reaches the kernel */
     if (n < 1) {
         errno = EINVAL;
         return -1;

@@ -21,6 +21,7 @@ interface listen 127.0.0.1
 controlsocket $SOCK
 restrict default
 restrict 127.0.0.7 kod limited
+restrict 127.0.1.0 mask 255.255.255.0 kod limited
 $1
 discard average 0 minimum 0
 ratelimit burst 4 leak 0
@@ -76,6 +77,24 @@ for r in 1 2 3; do
 done
 check '[ $lim_ok -eq 3 ]' "limited 127.0.0.7: at most the burst answered and a RATE KoD, every round"
 
+# chimectl clients reads every thread's table: 16 limited addresses, one
+# request each, spread over both threads by the steering hash, all listed
+# once with count 1; 127.0.0.7 with its 30.
+for a in $(seq 1 16); do
+    "$P" -a -t 2000 -b 127.0.1.$a 127.0.0.1 $PORT >/dev/null 2>&1
+done
+"$B/chimectl" -s "$SOCK" -j clients >"$D/clients.json" 2>&1
+check 'python3 -c "
+import json, sys
+rows = json.load(open(sys.argv[1]))[\"clients\"]
+mine = [r for r in rows if r[\"address\"].startswith(\"127.0.1.\")]
+seven = [r for r in rows if r[\"address\"] == \"127.0.0.7\"]
+assert len(mine) == 16 and len({r[\"address\"] for r in mine}) == 16, rows
+assert all(r[\"count\"] == 1 for r in mine), mine
+assert len(seven) == 1 and seven[0][\"count\"] == 30, seven
+" "$D/clients.json"' "chimectl clients: the 16 addresses of both threads once each, 127.0.0.7 with 30"
+diag_file "$D/clients.json"
+
 # 4. Mode 6 reaching a worker goes to the main thread: ntpabuse's read
 # variables request (op 1) answered for every source address.
 m6=0
@@ -85,6 +104,34 @@ for a in 50 51 52 53 54 55; do
 done
 diag_file "$D/m6.50"
 check '[ $m6 -eq 6 ]' "mode 6 from 6 addresses answered (passed to the main thread where needed)"
+
+# Mode 6 from a limited client shares the bucket of its mode 3, whichever
+# thread its address is steered to (the worker passes mode 6 on to the
+# main thread, which checks it against that worker's table): a fresh
+# address's read-variables request is answered; once a burst of mode 3 has
+# emptied its bucket, the next one is not.
+m6() {  # m6 SRC WAIT_S: "answered" or "silent"
+    python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 0))
+s.settimeout(float(sys.argv[3]))
+s.sendto(bytes([0x16, 2, 0, 1] + [0] * 8), ("127.0.0.1", int(sys.argv[2])))
+try:
+    s.recv(2048)
+    print("answered")
+except socket.timeout:
+    print("silent")
+' "$1" $PORT "$2"
+}
+fresh=0; shared=0
+for a in $(seq 200 207); do
+    [ "$(m6 127.0.1.$a 2)" = answered ] && fresh=$((fresh + 1))
+    "$P" -a -c 6 -i 0 -t 200 -b 127.0.1.$a 127.0.0.1 $PORT >/dev/null 2>&1
+    [ "$(m6 127.0.1.$a 0.3)" = silent ] && shared=$((shared + 1))
+done
+check '[ $fresh -eq 8 ] && [ $shared -eq 8 ]' \
+    "limited mode 6: answered fresh ($fresh/8), refused once mode 3 emptied the bucket, both threads ($shared/8)"
 
 # 5. A reload keeps serving; its restrict rule applies on every thread:
 # every address of 127.0.0.60-75 ignored afterwards, 127.0.0.80-95 served.
