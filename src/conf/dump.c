@@ -264,6 +264,12 @@ static void dump_misc(const struct config *c, emit_fn emit, void *arg)
     add(&o, "port %u", c->port);
     finish(&o, NULL, emit, arg);
     start(&o);
+    if (c->threads > 0)
+        add(&o, "threads %d", c->threads);
+    else
+        add(&o, "threads auto (one per CPU chimed may run on, at most %d)", CONF_MAX_THREADS);
+    finish(&o, NULL, emit, arg);
+    start(&o);
     if (c->local_stratum)
         add(&o, "local stratum %d", c->local_stratum);
     else
