@@ -6,6 +6,7 @@
 #   make check-clknetsim  only the real chimed under clknetsim (CLKNETSIM=path,
 #                   default ../shared/clknetsim; skipped when it is absent)
 #   make asan       the whole suite again under ASan+UBSan (build/asan/)
+#   make tsan       the threaded suites (workers, NTS-KE) under TSan (build/tsan/)
 #   make demo       a local server and a client syncing to it, clock untouched
 #   make fuzz       every libFuzzer harness for FUZZ_SECONDS (default 60) each
 #   make bench      loopback fan-ins, ntpperf (if ../shared/ntpperf) and idle
@@ -68,7 +69,7 @@ ALL_OBJ   := $(LIB_OBJ) $(B)/obj/src/daemon/chimed.o $(B)/obj/src/ctl/chimectl.o
 # Keep intermediate objects (test mains, tools) so rebuilds stay incremental.
 .SECONDARY:
 
-.PHONY: all programs deps check check-run check-clknetsim asan demo fuzz fuzz-smoke bench \
+.PHONY: all programs deps check check-run check-clknetsim asan tsan demo fuzz fuzz-smoke bench \
         bench-accuracy bench-clknetsim bench-restrict \
         install deb clean
 all: $(PROGRAMS) $(TOOLS) $(UNITS) $(FAKECLOCK)
@@ -136,6 +137,16 @@ asan:
 		SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=all" all
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		B=build/asan CHIME_ASAN=1 sh tests/run.sh
+
+# The suites with threads (server workers, NTS-KE) under ThreadSanitizer.
+# -Wno-tsan: the SHM refclock reader's fences order reads of memory another
+# process writes, which TSan cannot see anyway.
+TSAN_TESTS ?= t_threads t_nts_fleet t_nts_ke_limits
+tsan:
+	@sh mk/deps.sh build test
+	@$(MAKE) --no-print-directory B=build/tsan OPT="-O1 -g" SANITIZE="-fsanitize=thread -Wno-tsan" all
+	@TSAN_OPTIONS=halt_on_error=1:exitcode=66 B=build/tsan SUITES=system TESTS="$(TSAN_TESTS)" \
+		CHIME_TEST_LANES=1 sh tests/run.sh
 
 # ---- fuzzing (clang + libFuzzer) ---------------------------------------------
 FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
