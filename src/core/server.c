@@ -27,11 +27,18 @@ static const char *const drop_names[SRV_DROP__COUNT] = {
     [SRV_DROP_AUTH_BAD] = "auth_bad",
     [SRV_DROP_V4MAPPED] = "v4mapped",
     [SRV_DROP_OVERLOAD] = "overload",
+    [SRV_DROP_KERNEL_QUEUE] = "kernel_queue_full",
 };
 
 const char *srv_drop_name(enum srv_drop d)
 {
     return (unsigned)d < SRV_DROP__COUNT ? drop_names[d] : "unknown";
+}
+
+void server_count_kernel_drops(struct server *s, uint64_t n)
+{
+    s->stats.received += n;
+    s->stats.dropped[SRV_DROP_KERNEL_QUEUE] += n;
 }
 
 void server_init(struct server *s, int8_t precision)

@@ -64,6 +64,9 @@ enum srv_drop {
     SRV_DROP_V4MAPPED,
     /* overloaded: within its limits, but no polite history (ratelimit.h) */
     SRV_DROP_OVERLOAD,
+    /* dropped by the kernel, the socket's receive queue full (SO_RXQ_OVFL):
+     * counted as received too, from the kernel's count */
+    SRV_DROP_KERNEL_QUEUE,
     SRV_DROP__COUNT
 };
 const char *srv_drop_name(enum srv_drop d);
@@ -97,6 +100,8 @@ typedef struct res_addr srv_from;
 enum srv_verdict { SRV_REPLY, SRV_DROP };
 
 void server_init(struct server *s, int8_t precision);
+/* Datagrams the kernel dropped before we saw them (SO_RXQ_OVFL). */
+void server_count_kernel_drops(struct server *s, uint64_t n);
 void server_set_sys(struct server *s, const struct sys_state *sys);
 
 /* Attach access control: the compiled restrict table and the rate

@@ -134,6 +134,14 @@ static void set_backlog(struct engine *e, int fd, bool on)
         ratelimit_set_pressure(&e->serve.rl, any);
 }
 
+static void count_kernel_drops(struct engine *e, int fd)
+{
+    for (int i = 0; e->net.batch->kernel_drops != 0 && i < e->net.n_fds; i++)
+        if (e->net.fds[i] == fd)
+            server_count_kernel_drops(&e->serve.server,
+                                      net_kernel_drops_since(e->net.batch, &e->net.kernel_drops[i]));
+}
+
 static void socket_readable(void *arg, int fd, short revents, const struct now *now)
 {
     struct engine *e = arg;
@@ -149,6 +157,7 @@ static void socket_readable(void *arg, int fd, short revents, const struct now *
             set_backlog(e, fd, false);
             return;
         }
+        count_kernel_drops(e, fd);
         n = answer_batch(e, fd, e->net.batch, now);
         if (n > 0)
             send_replies(e, fd, n);

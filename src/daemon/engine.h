@@ -58,6 +58,7 @@ struct engine_net {
     struct net_addr bound[ENGINE_MAX_SOCKETS];
     int n_fds;
     bool backlog[ENGINE_MAX_SOCKETS];   /* its queue outlasted a wake-up */
+    uint32_t kernel_drops[ENGINE_MAX_SOCKETS];  /* the kernel's count, last seen */
     struct net_batch *batch;
     struct net_msg *out;        /* NET_BATCH replies being built */
     int out_peer[NET_BATCH];    /* the peer slot a reply answers, -1: a server reply */

@@ -66,6 +66,7 @@ struct engine_worker {
     bool started;
     int fds[ENGINE_MAX_SOCKETS];
     bool backlog[ENGINE_MAX_SOCKETS];
+    uint32_t kernel_drops[ENGINE_MAX_SOCKETS];
     struct server server;
     struct engine_stats net;
     struct net_batch *batch;
@@ -339,6 +340,7 @@ static void readable(struct engine_worker *w, int sock, const struct now *now)
             set_backlog(w, sock, false);
             return;
         }
+        server_count_kernel_drops(&w->server, net_kernel_drops_since(w->batch, &w->kernel_drops[sock]));
         n = answer(w, sock, now);
         if (n > 0)
             send_out(w, fd, n);

@@ -25,7 +25,7 @@ struct net_scm_ts {
  * the family, plus slack for anything else the kernel may add. */
 #define NET_CMSG_SPACE \
     (CMSG_SPACE(sizeof(struct net_scm_ts)) + CMSG_SPACE(sizeof(struct timespec)) \
-     + CMSG_SPACE(sizeof(struct in6_pktinfo)) + 64)
+     + CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(uint32_t)) + 64)
 
 union net_cmsg_buf {
     char buf[NET_CMSG_SPACE];
@@ -254,6 +254,10 @@ static int setup_udp(int fd, const struct net_addr *local)
         return -1;
     }
     enable_server_timestamps(fd);
+    /* The kernel's count of datagrams dropped for a full queue rides on
+     * the next datagram (only once there are drops): a drop reason. */
+    if (set_int(fd, SOL_SOCKET, SO_RXQ_OVFL, 1) < 0)
+        log_debug("net", "fd %d: SO_RXQ_OVFL unavailable", fd);
     return 0;
 }
 
@@ -437,10 +441,13 @@ static void take_timestamping(struct net_msg *m, const struct cmsghdr *c)
 
 /* Payloads are copied out with memcpy: CMSG_DATA carries no alignment
  * promise for the structs inside. */
-static void parse_cmsgs(struct net_msg *m, struct msghdr *h)
+static void parse_cmsgs(struct net_msg *m, struct msghdr *h, uint32_t *drops)
 {
     for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c != NULL; c = CMSG_NXTHDR(h, c)) {
-        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPING
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL
+            && c->cmsg_len >= CMSG_LEN(sizeof(uint32_t))) {
+            memcpy(drops, CMSG_DATA(c), sizeof(*drops));
+        } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPING
             && c->cmsg_len >= CMSG_LEN(sizeof(struct net_scm_ts))) {
             take_timestamping(m, c);
         } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS
@@ -491,7 +498,7 @@ static void reset_rx_slot(struct net_batch_priv *p, int i)
     p->hdr[i].msg_len = 0;
 }
 
-static void fill_rx_msg(struct net_msg *m, struct mmsghdr *mh)
+static void fill_rx_msg(struct net_msg *m, struct mmsghdr *mh, uint32_t *drops)
 {
     struct msghdr *h = &mh->msg_hdr;
 
@@ -506,7 +513,17 @@ static void fill_rx_msg(struct net_msg *m, struct mmsghdr *mh)
     if (h->msg_controllen == 0 || parse_stamp_only(m, h))
         return;
     memset(&m->local.ss, 0, sizeof(m->local.ss));
-    parse_cmsgs(m, h);
+    parse_cmsgs(m, h, drops);
+}
+
+uint32_t net_kernel_drops_since(const struct net_batch *b, uint32_t *seen)
+{
+    uint32_t d = b->kernel_drops - *seen;   /* the kernel's count wraps */
+
+    if (b->kernel_drops == 0)
+        return 0;
+    *seen = b->kernel_drops;
+    return d;
 }
 
 int net_recv_batch(int fd, struct net_batch *b)
@@ -523,8 +540,9 @@ int net_recv_batch(int fd, struct net_batch *b)
     if (n < 0)
         return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -1;
     p->dirty = n;
+    b->kernel_drops = 0;
     for (int i = 0; i < n; i++)
-        fill_rx_msg(&b->msg[i], &p->hdr[i]);
+        fill_rx_msg(&b->msg[i], &p->hdr[i], &b->kernel_drops);
     b->count = n;
     return n;
 }

@@ -67,8 +67,13 @@ struct net_msg {
 struct net_batch {
     struct net_msg msg[NET_BATCH];
     int count;
+    uint32_t kernel_drops;      /* SO_RXQ_OVFL: the socket's running count of
+                                   datagrams the kernel dropped (queue full), as
+                                   the batch's last report said; 0 = none yet */
     void *priv;                 /* mmsghdr/iovec/cmsg storage */
 };
+/* Drops the kernel reported since *seen (for one socket); *seen updated. */
+uint32_t net_kernel_drops_since(const struct net_batch *b, uint32_t *seen);
 struct net_batch *net_batch_new(void);
 void net_batch_free(struct net_batch *b);
 

@@ -264,6 +264,38 @@ static void test_batch_of_ten(void **state)
     close(cfd);
 }
 
+/* What the kernel drops for a full receive queue reaches us (SO_RXQ_OVFL)
+ * on the next datagram it queues: exactly the ones we never received. */
+static void test_kernel_drops(void **state)
+{
+    struct net_addr srv, cli;
+    struct net_batch *b = net_batch_new();
+    int sfd = bind_any_port("127.0.0.1", &srv), cfd = plain_socket("127.0.0.1", &cli);
+    int small = 1, got = 0, n;
+    uint32_t seen = 0;
+    uint8_t pkt[48] = { 0x23 };
+
+    (void)state;
+    assert_true(sfd >= 0);
+    assert_int_equal(setsockopt(sfd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
+    for (int i = 0; i < 200; i++)
+        send_to(cfd, &srv, pkt, sizeof(pkt));
+    while ((n = net_recv_batch(sfd, b)) > 0) {
+        assert_int_equal(b->kernel_drops, 0);   /* queued before any drop */
+        got += n;
+    }
+    assert_true(got > 0 && got < 200);
+    send_to(cfd, &srv, pkt, sizeof(pkt));
+    wait_readable(sfd);
+    assert_int_equal(net_recv_batch(sfd, b), 1);
+    assert_int_equal(b->kernel_drops, (uint32_t)(200 - got));
+    assert_int_equal(net_kernel_drops_since(b, &seen), 200 - got);
+    assert_int_equal(net_kernel_drops_since(b, &seen), 0);  /* counted once */
+    net_batch_free(b);
+    close(sfd);
+    close(cfd);
+}
+
 static void test_truncated(void **state)
 {
     struct net_addr srv, cli;
@@ -597,6 +629,7 @@ int main(void)
         cmocka_unit_test(test_one_cmsg_per_datagram),
         cmocka_unit_test(test_v6only),
         cmocka_unit_test(test_batch_of_ten),
+        cmocka_unit_test(test_kernel_drops),
         cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_reply_source),
         cmocka_unit_test(test_reply_source_wildcard),
