@@ -116,7 +116,9 @@ cns_node_cmd() {
 cns_node_head() {
     case $2 in
         chronyd) printf 'pidfile %s/pid.%s\ncmdport 0\nallow\n' "$3" "$1" ;;
-        chimed) printf 'driftfile %s/drift.%s\n' "$3" "$1" ;;
+        # threads 1: clknetsim serves one thread's system calls (its
+        # poll and time are the node's, not a second thread's)
+        chimed) printf 'driftfile %s/drift.%s\nthreads 1\n' "$3" "$1" ;;
     esac
 }
 
