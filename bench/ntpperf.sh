@@ -148,6 +148,7 @@ port 123
 local stratum 1
 interface listen 10.77.0.3
 restrict default
+threads ${BENCH_CHIME_THREADS:-1}
 controlsocket $WORK/chimed.sock
 EOF
     in_server chronyd "$CHRONYD" -x -d -u root -f "$WORK/chrony.conf"

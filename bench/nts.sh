@@ -62,6 +62,7 @@ cat >"$W/chime.conf" <<CONF
 port 11132
 interface listen 127.0.0.1
 local stratum 1
+threads ${BENCH_CHIME_THREADS:-1}
 controlsocket $W/chimed.sock
 nts enable
 nts cert $W/srv.pem

@@ -17,7 +17,11 @@
 #      8x4, 64x4, 256x4), BENCH_ROUNDS rounds (default 3), the server
 #      order alternating: replies/s and round-trip p50/p99;
 #   3. ntpperf between two network namespaces: bench/ntpperf.sh (skipped
-#      with a message when ntpperf, libpcap headers or root are missing).
+#      with a message when ntpperf, libpcap headers or root are missing);
+#   4. threads: replies per server CPU-second of threads 1 against threads
+#      2 (bench/threads.sh).
+# chimed serves on one thread (BENCH_CHIME_THREADS, default 1) in 2 and 3,
+# as chronyd does, so the ratios compare one core with one core.
 # Prints the tables (median and range over rounds, chimed/chronyd ratios
 # of the medians) and writes them to $B/bench/result.txt. The machine may
 # be shared: the ranges say how noisy a run was.
@@ -125,6 +129,7 @@ start_chimed() {
 port $CHIME_PORT
 local stratum 1
 interface listen 127.0.0.1
+threads ${BENCH_CHIME_THREADS:-1}
 controlsocket $WORK/chimed.sock
 EOF
     start chimed "$B/chimed" -n -x -c "$WORK/chime.conf" -p "$WORK/chimed.pid"
@@ -236,6 +241,7 @@ done
 
 CHRONYD=$CHRONYD OUT=$OUT B=$B TOP=$TOP sh "$TOP/bench/ntpperf.sh" || true
 cat "$OUT/ntpperf.txt" >>"$RESULT"
+B=$B sh "$TOP/bench/threads.sh" | tee -a "$RESULT"
 
 # The footprint daemon has been idle since the start: wait out the rest.
 left=$((FP_START + IDLE - $(date +%s)))
