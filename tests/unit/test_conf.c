@@ -820,8 +820,9 @@ static void test_dump(void **state)
     assert_non_null(strstr(out.text, "driftfile \"/var/lib/a b\"\n"));
     assert_non_null(strstr(out.text, "tos maxclock 11\n"));
     assert_non_null(strstr(out.text, "port 123\n"));
+    assert_non_null(strstr(out.text, "threads auto (one per CPU chimed may run on, at most 16)\n"));
     assert_non_null(strstr(out.text, "stored (later release): broadcastclient  [t.conf:8]\n"));
-    assert_int_equal(out.n, 9);
+    assert_int_equal(out.n, 10);
     conf_free(c);
 }
 
