@@ -128,7 +128,7 @@ fresh=0; shared=0
 for a in $(seq 200 207); do
     [ "$(m6 127.0.1.$a 2)" = answered ] && fresh=$((fresh + 1))
     "$P" -a -c 6 -i 0 -t 200 -b 127.0.1.$a 127.0.0.1 $PORT >/dev/null 2>&1
-    [ "$(m6 127.0.1.$a 0.3)" = silent ] && shared=$((shared + 1))
+    [ "$(m6 127.0.1.$a 2)" = silent ] && shared=$((shared + 1))
 done
 check '[ $fresh -eq 8 ] && [ $shared -eq 8 ]' \
     "limited mode 6: answered fresh ($fresh/8), refused once mode 3 emptied the bucket, both threads ($shared/8)"
