@@ -8,7 +8,9 @@
 # on NTP 11132 / KE 14132 ("nts enable"). Then, BENCH_ROUNDS rounds
 # (default 3), the order alternating, with ntsload pinned to CPU 1:
 #   - NTS requests/s: ntsload keeps BENCH_WINDOW (default 16) requests
-#     outstanding for BENCH_SECONDS (default 5, at most 60);
+#     outstanding for BENCH_SECONDS (default 5, at most 60); with the
+#     server's CPU time over the same seconds, replies per server
+#     CPU-second (the rate alone stops at the generator's core);
 #   - NTS-KE handshakes/s: BENCH_KE (default 200, at most 10000) key
 #     exchanges one after another.
 # Prints each round, the medians and chimed/chronyd ratios. Everything
@@ -75,7 +77,9 @@ start() {       # LOG CMD...
     PIDS="$PIDS $!"
 }
 start "$W/chronyd.log" "$CHRONYD" -x -d -u root -f "$W/chrony.conf"
+PID_chronyd=$!
 start "$W/chimed.log" "$B/chimed" -n -x -c "$W/chime.conf" -p "$W/chimed.pid"
+PID_chimed=$!
 ready() {       # KEPORT NTPPORT: a key exchange and one request answered (bounded)
     i=0
     while [ $i -lt 50 ]; do
@@ -90,24 +94,39 @@ ready 14132 11132 || die "chimed's NTS server does not answer ($(tail -n 3 "$W/c
 
 load() { taskset -c 1 "$B/ntsload" -c "$W/ca.pem" "$@"; }
 rate() { sed -n 's/.* rate=\([0-9.]*\).*/\1/p'; }
+replies() { sed -n 's/.*replies=\([0-9]*\).*/\1/p'; }
+# user + system ticks of the server's NTP process (taskset and setpriv
+# exec it: the pid started is the server's)
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 : >"$W/req.chronyd"; : >"$W/req.chimed"; : >"$W/ke.chronyd"; : >"$W/ke.chimed"
+: >"$W/cpu.chronyd"; : >"$W/cpu.chimed"
 r=1
 while [ $r -le "$ROUNDS" ]; do
     if [ $((r % 2)) = 1 ]; then order="chronyd chimed"; else order="chimed chronyd"; fi
     for s in $order; do
         if [ $s = chronyd ]; then ke=14131; ntp=11131; else ke=14132; ntp=11132; fi
+        eval pid=\$PID_$s
+        c0=$(cpu_ticks "$pid")
         q=$(load -d "$SECS" -w "$WINDOW" localhost $ke "127.0.0.1:$ntp")
+        c1=$(cpu_ticks "$pid")
+        per=$(awk -v n="$(printf '%s\n' "$q" | replies)" -v t=$((c1 - c0)) -v hz="$hz" \
+            'BEGIN { if (t > 0) printf "%.0f", n * hz / t; else print 0 }')
         k=$(load -k "$KE" localhost $ke "127.0.0.1:$ntp")
-        echo "round $r $s: $q | $k"
+        echo "round $r $s: $q per_cpu_s=$per | $k"
         printf '%s\n' "$q" | rate >>"$W/req.$s"
+        echo "$per" >>"$W/cpu.$s"
         printf '%s\n' "$k" | rate >>"$W/ke.$s"
     done
     r=$((r + 1))
 done
 qc=$(median <"$W/req.chronyd"); qm=$(median <"$W/req.chimed")
 kc=$(median <"$W/ke.chronyd"); km=$(median <"$W/ke.chimed")
+pc=$(median <"$W/cpu.chronyd"); pm=$(median <"$W/cpu.chimed")
 echo "NTS requests/s (window $WINDOW, ${SECS} s, median of $ROUNDS): chronyd $qc, chimed $qm," \
     "ratio $(awk -v a="$qm" -v b="$qc" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')"
+echo "NTS replies per server CPU-second (median of $ROUNDS): chronyd $pc, chimed $pm," \
+    "ratio $(awk -v a="$pm" -v b="$pc" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')"
 echo "NTS-KE handshakes/s ($KE sequential, median of $ROUNDS): chronyd $kc, chimed $km," \
     "ratio $(awk -v a="$km" -v b="$kc" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')"

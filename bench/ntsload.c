@@ -130,7 +130,7 @@ int main(int argc, char **argv)
             return 2;
         memset(req[i], 0, NTP_HEADER_LEN);
         req[i][0] = 0x23;
-        len[i] = nts_client_request(&cl, &ntscrypto_openssl, req[i], sizeof(req[i]), uid,
+        len[i] = nts_client_request(&cl, &ntscrypto_siv, req[i], sizeof(req[i]), uid,
                                     nonce);
         if (len[i] == 0)
             return 2;

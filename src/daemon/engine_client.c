@@ -684,7 +684,7 @@ int engine_client_init(struct engine *e, const struct now *now)
         return -1;
     if (init_nts(e) < 0)
         return -1;
-    deps.nts = e->client.ntske ? &ntscrypto_openssl : NULL;
+    deps.nts = e->client.ntske ? &ntscrypto_siv : NULL;
     sh.max_freq_ppm = e->client.drv->max_freq_ppm;
     nodeconf_conf(e->cfg, &sh, &nc);
     for (int i = 0; i < NODE_MAX_SLOTS; i++) {

@@ -1,32 +1,25 @@
 /* sys/ntscrypto: the shell side of core/nts_ef's AEAD seam,
- * AES-SIV-CMAC-256 (RFC 5297) through OpenSSL 3's EVP "AES-128-SIV".
+ * AES-SIV-CMAC-256 (RFC 5297) with the packet as the one associated-data
+ * component and the nonce after it (RFC 8915 §5.6), through Nettle's
+ * siv_cmac_aes128, the implementation chronyd uses.
  *
- * OpenSSL computes no tag for an empty plaintext (its update is skipped
- * for zero octets and the final then fails), and an NTS request seals
- * exactly that; so the empty case runs S2V here over AES-CMAC (the same
- * EVP_MAC as sys/authcrypto), which the unit test checks against EVP's
- * own tags for non-empty plaintexts and RFC 5297's vectors.
- * ntscrypto_init() fetches the cipher before any sandbox. */
+ * Not OpenSSL 3's EVP "AES-128-SIV": keying it makes a cipher and a MAC
+ * context and fetches both by name, 5.2 us per seal on this machine
+ * against Nettle's 0.7 us, and an NTS server keys three or four times per
+ * request with keys that change per client; EVP also computes no tag for
+ * an empty plaintext, which every NTS request seals. The unit test holds
+ * this seam to EVP's AES-128-SIV (itself checked against RFC 5297's
+ * vectors) over many lengths, and to an S2V of its own for the empty
+ * plaintext. Key exchange (TLS 1.3) stays on OpenSSL. */
 #ifndef CHIME_SYS_NTSCRYPTO_H
 #define CHIME_SYS_NTSCRYPTO_H
 
-#include <stddef.h>
-#include <stdint.h>
-
 #include "core/nts_ef.h"
 
-extern const struct nts_aead ntscrypto_openssl;
+extern const struct nts_aead ntscrypto_siv;
 
+/* Nothing to fetch or allocate any more: kept so that a daemon checks its
+ * cryptography before it serves. 0 when a known answer comes out right. */
 int ntscrypto_init(void);
-
-/* SIV with any number of associated-data components (RFC 5297 §2.6):
- * out = V || C, pt_len + 16 octets. For the known-answer tests. */
-int ntscrypto_siv_seal(const uint8_t key[32], const uint8_t *const *ad, const size_t *ad_len,
-                       int n_ad, const uint8_t *pt, size_t pt_len, uint8_t *out);
-int ntscrypto_siv_open(const uint8_t key[32], const uint8_t *const *ad, const size_t *ad_len,
-                       int n_ad, const uint8_t *ct, size_t ct_len, uint8_t *pt);
-/* The S2V tag alone, computed without EVP's SIV (the empty-plaintext path). */
-int ntscrypto_s2v(const uint8_t key[32], const uint8_t *const *ad, const size_t *ad_len,
-                  int n_ad, const uint8_t *pt, size_t pt_len, uint8_t v[16]);
 
 #endif

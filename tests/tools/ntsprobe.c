@@ -102,7 +102,7 @@ static size_t many_placeholders(struct nts_client *c, uint8_t *buf, size_t cap,
     for (int i = 0; i < 40 && off + 4 + ck->len + 40 <= cap; i++)
         if (ntp_ef_write(buf, cap, &off, NTS_EF_PLACEHOLDER, NULL, 0, 4 + ck->len) < 0)
             break;
-    if (nts_put_auth(&ntscrypto_openssl, c->c2s, buf, cap, &off, nonce, NULL, 0) < 0)
+    if (nts_put_auth(&ntscrypto_siv, c->c2s, buf, cap, &off, nonce, NULL, 0) < 0)
         return 0;
     memcpy(c->uid, uid, NTS_UID_LEN);
     c->pending = true;
@@ -120,7 +120,7 @@ static size_t huge_field(struct nts_client *c, uint8_t *buf, size_t cap, const u
     if (ntp_ef_write(buf, cap, &off, NTS_EF_UID, uid, NTS_UID_LEN, 0) < 0 ||
         ntp_ef_write(buf, cap, &off, NTS_EF_COOKIE, ck->data, ck->len, 0) < 0 ||
         ntp_ef_write(buf, cap, &off, 0x7777, junk, sizeof(junk), 0) < 0 ||
-        nts_put_auth(&ntscrypto_openssl, c->c2s, buf, cap, &off, nonce, NULL, 0) < 0)
+        nts_put_auth(&ntscrypto_siv, c->c2s, buf, cap, &off, nonce, NULL, 0) < 0)
         return 0;
     memcpy(c->uid, uid, NTS_UID_LEN);
     c->pending = true;
@@ -143,7 +143,7 @@ static size_t build(struct nts_client *c, const char *shape, uint8_t *buf, size_
         return many_placeholders(c, buf, cap, uid, nonce);
     if (strcmp(shape, "hugeef") == 0)
         return huge_field(c, buf, cap, uid, nonce);
-    n = nts_client_request(c, &ntscrypto_openssl, buf, cap, uid, nonce);
+    n = nts_client_request(c, &ntscrypto_siv, buf, cap, uid, nonce);
     if (n && strcmp(shape, "badcookie") == 0)
         buf[NTP_HEADER_LEN + 4 + NTS_UID_LEN + 4 + 10] ^= 1;   /* in the cookie */
     if (n && strcmp(shape, "truncauth") == 0)
@@ -168,7 +168,7 @@ static void receive(struct nts_client *c, const struct target *t, long round, si
     }
     if ((size_t)n > req_len)
         ty->amplified++;
-    rx = nts_client_reply(c, &ntscrypto_openssl, buf, (size_t)n);
+    rx = nts_client_reply(c, &ntscrypto_siv, buf, (size_t)n);
     if (rx == NTS_RX_OK)
         ty->ok++;
     else if (rx == NTS_RX_NAK)

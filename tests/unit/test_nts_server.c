@@ -17,7 +17,7 @@
 #include "core/packet.h"
 #include "sys/ntscrypto.h"
 
-static const struct nts_aead *AE = &ntscrypto_openssl;
+static const struct nts_aead *AE = &ntscrypto_siv;
 static const uint8_t C2S[32] = { 0xc2 }, S2C[32] = { 0x5c };
 
 static void keys(struct nts_server_keys *ks)
