@@ -1,6 +1,6 @@
 /* ntsload — NTS throughput against one server, for bench/nts.sh.
  *
- *   ntsload -c CAFILE [-d SECONDS] [-w WINDOW] [-k COUNT] KEHOST KEPORT ADDR:PORT
+ *   ntsload -c CAFILE [-d SECONDS] [-w WINDOW] [-k COUNT | -e] KEHOST KEPORT ADDR:PORT
  *
  * Keys once with KEHOST:KEPORT, then for SECONDS (default 5, at most 60)
  * keeps WINDOW (default 16) NTS requests outstanding to ADDR:PORT (IPv4),
@@ -12,6 +12,8 @@
  * generator spends nothing on crypto. Replies are counted by size, not
  * verified. With -k COUNT it instead runs COUNT key exchanges one after
  * another (at most 10000) and prints "ke handshakes=N seconds=S rate=R".
+ * With -e it keys once and prints "C2S,COOKIE" in hexadecimal, what
+ * ntpperf's -S option takes (bench/ntpperf.sh, NTS part).
  * Bounded in time and count; loopback by intent.
  *
  * SPDX-License-Identifier: BSD-2-Clause
@@ -44,7 +46,7 @@ static double now_s(void)
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: ntsload -c CAFILE [-d SECONDS] [-w WINDOW] [-k COUNT] "
+    fprintf(stderr, "usage: ntsload -c CAFILE [-d SECONDS] [-w WINDOW] [-k COUNT | -e] "
                     "KEHOST KEPORT ADDR:PORT\n");
     return 2;
 }
@@ -62,6 +64,24 @@ static int key_exchanges(struct ntske_job *job, long count)
     printf("ke handshakes=%ld failed=%ld seconds=%.3f rate=%.1f\n", ok, count - ok, t,
            (double)ok / t);
     return ok == count ? 0 : 1;
+}
+
+static void hex(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        printf("%02X", p[i]);
+}
+
+/* -e: the client-to-server key and the first cookie, for ntpperf -S. */
+static int export_key(const struct ntske_job *job)
+{
+    if (job->res.resp.n_cookies < 1)
+        return 2;
+    hex(job->res.c2s, sizeof(job->res.c2s));
+    putchar(',');
+    hex(job->res.resp.cookie[0], job->res.resp.cookie_len[0]);
+    putchar('\n');
+    return 0;
 }
 
 static int connect_to(const char *spec)
@@ -90,11 +110,12 @@ int main(int argc, char **argv)
     struct ntske_job job = { 0 };
     struct nts_client cl;
     char err[256];
-    int opt, fd, outstanding = 0;
+    int opt, fd, outstanding = 0, export = 0;
     double t0, t;
 
-    while ((opt = getopt(argc, argv, "c:d:w:k:")) != -1) {
+    while ((opt = getopt(argc, argv, "c:d:w:k:e")) != -1) {
         switch (opt) {
+        case 'e': export = 1; break;
         case 'c': ca = optarg; break;
         case 'd': secs = strtol(optarg, NULL, 10); break;
         case 'w': window = strtol(optarg, NULL, 10); break;
@@ -118,6 +139,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "ntsload: key exchange: %s\n", job.res.err);
         return 2;
     }
+    if (export)
+        return export_key(&job);
     for (int i = 0; i < N_REQ; i++) {
         uint8_t uid[NTS_UID_LEN], nonce[NTS_NONCE_LEN];
 

@@ -17,10 +17,13 @@
 #      8x4, 64x4, 256x4), BENCH_ROUNDS rounds (default 3), the server
 #      order alternating: replies/s and round-trip p50/p99;
 #   3. ntpperf between two network namespaces: bench/ntpperf.sh (skipped
-#      with a message when ntpperf, libpcap headers or root are missing);
+#      with a message when ntpperf, libpcap headers or root are missing),
+#      plain and then NTS-authenticated requests;
 #   4. threads: replies per server CPU-second of threads 1 against threads
-#      2 (bench/threads.sh).
-# chimed serves on one thread (BENCH_CHIME_THREADS, default 1) in 2 and 3,
+#      2 (bench/threads.sh);
+#   5. NTS on loopback (bench/nts.sh): NTS requests/s, replies per server
+#      CPU-second and NTS-KE handshakes/s.
+# chimed serves on one thread (BENCH_CHIME_THREADS, default 1) in 2, 3, 5,
 # as chronyd does, so the ratios compare one core with one core.
 # Prints the tables (median and range over rounds, chimed/chronyd ratios
 # of the medians) and writes them to $B/bench/result.txt. The machine may
@@ -240,8 +243,9 @@ done
 } | tee "$RESULT"
 
 CHRONYD=$CHRONYD OUT=$OUT B=$B TOP=$TOP sh "$TOP/bench/ntpperf.sh" || true
-cat "$OUT/ntpperf.txt" >>"$RESULT"
+cat "$OUT/ntpperf.txt" "$OUT/ntpperf-nts.txt" >>"$RESULT"
 B=$B sh "$TOP/bench/threads.sh" | tee -a "$RESULT"
+B=$B BENCH_ROUNDS=$ROUNDS sh "$TOP/bench/nts.sh" | tail -n 3 | sed 's/^/# loopback /' | tee -a "$RESULT"
 
 # The footprint daemon has been idle since the start: wait out the rest.
 left=$((FP_START + IDLE - $(date +%s)))

@@ -9,7 +9,7 @@ set -eu
 pkgs_build="gcc make libc6-dev pkg-config libssl-dev nettle-dev libcap-dev libseccomp-dev"
 pkgs_test="g++ libcmocka-dev iproute2 python3 libcap2-bin util-linux procps python3-prometheus-client valgrind"
 pkgs_fuzz="clang libclang-rt-14-dev"
-pkgs_bench="util-linux procps iproute2 libpcap-dev"
+pkgs_bench="util-linux procps iproute2 libpcap-dev libgnutls28-dev openssl"
 pkgs_deb="dpkg-dev debhelper lintian man-db"
 
 want=""

@@ -4,21 +4,47 @@
 #include <nettle/siv-cmac.h>
 #include <string.h>
 
-/* Each call keys its own context (two AES key schedules, no allocation)
- * on the stack and wipes it after: the keys change per client. */
+/* Keying is two AES key schedules, no allocation. Client keys change per
+ * request, but the server's cookie key opens and seals a cookie in every
+ * one: each thread keeps its two most recently used keyings, so the
+ * cookie key stays while client keys pass through the other slot. */
+#define KEEP 2
+
+struct keyed {
+    uint8_t k[32];
+    struct siv_cmac_aes128_ctx c;
+    uint64_t used;              /* 0: empty */
+};
+
+static _Thread_local struct keyed keep[KEEP];
+static _Thread_local uint64_t uses;
+
+static const struct siv_cmac_aes128_ctx *keyed(const uint8_t *k)
+{
+    struct keyed *old = &keep[0];
+
+    for (int i = 0; i < KEEP; i++) {
+        if (keep[i].used && memcmp(keep[i].k, k, 32) == 0) {
+            keep[i].used = ++uses;
+            return &keep[i].c;
+        }
+        if (keep[i].used < old->used)
+            old = &keep[i];
+    }
+    memcpy(old->k, k, 32);
+    siv_cmac_aes128_set_key(&old->c, k);
+    old->used = ++uses;
+    return &old->c;
+}
 
 static int seal(const uint8_t *k, size_t key_len, const uint8_t *nonce, size_t nonce_len,
                 const uint8_t *ad, size_t ad_len, const uint8_t *pt, size_t pt_len,
                 uint8_t *out)
 {
-    struct siv_cmac_aes128_ctx c;
-
     if (key_len != 32 || nonce_len < SIV_MIN_NONCE_SIZE || pt_len > 65535)
         return -1;
-    siv_cmac_aes128_set_key(&c, k);
-    siv_cmac_aes128_encrypt_message(&c, nonce_len, nonce, ad_len, ad, pt_len + SIV_DIGEST_SIZE,
-                                    out, pt);
-    explicit_bzero(&c, sizeof(c));
+    siv_cmac_aes128_encrypt_message(keyed(k), nonce_len, nonce, ad_len, ad,
+                                    pt_len + SIV_DIGEST_SIZE, out, pt);
     return 0;
 }
 
@@ -26,16 +52,13 @@ static int open_(const uint8_t *k, size_t key_len, const uint8_t *nonce, size_t 
                  const uint8_t *ad, size_t ad_len, const uint8_t *ct, size_t ct_len,
                  uint8_t *pt)
 {
-    struct siv_cmac_aes128_ctx c;
     int ok;
 
     if (key_len != 32 || nonce_len < SIV_MIN_NONCE_SIZE || ct_len < SIV_DIGEST_SIZE ||
         ct_len > 65535 + SIV_DIGEST_SIZE)
         return -1;
-    siv_cmac_aes128_set_key(&c, k);
-    ok = siv_cmac_aes128_decrypt_message(&c, nonce_len, nonce, ad_len, ad,
+    ok = siv_cmac_aes128_decrypt_message(keyed(k), nonce_len, nonce, ad_len, ad,
                                          ct_len - SIV_DIGEST_SIZE, pt, ct);
-    explicit_bzero(&c, sizeof(c));
     if (!ok && ct_len > SIV_DIGEST_SIZE)
         memset(pt, 0, ct_len - SIV_DIGEST_SIZE);    /* nothing of a forgery leaves */
     return ok ? 0 : -1;
