@@ -245,7 +245,7 @@ done
 CHRONYD=$CHRONYD OUT=$OUT B=$B TOP=$TOP sh "$TOP/bench/ntpperf.sh" || true
 cat "$OUT/ntpperf.txt" "$OUT/ntpperf-nts.txt" >>"$RESULT"
 B=$B sh "$TOP/bench/threads.sh" | tee -a "$RESULT"
-B=$B BENCH_ROUNDS=$ROUNDS sh "$TOP/bench/nts.sh" | tail -n 3 | sed 's/^/# loopback /' | tee -a "$RESULT"
+B=$B BENCH_ROUNDS=$ROUNDS sh "$TOP/bench/nts.sh" | tail -n 4 | sed 's/^/# loopback /' | tee -a "$RESULT"
 
 # The footprint daemon has been idle since the start: wait out the rest.
 left=$((FP_START + IDLE - $(date +%s)))

@@ -190,6 +190,7 @@ static const char *const allowed[] = {
     "brk", "mmap", "munmap", "mremap", "mprotect", "madvise", "futex", "clone", "clone3",
     "set_robust_list", "get_robust_list", "rseq", "set_tid_address", "gettid", "getpid",
     "getppid", "getuid", "geteuid", "getgid", "getegid", "getrandom", "sched_yield",
+    "getpriority", "setpriority",   /* NTS-KE sessions run nicer than the packet path */
     "sched_getaffinity", "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "sigaltstack",
     "tgkill", "kill", "prctl", "exit", "exit_group", "restart_syscall",
     "getrlimit", "prlimit64", "sysinfo",
