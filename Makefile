@@ -9,8 +9,8 @@
 #   make tsan       the threaded suites (workers, NTS-KE) under TSan (build/tsan/)
 #   make demo       a local server and a client syncing to it, clock untouched
 #   make fuzz       every libFuzzer harness for FUZZ_SECONDS (default 60) each
-#   make bench      loopback fan-ins, ntpperf (if ../shared/ntpperf) and idle
-#                   memory against chronyd, same run, alternating rounds
+#   make bench      loopback fan-ins, ntpperf plain and NTS (if ../shared/ntpperf), NTS on
+#                   loopback and idle memory against chronyd, same run, alternating rounds
 #   make bench-accuracy  the simulator's standard scenarios, 24 h x 3 seeds
 #   make bench-clknetsim LAN and WAN in clknetsim, chimed and chronyd as clients,
 #                   24 h x 3 seeds, beside chime-sim's figures
