@@ -1152,8 +1152,15 @@ static int h_nts(struct parser *p, const struct line *l)
         field = &n->cert;
     else if (streq(w, "key"))
         field = &n->key;
+    else if (streq(w, "cookie")) {
+        if (l->nargs == 2 && l->arg[1].s[0] != '/')
+            return fail(p, &l->arg[1].loc, "'nts cookie' needs an absolute path");
+        if (!p->cfg->ntsdir)
+            p->cfg->ntsdir_loc = l->loc;    /* where a derived ntsdir came from */
+        field = &n->cookie;
+    }
     if (!field)
-        return h_stored(p, l);      /* mintls, maxtls, cookie, ...: later */
+        return h_stored(p, l);      /* mintls, maxtls, ...: later */
     if (l->nargs != 2 || !*l->arg[1].s)
         return fail(p, &l->loc, "'nts %s' needs a file", w);
     *field = dup_str(p, l->arg[1].s);
@@ -1411,6 +1418,31 @@ static int parse_text(struct parser *p, const char *file, const char *text, size
     return rc;
 }
 
+/* NTPsec keeps its cookie keys in the file "nts cookie" names; chime keeps
+ * them in DIR/ntskeys. Without an ntsdir line, that file's directory is
+ * the ntsdir, so an NTPsec configuration keeps its clients' cookies good
+ * across a restart here too (in a file of chime's own beside NTPsec's). */
+static int nts_cookie_dir(struct config *c, struct conf_arena *a, char *err, size_t errlen)
+{
+    const char *slash;
+    char *dir;
+    size_t n;
+
+    if (!c->nts.cookie || c->ntsdir)
+        return 0;
+    slash = strrchr(c->nts.cookie, '/');
+    n = slash == c->nts.cookie ? 1 : (size_t)(slash - c->nts.cookie);
+    dir = conf_arena_alloc(a, n + 1);
+    if (!dir) {
+        conf_errorf(err, errlen, c->ntsdir_loc.file, c->ntsdir_loc.line, "out of memory");
+        return -1;
+    }
+    memcpy(dir, c->nts.cookie, n);
+    dir[n] = '\0';
+    c->ntsdir = dir;
+    return 0;
+}
+
 static void set_defaults(struct config *c)
 {
     c->port = 123;
@@ -1447,7 +1479,8 @@ int conf_load_string(const char *name, const char *text, size_t len,
     p.cfg->arena = p.arena;
     set_defaults(p.cfg);
     if (parse_text(&p, name, text ? text : "", text ? len : 0) < 0 ||
-        conf_legacy_refclocks(p.cfg, p.arena, err, errlen) < 0) {
+        conf_legacy_refclocks(p.cfg, p.arena, err, errlen) < 0 ||
+        nts_cookie_dir(p.cfg, p.arena, err, errlen) < 0) {
         conf_free(p.cfg);
         return -1;
     }

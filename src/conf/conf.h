@@ -181,7 +181,9 @@ struct config {
      * member reading ntsdir), "nts ntpserver HOST", "nts ntpport N" (the
      * KE server's negotiation records), "nts maxsessions N", "nts
      * perclient N", "nts timeout S" (KE limits); 0: the default */
-    struct conf_nts { const char *ca, *cert, *key, *ntp_server; bool enable, readonly;
+    /* cookie: NTPsec's "nts cookie FILE"; without ntsdir its directory
+     * becomes ntsdir (chime keeps DIR/ntskeys, its own format) */
+    struct conf_nts { const char *ca, *cert, *key, *ntp_server, *cookie; bool enable, readonly;
                       uint16_t port, ntp_port; long rotate_s, max_sessions, per_client,
                       timeout_s; struct conf_loc loc; } nts;
     /* statistics: names enabled by "statistics ...", and filegen lines */

@@ -114,7 +114,10 @@ static int advance(struct engine_nts *t, const struct now *now)
     if (!changed)
         return 0;
     if (t->dir && ntskeys_write(t->dir, &t->keys, err, sizeof(err)) < 0) {
-        log_warnx("nts", "cannot save the NTS cookie keys: %s", err);
+        const struct conf_loc *at = &t->e->cfg->ntsdir_loc;
+
+        log_warnx("nts", "%s:%d: cannot save the NTS cookie keys: %s", at->file ? at->file : "?",
+                  at->line, err);
         return -1;
     }
     if (rotated)
@@ -251,6 +254,10 @@ int engine_nts_init(struct engine *e)
         log_info("nts", "NTS for NTP only (no NTS-KE server here): cookies from %s", t->dir);
         return 0;
     }
+    if (!t->dir)
+        log_warnx("nts", "%s:%d: no ntsdir: the cookie keys live in memory only, so a restart "
+                  "sends every client back to key exchange (set ntsdir DIR, or NTPsec's nts "
+                  "cookie FILE)", where(&c->loc), c->loc.line);
     kc = (struct ntske_server_conf){ .cert = c->cert, .key = c->key,
                                      .port = c->port ? c->port : NTSKE_PORT,
                                      .ntp_port = c->ntp_port ? c->ntp_port : e->cfg->port,

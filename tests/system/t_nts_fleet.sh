@@ -1,7 +1,8 @@
 #!/bin/sh
 # NTS for a fleet: one chimed NTS-KE server (K, the key writer, rotating
-# every 4 s: "nts rotate 4", keys in "ntsdir") and two chimed NTP servers
-# (A, B: "nts readonly", the same ntsdir, no NTS-KE of their own).
+# every 4 s: "nts rotate 4", keys where NTPsec's "nts cookie FILE" says:
+# FILE's directory) and two chimed NTP servers (A, B: "nts readonly",
+# that directory as "ntsdir", no NTS-KE of their own).
 #   a. the key file is written mode 0600 and holds current and next keys;
 #   b. one key exchange (tests/tools/ntsprobe, chimed's own NTS client
 #      code) is served by both A and B, request after request, across
@@ -48,7 +49,7 @@ port 11561
 interface listen 127.0.0.1
 local stratum 1
 controlsocket $D/k.sock
-ntsdir $D/keys
+nts cookie $D/keys/nts-keys
 nts enable
 nts cert $D/ke.pem
 nts key $D/ke.key

@@ -326,6 +326,26 @@ static void test_nts(void **state)
     assert_int_equal(c->nts.port, 14461);
     conf_free(c);
     load_bad("nts port\n", "t.conf:1: 'nts port' needs a number");
+    /* NTPsec's "nts cookie FILE": its directory is the ntsdir, unless an
+     * ntsdir line says otherwise (before or after it) */
+    c = load_ok("nts enable\nnts cookie /var/lib/ntp/nts-keys\n");
+    assert_string_equal(c->nts.cookie, "/var/lib/ntp/nts-keys");
+    assert_string_equal(c->ntsdir, "/var/lib/ntp");
+    assert_int_equal(c->ntsdir_loc.line, 2);
+    assert_int_equal(c->n_stored, 0);
+    conf_free(c);
+    c = load_ok("nts cookie /keys\n");
+    assert_string_equal(c->ntsdir, "/");
+    conf_free(c);
+    c = load_ok("nts cookie /var/lib/ntp/nts-keys\nntsdir /srv/nts\n");
+    assert_string_equal(c->ntsdir, "/srv/nts");
+    conf_free(c);
+    c = load_ok("ntsdir /srv/nts\nnts cookie /var/lib/ntp/nts-keys\n");
+    assert_string_equal(c->ntsdir, "/srv/nts");
+    assert_int_equal(c->ntsdir_loc.line, 1);
+    conf_free(c);
+    load_bad("nts cookie nts-keys\n", "t.conf:1: 'nts cookie' needs an absolute path");
+    load_bad("nts cookie\n", "t.conf:1: 'nts cookie' needs a file");
 }
 
 static void test_source_options(void **state)
