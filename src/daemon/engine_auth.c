@@ -175,7 +175,7 @@ void engine_auth_swap(struct engine *e, const struct config *cfg, struct auth_ke
     t->keys = NULL;
     t->n = 0;
     e->keys_path = cfg->keys;
-    server_set_auth(&e->serve.server, e->keys.n > 0 ? &e->keys : NULL, &authcrypto_openssl);
+    server_set_auth(&e->serve.server, e->keys.n > 0 ? &e->keys : NULL, &authcrypto_nettle);
     /* the sources pointed into the old table */
     if (e->client.node_ready) {
         node_set_keys(&e->client.node, e->keys.n > 0 ? &e->keys : NULL, e->client.nout);

@@ -19,7 +19,6 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
 
 #include "conf/nodeconf.h"
 #include "daemon/stats.h"
@@ -57,12 +56,8 @@ static uint32_t refid_for_addr(const struct net_addr *a)
         return ntohl(((const struct sockaddr_in *)&a->ss)->sin_addr.s_addr);
 
     const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&a->ss;
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
 
-    if (!EVP_Digest(s6->sin6_addr.s6_addr, 16, md, &mdlen, EVP_md5(), NULL) || mdlen < 4)
-        return 0;
-    return (uint32_t)md[0] << 24 | (uint32_t)md[1] << 16 | (uint32_t)md[2] << 8 | md[3];
+    return authcrypto_md5_prefix(s6->sin6_addr.s6_addr, 16);
 }
 
 static void to_node_addr(const struct net_addr *a, struct node_addr *out)
@@ -674,7 +669,7 @@ int engine_client_init(struct engine *e, const struct now *now)
         .once = e->opts.once,
         .once_timeout_s = e->opts.once_timeout_s,
     };
-    struct node_deps deps = { .random64 = random64, .crypto = &authcrypto_openssl,
+    struct node_deps deps = { .random64 = random64, .crypto = &authcrypto_nettle,
                               .parse = parse_numeric,
                               .keys = e->keys.n > 0 ? &e->keys : NULL };
     struct node_source_conf *lines;

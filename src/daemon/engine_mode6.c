@@ -199,7 +199,7 @@ const struct mode6_auth *engine_mode6_auth(const struct engine *e, struct mode6_
 {
     const struct config *cfg = e->reloaded ? e->reloaded : e->cfg;
 
-    out->crypto = &authcrypto_openssl;
+    out->crypto = &authcrypto_nettle;
     out->controlkey = cfg->controlkey ? auth_find(&e->keys, cfg->controlkey) : NULL;
     return out;
 }

@@ -1,81 +1,82 @@
 /* sys/authcrypto: see authcrypto.h. */
 #include "sys/authcrypto.h"
 
-#include <openssl/core_names.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/params.h>
+#include <nettle/cmac.h>
+#include <nettle/md5.h>
+#include <nettle/memops.h>
+#include <nettle/sha1.h>
+#include <string.h>
 
-static EVP_MAC *cmac;
-
-static int legacy(const EVP_MD *md, const uint8_t *key, size_t key_len,
-                  const uint8_t *msg, size_t len, uint8_t *out, size_t want)
+/* The legacy constructions of RFC 5905 §7.3: digest(key || message). */
+static void md5_mac(const uint8_t *key, size_t key_len, const uint8_t *msg, size_t len,
+                    uint8_t *out)
 {
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    unsigned n = 0;
-    int ok;
+    struct md5_ctx c;
 
-    if (ctx == NULL || md == NULL)
-        return EVP_MD_CTX_free(ctx), -1;
-    ok = EVP_DigestInit_ex(ctx, md, NULL) && EVP_DigestUpdate(ctx, key, key_len) &&
-         EVP_DigestUpdate(ctx, msg, len) && EVP_DigestFinal_ex(ctx, out, &n) &&
-         n == want;
-    EVP_MD_CTX_free(ctx);
-    return ok ? 0 : -1;
+    md5_init(&c);
+    md5_update(&c, key_len, key);
+    md5_update(&c, len, msg);
+    md5_digest(&c, MD5_DIGEST_SIZE, out);
+    explicit_bzero(&c, sizeof(c));
 }
 
+static void sha1_mac(const uint8_t *key, size_t key_len, const uint8_t *msg, size_t len,
+                     uint8_t *out)
+{
+    struct sha1_ctx c;
+
+    sha1_init(&c);
+    sha1_update(&c, key_len, key);
+    sha1_update(&c, len, msg);
+    sha1_digest(&c, SHA1_DIGEST_SIZE, out);
+    explicit_bzero(&c, sizeof(c));
+}
+
+/* AES-128-CMAC (RFC 4493), what ntpd calls AES128CMAC (RFC 8573). */
 static int aes_cmac(const uint8_t *key, size_t key_len, const uint8_t *msg, size_t len,
                     uint8_t *out)
 {
-    EVP_MAC_CTX *ctx;
-    OSSL_PARAM params[2];
-    size_t n = 0;
-    int ok;
+    struct cmac_aes128_ctx c;
 
-    if (key_len != 16 || (cmac == NULL && authcrypto_init() < 0))
+    if (key_len != 16)
         return -1;
-    ctx = EVP_MAC_CTX_new(cmac);
-    if (ctx == NULL)
-        return -1;
-    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, (char *)"AES-128-CBC", 0);
-    params[1] = OSSL_PARAM_construct_end();
-    ok = EVP_MAC_init(ctx, key, key_len, params) && EVP_MAC_update(ctx, msg, len) &&
-         EVP_MAC_final(ctx, out, &n, 16) && n == 16;
-    EVP_MAC_CTX_free(ctx);
-    return ok ? 0 : -1;
+    cmac_aes128_set_key(&c, key);
+    cmac_aes128_update(&c, len, msg);
+    cmac_aes128_digest(&c, CMAC128_DIGEST_SIZE, out);
+    explicit_bzero(&c, sizeof(c));
+    return 0;
 }
 
-static int ossl_mac(enum auth_alg alg, const uint8_t *key, size_t key_len,
-                    const uint8_t *msg, size_t len, uint8_t *out)
+static int mac(enum auth_alg alg, const uint8_t *key, size_t key_len, const uint8_t *msg,
+               size_t len, uint8_t *out)
 {
     switch (alg) {
-    case AUTH_MD5: return legacy(EVP_md5(), key, key_len, msg, len, out, 16);
-    case AUTH_SHA1: return legacy(EVP_sha1(), key, key_len, msg, len, out, 20);
+    case AUTH_MD5: md5_mac(key, key_len, msg, len, out); return 0;
+    case AUTH_SHA1: sha1_mac(key, key_len, msg, len, out); return 0;
     case AUTH_CMAC: return aes_cmac(key, key_len, msg, len, out);
     }
     return -1;
 }
 
-static int ossl_equal(const void *a, const void *b, size_t n)
+static int equal(const void *a, const void *b, size_t n)
 {
-    return CRYPTO_memcmp(a, b, n) == 0;
+    return memeql_sec(a, b, n);
 }
 
-const struct auth_crypto authcrypto_openssl = { ossl_mac, ossl_equal };
+const struct auth_crypto authcrypto_nettle = { mac, equal };
 
 int authcrypto_init(void)
 {
-    static const uint8_t zero[16];
-    uint8_t out[AUTH_MAX_DIGEST];
-
-    if (cmac == NULL)
-        cmac = EVP_MAC_fetch(NULL, "CMAC", NULL);
-    if (cmac == NULL)
-        return -1;
-    /* One of each, so providers are loaded before any sandbox. */
-    if (ossl_mac(AUTH_MD5, zero, 16, zero, 16, out) < 0 ||
-        ossl_mac(AUTH_SHA1, zero, 16, zero, 16, out) < 0 ||
-        ossl_mac(AUTH_CMAC, zero, 16, zero, 16, out) < 0)
-        return -1;
     return 0;
+}
+
+uint32_t authcrypto_md5_prefix(const uint8_t *data, size_t len)
+{
+    struct md5_ctx c;
+    uint8_t md[MD5_DIGEST_SIZE];
+
+    md5_init(&c);
+    md5_update(&c, len, data);
+    md5_digest(&c, sizeof(md), md);
+    return (uint32_t)md[0] << 24 | (uint32_t)md[1] << 16 | (uint32_t)md[2] << 8 | md[3];
 }

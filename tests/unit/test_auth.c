@@ -1,4 +1,4 @@
-/* Unit tests for core/auth with the OpenSSL seam (sys/authcrypto):
+/* Unit tests for core/auth with the Nettle seam (sys/authcrypto):
  * RFC 4493 AES-CMAC known answers, MD5/SHA1 of key || packet against
  * values computed independently (Python hashlib), trailer append/verify,
  * trust, tampering. */
@@ -30,7 +30,7 @@ static void check_mac(enum auth_alg alg, const uint8_t *key, size_t klen,
     size_t dl = auth_digest_len(alg);
 
     unhex(want_hex, want, dl);
-    assert_int_equal(authcrypto_openssl.mac(alg, key, klen, msg, len, got), 0);
+    assert_int_equal(authcrypto_nettle.mac(alg, key, klen, msg, len, got), 0);
     assert_memory_equal(got, want, dl);
 }
 
@@ -101,27 +101,27 @@ static void test_append_verify(void **st)
 
         keys[i].trusted = true;
         fixed_packet(p);
-        n = auth_append(&authcrypto_openssl, &keys[i], p, 48, sizeof(p));
+        n = auth_append(&authcrypto_nettle, &keys[i], p, 48, sizeof(p));
         assert_int_equal(n, 48 + 4 + dl);
         assert_int_equal(p[48] << 24 | p[49] << 16 | p[50] << 8 | p[51], (int)keys[i].id);
-        assert_int_equal(auth_verify(&authcrypto_openssl, &tab, p, 48, keys[i].id,
+        assert_int_equal(auth_verify(&authcrypto_nettle, &tab, p, 48, keys[i].id,
                                      p + 52, dl, &k), AUTH_OK);
         assert_ptr_equal(k, &keys[i]);
         /* any flipped bit fails, in the packet or the digest */
         p[47] ^= 1;
-        assert_int_equal(auth_verify(&authcrypto_openssl, &tab, p, 48, keys[i].id,
+        assert_int_equal(auth_verify(&authcrypto_nettle, &tab, p, 48, keys[i].id,
                                      p + 52, dl, &k), AUTH_BAD);
         assert_null(k);
         p[47] ^= 1;
         p[52 + dl - 1] ^= 0x80;
-        assert_int_equal(auth_verify(&authcrypto_openssl, &tab, p, 48, keys[i].id,
+        assert_int_equal(auth_verify(&authcrypto_nettle, &tab, p, 48, keys[i].id,
                                      p + 52, dl, NULL), AUTH_BAD);
         p[52 + dl - 1] ^= 0x80;
         /* wrong digest length for the key's type */
-        assert_int_equal(auth_verify(&authcrypto_openssl, &tab, p, 48, keys[i].id,
+        assert_int_equal(auth_verify(&authcrypto_nettle, &tab, p, 48, keys[i].id,
                                      p + 52, dl == 16 ? 20 : 16, NULL), AUTH_BAD);
         /* too small a buffer */
-        assert_int_equal(auth_append(&authcrypto_openssl, &keys[i], p, 48, 48 + 4 + dl - 1), 0);
+        assert_int_equal(auth_append(&authcrypto_nettle, &keys[i], p, 48, 48 + 4 + dl - 1), 0);
     }
 }
 
@@ -132,12 +132,12 @@ static void test_trust(void **st)
 
     fixed_packet(p);
     keys[2].trusted = false;
-    assert_int_equal(auth_append(&authcrypto_openssl, &keys[2], p, 48, sizeof(p)), 72);
-    assert_int_equal(auth_verify(&authcrypto_openssl, &tab, p, 48, 65535, p + 52, 20, NULL),
+    assert_int_equal(auth_append(&authcrypto_nettle, &keys[2], p, 48, sizeof(p)), 72);
+    assert_int_equal(auth_verify(&authcrypto_nettle, &tab, p, 48, 65535, p + 52, 20, NULL),
                      AUTH_UNKNOWN_KEY);
-    assert_int_equal(auth_verify(&authcrypto_openssl, &tab, p, 48, 2, p + 52, 20, NULL),
+    assert_int_equal(auth_verify(&authcrypto_nettle, &tab, p, 48, 2, p + 52, 20, NULL),
                      AUTH_UNKNOWN_KEY);
-    assert_int_equal(auth_verify(&authcrypto_openssl, NULL, p, 48, 1, p + 52, 16, NULL),
+    assert_int_equal(auth_verify(&authcrypto_nettle, NULL, p, 48, 1, p + 52, 16, NULL),
                      AUTH_UNKNOWN_KEY);
     assert_null(auth_find(&tab, 0));
     assert_non_null(auth_find(&tab, 7));

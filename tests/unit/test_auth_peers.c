@@ -17,7 +17,7 @@
 
 static struct auth_key keys[3];
 static struct auth_keytab tab = { keys, 3 };
-static const struct auth_crypto *C = &authcrypto_openssl;
+static const struct auth_crypto *C = &authcrypto_nettle;
 #define RX ((real_ns){ 1700000000LL * 1000000000LL })
 #define TX ((real_ns){ 1700000000LL * 1000000000LL + 5000 })
 
