@@ -29,6 +29,8 @@ MANDIR    ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
 UNITDIR   ?= $(PREFIX)/lib/systemd/system
 TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+# chime-tls.so: chimed looks for it in ../lib/chime from its own directory
+MODDIR    := $(SBINDIR)/../lib/chime
 
 B         ?= build
 CC        ?= cc
@@ -41,6 +43,8 @@ CPPFLAGS  += -D_GNU_SOURCE -DCHIME_VERSION='"$(VERSION)"' -Isrc
 CFLAGS    += $(CSTD) $(WARN) $(OPT) $(SANITIZE) -fno-strict-aliasing -MMD -MP
 LDFLAGS   += $(SANITIZE)
 LDLIBS    += -lssl -lcrypto -lnettle -lcap -lseccomp -lm -pthread
+# chimed itself maps no OpenSSL (sys/tlsmod.h): its TLS is chime-tls.so.
+DAEMON_LDLIBS := -lnettle -lcap -lseccomp -lm -pthread -ldl
 
 # ---- sources ---------------------------------------------------------------
 # Everything under src/ except the program mains goes into one static library,
@@ -51,6 +55,16 @@ LIB_OBJ   := $(LIB_SRC:%.c=$(B)/obj/%.o)
 LIB       := $(B)/libchime.a
 
 CHIMED    := $(B)/chimed
+# NTS-KE's TLS, the module chimed loads when a configuration uses NTS:
+# the same sources as in the library, position-independent, everything
+# hidden but the module's table. chimed links every library object but
+# these (not the archive: the module calls back into any of them) and
+# exports its symbols to the module.
+TLS_SRC   := src/sys/ntske_tls.c src/sys/ntske_server.c
+TLSMOD    := $(B)/chime-tls.so
+TLSMOD_OBJ := $(patsubst %.c,$(B)/obj-pic/%.o,$(TLS_SRC) src/tlsmod/module.c)
+DAEMON_OBJ := $(filter-out $(TLS_SRC:%.c=$(B)/obj/%.o),$(LIB_OBJ)) \
+             $(B)/obj/src/daemon/tlsmod.o $(B)/obj/src/daemon/chimed.o
 # The simulator: sim/*.c around the same library the daemon links.
 SIM_SRC   := $(wildcard sim/*.c)
 SIM       := $(B)/chime-sim
@@ -59,10 +73,11 @@ TOOLS_SRC := $(wildcard tests/tools/*.c bench/*.c)
 TOOLS     := $(patsubst %.c,$(B)/%,$(notdir $(TOOLS_SRC)))
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNITS     := $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRC))
-PROGRAMS  := $(CHIMED) $(if $(wildcard src/ctl/chimectl.c),$(CHIMECTL)) $(SIM)
+PROGRAMS  := $(CHIMED) $(TLSMOD) $(if $(wildcard src/ctl/chimectl.c),$(CHIMECTL)) $(SIM)
 FAKECLOCK := $(B)/libfakeclock.so
 
 ALL_OBJ   := $(LIB_OBJ) $(B)/obj/src/daemon/chimed.o $(B)/obj/src/ctl/chimectl.o \
+             $(B)/obj/src/daemon/tlsmod.o $(TLSMOD_OBJ) \
              $(TOOLS_SRC:%.c=$(B)/obj/%.o) $(UNIT_SRC:%.c=$(B)/obj/%.o) \
              $(SIM_SRC:%.c=$(B)/obj/%.o)
 
@@ -84,8 +99,15 @@ $(LIB): $(LIB_OBJ)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
 
-$(CHIMED): $(B)/obj/src/daemon/chimed.o $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(CHIMED): $(DAEMON_OBJ)
+	$(CC) $(LDFLAGS) -rdynamic -o $@ $^ $(DAEMON_LDLIBS)
+
+$(B)/obj-pic/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
+
+$(TLSMOD): $(TLSMOD_OBJ)
+	$(CC) $(LDFLAGS) -shared -o $@ $^ -lssl -lcrypto -pthread
 
 $(CHIMECTL): $(B)/obj/src/ctl/chimectl.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -209,6 +231,8 @@ install: $(PROGRAMS)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR) \
 		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(TMPFILESDIR)
 	install -m 0755 $(CHIMED) $(DESTDIR)$(SBINDIR)/chimed
+	install -d $(DESTDIR)$(MODDIR)
+	install -m 0644 $(TLSMOD) $(DESTDIR)$(MODDIR)/chime-tls.so
 	install -m 0755 $(CHIMECTL) $(DESTDIR)$(BINDIR)/chimectl
 	install -m 0755 $(SIM) $(DESTDIR)$(BINDIR)/chime-sim
 	for p in docs/*.[1-8]; do s=$${p##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s && \

@@ -66,19 +66,26 @@ static int check_leapfile(const struct config *cfg, struct leap_table **out,
 }
 
 /* The NTS files, when the config uses them: a certificate valid now, a
- * key that matches it, a CA file with a certificate (sys/ntske_server). */
+ * key that matches it, a CA file with a certificate (sys/ntske_server);
+ * and for any NTS at all, chime's TLS module, which start-up loads. */
 static int check_nts_files(const struct config *cfg, char *msg, size_t cap)
 {
     const struct conf_nts *n = &cfg->nts;
     char why[600];
-    bool server = n->enable && n->cert && n->key;
+    const struct conf_loc *at = &n->loc;
+    bool server = n->enable && n->cert && n->key, client = false;
 
-    if (!server && !n->ca)
+    for (size_t i = 0; i < cfg->n_sources && !client; i++) {
+        client = cfg->sources[i].nts;
+        if (client && !at->file)
+            at = &cfg->sources[i].loc;      /* no nts line: the first NTS source's */
+    }
+    if (!server && !n->ca && !client && !n->enable)
         return 0;
     if (ntske_check_files(server ? n->cert : NULL, server ? n->key : NULL, n->ca, why,
                           sizeof(why)) == 0)
         return 0;
-    snprintf(msg, cap, "%s:%d: %s", loc_file(&n->loc), n->loc.line, why);
+    snprintf(msg, cap, "%s:%d: %s", loc_file(at), at->line, why);
     return -1;
 }
 

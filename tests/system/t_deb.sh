@@ -46,13 +46,18 @@ X="$LIB_TMP/root"
 C="$LIB_TMP/control"
 dpkg-deb -x "$deb" "$X" && dpkg-deb -e "$deb" "$C"
 check '[ $? -eq 0 ]' "dpkg-deb -x and -e unpack it"
-for f in usr/sbin/chimed usr/bin/chimectl etc/chime.conf lib/systemd/system/chime.service \
+for f in usr/sbin/chimed usr/lib/chime/chime-tls.so usr/bin/chimectl etc/chime.conf \
+         lib/systemd/system/chime.service \
          usr/lib/tmpfiles.d/chime.conf usr/share/man/man8/chimed.8.gz \
          usr/share/man/man1/chimectl.1.gz usr/share/man/man5/chime.conf.5.gz \
          usr/share/doc/chime/copyright; do
     check '[ -f "$X/$f" ]' "contains /$f"
 done
 check '"$X/usr/sbin/chimed" --version | grep -q "^chimed "' "the packaged chimed runs (--version)"
+printf 'server 127.0.0.1 nts\n' >"$LIB_TMP/nts.conf"
+check '"$X/usr/sbin/chimed" --check -c "$LIB_TMP/nts.conf" >/dev/null 2>&1' \
+    "the packaged chimed loads its TLS module for NTS"
+check 'field Depends | grep -qw libssl3' "Depends: libssl3 (the TLS module's)"
 out=$("$X/usr/sbin/chimed" --check -c "$X/etc/chime.conf" 2>&1)
 check '[ $? -eq 0 ]' "the packaged chimed accepts the packaged /etc/chime.conf"
 diag "$out"

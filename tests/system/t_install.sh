@@ -21,6 +21,7 @@ for f in usr/sbin/chimed usr/bin/chimectl; do
     check '[ -x "$DEST/$f" ] && [ ! -d "$DEST/$f" ]' "installed executable /$f"
 done
 for f in etc/chime.conf usr/lib/systemd/system/chime.service usr/lib/tmpfiles.d/chime.conf \
+         usr/lib/chime/chime-tls.so \
          usr/share/man/man8/chimed.8 usr/share/man/man1/chimectl.1 usr/share/man/man5/chime.conf.5; do
     check '[ -f "$DEST/$f" ] && [ "$(stat -c %a "$DEST/$f")" = 644 ]' "installed /$f (0644)"
 done
@@ -31,12 +32,27 @@ else
 fi
 extra=$(cd "$DEST" && find . -type f | sort | grep -v -e '^./usr/share/man/' -e '^./usr/bin/chime-sim$' |
     grep -vx -e ./usr/sbin/chimed -e ./usr/bin/chimectl -e ./etc/chime.conf \
+        -e ./usr/lib/chime/chime-tls.so \
         -e ./usr/lib/systemd/system/chime.service -e ./usr/lib/tmpfiles.d/chime.conf)
 check '[ -z "$extra" ]' "nothing else installed${extra:+: $extra}"
 
 out=$("$DEST/usr/sbin/chimed" --check -c "$DEST/etc/chime.conf" 2>&1)
 check '[ $? -eq 0 ]' "chimed --check accepts the installed /etc/chime.conf"
 diag "$out"
+# NTS: the installed chimed finds its TLS module in ../lib/chime, and
+# says which file it wants when the module is gone.
+printf 'server 127.0.0.1 nts\n' >"$D/nts.conf"
+check '"$DEST/usr/sbin/chimed" --check -c "$D/nts.conf" >/dev/null 2>&1' \
+    "the installed chimed loads /usr/lib/chime/chime-tls.so for NTS"
+mv "$DEST/usr/lib/chime/chime-tls.so" "$D/"
+out=$("$DEST/usr/sbin/chimed" --check -c "$D/nts.conf" 2>&1)
+check '[ $? -ne 0 ] && printf "%s\n" "$out" | grep -q "nts.conf:1: NTS needs chime.s TLS module: no chime-tls.so"' \
+    "without the module --check refuses NTS, naming the file and line"
+mv "$D/chime-tls.so" "$DEST/usr/lib/chime/"
+chmod 666 "$DEST/usr/lib/chime/chime-tls.so"
+check '! "$DEST/usr/sbin/chimed" --check -c "$D/nts.conf" >/dev/null 2>&1' \
+    "a module others may write is not loaded"
+chmod 644 "$DEST/usr/lib/chime/chime-tls.so"
 conf="$DEST/etc/chime.conf"
 check 'grep -qx "pool 2.debian.pool.ntp.org iburst" "$conf"' "default config: the Debian pool with iburst"
 check 'grep -qx "restrict -4 default kod notrap nomodify nopeer noquery limited" "$conf" &&
