@@ -3,32 +3,21 @@
 
 #include <nettle/cmac.h>
 #include <nettle/md5.h>
+#include <nettle/nettle-meta.h>
 #include <nettle/memops.h>
 #include <nettle/sha1.h>
 #include <string.h>
 
 /* The legacy constructions of RFC 5905 §7.3: digest(key || message). */
-static void md5_mac(const uint8_t *key, size_t key_len, const uint8_t *msg, size_t len,
-                    uint8_t *out)
+static void legacy(const struct nettle_hash *h, const uint8_t *key, size_t key_len,
+                   const uint8_t *msg, size_t len, uint8_t *out)
 {
-    struct md5_ctx c;
+    union { struct md5_ctx md5; struct sha1_ctx sha1; } c;
 
-    md5_init(&c);
-    md5_update(&c, key_len, key);
-    md5_update(&c, len, msg);
-    md5_digest(&c, MD5_DIGEST_SIZE, out);
-    explicit_bzero(&c, sizeof(c));
-}
-
-static void sha1_mac(const uint8_t *key, size_t key_len, const uint8_t *msg, size_t len,
-                     uint8_t *out)
-{
-    struct sha1_ctx c;
-
-    sha1_init(&c);
-    sha1_update(&c, key_len, key);
-    sha1_update(&c, len, msg);
-    sha1_digest(&c, SHA1_DIGEST_SIZE, out);
+    h->init(&c);
+    h->update(&c, key_len, key);
+    h->update(&c, len, msg);
+    h->digest(&c, h->digest_size, out);
     explicit_bzero(&c, sizeof(c));
 }
 
@@ -51,8 +40,8 @@ static int mac(enum auth_alg alg, const uint8_t *key, size_t key_len, const uint
                size_t len, uint8_t *out)
 {
     switch (alg) {
-    case AUTH_MD5: md5_mac(key, key_len, msg, len, out); return 0;
-    case AUTH_SHA1: sha1_mac(key, key_len, msg, len, out); return 0;
+    case AUTH_MD5: legacy(&nettle_md5, key, key_len, msg, len, out); return 0;
+    case AUTH_SHA1: legacy(&nettle_sha1, key, key_len, msg, len, out); return 0;
     case AUTH_CMAC: return aes_cmac(key, key_len, msg, len, out);
     }
     return -1;

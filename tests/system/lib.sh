@@ -462,3 +462,15 @@ abs_lt() {
 chimectl_json() {
     "$B/chimectl" -s "$1" -j "$2" 2>/dev/null
 }
+
+# wait_sources SOCKET PATTERN TRIES: until chimectl -j sources matches the
+# grep PATTERN, polling every 0.1 s at most TRIES times (a bound, not a
+# margin); status 1 if it never did.
+wait_sources() {
+    _ws=0
+    while [ $_ws -lt "$3" ]; do
+        chimectl_json "$1" sources | grep -q "$2" && return 0
+        sleep 0.1; _ws=$((_ws + 1))
+    done
+    return 1
+}

@@ -67,10 +67,7 @@ if ! start_chimed "$D/m.conf"; then
 fi
 M_PID=$CHIMED_PID
 M_LOG=$CHIMED_LOG
-i=0
-while [ $i -lt 300 ] && ! chimectl_json "$D/m.sock" sources | grep -q '"state":"\*"'; do
-    sleep 0.1; i=$((i + 1))
-done
+wait_sources "$D/m.sock" '"state":"\*"' 300
 mj=$(chimectl_json "$D/m.sock" sources)
 diag "chimed sources: $mj"
 if ! check 'printf "%s\n" "$mj" | grep -q "\"address\":\"127.0.0.1:$PC\".*\"state\":\"\*\".*\"peer\":true"' \
@@ -118,10 +115,7 @@ if ! check 'grep -q "Selected source 127.0.0.1" "$D/chronyd-b.log"' \
     diag_file "$CHIMED_LOG"
 fi
 # chimed hears chronyd (stratum 4, synchronised to chimed) and stays on its own clock
-i=0
-while [ $i -lt 200 ] && ! chimectl_json "$D/m.sock" sources | grep -q '"stratum":4'; do
-    sleep 0.1; i=$((i + 1))
-done
+wait_sources "$D/m.sock" '"stratum":4' 200
 mj=$(chimectl_json "$D/m.sock" sources)
 diag "chimed sources: $mj"
 check 'printf "%s\n" "$mj" | grep -q "\"stratum\":4" && ! printf "%s\n" "$mj" | grep -q "\"state\":\"\*\""' \

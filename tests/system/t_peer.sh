@@ -71,10 +71,7 @@ C_PID=$CHIMED_PID
 C_LOG=$CHIMED_LOG
 
 # B selects A: iburst at minpoll 3, bounded by count (30 s at most).
-i=0
-while [ $i -lt 300 ] && ! chimectl_json "$D/b.sock" sources | grep -q '"state":"\*"'; do
-    sleep 0.1; i=$((i + 1))
-done
+wait_sources "$D/b.sock" '"state":"\*"' 300
 bj=$(chimectl_json "$D/b.sock" sources)
 diag "B sources: $bj"
 check 'printf "%s\n" "$bj" | grep -q "\"address\":\"127.0.0.1:$PA\".*\"state\":\"\*\".*\"peer\":true"' \
@@ -91,10 +88,7 @@ check 'awk -v o="$off" -v d="$dly" "BEGIN { if (o < 0) o = -o; exit !(o <= d + 0
     "B's offset to A within the round trip (one clock): |$off| <= $dly + 0.5 ms"
 
 # A hears B (stratum 4, refid 127.0.0.1 = A itself) and never selects it.
-i=0
-while [ $i -lt 200 ] && ! chimectl_json "$D/a.sock" sources | grep -q "\"stratum\":4"; do
-    sleep 0.1; i=$((i + 1))
-done
+wait_sources "$D/a.sock" "\"stratum\":4" 200
 aj=$(chimectl_json "$D/a.sock" sources | sed 's/},{/}\n{/g' | grep "127.0.0.1:$PB")
 diag "A's entry for B: $aj"
 check 'printf "%s\n" "$aj" | grep -q "\"stratum\":4" && ! printf "%s\n" "$aj" | grep -q "\"state\":\"\*\""' \
