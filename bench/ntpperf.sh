@@ -20,7 +20,8 @@
 #
 # For each of BENCH_ROUNDS rounds (default 3, at most 9), alternating
 # which server goes first:
-#   - a ramp from 10,000 requests/s up by x1.25 (1 s per step; ntpperf
+#   - a ramp from 10,000 requests/s up by x1.25 (BENCH_NTPPERF_STEP; 1 s
+#     per step; ntpperf
 #     stops at 50% loss or when it cannot send faster): the highest rate
 #     with < 1% of requests unanswered or invalid; then
 #     BENCH_NTPPERF_SECONDS at that rate: replies per server CPU-second
@@ -54,6 +55,7 @@ ROUNDS=${BENCH_ROUNDS:-3}
 FIX_RATE=${BENCH_NTPPERF_RATE:-20000}
 FIX_S=${BENCH_NTPPERF_SECONDS:-5}
 MAX_RATE=500000
+STEP=${BENCH_NTPPERF_STEP:-1.25}
 RESULT="$OUT/ntpperf.txt"
 RESULT_NTS="$OUT/ntpperf-nts.txt"
 WANT_NTS=${BENCH_NTPPERF_NTS:-1}
@@ -72,6 +74,8 @@ command -v ip >/dev/null 2>&1 || skip "ip (iproute2) missing"
 [ -n "${CHRONYD:-}" ] && [ -x "$CHRONYD" ] || skip "no chronyd (tests/system/peers.sh)"
 [ "$ROUNDS" -ge 1 ] 2>/dev/null && [ "$ROUNDS" -le 9 ] || skip "BENCH_ROUNDS must be 1..9"
 [ "$FIX_S" -ge 1 ] 2>/dev/null && [ "$FIX_S" -le 30 ] || skip "BENCH_NTPPERF_SECONDS must be 1..30"
+awk -v s="$STEP" 'BEGIN { exit !(s + 0 >= 1.05 && s + 0 <= 2) }' ||
+    skip "BENCH_NTPPERF_STEP must be 1.05..2"
 
 # A scratch copy, built where nothing of it can reach the repository.
 mkdir -p "$B/ntpperf" "$OUT"
@@ -222,7 +226,7 @@ cpu_ns() {
 perf() {
     timeout $(($5 * ($4 + 1) + 10)) ip netns exec "$NS_G" taskset -c "$GCPU" \
         "$PERF_BIN" -i "$IF_G" -m "$MAC" -d "$1" -s 172.30.0.0/16 -B $PERF_NTS \
-        -r "$2-$3" -x 1.25 -t "$4" -l 2>&1
+        -r "$2-$3" -x "$STEP" -t "$4" -l 2>&1
 }
 
 # The highest rate whose lost + invalid stayed under 1%; "+" marks a run
@@ -238,7 +242,7 @@ max_rate() {
 round() {
     name=$1 dest=$2 pid=$3
     eval "PERF_NTS=\${NTS_$name:-}"
-    ramp=$(perf "$dest" 10000 "$MAX_RATE" 1 25)
+    ramp=$(perf "$dest" 10000 "$MAX_RATE" 1 60)
     echo "$ramp" >>"$WORK/$name$TAG.ramps"
     best=$(echo "$ramp" | max_rate)
     # Replies per CPU-second at the server's own sustained maximum, where
