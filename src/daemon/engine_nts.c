@@ -68,6 +68,11 @@ static const uint8_t *nonces(struct engine_nts *t, size_t n)
     return t->pool + t->pool_left;
 }
 
+static const char *where(const struct conf_loc *loc)
+{
+    return loc->file ? loc->file : "?";
+}
+
 static int64_t now_s(const struct now *now)
 {
     return now->real.ns / 1000000000;
@@ -116,8 +121,7 @@ static int advance(struct engine_nts *t, const struct now *now)
     if (t->dir && ntskeys_write(t->dir, &t->keys, err, sizeof(err)) < 0) {
         const struct conf_loc *at = &t->e->cfg->ntsdir_loc;
 
-        log_warnx("nts", "%s:%d: cannot save the NTS cookie keys: %s", at->file ? at->file : "?",
-                  at->line, err);
+        log_warnx("nts", "%s:%d: cannot save the NTS cookie keys: %s", where(at), at->line, err);
         return -1;
     }
     if (rotated)
@@ -207,11 +211,6 @@ static int load_keys(struct engine_nts *t, const struct conf_loc *loc, const str
         return 0;
     }
     return advance(t, now);
-}
-
-static const char *where(const struct conf_loc *loc)
-{
-    return loc->file ? loc->file : "?";
 }
 
 int engine_nts_init(struct engine *e)

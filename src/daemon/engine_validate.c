@@ -80,7 +80,7 @@ static int check_nts_files(const struct config *cfg, char *msg, size_t cap)
         if (client && !at->file)
             at = &cfg->sources[i].loc;      /* no nts line: the first NTS source's */
     }
-    if (!server && !n->ca && !client && !n->enable)
+    if (!n->enable && !n->ca && !client)
         return 0;
     if (ntske_check_files(server ? n->cert : NULL, server ? n->key : NULL, n->ca, why,
                           sizeof(why)) == 0)

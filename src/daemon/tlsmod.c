@@ -1,5 +1,6 @@
 /* daemon/tlsmod: load chime-tls.so on first need (see sys/tlsmod.h) and
- * forward chimed's ntske_* calls to it.
+ * forward chimed's ntske_* calls to it (not ntske_tls_run: only the
+ * module's own threads and the tools, which link it directly, run one).
  *
  * The module is looked for next to the real executable (the build tree:
  * build/chimed beside build/chime-tls.so) and then in ../lib/chime/ from
@@ -88,15 +89,6 @@ void ntske_tls_free(struct ntske_tls *t)
 {
     if (t && api)
         api->tls_free(t);
-}
-
-void ntske_tls_run(struct ntske_job *job)
-{
-    if (load(job->res.err, sizeof(job->res.err)) == 0) {
-        api->tls_run(job);
-        return;
-    }
-    job->res.ok = false;
 }
 
 int ntske_tls_start(struct ntske_job *job)

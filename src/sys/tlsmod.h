@@ -18,13 +18,12 @@
 
 #define TLSMOD_FILE "chime-tls.so"
 #define TLSMOD_SYMBOL "chime_tlsmod_api"
-#define TLSMOD_API_VERSION 1
+#define TLSMOD_API_VERSION 2
 
 struct tlsmod_api {
     int version;            /* TLSMOD_API_VERSION */
     struct ntske_tls *(*tls_new)(const char *ca_file, char *err, size_t errlen);
     void (*tls_free)(struct ntske_tls *t);
-    void (*tls_run)(struct ntske_job *job);
     int (*tls_start)(struct ntske_job *job);
     struct ntske_server *(*server_start)(const struct ntske_server_conf *c, char *err,
                                          size_t errlen);

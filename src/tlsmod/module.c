@@ -8,7 +8,6 @@ const struct tlsmod_api chime_tlsmod_api = {
     .version = TLSMOD_API_VERSION,
     .tls_new = ntske_tls_new,
     .tls_free = ntske_tls_free,
-    .tls_run = ntske_tls_run,
     .tls_start = ntske_tls_start,
     .server_start = ntske_server_start,
     .server_set_keys = ntske_server_set_keys,

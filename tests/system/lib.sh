@@ -209,6 +209,19 @@ usr1_counters() {
     done
 }
 
+# wait_counters PID LOG PATTERN TRIES: SIGUSR1 counters every 0.5 s, at most
+# TRIES times (a bound, not a margin), until the last "[server] received"
+# line matches the grep PATTERN; status 1 if it never did.
+wait_counters() {
+    _wc=0
+    while [ $_wc -lt "$4" ]; do
+        usr1_counters "$1" "$2"
+        grep '\[server\] received' "$2" | tail -n 1 | grep -q "$3" && return 0
+        sleep 0.5; _wc=$((_wc + 1))
+    done
+    return 1
+}
+
 # alive PID: the process exists and is not a zombie.
 alive() {
     kill -0 "$1" 2>/dev/null &&

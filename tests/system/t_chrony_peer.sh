@@ -83,12 +83,7 @@ dly=$(json_field "$mj" delay_s)
 check 'awk -v o="$off" -v d="$dly" "BEGIN { if (o == \"\" || d == \"\") exit 1; if (o < 0) o = -o; exit !(o <= d + 0.0005) }"' \
     "a: chimed's offset to chronyd within the round trip (one clock): |$off| <= $dly + 0.5 ms"
 # chronyd polls chimed in mode 1 too: chimed answers them in mode 2
-i=0
-while [ $i -lt 20 ]; do
-    usr1_counters "$M_PID" "$M_LOG"
-    grep 'server\] received' "$M_LOG" | tail -n 1 | grep -q "replied=[1-9]" && break
-    sleep 0.5; i=$((i + 1))
-done
+wait_counters "$M_PID" "$M_LOG" "replied=[1-9]" 20
 diag "chimed: $(grep 'server\] received' "$M_LOG" | tail -n 1)"
 check 'grep "server\] received" "$M_LOG" | tail -n 1 | grep -q "replied=[1-9]" &&
        ! grep "server\] received" "$M_LOG" | tail -n 1 | grep -q "auth_bad=[1-9]"' \

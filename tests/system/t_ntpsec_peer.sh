@@ -110,12 +110,7 @@ while [ $i -lt 120 ] && [ "$(src_state "$PD/p.sock" "$A_ADDR")" != "*" ]; do
 done
 check '[ "$(src_state "$PD/p.sock" "$A_ADDR")" = "*" ]' "chimed P follows chronyd ('*')"
 # ntpd's peer lines poll both (mode 3, every 8 s): both answer, bounded by count.
-i=0
-while [ $i -lt 60 ]; do
-    usr1_counters "$P_PID" "$P_LOG"
-    grep '\[server\] received' "$P_LOG" | tail -n 1 | grep -q "replied=[1-9]" && break
-    sleep 0.5; i=$((i + 1))
-done
+wait_counters "$P_PID" "$P_LOG" "replied=[1-9]" 60
 ps_=$(grep '\[server\] received' "$P_LOG" | tail -n 1)
 diag "P: $ps_"
 check 'printf "%s\n" "$ps_" | grep -q "replied=[1-9]"' "P answered the polls of ntpd's peer line"

@@ -98,12 +98,7 @@ check '"$B/chimectl" -s "$D/a.sock" tracking | grep -q "^Stratum *: 3$"' \
 
 # C has the wrong key: once A has seen C's packets (bounded by count),
 # C must not have heard A.
-i=0
-while [ $i -lt 20 ]; do
-    usr1_counters "$A_PID" "$A_LOG"
-    grep 'server\] received' "$A_LOG" | tail -n 1 | grep -q " auth_bad=" && break
-    sleep 0.5; i=$((i + 1))
-done
+wait_counters "$A_PID" "$A_LOG" " auth_bad=" 20
 diag "A: $(grep 'server\] received' "$A_LOG" | tail -n 1)"
 check 'grep "server\] received" "$A_LOG" | tail -n 1 | grep -q " auth_bad=[1-9]"' \
     "A refuses C's packets (wrong key) with a crypto-NAK (auth_bad)"
