@@ -132,6 +132,11 @@ struct source {
     int poll_hyst;          /* hysteresis counter of poll_vote()'s votes:
                                at +/-8 the poll interval moves by one */
     double pred_err;        /* recent mean square prediction error, in jitters */
+    double noise_ratio;     /* RMS of unflagged samples' error beyond
+                               queueing over what the estimate claimed
+                               (change_side_of(), short windows) */
+    uint8_t noise_n;        /* samples in noise_ratio, up to 16 */
+    double jitter_ref;      /* s: long-run jitter of fits of 8 or more */
     int8_t change_side;     /* samples in a row far above (> 0) / below (< 0)
                                the prediction */
     bool denied;            /* DENY/RSTR: never poll again */
